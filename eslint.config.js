@@ -1,0 +1,57 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const rooms = ['domain', 'db', 'broker', 'ingest', 'rules', 'cases', 'dashboard', 'simulators'];
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', 'src/dashboard/public/vendor/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      // A room's public surface is its index.ts (style.md, lesson 5).
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: rooms.map((room) => ({
+            group: [`**/${room}/*`, `!**/${room}/index.js`],
+            message: `Import the ${room} room through its index.ts.`,
+          })),
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../*'], message: 'domain/ imports nothing outside itself.' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/simulators/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*', '!../domain/index.js'],
+              message: 'simulators/ may import only domain/ from the server.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/dashboard/public/**/*.js'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', io: 'readonly', navigator: 'readonly', localStorage: 'readonly' } },
+  },
+);

@@ -1,0 +1,58 @@
+/**
+ * The error catalogue: one stable code per failure, reused by dead letters,
+ * API errors and logs. Every code is documented in docs/errors.md (a test
+ * checks it). Policy: bad device input is counted and dead-lettered, never
+ * thrown; bad configuration fails at start; API 5xx hide internals.
+ */
+export const errorCatalog = {
+  HUB_ERR_CONFIG: { status: 500, message: 'Invalid configuration' },
+  HUB_ERR_PORT_IN_USE: { status: 500, message: 'A port the hub needs is already in use' },
+  HUB_ERR_DB_UNAVAILABLE: { status: 503, message: 'The database is not reachable' },
+  HUB_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'Payload is larger than the limit' },
+  HUB_ERR_PAYLOAD_JSON: { status: 400, message: 'Payload is not valid JSON' },
+  HUB_ERR_PAYLOAD_SHAPE: {
+    status: 400,
+    message: 'Payload must be a JSON object or an array of objects',
+  },
+  HUB_ERR_PAYLOAD_BATCH_TOO_LARGE: {
+    status: 400,
+    message: 'Batch has more readings than the limit',
+  },
+  HUB_ERR_PAYLOAD_UNKNOWN_METRIC: {
+    status: 400,
+    message: 'Reading has a metric its facility type does not define',
+  },
+  HUB_ERR_PAYLOAD_TYPE: { status: 400, message: 'Metric has the wrong type' },
+  HUB_ERR_PAYLOAD_RANGE: { status: 400, message: 'Metric is outside its physical range' },
+  HUB_ERR_PAYLOAD_TIMESTAMP: {
+    status: 400,
+    message: 'Reading timestamp is malformed or in the future',
+  },
+  HUB_ERR_DEVICE_UNKNOWN: { status: 404, message: 'Unknown device' },
+  HUB_ERR_DEVICE_DISABLED: { status: 403, message: 'Device is disabled' },
+  HUB_ERR_AUTH_FAILED: { status: 401, message: 'Wrong credentials' },
+  HUB_ERR_TOPIC_FORBIDDEN: { status: 403, message: 'Topic is outside the client’s own prefix' },
+  HUB_ERR_BAD_REQUEST: { status: 400, message: 'Bad request' },
+  HUB_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
+  HUB_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type HubErrorCode = keyof typeof errorCatalog;
+
+export class HubError extends Error {
+  readonly code: HubErrorCode;
+  readonly statusCode: number;
+  constructor(code: HubErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(
+      detail ? `${errorCatalog[code].message}: ${detail}` : errorCatalog[code].message,
+      options,
+    );
+    this.name = 'HubError';
+    this.code = code;
+    this.statusCode = errorCatalog[code].status;
+  }
+}
+
+export function isHubError(err: unknown): err is HubError {
+  return err instanceof HubError;
+}
