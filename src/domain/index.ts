@@ -5,3 +5,5 @@ export * from './topics.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './demo-city.js';
+export * from './secrets.js';
+export * from './rules.js';

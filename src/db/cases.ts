@@ -1,0 +1,84 @@
+import type { AlarmRecord, CaseRecord } from '../domain/index.js';
+import type { Queryable } from './pool.js';
+
+const columns = `id, code, version, state, kind, severity, title, facility_type AS "facilityType",
+  device_id AS "deviceId", grid_code AS "gridCode", alarm_id AS "alarmId", recovered_at AS "recoveredAt",
+  created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+/** Alarms on a broken facility are 部件 (component) cases; conditions such as ponding are 事件. */
+const eventFacilityTypes = new Set(['waterlogging', 'dust_noise', 'gas']);
+
+/**
+ * Registers (立案) the case of an alarm; at most one case per alarm. The code
+ * carries the China Standard Time date: it is read out over the phone.
+ */
+export async function registerCaseForAlarm(
+  db: Queryable,
+  alarm: AlarmRecord,
+): Promise<CaseRecord | null> {
+  const { rows } = await db.query<CaseRecord>(
+    `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
+     INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code, alarm_id)
+     SELECT next.id,
+            'AJ-' || to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || '-' || lpad(next.id::text, 6, '0'),
+            'registered', $1, $2, $3, $4, $5, $6, $7
+     FROM next
+     ON CONFLICT (alarm_id) DO NOTHING
+     RETURNING ${columns}`,
+    [
+      eventFacilityTypes.has(alarm.facilityType) ? 'event' : 'component',
+      alarm.severity,
+      alarm.title,
+      alarm.facilityType,
+      alarm.deviceId,
+      alarm.gridCode,
+      alarm.id,
+    ],
+  );
+  return rows[0] ?? null;
+}
+
+export async function markCaseRecovered(
+  db: Queryable,
+  alarmId: number,
+  atIso: string,
+): Promise<CaseRecord | null> {
+  const { rows } = await db.query<CaseRecord>(
+    `UPDATE cases SET recovered_at = $2, version = nextval('case_version_seq'), updated_at = now()
+     WHERE alarm_id = $1 AND recovered_at IS NULL
+     RETURNING ${columns}`,
+    [alarmId, atIso],
+  );
+  return rows[0] ?? null;
+}
+
+export async function listCases(
+  db: Queryable,
+  q: { state?: string; limit: number; offset: number },
+): Promise<{ total: number; cases: CaseRecord[] }> {
+  const [total, page] = await Promise.all([
+    db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM cases WHERE ($1::text IS NULL OR state = $1)`,
+      [q.state ?? null],
+    ),
+    db.query<CaseRecord>(
+      `SELECT ${columns} FROM cases WHERE ($1::text IS NULL OR state = $1)
+       ORDER BY id DESC LIMIT $2 OFFSET $3`,
+      [q.state ?? null, q.limit, q.offset],
+    ),
+  ]);
+  return { total: total.rows[0]!.n, cases: page.rows };
+}
+
+/** Open cases and the version they are current to, for a connecting operator. */
+export async function openCasesSnapshot(
+  db: Queryable,
+): Promise<{ version: number; cases: CaseRecord[] }> {
+  const [open, version] = await Promise.all([
+    db.query<CaseRecord>(
+      `SELECT ${columns} FROM cases WHERE state NOT IN ('closed', 'cancelled') ORDER BY id DESC LIMIT 500`,
+    ),
+    db.query<{ v: number }>(`SELECT coalesce(max(version), 0)::bigint AS v FROM cases`),
+  ]);
+  return { version: version.rows[0]!.v, cases: open.rows };
+}

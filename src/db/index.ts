@@ -1,0 +1,13 @@
+export { openDatabase, redact, type Database, type DatabaseOptions } from './database.js';
+export { createPool, type Pool, type Queryable } from './pool.js';
+export { migrate } from './migrate.js';
+export { detectCapabilities, type DatabaseCapabilities } from './capabilities.js';
+export { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
+export * from './devices.js';
+export * from './areas.js';
+export * from './telemetry.js';
+export * from './dead-letters.js';
+export * from './alarms.js';
+export * from './cases.js';
+export * from './rules.js';
+export * from './seed-demo-city.js';

@@ -1,0 +1,18 @@
+import type { Severity } from './events.js';
+import type { FacilityType } from './facilities.js';
+
+/** A rule as stored and served: `settings` is validated by its kind (rules/kinds/). */
+export interface RuleDefinition {
+  readonly id: string;
+  readonly version: number;
+  readonly facilityType: FacilityType;
+  readonly kind: string;
+  readonly severity: Severity;
+  /** Shown to operators, Chinese first. */
+  readonly title: string;
+  readonly description: string;
+  /** Where the default comes from: a seed, a standard clause, or "default". */
+  readonly source: string;
+  readonly settings: Record<string, unknown>;
+  readonly enabled: boolean;
+}
