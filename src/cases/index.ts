@@ -1,0 +1,6 @@
+export {
+  createCaseService,
+  type CaseService,
+  type CaseChange,
+  type CaseListener,
+} from './cases.js';

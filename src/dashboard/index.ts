@@ -1,0 +1,7 @@
+export {
+  buildApp,
+  createDashboard,
+  type Dashboard,
+  type DashboardDeps,
+  type DashboardOptions,
+} from './server.js';

@@ -1,0 +1,159 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  getDevice,
+  listAlarms,
+  listCases,
+  listDeadLetters,
+  listDevices,
+  listRules,
+  queryReadings,
+  type Queryable,
+} from '../db/index.js';
+import { HubError, caseStates, facilityTypes } from '../domain/index.js';
+
+export interface ApiDeps {
+  readonly db: Queryable;
+  readonly health: () => Record<string, unknown>;
+  readonly isOnline: (deviceId: string) => boolean;
+}
+
+const page = {
+  limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+  offset: { type: 'integer', minimum: 0, default: 0 },
+} as const;
+
+/** epoch ms or ISO 8601 → ms; a clear 400 otherwise. */
+function parseTime(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms)) {
+    throw new HubError(
+      'HUB_ERR_BAD_REQUEST',
+      `${name} must be epoch milliseconds or ISO 8601, got ${JSON.stringify(value)}`,
+    );
+  }
+  return ms;
+}
+
+/** REST contract: docs/api.md. */
+export function registerApiRoutes(api: FastifyInstance, deps: ApiDeps): void {
+  const { db } = deps;
+
+  api.get('/health', async () => deps.health());
+
+  api.get<{ Querystring: { type?: string; grid?: string; limit: number; offset: number } }>(
+    '/devices',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            type: { enum: [...facilityTypes] },
+            grid: { type: 'string', pattern: '^\\d{1,15}$' },
+            ...page,
+          },
+        },
+      },
+    },
+    async (req) => {
+      const { total, devices } = await listDevices(db, {
+        type: req.query.type,
+        gridCode: req.query.grid,
+        limit: req.query.limit,
+        offset: req.query.offset,
+      });
+      return { total, devices: devices.map((d) => ({ ...d, online: deps.isOnline(d.id) })) };
+    },
+  );
+
+  api.get<{ Params: { id: string } }>('/devices/:id', async (req) => {
+    const device = await getDevice(db, req.params.id);
+    if (!device) throw new HubError('HUB_ERR_DEVICE_UNKNOWN', req.params.id);
+    return { ...device, online: deps.isOnline(device.id) };
+  });
+
+  api.get<{ Querystring: { state?: string; limit: number; offset: number } }>(
+    '/cases',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { state: { enum: [...caseStates] }, ...page },
+        },
+      },
+    },
+    async (req) => listCases(db, req.query),
+  );
+
+  api.get<{ Querystring: { state?: string; limit: number } }>(
+    '/alarms',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { state: { enum: ['open', 'cleared'] }, limit: page.limit },
+        },
+      },
+    },
+    async (req) => ({ alarms: await listAlarms(db, req.query) }),
+  );
+
+  api.get('/rules', async () => ({ rules: await listRules(db) }));
+
+  api.get<{
+    Params: { deviceId: string };
+    Querystring: { from?: string; to?: string; limit: number };
+  }>(
+    '/telemetry/:deviceId',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            from: { type: 'string' },
+            to: { type: 'string' },
+            limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const device = await getDevice(db, req.params.deviceId);
+      if (!device) throw new HubError('HUB_ERR_DEVICE_UNKNOWN', req.params.deviceId);
+      const toMs = parseTime(req.query.to, 'to', Date.now());
+      const fromMs = parseTime(req.query.from, 'from', toMs - 24 * 3600_000);
+      if (fromMs > toMs) throw new HubError('HUB_ERR_BAD_REQUEST', 'from must not be after to');
+      const readings = await queryReadings(db, {
+        deviceId: device.id,
+        fromMs,
+        toMs,
+        limit: req.query.limit,
+      });
+      return {
+        deviceId: device.id,
+        type: device.type,
+        from: new Date(fromMs).toISOString(),
+        to: new Date(toMs).toISOString(),
+        readings,
+      };
+    },
+  );
+
+  api.get<{ Querystring: { deviceId?: string; code?: string; limit: number } }>(
+    '/dead-letters',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { deviceId: { type: 'string' }, code: { type: 'string' }, limit: page.limit },
+        },
+      },
+    },
+    async (req) => ({ deadLetters: await listDeadLetters(db, req.query) }),
+  );
+}

@@ -1,0 +1,146 @@
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { createBroker } from '../broker/index.js';
+import { createCaseService } from '../cases/index.js';
+import { createDashboard } from '../dashboard/index.js';
+import {
+  demoCredentialsFile,
+  insertMissingRules,
+  listDeviceIdentities,
+  listOpenAlarmKeys,
+  listRules,
+  openDatabase,
+  seedDemoCityIfEmpty,
+  type DemoCredential,
+} from '../db/index.js';
+import { createIngest } from '../ingest/index.js';
+import { createAlarmService, createEvaluator, defaultRulePack } from '../rules/index.js';
+import type { HubConfig } from './config.js';
+import { createLogger } from './logger.js';
+
+/**
+ * The composition root: starts the rooms in the order a message travels
+ * (database, rules, cases, ingest, broker, dashboard) and stops them in reverse,
+ * draining what is in flight. Wiring only; the logic lives in the rooms.
+ */
+export async function startHub(config: HubConfig, options: { logger?: Logger } = {}) {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const startedAt = Date.now();
+  const db = await openDatabase({
+    url: config.databaseUrl,
+    poolMax: config.databasePoolMax,
+    dataDir: config.dataDir,
+    embeddedPort: config.embeddedPgPort,
+    logger: logger.child({ room: 'db' }),
+  });
+  const cleanup: (() => Promise<void>)[] = [() => db.close()];
+  const stop = async () => {
+    for (const step of cleanup.splice(0).reverse()) {
+      await step().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
+    }
+    logger.info('hub stopped');
+  };
+
+  try {
+    await insertMissingRules(db.pool, defaultRulePack);
+    const demoCredentials: DemoCredential[] | null = config.demoCity
+      ? await seedDemoCityIfEmpty(db.pool, {
+          dataDir: config.dataDir,
+          deviceCount: config.demoDeviceCount,
+          logger: logger.child({ room: 'db' }),
+        })
+      : null;
+
+    const directory = new Map((await listDeviceIdentities(db.pool)).map((d) => [d.id, d]));
+    const evaluator = createEvaluator(await listRules(db.pool));
+    for (const open of await listOpenAlarmKeys(db.pool)) {
+      const device = directory.get(open.deviceId);
+      if (device) evaluator.restoreOpen(device.id, device.type, open.ruleId);
+    }
+    const alarms = createAlarmService(db.pool, evaluator, logger.child({ room: 'rules' }));
+    const cases = createCaseService(db.pool, logger.child({ room: 'cases' }));
+    alarms.onAlarm(
+      (event) =>
+        void cases
+          .handleAlarm(event)
+          .catch((err: unknown) => logger.error({ err }, 'case not registered')),
+    );
+
+    const ingest = createIngest(
+      db.pool,
+      {
+        batchMaxRows: config.ingestBatchMaxRows,
+        flushIntervalMs: config.ingestFlushIntervalMs,
+        maxPayloadBytes: config.ingestMaxPayloadBytes,
+      },
+      logger.child({ room: 'ingest' }),
+    );
+    ingest.onReadings((device, readings) => alarms.handle(device, readings));
+    cleanup.push(async () => {
+      ingest.stop();
+      await ingest.drain();
+      await alarms.settled();
+    });
+
+    const broker = await createBroker(
+      directory,
+      ingest.accept,
+      {
+        host: config.mqttHost,
+        port: config.mqttPort,
+        maxPayloadBytes: config.ingestMaxPayloadBytes,
+      },
+      logger.child({ room: 'broker' }),
+    );
+    cleanup.push(() => broker.close());
+
+    const health = () => ({
+      status: 'ok',
+      uptimeS: Math.round((Date.now() - startedAt) / 1000),
+      database: db.capabilities,
+      devices: { registered: directory.size, online: broker.onlineCount() },
+      broker: broker.counters,
+      ingest: {
+        ...ingest.counters,
+        ...ingest.writer.counters,
+        pendingRows: ingest.writer.pendingRows(),
+      },
+      alarms: alarms.counters,
+    });
+    const dashboard = await createDashboard(
+      { db: db.pool, cases, health, isOnline: broker.isOnline },
+      { host: config.httpHost, port: config.httpPort },
+      logger.child({ room: 'dashboard' }),
+    );
+    cleanup.push(() => dashboard.close());
+
+    logger.info(
+      {
+        mqtt: `mqtt://${config.mqttHost}:${broker.port}`,
+        http: `http://${config.httpHost}:${dashboard.port}`,
+      },
+      'hub started',
+    );
+    return {
+      config,
+      logger,
+      db,
+      broker,
+      dashboard,
+      ingest,
+      alarms,
+      cases,
+      directory,
+      demoCredentials,
+      credentialsFile: path.join(config.dataDir, demoCredentialsFile),
+      mqttPort: broker.port,
+      httpPort: dashboard.port,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+export type Hub = Awaited<ReturnType<typeof startHub>>;

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { createDecoder } from './decode.js';
+
+const decoder = createDecoder({ maxPayloadBytes: 1024, maxBatchReadings: 3 });
+const now = Date.UTC(2026, 10, 23, 3, 0, 0);
+const decode = (type: Parameters<typeof decoder.decode>[0], text: string) =>
+  decoder.decode(type, Buffer.from(text), now);
+
+describe('the payload decoder', () => {
+  it('takes the broker time when a reading has no ts and strips ts and seq from the metrics', () => {
+    const a = decode('waterlogging', '{"depth": 12.5}');
+    expect(a.readings).toEqual([{ timeMs: now, metrics: { depth: 12.5 }, json: '{"depth":12.5}' }]);
+    const b = decode('waterlogging', `{"ts": "2026-11-23T02:59:00Z", "seq": 7, "depth": 3}`);
+    expect(b.readings[0]!.timeMs).toBe(now - 60_000);
+    expect(b.readings[0]!.metrics).toEqual({ depth: 3 });
+  });
+
+  it('keeps the good readings of a batch and rejects the bad ones by index', () => {
+    const d = decode('gas', '[{"ch4": 1}, {"ch4": 140}, {"pressure": 3.1}]');
+    expect(d.readings).toHaveLength(2);
+    expect(d.rejections).toEqual([
+      { code: 'HUB_ERR_PAYLOAD_RANGE', reason: 'ch4 must be <= 100', index: 1 },
+    ]);
+  });
+
+  it.each([
+    ['{"depth": ', 'HUB_ERR_PAYLOAD_JSON'],
+    ['42', 'HUB_ERR_PAYLOAD_SHAPE'],
+    ['{}', 'HUB_ERR_PAYLOAD_SHAPE'],
+    ['{"depth": -1}', 'HUB_ERR_PAYLOAD_RANGE'],
+    ['{"depth": "deep"}', 'HUB_ERR_PAYLOAD_TYPE'],
+    ['{"depth": 1, "colour": "brown"}', 'HUB_ERR_PAYLOAD_UNKNOWN_METRIC'],
+    ['{"ts": "soon", "depth": 1}', 'HUB_ERR_PAYLOAD_TIMESTAMP'],
+    [`{"ts": ${now + 3_600_000}, "depth": 1}`, 'HUB_ERR_PAYLOAD_TIMESTAMP'],
+    ['[{"depth":1},{"depth":1},{"depth":1},{"depth":1}]', 'HUB_ERR_PAYLOAD_BATCH_TOO_LARGE'],
+    [`{"depth": 1, "pad": "${'x'.repeat(2000)}"}`, 'HUB_ERR_PAYLOAD_TOO_LARGE'],
+  ])('rejects %s with %s and stores nothing', (text, code) => {
+    const d = decode('waterlogging', text);
+    expect(d.readings).toEqual([]);
+    expect(d.rejections[0]!.code).toBe(code);
+    expect(d.rejections[0]!.reason.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,9 @@
+export {
+  createIngest,
+  deadLetterPayloadChars,
+  type Ingest,
+  type IngestOptions,
+  type ReadingsListener,
+} from './ingest.js';
+export { createDecoder, type Decoder, type Reading, type Rejection } from './decode.js';
+export { createBatchWriter, type BatchWriter } from './batch-writer.js';

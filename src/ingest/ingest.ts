@@ -1,0 +1,125 @@
+import type { Logger } from 'pino';
+import {
+  insertDeadLetters,
+  type DeadLetter,
+  type DeviceIdentity,
+  type Queryable,
+} from '../db/index.js';
+import type { DeviceTopicKind, HubErrorCode } from '../domain/index.js';
+import { createBatchWriter } from './batch-writer.js';
+import { createDecoder, type Reading } from './decode.js';
+
+/** Dead letters keep this much of the payload: enough to diagnose, bounded in size. */
+export const deadLetterPayloadChars = 2048;
+
+export interface IngestOptions {
+  readonly batchMaxRows: number;
+  readonly flushIntervalMs: number;
+  readonly maxPayloadBytes: number;
+}
+
+export type ReadingsListener = (device: DeviceIdentity, readings: readonly Reading[]) => void;
+
+/**
+ * The ingest room: decodes what devices publish, writes good readings in
+ * batches, dead-letters the rest with their reason, and hands the readings to
+ * the rules. Counts everything; throws on nothing a device sends.
+ */
+export function createIngest(db: Queryable, options: IngestOptions, logger: Logger) {
+  const decoder = createDecoder({
+    maxPayloadBytes: options.maxPayloadBytes,
+    maxBatchReadings: options.batchMaxRows,
+  });
+  const writer = createBatchWriter(
+    db,
+    {
+      maxRows: options.batchMaxRows,
+      flushIntervalMs: options.flushIntervalMs,
+      maxBufferedRows: Math.max(options.batchMaxRows * 50, 100_000),
+    },
+    logger,
+  );
+  const counters = {
+    messages: 0,
+    readings: 0,
+    deadLetters: 0,
+    byCode: {} as Record<string, number>,
+  };
+  const listeners: ReadingsListener[] = [];
+  let deadPending: DeadLetter[] = [];
+  let deadFlush: Promise<void> | null = null;
+
+  function flushDeadLetters(): Promise<void> {
+    if (deadFlush || deadPending.length === 0) return deadFlush ?? Promise.resolve();
+    const letters = deadPending;
+    deadPending = [];
+    deadFlush = insertDeadLetters(db, letters)
+      .catch((err: unknown) => {
+        logger.warn({ err, count: letters.length }, 'dead letters not written');
+        // Keep a bounded number for the next attempt; they are also in the log.
+        deadPending = letters.slice(-1000).concat(deadPending);
+      })
+      .finally(() => {
+        deadFlush = null;
+      });
+    return deadFlush;
+  }
+
+  function deadLetter(
+    deviceId: string | null,
+    topic: string,
+    code: HubErrorCode,
+    reason: string,
+    payload: Buffer,
+  ): void {
+    counters.deadLetters++;
+    counters.byCode[code] = (counters.byCode[code] ?? 0) + 1;
+    const text = payload.subarray(0, deadLetterPayloadChars * 4).toString('utf8');
+    deadPending.push({
+      receivedAt: new Date().toISOString(),
+      deviceId,
+      topic,
+      code,
+      reason,
+      payload: text.length > deadLetterPayloadChars ? text.slice(0, deadLetterPayloadChars) : text,
+      payloadBytes: payload.length,
+    });
+    logger.debug({ deviceId, topic, code, reason }, 'dead letter');
+    if (deadPending.length >= 100) void flushDeadLetters();
+    else setTimeout(() => void flushDeadLetters(), options.flushIntervalMs).unref();
+  }
+
+  return {
+    counters,
+    writer,
+    deadLetter,
+    onReadings(listener: ReadingsListener): void {
+      listeners.push(listener);
+    },
+    /** Called by the broker for every authorised publish of a device. */
+    accept(device: DeviceIdentity, kind: DeviceTopicKind, topic: string, payload: Buffer): void {
+      counters.messages++;
+      // Status and command acks are the broker's business (issue #6), not readings.
+      if (kind !== 'telemetry' && kind !== 'events') return;
+      const decoded = decoder.decode(device.type, payload, Date.now());
+      for (const r of decoded.rejections) {
+        const where =
+          decoded.readings.length + decoded.rejections.length > 1 ? ` (reading ${r.index})` : '';
+        deadLetter(device.id, topic, r.code, r.reason + where, payload);
+      }
+      if (decoded.readings.length === 0) return;
+      counters.readings += decoded.readings.length;
+      for (const r of decoded.readings) writer.add(device.id, r.timeMs, r.json);
+      for (const l of listeners) l(device, decoded.readings);
+    },
+    async drain(): Promise<void> {
+      await writer.drain();
+      await flushDeadLetters();
+    },
+    stop(): void {
+      writer.stop();
+    },
+  };
+}
+
+export type Ingest = ReturnType<typeof createIngest>;

@@ -1,0 +1,85 @@
+import { Ajv } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { facilityTypes, metricSpec } from '../domain/index.js';
+import { evaluate, initialState, type ThresholdSettings } from './kinds/threshold.js';
+import { createEvaluator, defaultRulePack, ruleKinds } from './index.js';
+
+const gas: ThresholdSettings = {
+  raise: [{ metric: 'ch4', op: '>=', value: 20 }],
+  clear: [{ metric: 'ch4', op: '<', value: 10 }],
+  forSeconds: 30,
+};
+const at = (s: number, ch4: number) => ({ timeMs: s * 1000, metrics: { ch4 } });
+
+describe('the threshold-with-duration rule kind', () => {
+  it('opens only after the condition has held for the duration of reading time', () => {
+    const state = initialState();
+    expect(evaluate(at(0, 25), gas, state).action).toBe('none');
+    expect(evaluate(at(20, 26), gas, state).action).toBe('none');
+    expect(evaluate(at(30, 27), gas, state)).toEqual({ action: 'open', firstMs: 0, value: 27 });
+  });
+
+  it('restarts the duration when the condition lapses before it is reached', () => {
+    const state = initialState();
+    evaluate(at(0, 25), gas, state);
+    evaluate(at(20, 5), gas, state);
+    expect(evaluate(at(40, 25), gas, state).action).toBe('none');
+    expect(evaluate(at(70, 25), gas, state).action).toBe('open');
+  });
+
+  it('holds an open alarm inside the hysteresis band and clears only on the clear condition', () => {
+    const state = initialState();
+    evaluate(at(0, 30), gas, state);
+    evaluate(at(30, 30), gas, state);
+    expect(state.open).toBe(true);
+    expect(evaluate(at(40, 15), gas, state).action).toBe('none');
+    expect(evaluate(at(50, 9), gas, state)).toEqual({ action: 'clear', value: 9 });
+    expect(state.open).toBe(false);
+  });
+
+  it('ignores readings without the metric and readings older than the last one', () => {
+    const state = initialState();
+    expect(evaluate({ timeMs: 0, metrics: { pressure: 3 } }, gas, state).action).toBe('none');
+    evaluate(at(100, 25), gas, state);
+    expect(evaluate(at(50, 25), gas, state).action).toBe('none');
+    expect(state.sinceMs).toBe(100_000);
+  });
+});
+
+describe('the default rule pack', () => {
+  it('has one valid rule for each of the seven facility types, on metrics the type defines', () => {
+    const ajv = new Ajv();
+    const validate = ajv.compile(ruleKinds.threshold.settingsSchema);
+    expect(new Set(defaultRulePack.map((r) => r.facilityType))).toEqual(new Set(facilityTypes));
+    for (const rule of defaultRulePack) {
+      expect(validate(rule.settings), `${rule.id}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+      for (const c of rule.settings.raise)
+        expect(metricSpec(rule.facilityType, c.metric)).toBeDefined();
+      expect(rule.source.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('raises a trapped-passenger alarm only when all three conditions hold for two minutes', () => {
+    const evaluator = createEvaluator(defaultRulePack);
+    const trapped = { people: true, door_open: false, moving: false };
+    expect(evaluator.evaluate('EV-1', 'elevator', [{ timeMs: 0, metrics: trapped }])).toEqual([]);
+    expect(
+      evaluator.evaluate('EV-1', 'elevator', [
+        { timeMs: 60_000, metrics: { ...trapped, moving: true } },
+      ]),
+    ).toEqual([]);
+    evaluator.evaluate('EV-1', 'elevator', [{ timeMs: 70_000, metrics: trapped }]);
+    const t = evaluator.evaluate('EV-1', 'elevator', [{ timeMs: 190_000, metrics: trapped }]);
+    expect(t.map((x) => [x.rule.id, x.transition.action])).toEqual([['elevator.trapped', 'open']]);
+  });
+
+  it('does not open an alarm again that was restored as open', () => {
+    const evaluator = createEvaluator(defaultRulePack);
+    evaluator.restoreOpen('MH-1', 'manhole', 'manhole.displaced');
+    expect(evaluator.evaluate('MH-1', 'manhole', [{ timeMs: 0, metrics: { tilt: 40 } }])).toEqual(
+      [],
+    );
+    const cleared = evaluator.evaluate('MH-1', 'manhole', [{ timeMs: 1, metrics: { tilt: 1 } }]);
+    expect(cleared[0]!.transition.action).toBe('clear');
+  });
+});
