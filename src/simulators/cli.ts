@@ -1,0 +1,119 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readCredentials } from './credentials.js';
+import { createFleet, type FleetStats } from './fleet.js';
+import { getScenario, pickDevices, scenarioNames, scenarios } from './scenarios.js';
+
+/**
+ * `npm run simulate -- --devices 200 --rate 50 --scenario dust-spike`
+ * A thin wrapper: reads options and the credentials file, runs a fleet,
+ * prints progress. Failures are one sentence and exit code 1, no stack trace:
+ * the user is someone trying the hub, not debugging the simulator.
+ */
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError('Expected a whole number >= 1.');
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('Expected a number > 0.');
+  return n;
+}
+
+const scenarioList = scenarioNames
+  .map((name) => `  ${name.padEnd(12)} ${scenarios[name].description}`)
+  .join('\n');
+
+const program = new Command('simulate')
+  .description(
+    'Play a fleet of city facility devices that publish telemetry over MQTT. 模拟城市设施设备通过 MQTT 上报数据。',
+  )
+  .option('--devices <n>', 'number of devices (the first N of the file)', positiveInt, 50)
+  .option('--rate <r>', 'telemetry messages per second across the fleet', positiveNumber, 10)
+  .addOption(
+    new Option('--scenario <name>', 'scenario to play').choices(scenarioNames).default('normal'),
+  )
+  .option('--host <host>', 'MQTT broker host (env MQTT_HOST)', process.env.MQTT_HOST ?? '127.0.0.1')
+  .option(
+    '--port <port>',
+    'MQTT broker port (env MQTT_PORT)',
+    positiveInt,
+    Number(process.env.MQTT_PORT ?? 1883),
+  )
+  .option(
+    '--credentials <file>',
+    'device credentials CSV written by the hub',
+    `${process.env.DATA_DIR ?? './data'}/demo-devices.csv`,
+  )
+  .option('--duration <s>', 'stop after this many seconds', positiveNumber)
+  .addOption(new Option('--qos <n>', 'MQTT QoS of telemetry').choices(['0', '1']).default('1'))
+  .option('--list-scenarios', 'list the scenarios and exit')
+  .addHelpText('after', `\nScenarios:\n${scenarioList}`);
+
+interface CliOptions {
+  devices: number;
+  rate: number;
+  scenario: string;
+  host: string;
+  port: number;
+  credentials: string;
+  duration?: number;
+  qos: '0' | '1';
+  listScenarios?: boolean;
+}
+
+function progressLine(startMs: number, total: number, s: FleetStats): string {
+  const seconds = Math.round((Date.now() - startMs) / 1000);
+  return `[${seconds}s] connected ${s.connected}/${total}, published ${s.published}, acked ${s.acked}, failed ${s.failed}`;
+}
+
+async function main(): Promise<void> {
+  const opts = program.parse().opts<CliOptions>();
+  if (opts.listScenarios) {
+    console.log(scenarioList);
+    return;
+  }
+  const scenario = getScenario(opts.scenario);
+  const devices = pickDevices(await readCredentials(opts.credentials), opts.devices, scenario);
+  const url = `mqtt://${opts.host}:${opts.port}`;
+  const fleet = createFleet({
+    url,
+    devices,
+    ratePerSecond: opts.rate,
+    scenario,
+    qos: opts.qos === '0' ? 0 : 1,
+    durationS: opts.duration,
+  });
+  const target = scenario.targetType && devices.find((d) => d.type === scenario.targetType);
+  console.log(
+    `Simulating ${devices.length} devices at ${opts.rate} msg/s against ${url}, scenario ${scenario.name}` +
+      (target ? ` on ${target.id} (${target.name})` : '') +
+      '. Ctrl+C to stop.',
+  );
+
+  const onSignal = () => void fleet.stop();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const startMs = Date.now();
+  const progress = setInterval(
+    () => console.log(progressLine(startMs, devices.length, fleet.stats())),
+    5000,
+  );
+  try {
+    await fleet.start();
+    await fleet.stopped;
+    console.log(`Stopped. ${progressLine(startMs, devices.length, fleet.stats())}`);
+  } finally {
+    clearInterval(progress);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exitCode = 1;
+});

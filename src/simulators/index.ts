@@ -1,0 +1,20 @@
+export { readCredentials, type DeviceCredential } from './credentials.js';
+export {
+  localHour,
+  sampleReading,
+  seededRng,
+  streetlightSchedule,
+  type DeviceState,
+  type Metric,
+  type Reading,
+} from './generators.js';
+export {
+  getScenario,
+  isScenarioName,
+  pickDevices,
+  scenarioNames,
+  scenarios,
+  type Scenario,
+  type ScenarioName,
+} from './scenarios.js';
+export { createFleet, type Fleet, type FleetOptions, type FleetStats } from './fleet.js';
