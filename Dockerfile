@@ -1,0 +1,24 @@
+# syntax=docker/dockerfile:1
+
+# ---- build: compile TypeScript to dist/ (with migrations and the web UI) ----
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY src ./src
+RUN npm run build
+
+# ---- runtime: production dependencies and the compiled hub only ----
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# DATA_DIR (compose sets /data): demo device credentials, spool, embedded database.
+RUN mkdir -p /data && chown node:node /data
+USER node
+EXPOSE 1883 8080
+CMD ["node", "dist/hub/main.js"]

@@ -1,0 +1,160 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+// Docker has no engine on the test machines: parsing the files is the validation.
+
+interface ComposeService {
+  image?: string;
+  build?: string | { context?: string; dockerfile?: string };
+  environment?: Record<string, string | number | boolean | null> | string[];
+  ports?: (string | { target?: number; published?: string | number; host_ip?: string })[];
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  volumes?: (string | { type?: string; source?: string; target?: string })[];
+}
+
+interface Compose {
+  services: Record<string, ComposeService>;
+}
+
+const readRepoFile = (name: string) =>
+  readFileSync(new URL(`../../${name}`, import.meta.url), 'utf8');
+
+const compose = parse(readRepoFile('docker-compose.yml')) as Compose;
+const dockerfile = readRepoFile('Dockerfile');
+
+/** The hub's documented configuration variables (src/hub/config.ts). */
+const hubVariables = [
+  'DATABASE_URL',
+  'DATABASE_POOL_MAX',
+  'MQTT_HOST',
+  'MQTT_PORT',
+  'HTTP_HOST',
+  'HTTP_PORT',
+  'DATA_DIR',
+  'LOG_LEVEL',
+  'DEMO_CITY',
+  'DEMO_DEVICE_COUNT',
+  'EMBEDDED_PG_PORT',
+  'INGEST_BATCH_MAX_ROWS',
+  'INGEST_FLUSH_INTERVAL_MS',
+  'INGEST_MAX_PAYLOAD_BYTES',
+];
+
+function environmentOf(service: ComposeService): Record<string, string> {
+  const env = service.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(
+      env.map((entry) => {
+        const eq = entry.indexOf('=');
+        return eq === -1 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
+      }),
+    );
+  }
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value ?? '')]));
+}
+
+/** The host address a published port binds to; '' when it binds every interface. */
+function hostIpOf(port: NonNullable<ComposeService['ports']>[number]): string {
+  if (typeof port === 'object') return port.host_ip ?? '';
+  const parts = String(port).split(':');
+  return parts.length === 3 ? parts[0]! : '';
+}
+
+/** The container port of a published port. */
+function containerPortOf(port: NonNullable<ComposeService['ports']>[number]): number {
+  if (typeof port === 'object') return Number(port.target);
+  return Number(String(port).split(':').at(-1)!.split('/')[0]);
+}
+
+/** Instructions of the Dockerfile's last stage (the image that runs). */
+function runtimeStage(text: string): { instruction: string; args: string }[] {
+  const lines = text
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const [instruction, ...rest] = line.split(/\s+/);
+      return { instruction: instruction!.toUpperCase(), args: rest.join(' ') };
+    });
+  const lastFrom = lines.map((l) => l.instruction).lastIndexOf('FROM');
+  return lines.slice(lastFrom);
+}
+
+describe('docker-compose.yml', () => {
+  it('defines a timescaledb service and a hub service', () => {
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['timescaledb', 'hub']));
+  });
+
+  it('runs the database from an official timescale/timescaledb image', () => {
+    expect(compose.services.timescaledb!.image).toMatch(/^timescale\/timescaledb:/);
+  });
+
+  it('builds the hub from the Dockerfile at the repository root', () => {
+    const build = compose.services.hub!.build;
+    expect(build).toBeDefined();
+    const context = typeof build === 'string' ? build : (build?.context ?? '.');
+    const dockerfileName =
+      typeof build === 'string' ? 'Dockerfile' : (build?.dockerfile ?? 'Dockerfile');
+    expect(context).toBe('.');
+    expect(dockerfileName).toBe('Dockerfile');
+  });
+
+  it('starts the hub only once the database is healthy', () => {
+    expect(compose.services.hub!.depends_on).toMatchObject({
+      timescaledb: { condition: 'service_healthy' },
+    });
+  });
+
+  it('points the hub at the database on host timescaledb', () => {
+    const url = new URL(environmentOf(compose.services.hub!).DATABASE_URL ?? '');
+    expect(url.protocol).toMatch(/^postgres(ql)?:$/);
+    expect(url.hostname).toBe('timescaledb');
+  });
+
+  it('gives the hub only variables the hub documents', () => {
+    const names = Object.keys(environmentOf(compose.services.hub!));
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) expect(hubVariables).toContain(name);
+  });
+
+  it('publishes every port on the host loopback only', () => {
+    const ports = Object.values(compose.services).flatMap((service) => service.ports ?? []);
+    expect(ports.length).toBeGreaterThan(0);
+    for (const port of ports) expect(hostIpOf(port)).toBe('127.0.0.1');
+  });
+
+  it('does not publish the database port', () => {
+    expect(compose.services.timescaledb!.ports ?? []).toEqual([]);
+    const published = Object.values(compose.services).flatMap((service) =>
+      (service.ports ?? []).map(containerPortOf),
+    );
+    expect(published).not.toContain(5432);
+  });
+});
+
+describe('Dockerfile', () => {
+  const stage = runtimeStage(dockerfile);
+
+  it('builds on node:20-bookworm-slim in every stage', () => {
+    const froms = dockerfile.match(/^FROM\s+\S+/gim) ?? [];
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    for (const from of froms) expect(from).toMatch(/node:20-bookworm-slim$/);
+  });
+
+  it('runs dist/hub/main.js with node as its command', () => {
+    const cmd = stage.filter((l) => l.instruction === 'CMD').at(-1);
+    expect(cmd).toBeDefined();
+    expect(JSON.parse(cmd!.args)).toEqual(['node', 'dist/hub/main.js']);
+  });
+
+  it('runs the command as a non-root user', () => {
+    const userIndex = stage.map((l) => l.instruction).lastIndexOf('USER');
+    const cmdIndex = stage.map((l) => l.instruction).lastIndexOf('CMD');
+    expect(userIndex).toBeGreaterThan(-1);
+    expect(userIndex).toBeLessThan(cmdIndex);
+    const user = stage[userIndex]!.args.split(':')[0];
+    expect(['root', '0']).not.toContain(user);
+  });
+});
