@@ -9,5 +9,6 @@ export default defineConfig({
     // Integration tests start brokers, HTTP servers and databases; two cores.
     maxWorkers: 2,
     pool: 'forks',
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
