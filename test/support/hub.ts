@@ -12,7 +12,7 @@ import type {
 } from '../../src/domain/index.js';
 import { loadConfig } from '../../src/hub/config.js';
 import { startHub, type Hub } from '../../src/hub/hub.js';
-import { createPrimaryDatabase, type TestDatabase } from './databases.js';
+import { backends, createPrimaryDatabase, type TestDatabase } from './databases.js';
 
 export interface TestHub {
   readonly hub: Hub;
@@ -28,8 +28,16 @@ export interface TestHub {
  * The real hub in-process on ephemeral ports against a fresh database, seeded
  * with a seven-device demo city: one device of each facility type.
  */
-export async function startTestHub(env: Record<string, string> = {}): Promise<TestHub> {
-  const database = await createPrimaryDatabase();
+export async function startTestHub(
+  env: Record<string, string> = {},
+  backend: 'primary' | 'timescaledb' = 'primary',
+): Promise<TestHub> {
+  const database =
+    backend === 'primary'
+      ? await createPrimaryDatabase()
+      : await backends()
+          .find((b) => b.name === 'timescaledb')!
+          .create();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hub-test-data-'));
   const config = loadConfig({
     DATABASE_URL: database.url,
@@ -39,6 +47,8 @@ export async function startTestHub(env: Record<string, string> = {}): Promise<Te
     DEMO_DEVICE_COUNT: '7',
     INGEST_FLUSH_INTERVAL_MS: '20',
     LOG_LEVEL: 'silent',
+    // The in-process TimescaleDB serves one connection at a time.
+    ...(backend === 'timescaledb' ? { DATABASE_POOL_MAX: '1' } : {}),
     ...env,
   });
   const hub = await startHub(config, {

@@ -1,0 +1,76 @@
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDevice, startTestHub, type TestHub } from '../support/hub.js';
+import { findTool } from '../support/tools.js';
+
+const chromiumPath =
+  process.env.CHROMIUM_PATH ?? findTool('chromium', 'apt-get install chromium (.ci/run does)');
+
+/** The operator's view in a real browser: a case appears live, recovers, and a lost link shows. */
+describe.skipIf(!chromiumPath)('the control-room page in Chromium', () => {
+  let t: TestHub;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    t = await startTestHub();
+    browser = await chromium.launch({
+      executablePath: chromiumPath!,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.stop();
+  });
+
+  it('shows a case the moment its alarm opens, marks it recovered, and warns when the link drops', async () => {
+    const page = await browser.newPage({ locale: 'zh-CN' });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(t.httpUrl + '/');
+    await page.locator('#connection[data-state="connected"]').waitFor();
+
+    const manhole = t.devices.manhole;
+    const device = await connectDevice(t.mqttUrl, manhole);
+    await device.publishAsync(
+      `devices/${manhole.id}/events`,
+      JSON.stringify({ tilt: 60, open: true }),
+      { qos: 1 },
+    );
+
+    const row = page.locator('#cases tr[data-case-code]');
+    await row.first().waitFor();
+    await expect.poll(() => row.count()).toBe(1);
+    const text = await row.first().innerText();
+    expect(text).toContain(manhole.id);
+    expect(text).toContain('紧急');
+    expect(text).toContain('井盖位移');
+
+    await device.publishAsync(
+      `devices/${manhole.id}/events`,
+      JSON.stringify({ tilt: 1, open: false }),
+      { qos: 1 },
+    );
+    await expect.poll(async () => (await row.first().innerText()).includes('已恢复')).toBe(true);
+    await page.screenshot({
+      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/control-room.png`,
+      fullPage: true,
+    });
+    device.end(true);
+
+    // The hub goes away: the operator must see the screen is stale, not a calm empty list.
+    t.hub.dashboard.io.disconnectSockets(true);
+    await t.hub.dashboard.close();
+    await page.locator('#connection[data-state="disconnected"]').waitFor();
+    expect(errors).toEqual([]);
+  });
+});
