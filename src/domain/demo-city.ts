@@ -1,5 +1,6 @@
 import { facilityCatalog, type FacilityType } from './facilities.js';
 import { communityCode, gridCode, streetCode, type Area } from './grid.js';
+import { seededRandom } from './random.js';
 
 /**
  * A reproducible demo city so a newcomer sees something on first start:
@@ -58,21 +59,9 @@ const districts = [
 const gridsPerCommunity = 4;
 const centre = { lat: 27.8297, lon: 112.9441 };
 
-/** mulberry32: a tiny seeded PRNG, enough for reproducible demo data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function generateDemoCity(options: { deviceCount?: number; seed?: number } = {}): DemoCity {
   const deviceCount = options.deviceCount ?? 1000;
-  const random = prng(options.seed ?? 20261123);
+  const random = seededRandom(options.seed ?? 20261123);
   const areas: Area[] = [{ code: city.code, level: 'city', name: city.name, parentCode: null }];
   const grids: { code: string; lat: number; lon: number; district: number }[] = [];
 

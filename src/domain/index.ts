@@ -7,3 +7,4 @@ export * from './events.js';
 export * from './demo-city.js';
 export * from './secrets.js';
 export * from './rules.js';
+export * from './random.js';

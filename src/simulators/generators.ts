@@ -1,4 +1,4 @@
-import type { FacilityType } from '../domain/index.js';
+import { seededRandom, type FacilityType } from '../domain/index.js';
 
 /**
  * Realistic telemetry per facility type (docs/domain.md), pure and seeded:
@@ -178,14 +178,5 @@ export function sampleReading(
   }
 }
 
-/** mulberry32: a tiny seeded PRNG, so a fleet run is reproducible from its seed. */
-export function seededRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG for reproducible fleets (shared with the demo city). */
+export const seededRng = seededRandom;
