@@ -9,11 +9,18 @@ export interface DeviceDirectory {
   get(id: string): DeviceIdentity | undefined;
 }
 
+/**
+ * Receives every authorised publish of a device. `ack` completes the
+ * publish: for QoS 1 the broker sends PUBACK only after it is called, so the
+ * handler can hold it until the reading is durable (issue #3). Call it once;
+ * an error closes the device's connection.
+ */
 export type PublishHandler = (
   device: DeviceIdentity,
   kind: DeviceTopicKind,
   topic: string,
   payload: Buffer,
+  ack: (err?: Error | null) => void,
 ) => void;
 
 export interface BrokerOptions {
@@ -82,8 +89,7 @@ export async function createBroker(
       // An error closes the connection [MQTT-3.3.5-2]: a device that breaks its ACL is misconfigured.
       return done(new HubError('HUB_ERR_TOPIC_FORBIDDEN', packet.topic));
     }
-    onPublish(device, kind, packet.topic, packet.payload as Buffer);
-    done(null);
+    onPublish(device, kind, packet.topic, packet.payload as Buffer, done);
   };
 
   aedes.authorizeSubscribe = (client, sub, done) => {

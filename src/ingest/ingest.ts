@@ -18,6 +18,8 @@ export interface IngestOptions {
   readonly maxPayloadBytes: number;
 }
 
+const noop = () => {};
+
 export type ReadingsListener = (device: DeviceIdentity, readings: readonly Reading[]) => void;
 
 /**
@@ -97,8 +99,16 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
       listeners.push(listener);
     },
     /** Called by the broker for every authorised publish of a device. */
-    accept(device: DeviceIdentity, kind: DeviceTopicKind, topic: string, payload: Buffer): void {
+    accept(
+      device: DeviceIdentity,
+      kind: DeviceTopicKind,
+      topic: string,
+      payload: Buffer,
+      ack: (err?: Error | null) => void = noop,
+    ): void {
       counters.messages++;
+      // Bad input is dead-lettered, never refused: the device gets its PUBACK either way.
+      ack(null);
       // Status and command acks are the broker's business (issue #6), not readings.
       if (kind !== 'telemetry' && kind !== 'events') return;
       const decoded = decoder.decode(device.type, payload, Date.now());
