@@ -69,6 +69,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
     const ingest = createIngest(
       db.pool,
       {
+        spoolDir: path.join(config.dataDir, 'spool'),
         batchMaxRows: config.ingestBatchMaxRows,
         flushIntervalMs: config.ingestFlushIntervalMs,
         maxPayloadBytes: config.ingestMaxPayloadBytes,
@@ -76,9 +77,10 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       logger.child({ room: 'ingest' }),
     );
     ingest.onReadings((device, readings) => alarms.handle(device, readings));
+    await ingest.recover();
     cleanup.push(async () => {
-      ingest.stop();
-      await ingest.drain();
+      // Held readings become durable (committed, or spooled if the database is away).
+      await ingest.stop();
       await alarms.settled();
     });
 

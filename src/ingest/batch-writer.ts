@@ -1,106 +1,193 @@
 import type { Logger } from 'pino';
 import { insertReadings, type Queryable, type ReadingColumns } from '../db/index.js';
+import type { Spool } from './spool.js';
+
+export type Ack = (err?: Error | null) => void;
 
 export interface BatchWriterOptions {
   readonly maxRows: number;
   readonly flushIntervalMs: number;
-  /**
-   * Rows held while the database is away before new ones are refused and
-   * counted as lost. The durable spool that removes this limit is issue #3.
-   */
-  readonly maxBufferedRows: number;
 }
 
+interface Batch extends ReadingColumns {
+  readonly acks: Ack[];
+}
+
+const emptyBatch = (): Batch => ({ deviceIds: [], timesMs: [], data: [], acks: [] });
+
 /**
- * Collects readings in columns and writes them in one statement per batch:
- * when the batch is full or the oldest row has waited flushIntervalMs. One
- * write at a time; a failed write keeps its rows and retries with backoff.
+ * Writes readings in batches, one statement per batch, and acknowledges the
+ * publishes behind a batch only once it is durable: committed, or appended and
+ * fsynced to the spool while the database is away (issue #3, "No loss").
+ *
+ * Modes: `direct` writes to the database; after a failed write the writer
+ * turns to `spool`, where every batch goes to disk (so order is kept) and a
+ * replayer commits the spooled segments oldest first, returning to `direct`
+ * once nothing is left. Held acknowledgements are the backpressure: the
+ * broker reads no further packets from a client until its publish is acked.
  */
-export function createBatchWriter(db: Queryable, options: BatchWriterOptions, logger: Logger) {
-  let pending: ReadingColumns = { deviceIds: [], timesMs: [], data: [] };
+export function createBatchWriter(
+  db: Queryable,
+  spool: Spool,
+  options: BatchWriterOptions,
+  logger: Logger,
+) {
+  let pending = emptyBatch();
   let inFlight: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
-  let retryDelayMs = 0;
-  const counters = { stored: 0, duplicates: 0, batches: 0, writeErrors: 0, lost: 0 };
+  let mode: 'direct' | 'spool' = 'direct';
+  let replaying: Promise<void> | null = null;
+  let stopped = false;
+  const counters = {
+    stored: 0,
+    duplicates: 0,
+    batches: 0,
+    writeErrors: 0,
+    spooledBatches: 0,
+    replayedBatches: 0,
+    spoolErrors: 0,
+  };
 
-  function schedule(delayMs: number): void {
-    if (timer) return;
+  function schedule(): void {
+    if (timer || stopped) return;
     timer = setTimeout(() => {
       timer = null;
       void flush();
-    }, delayMs);
+    }, options.flushIntervalMs);
+  }
+
+  const settle = (acks: Ack[], err: Error | null) => {
+    for (const ack of acks) ack(err);
+  };
+
+  async function commit(batch: ReadingColumns): Promise<void> {
+    const inserted = await insertReadings(db, batch);
+    counters.stored += inserted;
+    counters.duplicates += batch.deviceIds.length - inserted;
+    counters.batches++;
+  }
+
+  async function toSpool(batch: Batch): Promise<void> {
+    try {
+      await spool.append(batch);
+      counters.spooledBatches++;
+      settle(batch.acks, null);
+    } catch (err) {
+      // Neither committed nor on disk: refuse the acks, so devices keep and resend them.
+      counters.spoolErrors++;
+      logger.error(
+        { err, rows: batch.deviceIds.length },
+        'spool append failed; publishes not acknowledged',
+      );
+      settle(batch.acks, err as Error);
+    }
+  }
+
+  async function write(batch: Batch): Promise<void> {
+    if (mode === 'direct') {
+      try {
+        await commit(batch);
+        settle(batch.acks, null);
+        return;
+      } catch (err) {
+        counters.writeErrors++;
+        logger.warn(
+          { err, rows: batch.deviceIds.length },
+          'database write failed; spooling to disk',
+        );
+        mode = 'spool';
+      }
+    }
+    await toSpool(batch);
+    startReplay();
   }
 
   async function flush(): Promise<void> {
-    if (inFlight) return inFlight;
-    if (pending.deviceIds.length === 0) return;
+    while (inFlight) await inFlight;
+    if (pending.deviceIds.length === 0 && pending.acks.length === 0) return;
     const batch = pending;
-    pending = { deviceIds: [], timesMs: [], data: [] };
-    inFlight = (async () => {
-      try {
-        const inserted = await insertReadings(db, batch);
-        counters.stored += inserted;
-        counters.duplicates += batch.deviceIds.length - inserted;
-        counters.batches++;
-        retryDelayMs = 0;
-      } catch (err) {
-        counters.writeErrors++;
-        retryDelayMs = Math.min(Math.max(retryDelayMs * 2, 200), 5000);
-        logger.warn(
-          { err, rows: batch.deviceIds.length, retryInMs: retryDelayMs },
-          'telemetry write failed; will retry',
-        );
-        // Put the failed batch back in front so order per device is kept.
-        pending = {
-          deviceIds: batch.deviceIds.concat(pending.deviceIds),
-          timesMs: batch.timesMs.concat(pending.timesMs),
-          data: batch.data.concat(pending.data),
-        };
-      } finally {
-        inFlight = null;
+    pending = emptyBatch();
+    inFlight = write(batch).finally(() => {
+      inFlight = null;
+    });
+    await inFlight;
+    if (pending.deviceIds.length >= options.maxRows) void flush();
+    else if (pending.deviceIds.length > 0 || pending.acks.length > 0) schedule();
+  }
+
+  /** Commits spooled segments oldest first; back to direct writes when none is left. */
+  function startReplay(): void {
+    if (replaying || stopped) return;
+    replaying = (async () => {
+      let delayMs = 200;
+      while (!stopped) {
+        await spool.rotate();
+        const segments = await spool.closedSegments();
+        if (segments.length === 0) {
+          // Nothing on disk and nothing being written: the database has it all.
+          if (!spool.writing()) mode = 'direct';
+          if (mode === 'direct') break;
+          continue;
+        }
+        try {
+          for (const segment of segments) {
+            for (const batch of await spool.read(segment)) {
+              await commit(batch);
+              counters.replayedBatches++;
+            }
+            await spool.remove(segment);
+          }
+          delayMs = 200;
+          logger.info({ segments: segments.length }, 'spooled readings committed');
+        } catch (err) {
+          logger.warn({ err, retryInMs: delayMs }, 'database still unavailable; spool kept');
+          await new Promise((r) => setTimeout(r, delayMs).unref());
+          delayMs = Math.min(delayMs * 2, 5000);
+        }
       }
-      if (pending.deviceIds.length >= options.maxRows) void flush();
-      else if (pending.deviceIds.length > 0) schedule(retryDelayMs || options.flushIntervalMs);
-    })();
-    return inFlight;
+    })().finally(() => {
+      replaying = null;
+    });
   }
 
   return {
     counters,
-    add(deviceId: string, timeMs: number, json: string): void {
-      if (pending.deviceIds.length >= options.maxBufferedRows) {
-        counters.lost++;
-        if (counters.lost === 1 || counters.lost % 10000 === 0) {
-          logger.error(
-            { lost: counters.lost },
-            'telemetry buffer full while the database is away; readings lost',
-          );
-        }
-        return;
+    mode: () => mode,
+    /** Replays what a previous run left in the spool; call once at start. */
+    async recover(): Promise<void> {
+      const left = await spool.open();
+      if (left > 0) {
+        logger.info({ segments: left }, 'spool from a previous run found; replaying');
+        mode = 'spool';
+        startReplay();
       }
+    },
+    add(deviceId: string, timeMs: number, json: string): void {
       pending.deviceIds.push(deviceId);
       pending.timesMs.push(timeMs);
       pending.data.push(json);
-      if (pending.deviceIds.length >= options.maxRows && retryDelayMs === 0) void flush();
-      else schedule(retryDelayMs || options.flushIntervalMs);
+    },
+    /** Acknowledge the publish whose readings were just added, once they are durable. */
+    ackWhenDurable(ack: Ack): void {
+      pending.acks.push(ack);
+      if (pending.deviceIds.length >= options.maxRows) void flush();
+      else schedule();
     },
     pendingRows: () => pending.deviceIds.length,
-    /** Writes everything held; used at shutdown and by tests. */
-    async drain(): Promise<void> {
-      if (timer) {
-        clearTimeout(timer);
-        timer = null;
-      }
-      while (inFlight || pending.deviceIds.length > 0) {
-        await (inFlight ?? flush());
-        if (retryDelayMs > 0 && pending.deviceIds.length > 0) {
-          await new Promise((r) => setTimeout(r, retryDelayMs));
-        }
-      }
-    },
-    stop(): void {
+    /** Makes everything held durable, then waits for the spool to reach the database. */
+    async drain(options_: { waitForReplay?: boolean } = {}): Promise<void> {
       if (timer) clearTimeout(timer);
       timer = null;
+      await flush();
+      if (options_.waitForReplay !== false) while (replaying) await replaying;
+    },
+    /** Stops timers and the replayer after making held readings durable. */
+    async stop(): Promise<void> {
+      await this.drain({ waitForReplay: false });
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      while (replaying) await replaying;
+      await spool.close();
     },
   };
 }

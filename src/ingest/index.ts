@@ -6,4 +6,5 @@ export {
   type ReadingsListener,
 } from './ingest.js';
 export { createDecoder, type Decoder, type Reading, type Rejection } from './decode.js';
-export { createBatchWriter, type BatchWriter } from './batch-writer.js';
+export { createBatchWriter, type Ack, type BatchWriter } from './batch-writer.js';
+export { createSpool, type Spool } from './spool.js';

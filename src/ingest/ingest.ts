@@ -6,13 +6,16 @@ import {
   type Queryable,
 } from '../db/index.js';
 import type { DeviceTopicKind, HubErrorCode } from '../domain/index.js';
-import { createBatchWriter } from './batch-writer.js';
+import { createBatchWriter, type Ack } from './batch-writer.js';
 import { createDecoder, type Reading } from './decode.js';
+import { createSpool } from './spool.js';
 
 /** Dead letters keep this much of the payload: enough to diagnose, bounded in size. */
-export const deadLetterPayloadChars = 2048;
+export const deadLetterPayloadChars = 8192;
 
 export interface IngestOptions {
+  /** Where batches wait on disk while the database is away. */
+  readonly spoolDir: string;
   readonly batchMaxRows: number;
   readonly flushIntervalMs: number;
   readonly maxPayloadBytes: number;
@@ -34,11 +37,8 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
   });
   const writer = createBatchWriter(
     db,
-    {
-      maxRows: options.batchMaxRows,
-      flushIntervalMs: options.flushIntervalMs,
-      maxBufferedRows: Math.max(options.batchMaxRows * 50, 100_000),
-    },
+    createSpool(options.spoolDir),
+    { maxRows: options.batchMaxRows, flushIntervalMs: options.flushIntervalMs },
     logger,
   );
   const counters = {
@@ -104,30 +104,34 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
       kind: DeviceTopicKind,
       topic: string,
       payload: Buffer,
-      ack: (err?: Error | null) => void = noop,
+      ack: Ack = noop,
     ): void {
       counters.messages++;
-      // Bad input is dead-lettered, never refused: the device gets its PUBACK either way.
-      ack(null);
       // Status and command acks are the broker's business (issue #6), not readings.
-      if (kind !== 'telemetry' && kind !== 'events') return;
+      if (kind !== 'telemetry' && kind !== 'events') return ack(null);
       const decoded = decoder.decode(device.type, payload, Date.now());
       for (const r of decoded.rejections) {
         const where =
           decoded.readings.length + decoded.rejections.length > 1 ? ` (reading ${r.index})` : '';
         deadLetter(device.id, topic, r.code, r.reason + where, payload);
       }
-      if (decoded.readings.length === 0) return;
+      // Bad input is dead-lettered, not refused: resending it would not make it better.
+      if (decoded.readings.length === 0) return ack(null);
       counters.readings += decoded.readings.length;
       for (const r of decoded.readings) writer.add(device.id, r.timeMs, r.json);
+      // PUBACK only once these readings are committed or on disk (QoS 1, issue #3).
+      writer.ackWhenDurable(ack);
       for (const l of listeners) l(device, decoded.readings);
     },
+    /** Replays a spool left by a previous run (a crash, or a database outage at stop). */
+    recover: () => writer.recover(),
     async drain(): Promise<void> {
       await writer.drain();
       await flushDeadLetters();
     },
-    stop(): void {
-      writer.stop();
+    async stop(): Promise<void> {
+      await writer.stop();
+      await flushDeadLetters();
     },
   };
 }

@@ -28,16 +28,32 @@ export interface TestHub {
  * The real hub in-process on ephemeral ports against a fresh database, seeded
  * with a seven-device demo city: one device of each facility type.
  */
+/** A valid reading that raises no default alarm, for load and fault tests. */
+export function quietReading(type: FacilityType, i: number): Record<string, number> {
+  const readings: Record<FacilityType, Record<string, number>> = {
+    streetlight: { dim: i % 100 },
+    manhole: { battery: i % 100 },
+    pump_station: { well_level: (i % 200) / 100 },
+    waterlogging: { rain_mm_h: i % 50 },
+    gas: { temp: i % 40 },
+    dust_noise: { humidity: i % 100 },
+    elevator: { floor: i % 30 },
+  };
+  return readings[type];
+}
+
 export async function startTestHub(
   env: Record<string, string> = {},
-  backend: 'primary' | 'timescaledb' = 'primary',
+  backend: 'primary' | 'timescaledb' | TestDatabase = 'primary',
 ): Promise<TestHub> {
   const database =
     backend === 'primary'
       ? await createPrimaryDatabase()
-      : await backends()
-          .find((b) => b.name === 'timescaledb')!
-          .create();
+      : backend === 'timescaledb'
+        ? await backends()
+            .find((b) => b.name === 'timescaledb')!
+            .create()
+        : backend;
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hub-test-data-'));
   const config = loadConfig({
     DATABASE_URL: database.url,
