@@ -26,6 +26,8 @@ const schema = {
     INGEST_BATCH_MAX_ROWS: { type: 'integer', minimum: 1, maximum: 100000, default: 2000 },
     INGEST_FLUSH_INTERVAL_MS: { type: 'integer', minimum: 1, maximum: 60000, default: 100 },
     INGEST_MAX_PAYLOAD_BYTES: { type: 'integer', minimum: 64, maximum: 268435455, default: 65536 },
+    STORAGE_COMPRESS_AFTER_DAYS: { type: 'integer', minimum: 1, maximum: 3650, default: 7 },
+    STORAGE_RETENTION_DAYS: { type: 'integer', minimum: 0, maximum: 36500, default: 0 },
   },
 } as const;
 
@@ -45,6 +47,8 @@ export interface HubConfig {
   readonly ingestBatchMaxRows: number;
   readonly ingestFlushIntervalMs: number;
   readonly ingestMaxPayloadBytes: number;
+  readonly storageCompressAfterDays: number;
+  readonly storageRetentionDays: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -64,6 +68,8 @@ interface RawConfig {
   INGEST_BATCH_MAX_ROWS: number;
   INGEST_FLUSH_INTERVAL_MS: number;
   INGEST_MAX_PAYLOAD_BYTES: number;
+  STORAGE_COMPRESS_AFTER_DAYS: number;
+  STORAGE_RETENTION_DAYS: number;
 }
 
 export const configVariables = Object.keys(schema.properties);
@@ -103,5 +109,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     ingestBatchMaxRows: raw.INGEST_BATCH_MAX_ROWS,
     ingestFlushIntervalMs: raw.INGEST_FLUSH_INTERVAL_MS,
     ingestMaxPayloadBytes: raw.INGEST_MAX_PAYLOAD_BYTES,
+    storageCompressAfterDays: raw.STORAGE_COMPRESS_AFTER_DAYS,
+    storageRetentionDays: raw.STORAGE_RETENTION_DAYS,
   };
 }

@@ -4,7 +4,9 @@ import { createBroker } from '../broker/index.js';
 import { createCaseService } from '../cases/index.js';
 import { createDashboard } from '../dashboard/index.js';
 import {
+  applyStoragePolicies,
   demoCredentialsFile,
+  maintainStorage,
   insertMissingRules,
   listDeviceIdentities,
   listOpenAlarmKeys,
@@ -42,6 +44,18 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
   };
 
   try {
+    const storagePolicy = {
+      compressAfterDays: config.storageCompressAfterDays,
+      retentionDays: config.storageRetentionDays,
+    };
+    const dbLogger = logger.child({ room: 'db' });
+    await applyStoragePolicies(db.pool, db.capabilities, storagePolicy, dbLogger);
+    const maintenance = setInterval(() => {
+      maintainStorage(db.pool, db.capabilities, storagePolicy, Date.now(), dbLogger).catch(
+        (err: unknown) => dbLogger.warn({ err }, 'storage maintenance failed'),
+      );
+    }, 3_600_000).unref();
+    cleanup.push(async () => clearInterval(maintenance));
     await insertMissingRules(db.pool, defaultRulePack);
     const demoCredentials: DemoCredential[] | null = config.demoCity
       ? await seedDemoCityIfEmpty(db.pool, {

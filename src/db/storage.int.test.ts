@@ -1,0 +1,198 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, type TestDatabase } from '../../test/support/databases.js';
+import {
+  applyStoragePolicies,
+  createPool,
+  detectCapabilities,
+  insertAreas,
+  insertDevices,
+  insertReadings,
+  maintainStorage,
+  migrate,
+  queryBuckets,
+  queryLatest,
+  queryReadings,
+  type DatabaseCapabilities,
+  type Pool,
+} from './index.js';
+
+const logger = pino({ level: 'silent' });
+const day = 86_400_000;
+
+describe.each(backends())('telemetry storage on $name', (backend) => {
+  let database: TestDatabase;
+  let pool: Pool;
+  let caps: DatabaseCapabilities;
+  const now = Date.now();
+  const t0 = Math.floor(now / 300_000) * 300_000 - 3_600_000; // an hour ago, on a 5-min boundary
+
+  beforeAll(async () => {
+    database = await backend.create();
+    pool = createPool(database.url, backend.name === 'timescaledb' ? 1 : 4, logger);
+    await migrate(pool, logger);
+    caps = await detectCapabilities(pool);
+    await applyStoragePolicies(pool, caps, { compressAfterDays: 7, retentionDays: 30 }, logger);
+    await insertAreas(pool, [
+      { code: '430300', level: 'city', name: '湘潭市', parentCode: null },
+      { code: '430302', level: 'district', name: '雨湖区', parentCode: '430300' },
+      { code: '430304', level: 'district', name: '岳塘区', parentCode: '430300' },
+    ]);
+    await insertDevices(pool, [
+      { id: 'WL-A', type: 'waterlogging', name: 'a', gridCode: '430302', secretHash: 'x' },
+      { id: 'WL-B', type: 'waterlogging', name: 'b', gridCode: '430302', secretHash: 'x' },
+      { id: 'SL-A', type: 'streetlight', name: 'c', gridCode: '430304', secretHash: 'x' },
+    ]);
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await database?.drop();
+  });
+
+  it('rolls readings up into 5-minute buckets once, even when the batch is written twice', async () => {
+    const batch = {
+      deviceIds: ['WL-A', 'WL-A', 'WL-A', 'WL-B', 'SL-A', 'SL-A'],
+      timesMs: [t0, t0 + 60_000, t0 + 300_000, t0, t0, t0 + 60_000],
+      data: [
+        '{"depth":10}',
+        '{"depth":20,"rain_mm_h":5}',
+        '{"depth":30}',
+        '{"depth":2}',
+        '{"on":true,"dim":100}',
+        '{"on":false,"dim":0}',
+      ],
+    };
+    expect(await insertReadings(pool, batch)).toBe(6);
+    expect(await insertReadings(pool, batch)).toBe(0);
+
+    const a = await queryBuckets(pool, {
+      deviceId: 'WL-A',
+      metric: 'depth',
+      fromMs: t0,
+      toMs: t0 + 600_000,
+      bucketS: 300,
+      limit: 100,
+    });
+    expect(a.map((r) => [r.n, r.avg, r.min, r.max])).toEqual([
+      [2, 15, 10, 20],
+      [1, 30, 30, 30],
+    ]);
+    const lamp = await queryBuckets(pool, {
+      deviceId: 'SL-A',
+      metric: 'on',
+      fromMs: t0,
+      toMs: t0 + 600_000,
+      bucketS: 300,
+      limit: 10,
+    });
+    expect(lamp[0]!.avg).toBe(0.5);
+  });
+
+  it('aggregates a district over its devices into larger buckets', async () => {
+    const district = await queryBuckets(pool, {
+      gridPrefix: '430302',
+      metric: 'depth',
+      fromMs: t0,
+      toMs: t0 + 3_600_000,
+      bucketS: 3600,
+      limit: 100,
+    });
+    expect(district).toHaveLength(1);
+    expect(district[0]).toMatchObject({ deviceId: null, n: 4, min: 2, max: 30 });
+    expect(district[0]!.avg).toBeCloseTo(62 / 4);
+    const byType = await queryBuckets(pool, {
+      type: 'streetlight',
+      fromMs: t0,
+      toMs: t0 + 3_600_000,
+      bucketS: 3600,
+      limit: 100,
+    });
+    expect(byType.map((r) => r.metric).sort()).toEqual(['dim', 'on']);
+  });
+
+  it('keeps the latest value of every metric of a device, whatever order readings arrive in', async () => {
+    await insertReadings(pool, {
+      deviceIds: ['WL-A'],
+      timesMs: [t0 - 600_000],
+      data: ['{"depth":99}'],
+    });
+    const [latest] = await queryLatest(pool, { deviceIds: ['WL-A'], limit: 10 });
+    expect(latest!.data).toEqual({ depth: 30, rain_mm_h: 5 });
+    expect(latest!.time).toBe(new Date(t0 + 300_000).toISOString());
+    expect(await queryLatest(pool, { gridPrefix: '430304', limit: 10 })).toHaveLength(1);
+  });
+
+  it('stores a backlog reading from weeks ago and a reading from now, and reads both back', async () => {
+    const old = now - 20 * day;
+    await insertReadings(pool, {
+      deviceIds: ['WL-B', 'WL-B'],
+      timesMs: [old, now],
+      data: ['{"depth":1}', '{"depth":3}'],
+    });
+    const rows = await queryReadings(pool, { deviceId: 'WL-B', fromMs: old, toMs: now, limit: 10 });
+    expect(rows.map((r) => r.data.depth)).toEqual([3, 2, 1]);
+  });
+
+  it('applies the retention and compression this kind of server supports', async () => {
+    if (caps.kind === 'postgresql') {
+      const parts = await pool.query(
+        `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = 'telemetry'::regclass ORDER BY 1`,
+      );
+      const names = parts.rows.map((r) => r.relname as string);
+      expect(names).toContain('telemetry_default');
+      expect(names.filter((n) => n.startsWith('telemetry_p')).length).toBeGreaterThanOrEqual(9);
+      // Forty days later the oldest partitions fall out of a 30-day retention.
+      const later = await maintainStorage(
+        pool,
+        caps,
+        { compressAfterDays: 7, retentionDays: 30 },
+        now + 40 * day,
+        logger,
+      );
+      expect(later.dropped.length).toBeGreaterThan(0);
+      expect(later.created.length).toBeGreaterThan(0);
+    } else {
+      const jobs = await pool.query(
+        `SELECT proc_name, hypertable_name FROM timescaledb_information.jobs
+         WHERE hypertable_name IN ('telemetry', 'telemetry_5m', 'telemetry_1h') OR proc_name LIKE 'policy_refresh%'
+         ORDER BY 1, 2`,
+      );
+      const kinds = jobs.rows.map((r) => `${r.proc_name}:${r.hypertable_name}`);
+      expect(kinds).toEqual(
+        expect.arrayContaining([
+          'policy_compression:telemetry',
+          'policy_compression:telemetry_5m',
+          'policy_retention:telemetry',
+        ]),
+      );
+      expect(kinds.some((k) => k.startsWith('policy_refresh_continuous_aggregate'))).toBe(true);
+      // Compress the chunks now and read through them: segmented by device.
+      await pool.query(
+        `SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks('telemetry') c`,
+      );
+      const rows = await queryReadings(pool, {
+        deviceId: 'WL-A',
+        fromMs: t0 - day,
+        toMs: now,
+        limit: 10,
+      });
+      expect(rows.map((r) => r.data.depth)).toEqual([30, 20, 10, 99]);
+      // The Apache build's path: retention by drop_chunks run from the hub.
+      await maintainStorage(
+        pool,
+        { ...caps, kind: 'timescaledb-apache' },
+        { compressAfterDays: 7, retentionDays: 10 },
+        now,
+        logger,
+      );
+      const kept = await queryReadings(pool, {
+        deviceId: 'WL-B',
+        fromMs: now - 30 * day,
+        toMs: now,
+        limit: 10,
+      });
+      expect(kept.map((r) => r.data.depth)).toEqual([3, 2]);
+    }
+  });
+});
