@@ -143,17 +143,35 @@ export function registerApiRoutes(api: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  api.get<{ Querystring: { deviceId?: string; code?: string; limit: number } }>(
+  api.get<{
+    Querystring: {
+      deviceId?: string;
+      code?: string;
+      since?: string;
+      replayed?: boolean;
+      limit: number;
+    };
+  }>(
     '/dead-letters',
     {
       schema: {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { deviceId: { type: 'string' }, code: { type: 'string' }, limit: page.limit },
+          properties: {
+            deviceId: { type: 'string' },
+            code: { type: 'string' },
+            since: { type: 'string' },
+            replayed: { type: 'boolean' },
+            limit: page.limit,
+          },
         },
       },
     },
-    async (req) => ({ deadLetters: await listDeadLetters(db, req.query) }),
+    async (req) => {
+      const { since, ...rest } = req.query;
+      const sinceMs = since === undefined ? undefined : parseTime(since, 'since', 0);
+      return { deadLetters: await listDeadLetters(db, { ...rest, sinceMs }) };
+    },
   );
 }

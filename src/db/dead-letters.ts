@@ -25,17 +25,44 @@ export async function insertDeadLetters(
   );
 }
 
+export interface StoredDeadLetter extends DeadLetter {
+  readonly id: number;
+  readonly replayedAt: string | null;
+}
+
+const columns = `id, received_at AS "receivedAt", device_id AS "deviceId", topic, code, reason, payload,
+  payload_bytes AS "payloadBytes", replayed_at AS "replayedAt"`;
+
 export async function listDeadLetters(
   db: Queryable,
-  q: { deviceId?: string; code?: string; limit: number },
-): Promise<(DeadLetter & { id: number })[]> {
-  const { rows } = await db.query<DeadLetter & { id: number }>(
-    `SELECT id, received_at AS "receivedAt", device_id AS "deviceId", topic, code, reason, payload,
-            payload_bytes AS "payloadBytes"
-     FROM dead_letters
+  q: { deviceId?: string; code?: string; sinceMs?: number; replayed?: boolean; limit: number },
+): Promise<StoredDeadLetter[]> {
+  const { rows } = await db.query<StoredDeadLetter>(
+    `SELECT ${columns} FROM dead_letters
      WHERE ($1::text IS NULL OR device_id = $1) AND ($2::text IS NULL OR code = $2)
-     ORDER BY id DESC LIMIT $3`,
-    [q.deviceId ?? null, q.code ?? null, q.limit],
+       AND ($3::float8 IS NULL OR received_at >= to_timestamp($3 / 1000.0))
+       AND ($4::boolean IS NULL OR (replayed_at IS NOT NULL) = $4)
+     ORDER BY id DESC LIMIT $5`,
+    [q.deviceId ?? null, q.code ?? null, q.sinceMs ?? null, q.replayed ?? null, q.limit],
   );
   return rows;
+}
+
+export async function getDeadLetters(
+  db: Queryable,
+  ids: readonly number[],
+): Promise<StoredDeadLetter[]> {
+  const { rows } = await db.query<StoredDeadLetter>(
+    `SELECT ${columns} FROM dead_letters WHERE id = ANY($1::bigint[]) ORDER BY id`,
+    [ids],
+  );
+  return rows;
+}
+
+export async function markDeadLettersReplayed(
+  db: Queryable,
+  ids: readonly number[],
+): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(`UPDATE dead_letters SET replayed_at = now() WHERE id = ANY($1::bigint[])`, [ids]);
 }

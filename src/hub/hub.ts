@@ -124,7 +124,13 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       alarms: alarms.counters,
     });
     const dashboard = await createDashboard(
-      { db: db.pool, cases, health, isOnline: broker.isOnline },
+      {
+        db: db.pool,
+        cases,
+        health,
+        isOnline: broker.isOnline,
+        replayDeadLetters: (ids) => ingest.replayDeadLetters(ids, (id) => directory.get(id)),
+      },
       { host: config.httpHost, port: config.httpPort },
       logger.child({ room: 'dashboard' }),
     );

@@ -4,6 +4,7 @@ export {
   type Ingest,
   type IngestOptions,
   type ReadingsListener,
+  type ReplayOutcome,
 } from './ingest.js';
 export { createDecoder, type Decoder, type Reading, type Rejection } from './decode.js';
 export { createBatchWriter, type Ack, type BatchWriter } from './batch-writer.js';

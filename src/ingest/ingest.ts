@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import {
+  getDeadLetters,
   insertDeadLetters,
+  markDeadLettersReplayed,
   type DeadLetter,
   type DeviceIdentity,
   type Queryable,
@@ -22,6 +24,16 @@ export interface IngestOptions {
 }
 
 const noop = () => {};
+
+export type ReplayOutcome =
+  | { readonly id: number; readonly status: 'replayed'; readonly readings: number }
+  | {
+      readonly id: number;
+      readonly status: 'rejected';
+      readonly code: string;
+      readonly reason: string;
+    }
+  | { readonly id: number; readonly status: 'not_replayable'; readonly reason: string };
 
 export type ReadingsListener = (device: DeviceIdentity, readings: readonly Reading[]) => void;
 
@@ -122,6 +134,61 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
       // PUBACK only once these readings are committed or on disk (QoS 1, issue #3).
       writer.ackWhenDurable(ack);
       for (const l of listeners) l(device, decoded.readings);
+    },
+    /**
+     * Decodes selected dead letters again against the device's current
+     * configuration (say, its facility type was corrected) and stores what now
+     * passes, through the same durable path as live readings.
+     */
+    async replayDeadLetters(
+      ids: readonly number[],
+      lookup: (deviceId: string) => DeviceIdentity | undefined,
+    ): Promise<ReplayOutcome[]> {
+      const outcomes: ReplayOutcome[] = [];
+      const replayed: number[] = [];
+      const durable: Promise<void>[] = [];
+      for (const letter of await getDeadLetters(db, ids)) {
+        const device = letter.deviceId ? lookup(letter.deviceId) : undefined;
+        if (letter.replayedAt) {
+          outcomes.push({ id: letter.id, status: 'not_replayable', reason: 'already replayed' });
+        } else if (!device) {
+          outcomes.push({ id: letter.id, status: 'not_replayable', reason: 'unknown device' });
+        } else if (Buffer.byteLength(letter.payload) < letter.payloadBytes) {
+          outcomes.push({
+            id: letter.id,
+            status: 'not_replayable',
+            reason: 'payload was truncated',
+          });
+        } else {
+          const decoded = decoder.decode(
+            device.type,
+            Buffer.from(letter.payload),
+            Date.parse(letter.receivedAt),
+          );
+          const first = decoded.rejections[0];
+          if (first || decoded.readings.length === 0) {
+            outcomes.push({
+              id: letter.id,
+              status: 'rejected',
+              code: first?.code ?? 'HUB_ERR_PAYLOAD_SHAPE',
+              reason: first?.reason ?? 'no reading',
+            });
+            continue;
+          }
+          for (const r of decoded.readings) writer.add(device.id, r.timeMs, r.json);
+          durable.push(
+            new Promise((resolve, reject) =>
+              writer.ackWhenDurable((err) => (err ? reject(err) : resolve())),
+            ),
+          );
+          for (const l of listeners) l(device, decoded.readings);
+          replayed.push(letter.id);
+          outcomes.push({ id: letter.id, status: 'replayed', readings: decoded.readings.length });
+        }
+      }
+      await Promise.all(durable);
+      await markDeadLettersReplayed(db, replayed);
+      return outcomes;
     },
     /** Replays a spool left by a previous run (a crash, or a database outage at stop). */
     recover: () => writer.recover(),
