@@ -159,7 +159,8 @@ async function mosquittoBaseline(
   }
   let received = 0;
   sub.on('message', () => received++);
-  await sub.subscribeAsync(`${prefix}/#`, { qos: 1 });
+  // QoS 0 subscription: the plain fan-out rate, without the subscriber's own acks.
+  await sub.subscribeAsync(`${prefix}/#`, { qos: 0 });
   const r = await generate('mqtt://127.0.0.1:1883', devices, rate, secs, Date.now(), prefix);
   const deadline = Date.now() + 10_000;
   while (received < r.acked && Date.now() < deadline) await new Promise((x) => setTimeout(x, 50));

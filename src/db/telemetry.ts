@@ -32,14 +32,16 @@ export async function insertReadings(db: Queryable, batch: ReadingColumns): Prom
                                               ELSE (value = 'true'::jsonb)::int::float8 END AS x
          FROM jsonb_each(ins.data) WHERE jsonb_typeof(value) IN ('number', 'boolean')
        ) m
-       GROUP BY 1, 2, 3
+       -- Same lock order in every batch: concurrent batches wait, never deadlock.
+       GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
        ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
          n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum,
          min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)
        RETURNING 1
      ), latest AS (
        INSERT INTO device_latest AS l (device_id, time, data)
-       SELECT device_id, max(time), hub_jsonb_merge(data ORDER BY time) FROM ins GROUP BY device_id
+       SELECT device_id, max(time), hub_jsonb_merge(data ORDER BY time) FROM ins
+       GROUP BY device_id ORDER BY device_id
        ON CONFLICT (device_id) DO UPDATE SET
          time = GREATEST(l.time, EXCLUDED.time),
          data = CASE WHEN EXCLUDED.time >= l.time THEN l.data || EXCLUDED.data

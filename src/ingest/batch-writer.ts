@@ -7,6 +7,8 @@ export type Ack = (err?: Error | null) => void;
 export interface BatchWriterOptions {
   readonly maxRows: number;
   readonly flushIntervalMs: number;
+  /** Batches committed at once in direct mode; the spool is written one at a time. */
+  readonly concurrency: number;
 }
 
 interface Batch extends ReadingColumns {
@@ -33,7 +35,7 @@ export function createBatchWriter(
   logger: Logger,
 ) {
   let pending = emptyBatch();
-  let inFlight: Promise<void> | null = null;
+  const inFlight = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | null = null;
   let mode: 'direct' | 'spool' = 'direct';
   let replaying: Promise<void> | null = null;
@@ -102,17 +104,21 @@ export function createBatchWriter(
     startReplay();
   }
 
-  async function flush(): Promise<void> {
-    while (inFlight) await inFlight;
-    if (pending.deviceIds.length === 0 && pending.acks.length === 0) return;
+  const hasPending = () => pending.deviceIds.length > 0 || pending.acks.length > 0;
+
+  /** Starts a write if a slot is free; a finishing write starts the next. */
+  function flush(): Promise<void> {
+    if (!hasPending()) return Promise.resolve();
+    if (inFlight.size >= (mode === 'direct' ? options.concurrency : 1)) return Promise.resolve();
     const batch = pending;
     pending = emptyBatch();
-    inFlight = write(batch).finally(() => {
-      inFlight = null;
+    const p: Promise<void> = write(batch).finally(() => {
+      inFlight.delete(p);
+      if (pending.deviceIds.length >= options.maxRows) void flush();
+      else if (hasPending()) schedule();
     });
-    await inFlight;
-    if (pending.deviceIds.length >= options.maxRows) void flush();
-    else if (pending.deviceIds.length > 0 || pending.acks.length > 0) schedule();
+    inFlight.add(p);
+    return p;
   }
 
   /** Commits spooled segments oldest first; back to direct writes when none is left. */
@@ -178,7 +184,10 @@ export function createBatchWriter(
     async drain(options_: { waitForReplay?: boolean } = {}): Promise<void> {
       if (timer) clearTimeout(timer);
       timer = null;
-      await flush();
+      while (hasPending() || inFlight.size > 0) {
+        void flush();
+        await Promise.all(inFlight);
+      }
       if (options_.waitForReplay !== false) while (replaying) await replaying;
     },
     /** Stops timers and the replayer after making held readings durable. */

@@ -50,7 +50,7 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
   const writer = createBatchWriter(
     db,
     createSpool(options.spoolDir),
-    { maxRows: options.batchMaxRows, flushIntervalMs: options.flushIntervalMs },
+    { maxRows: options.batchMaxRows, flushIntervalMs: options.flushIntervalMs, concurrency: 3 },
     logger,
   );
   const counters = {

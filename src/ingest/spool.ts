@@ -12,6 +12,13 @@ import type { ReadingColumns } from '../db/index.js';
 export function createSpool(dir: string) {
   let current: { name: string; handle: FileHandle; bytes: number } | null = null;
   let sequence = 0;
+  // Appends and rotations touch the same file handle: one at a time, in call order.
+  let queue: Promise<unknown> = Promise.resolve();
+  function serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => {});
+    return run;
+  }
 
   const segmentName = (n: number) => `${String(n).padStart(12, '0')}.jsonl`;
 
@@ -29,22 +36,26 @@ export function createSpool(dir: string) {
       sequence = last ? Number.parseInt(last, 10) : 0;
       return found.length;
     },
-    async append(batch: ReadingColumns): Promise<void> {
-      if (!current) {
-        const name = segmentName(++sequence);
-        current = { name, handle: await open(path.join(dir, name), 'a'), bytes: 0 };
-      }
+    append(batch: ReadingColumns): Promise<void> {
       const line = JSON.stringify({ d: batch.deviceIds, t: batch.timesMs, v: batch.data }) + '\n';
-      await current.handle.appendFile(line);
-      await current.handle.datasync();
-      current.bytes += line.length;
+      return serial(async () => {
+        if (!current) {
+          const name = segmentName(++sequence);
+          current = { name, handle: await open(path.join(dir, name), 'a'), bytes: 0 };
+        }
+        await current.handle.appendFile(line);
+        await current.handle.datasync();
+        current.bytes += line.length;
+      });
     },
     /** Closes the segment being written, so the replayer may take it. */
-    async rotate(): Promise<void> {
-      if (!current) return;
-      const c = current;
-      current = null;
-      await c.handle.close();
+    rotate(): Promise<void> {
+      return serial(async () => {
+        if (!current) return;
+        const c = current;
+        current = null;
+        await c.handle.close();
+      });
     },
     writing: () => current !== null,
     /** Closed segments, oldest first. */
