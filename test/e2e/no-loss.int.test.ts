@@ -234,4 +234,43 @@ describe('no acknowledged reading is lost', () => {
     expect(r.rows[0].n).toBe(1);
     expect(t.hub.ingest.writer.counters.duplicates).toBe(1);
   });
+
+  it('stops reading a device socket while its readings wait for the database, instead of buffering them', async () => {
+    const t = await startTestHub({ INGEST_FLUSH_INTERVAL_MS: '10' });
+    cleanups.push(() => t.stop());
+    const w = t.devices.waterlogging;
+    // Another session holds the table: commits wait, as when the database falls behind.
+    const blocker = new pg.Client({ connectionString: t.database.url });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE telemetry IN ACCESS EXCLUSIVE MODE');
+
+    const client = await connectDevice(t.mqttUrl, w);
+    const base = Date.now() - 86_400_000;
+    const sent = 5000;
+    let acked = 0;
+    for (let i = 0; i < sent; i++) {
+      client.publish(
+        `devices/${w.id}/telemetry`,
+        JSON.stringify({ ts: base + i, depth: 1 }),
+        { qos: 1 },
+        () => acked++,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    const held = t.hub.ingest.counters.readings;
+    expect(acked).toBe(0);
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThan(sent / 2);
+
+    await blocker.query('ROLLBACK');
+    await blocker.end();
+    await waitFor(() => (acked === sent ? true : undefined), 'every publish acknowledged', 30_000);
+    client.end(true);
+    const r = await t.hub.db.pool.query(
+      `SELECT count(*)::int AS n FROM telemetry WHERE device_id = $1`,
+      [w.id],
+    );
+    expect(r.rows[0].n).toBe(sent);
+  });
 });
