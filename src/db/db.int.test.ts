@@ -56,8 +56,11 @@ describe.each(backends())('the database on $name', (backend) => {
       timesMs: [t0, t0 + 60_000, t0 + 120_000],
       data: ['{"pm10":80}', '{"pm10":95.5}', '{"pm10":120}'],
     };
-    expect(await insertReadings(pool, batch)).toBe(3);
-    expect(await insertReadings(pool, batch)).toBe(0);
+    expect((await insertReadings(pool, batch)).inserted).toBe(3);
+    expect(await insertReadings(pool, batch)).toEqual({
+      inserted: 0,
+      insertedMask: [false, false, false],
+    });
     const rows = await queryReadings(pool, {
       deviceId: 'DN-T1',
       fromMs: t0,

@@ -9,49 +9,110 @@ export interface ReadingColumns {
 }
 
 /**
- * One statement per batch: inserts the readings, and from the rows actually
- * inserted (the primary key (device_id, time) drops a retransmission or a
- * replay) updates the 5-minute rollups and each device's latest values. So a
- * batch written twice changes nothing the second time.
+ * One statement per batch; the primary key (device_id, time) drops a reading
+ * already stored (a retransmission or a replay). Returns which rows were
+ * inserted, so rollups count each reading once: `null` when all were.
  */
-export async function insertReadings(db: Queryable, batch: ReadingColumns): Promise<number> {
-  if (batch.deviceIds.length === 0) return 0;
-  const result = await db.query<{ inserted: number }>(
-    `WITH ins AS (
-       INSERT INTO telemetry (device_id, time, data)
-       SELECT d, to_timestamp(t / 1000.0), v::jsonb
-       FROM unnest($1::text[], $2::float8[], $3::text[]) AS r(d, t, v)
-       ON CONFLICT DO NOTHING
-       RETURNING device_id, time, data
-     ), rollup AS (
-       INSERT INTO telemetry_5m AS r (device_id, metric, bucket, n, sum, min, max)
-       SELECT device_id, m.key, date_bin('5 minutes', time, TIMESTAMPTZ 'epoch'), count(*),
-              sum(m.x), min(m.x), max(m.x)
-       FROM ins, LATERAL (
-         SELECT key, CASE jsonb_typeof(value) WHEN 'number' THEN value::float8
-                                              ELSE (value = 'true'::jsonb)::int::float8 END AS x
-         FROM jsonb_each(ins.data) WHERE jsonb_typeof(value) IN ('number', 'boolean')
-       ) m
-       -- Same lock order in every batch: concurrent batches wait, never deadlock.
-       GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-       ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
-         n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum,
-         min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)
-       RETURNING 1
-     ), latest AS (
-       INSERT INTO device_latest AS l (device_id, time, data)
-       SELECT device_id, max(time), hub_jsonb_merge(data ORDER BY time) FROM ins
-       GROUP BY device_id ORDER BY device_id
-       ON CONFLICT (device_id) DO UPDATE SET
-         time = GREATEST(l.time, EXCLUDED.time),
-         data = CASE WHEN EXCLUDED.time >= l.time THEN l.data || EXCLUDED.data
-                     ELSE EXCLUDED.data || l.data END
-       RETURNING 1
-     )
-     SELECT (SELECT count(*) FROM ins)::int AS inserted`,
+export async function insertReadings(
+  db: Queryable,
+  batch: ReadingColumns,
+): Promise<{ inserted: number; insertedMask: boolean[] | null }> {
+  if (batch.deviceIds.length === 0) return { inserted: 0, insertedMask: null };
+  const result = await db.query<{ d: string; t: number }>(
+    `INSERT INTO telemetry (device_id, time, data)
+     SELECT d, to_timestamp(t / 1000.0), v::jsonb
+     FROM unnest($1::text[], $2::float8[], $3::text[]) AS r(d, t, v)
+     ON CONFLICT DO NOTHING
+     RETURNING device_id AS d, round(extract(epoch FROM time) * 1000)::float8 AS t`,
     [batch.deviceIds, batch.timesMs, batch.data],
   );
-  return result.rows[0]!.inserted;
+  const inserted = result.rowCount ?? 0;
+  if (inserted === batch.deviceIds.length) return { inserted, insertedMask: null };
+  const keys = new Set(result.rows.map((r) => `${r.d}\u0001${r.t}`));
+  const insertedMask = batch.deviceIds.map((d, i) => {
+    const k = `${d}\u0001${batch.timesMs[i]}`;
+    // A batch may repeat a reading; only its first copy was inserted.
+    return keys.delete(k);
+  });
+  return { inserted, insertedMask };
+}
+
+/** 5-minute rollup contributions in columns (one row per device, metric and bucket). */
+export interface RollupColumns {
+  readonly deviceIds: string[];
+  readonly metrics: string[];
+  readonly bucketsMs: number[];
+  readonly n: number[];
+  readonly sum: number[];
+  readonly min: number[];
+  readonly max: number[];
+}
+
+/** Adds contributions to the rollups; rows sorted by key, so concurrent writers never deadlock. */
+export async function upsertRollups(db: Queryable, r: RollupColumns): Promise<void> {
+  if (r.deviceIds.length === 0) return;
+  await db.query(
+    `INSERT INTO telemetry_5m AS r (device_id, metric, bucket, n, sum, min, max)
+     SELECT d, m, to_timestamp(b / 1000.0), n, s, lo, hi
+     FROM unnest($1::text[], $2::text[], $3::float8[], $4::int[], $5::float8[], $6::float8[], $7::float8[])
+       AS x(d, m, b, n, s, lo, hi)
+     ORDER BY d, m, b
+     ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
+       n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum,
+       min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)`,
+    [r.deviceIds, r.metrics, r.bucketsMs, r.n, r.sum, r.min, r.max],
+  );
+}
+
+/** Merges the latest metrics of devices: newer values win, older ones only fill gaps. */
+export async function upsertLatest(
+  db: Queryable,
+  l: { deviceIds: string[]; timesMs: number[]; data: string[] },
+): Promise<void> {
+  if (l.deviceIds.length === 0) return;
+  await db.query(
+    `INSERT INTO device_latest AS l (device_id, time, data)
+     SELECT d, to_timestamp(t / 1000.0), v::jsonb FROM unnest($1::text[], $2::float8[], $3::text[]) AS x(d, t, v)
+     ORDER BY d
+     ON CONFLICT (device_id) DO UPDATE SET
+       time = GREATEST(l.time, EXCLUDED.time),
+       data = CASE WHEN EXCLUDED.time >= l.time THEN l.data || EXCLUDED.data ELSE EXCLUDED.data || l.data END`,
+    [l.deviceIds, l.timesMs, l.data],
+  );
+}
+
+/**
+ * Recomputes the rollups and latest values of a time range from the stored
+ * readings: after an unclean stop lost the contributions held in memory.
+ */
+export async function rebuildRollups(db: Queryable, fromMs: number, toMs: number): Promise<void> {
+  const from = Math.floor(fromMs / 300_000) * 300_000;
+  await db.query(
+    `DELETE FROM telemetry_5m WHERE bucket >= to_timestamp($1 / 1000.0) AND bucket < to_timestamp($2 / 1000.0)`,
+    [from, toMs],
+  );
+  await db.query(
+    `INSERT INTO telemetry_5m (device_id, metric, bucket, n, sum, min, max)
+     SELECT device_id, m.key, date_bin('5 minutes', time, TIMESTAMPTZ 'epoch'), count(*), sum(m.x), min(m.x), max(m.x)
+     FROM telemetry, LATERAL (
+       SELECT key, CASE jsonb_typeof(value) WHEN 'number' THEN value::float8
+                                            ELSE (value = 'true'::jsonb)::int::float8 END AS x
+       FROM jsonb_each(data) WHERE jsonb_typeof(value) IN ('number', 'boolean')
+     ) m
+     WHERE time >= to_timestamp($1 / 1000.0) AND time < to_timestamp($2 / 1000.0)
+     GROUP BY 1, 2, 3`,
+    [from, toMs],
+  );
+  await db.query(
+    `INSERT INTO device_latest AS l (device_id, time, data)
+     SELECT device_id, max(time), hub_jsonb_merge(data ORDER BY time) FROM telemetry
+     WHERE time >= to_timestamp($1 / 1000.0) AND time < to_timestamp($2 / 1000.0)
+     GROUP BY device_id
+     ON CONFLICT (device_id) DO UPDATE SET
+       time = GREATEST(l.time, EXCLUDED.time),
+       data = CASE WHEN EXCLUDED.time >= l.time THEN l.data || EXCLUDED.data ELSE EXCLUDED.data || l.data END`,
+    [from, toMs],
+  );
 }
 
 export interface StoredReading {

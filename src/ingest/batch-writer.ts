@@ -9,6 +9,10 @@ export interface BatchWriterOptions {
   readonly flushIntervalMs: number;
   /** Batches committed at once in direct mode; the spool is written one at a time. */
   readonly concurrency: number;
+  /** Told before a batch is committed. */
+  readonly beforeCommit?: (batch: ReadingColumns) => void;
+  /** Told of every committed batch and which of its rows were new (null: all). */
+  readonly onCommitted?: (batch: ReadingColumns, insertedMask: boolean[] | null) => void;
 }
 
 interface Batch extends ReadingColumns {
@@ -63,7 +67,9 @@ export function createBatchWriter(
   };
 
   async function commit(batch: ReadingColumns): Promise<void> {
-    const inserted = await insertReadings(db, batch);
+    options.beforeCommit?.(batch);
+    const { inserted, insertedMask } = await insertReadings(db, batch);
+    options.onCommitted?.(batch, insertedMask);
     counters.stored += inserted;
     counters.duplicates += batch.deviceIds.length - inserted;
     counters.batches++;

@@ -9,3 +9,4 @@ export {
 export { createDecoder, type Decoder, type Reading, type Rejection } from './decode.js';
 export { createBatchWriter, type Ack, type BatchWriter } from './batch-writer.js';
 export { createSpool, type Spool } from './spool.js';
+export { createRollupAccumulator, type RollupAccumulator } from './rollups.js';

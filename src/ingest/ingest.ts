@@ -1,8 +1,12 @@
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import {
   getDeadLetters,
   insertDeadLetters,
   markDeadLettersReplayed,
+  rebuildRollups,
   type DeadLetter,
   type DeviceIdentity,
   type Queryable,
@@ -10,6 +14,7 @@ import {
 import type { DeviceTopicKind, HubErrorCode } from '../domain/index.js';
 import { createBatchWriter, type Ack } from './batch-writer.js';
 import { createDecoder, type Reading } from './decode.js';
+import { createRollupAccumulator } from './rollups.js';
 import { createSpool } from './spool.js';
 
 /** Dead letters keep this much of the payload: enough to diagnose, bounded in size. */
@@ -47,10 +52,24 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
     maxPayloadBytes: options.maxPayloadBytes,
     maxBatchReadings: options.batchMaxRows,
   });
+  // Present while rollup contributions are held in memory, with the reading-time
+  // range they cover; found at start, that range is rebuilt from the readings.
+  const dirtyFile = path.join(options.spoolDir, 'rollups-pending.json');
+  const rollups = createRollupAccumulator(db, 5000, logger, (range) => {
+    // A plain write survives the process dying; it runs only when the range widens.
+    if (range) writeFileSync(dirtyFile, JSON.stringify(range));
+    else rmSync(dirtyFile, { force: true });
+  });
   const writer = createBatchWriter(
     db,
     createSpool(options.spoolDir),
-    { maxRows: options.batchMaxRows, flushIntervalMs: options.flushIntervalMs, concurrency: 3 },
+    {
+      maxRows: options.batchMaxRows,
+      flushIntervalMs: options.flushIntervalMs,
+      concurrency: 3,
+      beforeCommit: (batch) => rollups.beforeCommit(batch),
+      onCommitted: (batch, mask) => rollups.add(batch, mask),
+    },
     logger,
   );
   const counters = {
@@ -190,16 +209,38 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
       await markDeadLettersReplayed(db, replayed);
       return outcomes;
     },
-    /** Replays a spool left by a previous run (a crash, or a database outage at stop). */
-    recover: () => writer.recover(),
+    /**
+     * After an unclean stop, rebuilds the rollups of the reading-time range
+     * whose contributions were still in memory; then replays the spool.
+     */
+    async recover(): Promise<void> {
+      await mkdir(options.spoolDir, { recursive: true });
+      if (existsSync(dirtyFile)) {
+        const range = JSON.parse(await readFile(dirtyFile, 'utf8')) as {
+          fromMs: number;
+          toMs: number;
+        };
+        logger.warn(
+          range,
+          'previous run stopped with rollups unwritten; rebuilding them from the readings',
+        );
+        await rebuildRollups(db, range.fromMs, range.toMs + 1);
+        await rm(dirtyFile, { force: true });
+      }
+      await writer.recover();
+    },
+    /** Makes held readings durable and writes the rollups; tests and shutdown use it. */
     async drain(): Promise<void> {
       await writer.drain();
+      await rollups.flush();
       await flushDeadLetters();
     },
     async stop(): Promise<void> {
       await writer.stop();
+      await rollups.stop();
       await flushDeadLetters();
     },
+    rollupCounters: rollups.counters,
   };
 }
 

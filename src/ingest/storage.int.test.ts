@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, type TestDatabase } from '../../test/support/databases.js';
+import type { ReadingColumns } from '../db/index.js';
 import {
   applyStoragePolicies,
   createPool,
@@ -8,6 +9,7 @@ import {
   insertAreas,
   insertDevices,
   insertReadings,
+  rebuildRollups,
   maintainStorage,
   migrate,
   queryBuckets,
@@ -15,15 +17,24 @@ import {
   queryReadings,
   type DatabaseCapabilities,
   type Pool,
-} from './index.js';
+} from '../db/index.js';
+import { createRollupAccumulator } from './index.js';
 
 const logger = pino({ level: 'silent' });
 const day = 86_400_000;
 
-describe.each(backends())('telemetry storage on $name', (backend) => {
+describe.each(backends())('telemetry storage through the ingest writer on $name', (backend) => {
   let database: TestDatabase;
   let pool: Pool;
   let caps: DatabaseCapabilities;
+  /** What the ingest writer does per batch: insert, then count the new rows into the rollups. */
+  const write = async (batch: ReadingColumns) => {
+    const r = await insertReadings(pool, batch);
+    const rollups = createRollupAccumulator(pool, 60_000, logger);
+    rollups.add(batch, r.insertedMask);
+    await rollups.stop();
+    return r.inserted;
+  };
   const now = Date.now();
   const t0 = Math.floor(now / 300_000) * 300_000 - 3_600_000; // an hour ago, on a 5-min boundary
 
@@ -62,8 +73,8 @@ describe.each(backends())('telemetry storage on $name', (backend) => {
         '{"on":false,"dim":0}',
       ],
     };
-    expect(await insertReadings(pool, batch)).toBe(6);
-    expect(await insertReadings(pool, batch)).toBe(0);
+    expect(await write(batch)).toBe(6);
+    expect(await write(batch)).toBe(0);
 
     const a = await queryBuckets(pool, {
       deviceId: 'WL-A',
@@ -111,7 +122,7 @@ describe.each(backends())('telemetry storage on $name', (backend) => {
   });
 
   it('keeps the latest value of every metric of a device, whatever order readings arrive in', async () => {
-    await insertReadings(pool, {
+    await write({
       deviceIds: ['WL-A'],
       timesMs: [t0 - 600_000],
       data: ['{"depth":99}'],
@@ -124,13 +135,35 @@ describe.each(backends())('telemetry storage on $name', (backend) => {
 
   it('stores a backlog reading from weeks ago and a reading from now, and reads both back', async () => {
     const old = now - 20 * day;
-    await insertReadings(pool, {
+    await write({
       deviceIds: ['WL-B', 'WL-B'],
       timesMs: [old, now],
       data: ['{"depth":1}', '{"depth":3}'],
     });
     const rows = await queryReadings(pool, { deviceId: 'WL-B', fromMs: old, toMs: now, limit: 10 });
     expect(rows.map((r) => r.data.depth)).toEqual([3, 2, 1]);
+  });
+
+  it('rebuilds the rollups of a range from the readings after contributions were lost', async () => {
+    const before = await queryBuckets(pool, {
+      deviceId: 'WL-A',
+      metric: 'depth',
+      fromMs: t0,
+      toMs: t0 + 600_000,
+      bucketS: 300,
+      limit: 10,
+    });
+    await pool.query(`DELETE FROM telemetry_5m WHERE device_id = 'WL-A'`);
+    await rebuildRollups(pool, t0, t0 + 600_000);
+    const after = await queryBuckets(pool, {
+      deviceId: 'WL-A',
+      metric: 'depth',
+      fromMs: t0,
+      toMs: t0 + 600_000,
+      bucketS: 300,
+      limit: 10,
+    });
+    expect(after).toEqual(before);
   });
 
   it('applies the retention and compression this kind of server supports', async () => {

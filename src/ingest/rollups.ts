@@ -1,0 +1,180 @@
+import type { Logger } from 'pino';
+import {
+  upsertLatest,
+  upsertRollups,
+  type Queryable,
+  type ReadingColumns,
+  type RollupColumns,
+} from '../db/index.js';
+
+const bucketMs = 300_000;
+
+interface Stats {
+  n: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Accumulates 5-minute rollups and latest values in memory from the readings a
+ * batch actually inserted, and writes them every `flushIntervalMs`: one upsert
+ * per (device, metric, bucket) per interval instead of one per reading and
+ * metric, which cost the database about four times the insert itself
+ * (docs/benchmarks.md). Contributions held when the process dies are rebuilt
+ * from the readings at the next start (docs/storage.md).
+ */
+export function createRollupAccumulator(
+  db: Queryable,
+  flushIntervalMs: number,
+  logger: Logger,
+  /** Persists the reading-time range whose rollups are not yet written (null: none). */
+  persistDirty: (range: { fromMs: number; toMs: number } | null) => void = () => {},
+) {
+  let stats = new Map<string, Stats>();
+  // Reading-time range of contributions held (or being written), persisted before the
+  // readings behind them are committed, so a crash leaves the range to rebuild.
+  let dirty: { fromMs: number; toMs: number } | null = null;
+  let heldRange: { fromMs: number; toMs: number } | null = null;
+  let latest = new Map<string, { timeMs: number; data: Record<string, unknown> }>();
+  let flushing: Promise<void> | null = null;
+  const timer = setInterval(() => void flush(), flushIntervalMs).unref();
+  const counters = { rollupFlushes: 0, rollupFlushErrors: 0 };
+
+  function addStat(key: string, x: number): void {
+    const s = stats.get(key);
+    if (!s) stats.set(key, { n: 1, sum: x, min: x, max: x });
+    else {
+      s.n++;
+      s.sum += x;
+      if (x < s.min) s.min = x;
+      if (x > s.max) s.max = x;
+    }
+  }
+
+  function mergeLatest(deviceId: string, timeMs: number, data: Record<string, unknown>): void {
+    const l = latest.get(deviceId);
+    if (!l) latest.set(deviceId, { timeMs, data: { ...data } });
+    else if (timeMs >= l.timeMs) {
+      Object.assign(l.data, data);
+      l.timeMs = timeMs;
+    } else {
+      for (const k in data) if (!(k in l.data)) l.data[k] = data[k];
+    }
+  }
+
+  async function write(s: Map<string, Stats>, l: typeof latest): Promise<void> {
+    const r: RollupColumns = {
+      deviceIds: [],
+      metrics: [],
+      bucketsMs: [],
+      n: [],
+      sum: [],
+      min: [],
+      max: [],
+    };
+    for (const [key, v] of s) {
+      const [d, m, b] = key.split('\u0001') as [string, string, string];
+      r.deviceIds.push(d);
+      r.metrics.push(m);
+      r.bucketsMs.push(Number(b));
+      r.n.push(v.n);
+      r.sum.push(v.sum);
+      r.min.push(v.min);
+      r.max.push(v.max);
+    }
+    const lt = { deviceIds: [] as string[], timesMs: [] as number[], data: [] as string[] };
+    for (const [d, v] of l) {
+      lt.deviceIds.push(d);
+      lt.timesMs.push(v.timeMs);
+      lt.data.push(JSON.stringify(v.data));
+    }
+    await upsertRollups(db, r);
+    await upsertLatest(db, lt);
+  }
+
+  function flush(): Promise<void> {
+    if (flushing) return flushing;
+    if (stats.size === 0 && latest.size === 0) return Promise.resolve();
+    const s = stats;
+    const l = latest;
+    stats = new Map();
+    latest = new Map();
+    heldRange = null;
+    flushing = write(s, l)
+      .then(() => {
+        counters.rollupFlushes++;
+        // Written: only what arrived since the snapshot is still at risk.
+        dirty = heldRange;
+        persistDirty(dirty);
+      })
+      .catch((err: unknown) => {
+        counters.rollupFlushErrors++;
+        logger.warn({ err }, 'rollups not written; kept for the next flush');
+        for (const [k, v] of s) {
+          const cur = stats.get(k);
+          if (!cur) stats.set(k, v);
+          else {
+            cur.n += v.n;
+            cur.sum += v.sum;
+            cur.min = Math.min(cur.min, v.min);
+            cur.max = Math.max(cur.max, v.max);
+          }
+        }
+        for (const [d, v] of l) mergeLatest(d, v.timeMs, v.data);
+      })
+      .finally(() => {
+        flushing = null;
+      });
+    return flushing;
+  }
+
+  return {
+    counters,
+    /** Called before a batch is committed: widens the persisted range to cover it. */
+    beforeCommit(batch: ReadingColumns): void {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const t of batch.timesMs) {
+        if (t < lo) lo = t;
+        if (t > hi) hi = t;
+      }
+      if (lo > hi) return;
+      heldRange = heldRange
+        ? { fromMs: Math.min(heldRange.fromMs, lo), toMs: Math.max(heldRange.toMs, hi) }
+        : { fromMs: lo, toMs: hi };
+      if (dirty && lo >= dirty.fromMs && hi <= dirty.toMs) return;
+      dirty = dirty
+        ? { fromMs: Math.min(dirty.fromMs, lo), toMs: Math.max(dirty.toMs, hi) }
+        : { fromMs: lo, toMs: hi };
+      persistDirty(dirty);
+    },
+    /** Counts the readings of a committed batch that were inserted (mask null: all). */
+    add(batch: ReadingColumns, insertedMask: boolean[] | null): void {
+      for (let i = 0; i < batch.deviceIds.length; i++) {
+        if (insertedMask && !insertedMask[i]) continue;
+        const deviceId = batch.deviceIds[i]!;
+        const timeMs = batch.timesMs[i]!;
+        const data = JSON.parse(batch.data[i]!) as Record<string, unknown>;
+        const prefix = `${deviceId}\u0001`;
+        const suffix = `\u0001${timeMs - (timeMs % bucketMs)}`;
+        for (const metric in data) {
+          const v = data[metric];
+          if (typeof v === 'number') addStat(prefix + metric + suffix, v);
+          else if (typeof v === 'boolean') addStat(prefix + metric + suffix, v ? 1 : 0);
+        }
+        mergeLatest(deviceId, timeMs, data);
+      }
+    },
+    flush,
+    /** Writes what is held; true when nothing is left in memory. */
+    async stop(): Promise<boolean> {
+      clearInterval(timer);
+      while (flushing) await flushing;
+      await flush();
+      return stats.size === 0 && latest.size === 0;
+    },
+  };
+}
+
+export type RollupAccumulator = ReturnType<typeof createRollupAccumulator>;
