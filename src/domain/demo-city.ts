@@ -90,10 +90,12 @@ export function generateDemoCity(options: { deviceCount?: number; seed?: number 
   });
 
   const devices: DemoDevice[] = [];
-  let remaining = deviceCount;
-  fleetMix.forEach(([type, share], i) => {
-    const n = i === fleetMix.length - 1 ? remaining : Math.max(1, Math.round(deviceCount * share));
-    remaining -= n;
+  // One device of every type first, the rest by share; rounding left-overs go to streetlights.
+  const spare = deviceCount - fleetMix.length;
+  const counts = fleetMix.map(([, share]) => 1 + Math.floor(spare * share));
+  counts[0]! += deviceCount - counts.reduce((a, b) => a + b, 0);
+  fleetMix.forEach(([type], i) => {
+    const n = counts[i]!;
     const spec = facilityCatalog[type];
     for (let k = 1; k <= n; k++) {
       const grid = grids[Math.floor(random() * grids.length)]!;

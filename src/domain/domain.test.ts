@@ -78,3 +78,10 @@ describe('demo city', () => {
     expect(new Set(a.devices.map((d) => d.id)).size).toBe(1000);
   });
 });
+
+describe('a small demo city', () => {
+  it('has a device of every facility type even with seven devices', () => {
+    const city = generateDemoCity({ deviceCount: 7 });
+    expect(city.devices.map((d) => d.type).sort()).toEqual([...facilityTypes].sort());
+  });
+});
