@@ -26,6 +26,10 @@ const schema = {
     INGEST_BATCH_MAX_ROWS: { type: 'integer', minimum: 1, maximum: 100000, default: 2000 },
     INGEST_FLUSH_INTERVAL_MS: { type: 'integer', minimum: 1, maximum: 60000, default: 100 },
     INGEST_MAX_PAYLOAD_BYTES: { type: 'integer', minimum: 64, maximum: 268435455, default: 65536 },
+    SESSION_TTL_HOURS: { type: 'integer', minimum: 1, maximum: 720, default: 12 },
+    CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
+    WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
+    WEBHOOK_BACKOFF_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 2000 },
   },
 } as const;
 
@@ -45,6 +49,10 @@ export interface HubConfig {
   readonly ingestBatchMaxRows: number;
   readonly ingestFlushIntervalMs: number;
   readonly ingestMaxPayloadBytes: number;
+  readonly sessionTtlHours: number;
+  readonly caseTickIntervalMs: number;
+  readonly webhookMaxAttempts: number;
+  readonly webhookBackoffMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -64,6 +72,10 @@ interface RawConfig {
   INGEST_BATCH_MAX_ROWS: number;
   INGEST_FLUSH_INTERVAL_MS: number;
   INGEST_MAX_PAYLOAD_BYTES: number;
+  SESSION_TTL_HOURS: number;
+  CASE_TICK_INTERVAL_MS: number;
+  WEBHOOK_MAX_ATTEMPTS: number;
+  WEBHOOK_BACKOFF_MS: number;
 }
 
 export const configVariables = Object.keys(schema.properties);
@@ -103,5 +115,9 @@ export function loadConfig(env: Env = process.env): HubConfig {
     ingestBatchMaxRows: raw.INGEST_BATCH_MAX_ROWS,
     ingestFlushIntervalMs: raw.INGEST_FLUSH_INTERVAL_MS,
     ingestMaxPayloadBytes: raw.INGEST_MAX_PAYLOAD_BYTES,
+    sessionTtlHours: raw.SESSION_TTL_HOURS,
+    caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
+    webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
+    webhookBackoffMs: raw.WEBHOOK_BACKOFF_MS,
   };
 }

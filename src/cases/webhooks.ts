@@ -1,0 +1,125 @@
+import { createHmac } from 'node:crypto';
+import type { Logger } from 'pino';
+import { insertDelivery, listWebhooks, recordAttempt, type Queryable } from '../db/index.js';
+import type { CaseChange } from './cases.js';
+
+/** `sha256=<hex>` of the raw body under the webhook's secret (GitHub-style, easy to check). */
+export function signPayload(secret: string, body: string): string {
+  return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+}
+
+export interface WebhookOptions {
+  readonly maxAttempts: number;
+  /** First retry after this, doubling each time. */
+  readonly backoffMs: number;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Outbound notifications for SMS, WeCom or DingTalk gateways: every case change
+ * is POSTed, HMAC-signed, to each enabled webhook subscribed to its event
+ * (`case.<action>`, or all when the list is empty). A failure (network error or
+ * non-2xx) is retried with exponential backoff; after the last attempt the
+ * delivery is marked `dead` (the dead-letter record). Retries live in memory:
+ * deliveries pending when the hub stops stay `pending` in the table.
+ */
+export function createWebhookService(db: Queryable, logger: Logger, options: WebhookOptions) {
+  const timers = new Map<NodeJS.Timeout, () => void>();
+  const inFlight = new Set<Promise<void>>();
+  let stopped = false;
+
+  async function attempt(
+    deliveryId: number,
+    url: string,
+    secret: string,
+    event: string,
+    body: string,
+    n: number,
+  ): Promise<void> {
+    let httpStatus: number | null = null;
+    let error: string | null = null;
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-hub-event': event,
+          'x-hub-delivery': String(deliveryId),
+          'x-hub-signature-256': signPayload(secret, body),
+        },
+        body,
+        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      });
+      httpStatus = res.status;
+      await res.arrayBuffer().catch(() => {});
+      if (res.ok) {
+        await recordAttempt(db, deliveryId, { status: 'delivered', httpStatus, error: null });
+        return;
+      }
+      error = `HTTP ${res.status}`;
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
+    const last = n >= options.maxAttempts || stopped;
+    await recordAttempt(db, deliveryId, { status: last ? 'dead' : 'pending', httpStatus, error });
+    if (last) {
+      logger.warn({ deliveryId, url, attempts: n, error }, 'webhook delivery dead-lettered');
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(
+        () => {
+          timers.delete(timer);
+          resolve();
+        },
+        options.backoffMs * 2 ** (n - 1),
+      );
+      timers.set(timer, resolve);
+    });
+    if (stopped) return;
+    return attempt(deliveryId, url, secret, event, body, n + 1);
+  }
+
+  async function deliver(change: CaseChange): Promise<void> {
+    const event = `case.${change.action}`;
+    for (const hook of await listWebhooks(db)) {
+      if (!hook.enabled) continue;
+      if (hook.events.length > 0 && !hook.events.includes(event) && !hook.events.includes('case.*'))
+        continue;
+      const payload = {
+        event,
+        at: change.case.updatedAt,
+        reason: change.reason,
+        case: change.case,
+      };
+      const id = await insertDelivery(db, { webhookId: hook.id, event, payload });
+      const body = JSON.stringify({ id, ...payload });
+      await attempt(id, hook.url, hook.secret, event, body, 1);
+    }
+  }
+
+  return {
+    onCaseChange(change: CaseChange): void {
+      if (stopped) return;
+      const p = deliver(change).catch((err: unknown) =>
+        logger.error({ err }, 'webhook delivery failed'),
+      );
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    },
+    /** Resolves when every delivery started so far has succeeded or died. */
+    async settled(): Promise<void> {
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
+    },
+    stop(): void {
+      stopped = true;
+      for (const [t, resolve] of timers) {
+        clearTimeout(t);
+        resolve();
+      }
+      timers.clear();
+    },
+  };
+}
+
+export type WebhookService = ReturnType<typeof createWebhookService>;
