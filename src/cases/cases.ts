@@ -372,6 +372,8 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
         for (const c of await casesToEscalate(pool, iso)) {
           const from = c.escalationArea ?? c.gridCode;
           const up = from ? await parentArea(pool, from) : null;
+          // At the top of the four-level network (or with no area) there is no one to escalate to.
+          if (up === null && c.overdue) continue;
           await transaction(async (db) => {
             const updated = await updateCaseRow(db, c.id, c.state, iso, {
               overdue: true,
