@@ -82,20 +82,24 @@ export function createWebhookService(db: Queryable, logger: Logger, options: Web
 
   async function deliver(change: CaseChange): Promise<void> {
     const event = `case.${change.action}`;
-    for (const hook of await listWebhooks(db)) {
-      if (!hook.enabled) continue;
-      if (hook.events.length > 0 && !hook.events.includes(event) && !hook.events.includes('case.*'))
-        continue;
-      const payload = {
-        event,
-        at: change.case.updatedAt,
-        reason: change.reason,
-        case: change.case,
-      };
-      const id = await insertDelivery(db, { webhookId: hook.id, event, payload });
-      const body = JSON.stringify({ id, ...payload });
-      await attempt(id, hook.url, hook.secret, event, body, 1);
-    }
+    const hooks = (await listWebhooks(db)).filter(
+      (h) =>
+        h.enabled &&
+        (h.events.length === 0 || h.events.includes(event) || h.events.includes('case.*')),
+    );
+    // One slow or failing receiver must not hold up the others.
+    await Promise.all(
+      hooks.map(async (hook) => {
+        const payload = {
+          event,
+          at: change.case.updatedAt,
+          reason: change.reason,
+          case: change.case,
+        };
+        const id = await insertDelivery(db, { webhookId: hook.id, event, payload });
+        await attempt(id, hook.url, hook.secret, event, JSON.stringify({ id, ...payload }), 1);
+      }),
+    );
   }
 
   return {
