@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   availableActions,
   caseActions,
+  transitions,
   type CaseAction,
   type CaseService,
   type Role,
@@ -71,6 +72,9 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
     }
     return c;
   }
+
+  // The transition table as data, for screens that draw the action buttons (docs/cases.md).
+  api.get('/workflow', { schema: { tags: ['cases'] } }, async () => ({ transitions }));
 
   api.get<{
     Querystring: {
