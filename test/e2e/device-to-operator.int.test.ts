@@ -113,10 +113,12 @@ describe('one message from a device to an operator', () => {
     const manhole = t.devices.manhole;
     const client = await connectDevice(t.mqttUrl, manhole);
     clients.push(client);
-    for (const tilt of [45, 60, 80]) {
+    // Distinct timestamps: readings of the same millisecond are one row (primary key).
+    const t0 = Date.now() - 3000;
+    for (const [i, tilt] of [45, 60, 80].entries()) {
       await client.publishAsync(
         `devices/${manhole.id}/events`,
-        JSON.stringify({ tilt, open: true }),
+        JSON.stringify({ tilt, open: true, ts: t0 + i * 1000 }),
         { qos: 1 },
       );
     }
