@@ -393,3 +393,18 @@ export async function getCasePhoto(
   );
   return rows[0] ?? null;
 }
+
+export async function listCrews(
+  db: Queryable,
+): Promise<{ id: string; name: string; departmentId: string; departmentName: string }[]> {
+  const { rows } = await db.query<{
+    id: string;
+    name: string;
+    departmentId: string;
+    departmentName: string;
+  }>(
+    `SELECT c.id, c.name, c.department_id AS "departmentId", d.name AS "departmentName"
+     FROM crews c JOIN departments d ON d.id = c.department_id ORDER BY c.department_id, c.id`,
+  );
+  return rows;
+}

@@ -252,6 +252,12 @@ describe('the cases workflow through REST', () => {
       expect.arrayContaining(['/api/cases', '/api/cases/{id}/actions/{action}', '/api/kpis']),
     );
     expect((await fetch(`${t.httpUrl}/docs`)).status).toBeLessThan(400);
+    const crews = await json(await as['op1']!(`${t.httpUrl}/api/crews`));
+    expect(crews.body.crews).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: `lighting-${district}`, departmentId: 'lighting' }),
+      ]),
+    );
     expect(ids['crew-a']).toBeGreaterThan(0);
   });
 });

@@ -76,6 +76,16 @@
         body.note = window.prompt('说明 / Note') || '';
         if (!body.note) return null;
       }
+      if ((action === 'reassign' || action === 'dispatch') && !body.crewId) {
+        const { crews } = await request('GET', '/api/crews');
+        const choice = window.prompt(
+          '班组 / Crew (空白：按派遣表 / empty: routing table)\n' +
+            crews.map((x) => `${x.id}  ${x.name}`).join('\n'),
+          '',
+        );
+        if (choice === null) return null;
+        if (choice.trim()) body.crewId = choice.trim();
+      }
       if (t.requires === 'hours' && !body.hours) {
         body.hours = Number(window.prompt('延期小时数 / Hours', '24')) || 0;
         if (!body.hours) return null;
