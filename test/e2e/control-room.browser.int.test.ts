@@ -74,6 +74,15 @@ describe.skipIf(!chromiumPath)('the control-room page in Chromium', () => {
     // Dispatched at once by the routing table; the operator's actions are on the row.
     await expect.poll(() => row.first().getAttribute('data-state')).toBe('dispatched');
     await row.first().locator('button[data-action="reassign"]').waitFor();
+
+    // An operator registers a 12345 call from the form; it appears on the list by itself.
+    await page.click('#new-case summary');
+    await page.fill('#new-case-form input[name="title"]', '12345：路面积水');
+    await page.selectOption('#new-case-form select[name="facilityType"]', 'waterlogging');
+    await page.fill('#new-case-form input[name="gridCode"]', manhole.gridCode);
+    await page.click('#new-case-submit');
+    await expect.poll(() => row.count()).toBe(2);
+    expect(await row.first().innerText()).toContain('12345：路面积水');
     await page.screenshot({
       path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/control-room.png`,
       fullPage: true,

@@ -360,8 +360,25 @@
     logoutButton.hidden = show;
     userNameEl.textContent =
       !show && session.me ? `${session.me.displayName} · ${session.me.role}` : '';
+    newCase.hidden =
+      show || !session.me || !['admin', 'operator', 'supervisor'].includes(session.me.role);
     if (show) $('login-username').focus();
   }
+
+  const newCase = $('new-case');
+  $('new-case-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const body = {};
+    for (const [key, value] of new FormData(form)) if (value !== '') body[key] = value;
+    session.request('POST', '/api/cases', body).then(
+      () => {
+        form.reset();
+        newCase.open = false;
+      },
+      (err) => window.alert(`${err.code || ''} ${err.message}`),
+    );
+  });
 
   loginForm.addEventListener('submit', (event) => {
     event.preventDefault();

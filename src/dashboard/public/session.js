@@ -54,11 +54,10 @@
       if (role === 'crew' && c.crewId !== hub.me.crewId) return [];
       return Object.keys(workflow).filter((a) => {
         const t = workflow[a];
-        return (
-          a !== 'comment' &&
-          (role === 'admin' || t.roles.includes(role)) &&
-          t.from.includes(c.state)
-        );
+        // An admin on these screens acts as the control room, not as a crew.
+        const allowed =
+          role === 'admin' ? t.roles.some((r) => r !== 'crew') : t.roles.includes(role);
+        return a !== 'comment' && allowed && t.from.includes(c.state);
       });
     },
     label(action) {
