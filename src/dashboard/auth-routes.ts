@@ -29,12 +29,18 @@ const userSchema = {
   },
 } as const;
 
+/** Failed logins per username allowed in the window before further attempts are refused. */
+const maxFailures = 5;
+const failureWindowMs = 15 * 60_000;
+
 /** A hash to verify against when the user does not exist, so both answers take as long. */
 let dummyHash: Promise<string> | null = null;
 
 /** Login, logout, me, users and the audit log (docs/api.md, "Auth"). */
 export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): void {
   const { db } = deps;
+  // Password guessing: per username, in memory (one hub process); cleared by a good login.
+  const failures = new Map<string, { count: number; since: number }>();
 
   api.post<{ Body: { username: string; password: string } }>(
     '/auth/login',
@@ -54,10 +60,21 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
     },
     async (req, reply) => {
       req.auditUsername = req.body.username;
+      const key = req.body.username.toLowerCase();
+      const seen = failures.get(key);
+      if (seen && Date.now() - seen.since > failureWindowMs) failures.delete(key);
+      if ((failures.get(key)?.count ?? 0) >= maxFailures) {
+        throw new HubError('HUB_ERR_TOO_MANY_LOGINS');
+      }
       const user = await userForLogin(db, req.body.username);
       dummyHash ??= hashSecret('not-a-password', secretCost.password);
       const ok = await verifySecret(req.body.password, user?.passwordHash ?? (await dummyHash));
-      if (!user || !ok || !user.enabled) throw new HubError('HUB_ERR_LOGIN_FAILED');
+      if (!user || !ok || !user.enabled) {
+        const f = failures.get(key) ?? { count: 0, since: Date.now() };
+        failures.set(key, { count: f.count + 1, since: f.since });
+        throw new HubError('HUB_ERR_LOGIN_FAILED');
+      }
+      failures.delete(key);
       const token = newSessionToken();
       const expiresAt = new Date(Date.now() + deps.sessionTtlHours * 3600_000);
       await insertSession(db, {

@@ -99,7 +99,7 @@ export async function setupAuth(
     if (!request.url.startsWith('/api/')) return;
     const status = reply.statusCode;
     const change = request.method !== 'GET' && request.method !== 'HEAD';
-    const refused = status === 401 || status === 403;
+    const refused = status === 401 || status === 403 || status === 429;
     if (!change && !refused) return;
     const params = (request.params ?? {}) as Record<string, string>;
     await insertAudit(db, {

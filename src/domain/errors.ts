@@ -38,6 +38,10 @@ export const errorCatalog = {
   HUB_ERR_UNAUTHENTICATED: { status: 401, message: 'Log in first' },
   HUB_ERR_LOGIN_FAILED: { status: 401, message: 'Wrong username or password' },
   HUB_ERR_FORBIDDEN: { status: 403, message: 'Your role may not do this' },
+  HUB_ERR_TOO_MANY_LOGINS: {
+    status: 429,
+    message: 'Too many failed logins for this user; wait and try again',
+  },
   HUB_ERR_CASE_UNKNOWN: { status: 404, message: 'Unknown case' },
   HUB_ERR_CASE_TRANSITION: {
     status: 409,

@@ -82,6 +82,18 @@ describe('the cases workflow through REST', () => {
     expect(wrong.status).toBe(401);
     expect(await wrong.json()).toMatchObject({ code: 'HUB_ERR_LOGIN_FAILED' });
 
+    // Password guessing: five failures for one name, then even the right password waits.
+    const attempt = (password: string) =>
+      fetch(`${t.httpUrl}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'sup1', password }),
+      });
+    for (let i = 0; i < 5; i++) expect((await attempt(`guess-${i}`)).status).toBe(401);
+    const sixth = await attempt('pw-sup1-long-enough');
+    expect(sixth.status).toBe(429);
+    expect(await sixth.json()).toMatchObject({ code: 'HUB_ERR_TOO_MANY_LOGINS' });
+
     const res = await fetch(`${t.httpUrl}/api/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
