@@ -1,6 +1,12 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
-import { insertDelivery, listWebhooks, recordAttempt, type Queryable } from '../db/index.js';
+import {
+  insertDelivery,
+  listWebhooks,
+  pendingDeliveries,
+  recordAttempt,
+  type Queryable,
+} from '../db/index.js';
 import type { CaseChange } from './cases.js';
 
 /** `sha256=<hex>` of the raw body under the webhook's secret (GitHub-style, easy to check). */
@@ -20,8 +26,8 @@ export interface WebhookOptions {
  * is POSTed, HMAC-signed, to each enabled webhook subscribed to its event
  * (`case.<action>`, or all when the list is empty). A failure (network error or
  * non-2xx) is retried with exponential backoff; after the last attempt the
- * delivery is marked `dead` (the dead-letter record). Retries live in memory:
- * deliveries pending when the hub stops stay `pending` in the table.
+ * delivery is marked `dead` (the dead-letter record). Retries wait in memory;
+ * deliveries left `pending` when the hub stopped resume at the next start.
  */
 export function createWebhookService(db: Queryable, logger: Logger, options: WebhookOptions) {
   const timers = new Map<NodeJS.Timeout, () => void>();
@@ -102,14 +108,35 @@ export function createWebhookService(db: Queryable, logger: Logger, options: Web
     );
   }
 
+  function track(p: Promise<void>): void {
+    const tracked = p.catch((err: unknown) => logger.error({ err }, 'webhook delivery failed'));
+    inFlight.add(tracked);
+    void tracked.finally(() => inFlight.delete(tracked));
+  }
+
   return {
     onCaseChange(change: CaseChange): void {
       if (stopped) return;
-      const p = deliver(change).catch((err: unknown) =>
-        logger.error({ err }, 'webhook delivery failed'),
+      track(deliver(change));
+    },
+    /** Picks up deliveries a previous run left pending, continuing their attempt count. */
+    resumePending(): void {
+      track(
+        pendingDeliveries(db).then(async (rows) => {
+          await Promise.all(
+            rows.map((d) =>
+              attempt(
+                d.id,
+                d.url,
+                d.secret,
+                d.event,
+                JSON.stringify({ id: d.id, ...d.payload }),
+                d.attempts + 1,
+              ),
+            ),
+          );
+        }),
       );
-      inFlight.add(p);
-      void p.finally(() => inFlight.delete(p));
     },
     /** Resolves when every delivery started so far has succeeded or died. */
     async settled(): Promise<void> {

@@ -73,3 +73,31 @@ export async function listDeliveries(
   );
   return rows;
 }
+
+/** Deliveries left pending (the hub stopped between retries), with their webhook. */
+export async function pendingDeliveries(
+  db: Queryable,
+): Promise<
+  {
+    id: number;
+    attempts: number;
+    event: string;
+    payload: Record<string, unknown>;
+    url: string;
+    secret: string;
+  }[]
+> {
+  const { rows } = await db.query(
+    `SELECT d.id, d.attempts, d.event, d.payload, w.url, w.secret
+     FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+     WHERE d.status = 'pending' AND w.enabled ORDER BY d.id`,
+  );
+  return rows as {
+    id: number;
+    attempts: number;
+    event: string;
+    payload: Record<string, unknown>;
+    url: string;
+    secret: string;
+  }[];
+}

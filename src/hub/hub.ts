@@ -77,6 +77,7 @@ export async function startHub(
       backoffMs: config.webhookBackoffMs,
     });
     cases.onChange((change) => webhooks.onCaseChange(change));
+    webhooks.resumePending();
     cleanup.push(async () => webhooks.stop());
     const ticker = setInterval(
       () => void cases.tick().catch((err: unknown) => logger.error({ err }, 'case tick failed')),

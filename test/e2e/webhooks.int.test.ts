@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signPayload } from '../../src/cases/index.js';
+import pino from 'pino';
+import { createWebhookService, signPayload } from '../../src/cases/index.js';
 import { authed, startTestHub, waitFor, type TestHub } from '../support/hub.js';
 
 interface Received {
@@ -93,5 +94,32 @@ describe('outbound webhooks', () => {
     for (const r of received) expect(r.signature).toBe(signPayload(secret, r.body));
     const payload = JSON.parse(flaky[2]!.body) as { event: string; case: { title: string } };
     expect(payload).toMatchObject({ event: 'case.register', case: { title: '12345：井盖缺失' } });
+  });
+
+  it('resumes a delivery a previous run left pending, continuing its attempt count', async () => {
+    const db = t.hub.db.pool;
+    const { rows } = await db.query<{ id: number }>(
+      `INSERT INTO webhooks (url, secret, events) VALUES ($1, 'resume-secret-0123456789', '{}') RETURNING id`,
+      [base + '/ok'],
+    );
+    const { rows: d } = await db.query<{ id: number }>(
+      `INSERT INTO webhook_deliveries (webhook_id, event, payload, attempts, last_error)
+       VALUES ($1, 'case.dispatch', '{"event":"case.dispatch"}', 1, 'HTTP 503') RETURNING id`,
+      [rows[0]!.id],
+    );
+    const service = createWebhookService(db, pino({ level: 'silent' }), {
+      maxAttempts: 3,
+      backoffMs: 20,
+    });
+    service.resumePending();
+    await service.settled();
+    const { rows: after } = await db.query(
+      `SELECT status, attempts FROM webhook_deliveries WHERE id = $1`,
+      [d[0]!.id],
+    );
+    expect(after).toEqual([{ status: 'delivered', attempts: 2 }]);
+    const got = received.find((r) => r.path === '/ok');
+    expect(JSON.parse(got!.body)).toEqual({ id: d[0]!.id, event: 'case.dispatch' });
+    expect(got!.signature).toBe(signPayload('resume-secret-0123456789', got!.body));
   });
 });
