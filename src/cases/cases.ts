@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import {
+  casesNotAccepted,
   casesToAutoVerify,
   casesToEscalate,
   findDeadline,
@@ -192,6 +193,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
         patch.crew_id = route.crewId;
         patch.dispatched_at = at;
         patch.accepted_at = null;
+        patch.accept_overdue = false;
         patch.accept_due_at = d
           ? new Date(Date.parse(at) + d.acceptMinutes * minute).toISOString()
           : null;
@@ -364,11 +366,31 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
      * Time-driven work (style.md, lesson 2): overdue detection with escalation one
      * level up the four-level network per elapsed deadline period, and auto-verify.
      */
-    async tick(at: Date = now()): Promise<{ escalated: number; verified: number }> {
+    async tick(
+      at: Date = now(),
+    ): Promise<{ escalated: number; verified: number; notAccepted: number }> {
       return withLock(async () => {
         const iso = at.toISOString();
         let escalated = 0;
         let verified = 0;
+        let notAccepted = 0;
+        for (const c of await casesNotAccepted(pool, iso)) {
+          await transaction(async (db) => {
+            const updated = await updateCaseRow(db, c.id, c.state, iso, { accept_overdue: true });
+            if (!updated) return [];
+            notAccepted++;
+            return [
+              await record(db, updated, {
+                action: 'accept_overdue',
+                reason: 'updated',
+                from: c.state,
+                actor: systemActor,
+                data: { acceptDueAt: c.acceptDueAt, crewId: c.crewId },
+                at: iso,
+              }),
+            ];
+          });
+        }
         for (const c of await casesToEscalate(pool, iso)) {
           const from = c.escalationArea ?? c.gridCode;
           const up = from ? await parentArea(pool, from) : null;
@@ -402,7 +424,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
             return [change];
           });
         }
-        return { escalated, verified };
+        return { escalated, verified, notAccepted };
       });
     },
   };

@@ -11,7 +11,8 @@ export const caseDetailColumns = `c.id, c.code, c.version, c.state, c.kind, c.se
   c.accepted_at AS "acceptedAt", c.handled_at AS "handledAt", c.verified_at AS "verifiedAt",
   c.closed_at AS "closedAt", c.cancelled_reason AS "cancelledReason",
   c.deferred_at AS "deferredAt", c.extension_count AS "extensionCount",
-  c.rework_count AS "reworkCount", c.overdue, c.escalation_area AS "escalationArea",
+  c.rework_count AS "reworkCount", c.overdue, c.accept_overdue AS "acceptOverdue",
+  c.escalation_area AS "escalationArea",
   c.escalated_at AS "escalatedAt"`;
 
 export async function getCaseDetail(db: Queryable, id: number): Promise<CaseDetail | null> {
@@ -182,6 +183,7 @@ const settable = new Set([
   'cancelled_reason',
   'deferred_at',
   'overdue',
+  'accept_overdue',
   'escalation_area',
   'escalated_at',
   'recovered_at',
@@ -334,6 +336,18 @@ export async function casesToEscalate(db: Queryable, nowIso: string): Promise<Ca
        AND c.due_at IS NOT NULL AND c.due_at <= $1
        AND (c.escalated_at IS NULL
             OR c.escalated_at + (c.due_at - c.created_at) <= $1)
+     ORDER BY c.id`,
+    [nowIso],
+  );
+  return rows;
+}
+
+/** Dispatched cases the crew has not signed for by the accept deadline, not yet flagged. */
+export async function casesNotAccepted(db: Queryable, nowIso: string): Promise<CaseDetail[]> {
+  const { rows } = await db.query<CaseDetail>(
+    `SELECT ${caseDetailColumns} FROM cases c
+     WHERE c.state = 'dispatched' AND NOT c.accept_overdue
+       AND c.accept_due_at IS NOT NULL AND c.accept_due_at <= $1
      ORDER BY c.id`,
     [nowIso],
   );

@@ -75,9 +75,7 @@ export async function listDeliveries(
 }
 
 /** Deliveries left pending (the hub stopped between retries), with their webhook. */
-export async function pendingDeliveries(
-  db: Queryable,
-): Promise<
+export async function pendingDeliveries(db: Queryable): Promise<
   {
     id: number;
     attempts: number;

@@ -21,6 +21,8 @@ export interface CaseDetail extends CaseRecord {
   readonly extensionCount: number;
   readonly reworkCount: number;
   readonly overdue: boolean;
+  /** Not signed for by the crew within the accept deadline (domain.md: the crew signs within 1 h). */
+  readonly acceptOverdue: boolean;
   readonly escalationArea: string | null;
   readonly escalatedAt: string | null;
 }

@@ -62,16 +62,30 @@ describe('case deadlines and time-driven work', () => {
       body: JSON.stringify({ reason: '待整体改造' }),
     });
 
-    expect(await t.hub.cases.tick(new Date(start + 29 * minute))).toMatchObject({ escalated: 0 });
+    expect(await t.hub.cases.tick(new Date(start + 29 * minute))).toMatchObject({
+      escalated: 0,
+      notAccepted: 0,
+    });
     expect((await caseOf(c.id)).overdue).toBe(false);
 
-    expect(await t.hub.cases.tick(new Date(start + 31 * minute))).toMatchObject({ escalated: 1 });
+    // Not signed for within 30 min (the deferred one is not dispatched): flagged once.
+    expect(await t.hub.cases.tick(new Date(start + 31 * minute))).toMatchObject({
+      escalated: 1,
+      notAccepted: 1,
+    });
     let now = await caseOf(c.id);
-    expect(now).toMatchObject({ overdue: true, escalationArea: grid.slice(0, 12) });
+    expect(now).toMatchObject({
+      overdue: true,
+      acceptOverdue: true,
+      escalationArea: grid.slice(0, 12),
+    });
     expect((await caseOf(deferred.id)).overdue).toBe(false);
 
     // Not again within the same period.
-    expect(await t.hub.cases.tick(new Date(start + 40 * minute))).toMatchObject({ escalated: 0 });
+    expect(await t.hub.cases.tick(new Date(start + 40 * minute))).toMatchObject({
+      escalated: 0,
+      notAccepted: 0,
+    });
     await t.hub.cases.tick(new Date(start + 62 * minute));
     expect((await caseOf(c.id)).escalationArea).toBe(grid.slice(0, 9));
     await t.hub.cases.tick(new Date(start + 93 * minute));

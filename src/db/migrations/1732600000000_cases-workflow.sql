@@ -107,6 +107,8 @@ ALTER TABLE cases
   ADD COLUMN extension_count  integer NOT NULL DEFAULT 0,
   ADD COLUMN rework_count     integer NOT NULL DEFAULT 0,
   ADD COLUMN overdue          boolean NOT NULL DEFAULT false,
+  -- Not signed for (accepted) by the crew within the accept deadline.
+  ADD COLUMN accept_overdue   boolean NOT NULL DEFAULT false,
   ADD COLUMN escalation_area  text,
   ADD COLUMN escalated_at     timestamptz;
 CREATE INDEX cases_crew_idx ON cases (crew_id, state);
@@ -178,7 +180,7 @@ ALTER TABLE cases
   DROP COLUMN accept_due_at, DROP COLUMN dispatched_at, DROP COLUMN accepted_at,
   DROP COLUMN handled_at, DROP COLUMN verified_at, DROP COLUMN closed_at,
   DROP COLUMN cancelled_reason, DROP COLUMN deferred_at, DROP COLUMN extension_count,
-  DROP COLUMN rework_count, DROP COLUMN overdue, DROP COLUMN escalation_area,
+  DROP COLUMN rework_count, DROP COLUMN overdue, DROP COLUMN accept_overdue, DROP COLUMN escalation_area,
   DROP COLUMN escalated_at;
 DROP TABLE rule_case_policies;
 DROP TABLE case_deadlines;
