@@ -291,6 +291,10 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     onChange(listener: CaseListener): void {
       listeners.push(listener);
     },
+    /** Resolves when every case change queued so far has been applied and sent. */
+    async settled(): Promise<void> {
+      await withLock(async () => {});
+    },
 
     async handleAlarm(event: { kind: 'opened' | 'cleared'; alarm: AlarmRecord }): Promise<void> {
       await withLock(async () => {

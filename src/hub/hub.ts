@@ -106,6 +106,7 @@ export async function startHub(
       ingest.stop();
       await ingest.drain();
       await alarms.settled();
+      await cases.settled();
     });
 
     const broker = await createBroker(

@@ -177,7 +177,7 @@ describe('case deadlines and time-driven work', () => {
       return rows.length > 0 ? true : undefined;
     }, 'the ponding alarm');
     await t.hub.alarms.settled();
-    await t.hub.cases.withLock(async () => {});
+    await t.hub.cases.settled();
     const { rows } = await t.hub.db.pool.query(`SELECT 1 FROM cases WHERE device_id = $1`, [w.id]);
     expect(rows).toEqual([]);
   });

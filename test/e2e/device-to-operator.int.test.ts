@@ -127,6 +127,8 @@ describe('one message from a device to an operator', () => {
       return r.length === 3 ? true : undefined;
     }, 'three manhole readings');
     await t.hub.alarms.settled();
+    // Case changes run one at a time after the alarm: wait for the ones already queued.
+    await t.hub.cases.settled();
     const alarms = await rows(`SELECT state FROM alarms WHERE device_id = $1`, [manhole.id]);
     expect(alarms).toEqual([{ state: 'open' }]);
     const cases = await rows(`SELECT state, severity FROM cases WHERE device_id = $1`, [
