@@ -286,7 +286,9 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
     },
   );
 
-  api.get<{ Querystring: { groupBy: KpiGrouping; from?: string; to?: string; asOf?: string } }>(
+  api.get<{
+    Querystring: { groupBy: KpiGrouping; from?: string; to?: string; asOf?: string; area?: string };
+  }>(
     '/kpis',
     {
       preHandler: api.requireRole('operator', 'supervisor', 'viewer'),
@@ -300,6 +302,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
             from: { type: 'string', format: 'date-time' },
             to: { type: 'string', format: 'date-time' },
             asOf: { type: 'string', format: 'date-time' },
+            area: { type: 'string', pattern: '^\\d{1,15}$' },
           },
         },
       },
@@ -309,8 +312,11 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
       const to = req.query.to ?? now.toISOString();
       const from = req.query.from ?? new Date(Date.parse(to) - 31 * 24 * 3600_000).toISOString();
       const asOf = req.query.asOf ?? now.toISOString();
-      const rows = await caseKpis(db, { groupBy: req.query.groupBy, from, to, asOf });
-      return { groupBy: req.query.groupBy, from, to, asOf, rows };
+      // An area-scoped user sees its own area's figures only.
+      const scope = req.user!.areaCode;
+      const area = scope && !(req.query.area ?? '').startsWith(scope) ? scope : req.query.area;
+      const rows = await caseKpis(db, { groupBy: req.query.groupBy, from, to, asOf, area });
+      return { groupBy: req.query.groupBy, from, to, asOf, area: area ?? null, rows };
     },
   );
 

@@ -62,7 +62,7 @@ export interface KpiRow {
  */
 export async function caseKpis(
   db: Queryable,
-  q: { groupBy: KpiGrouping; from: string; to: string; asOf: string },
+  q: { groupBy: KpiGrouping; from: string; to: string; asOf: string; area?: string | null },
 ): Promise<KpiRow[]> {
   const rate = (num: string, den: string) =>
     `round(${num}::numeric / nullif(${den}, 0), 4)::float8`;
@@ -72,6 +72,7 @@ export async function caseKpis(
               (c.state <> 'cancelled' AND (c.due_at <= $3 OR c.handled_at IS NOT NULL)) AS is_due
        FROM cases c
        WHERE c.created_at >= $1 AND c.created_at < $2
+         AND ($4::text IS NULL OR c.grid_code LIKE $4 || '%')
      ), counts AS (
        SELECT key,
          count(*) FILTER (WHERE state <> 'cancelled')::int AS registered,
@@ -102,7 +103,7 @@ export async function caseKpis(
        mean_dispatch_s AS "meanDispatchS", mean_accept_s AS "meanAcceptS",
        mean_handle_s AS "meanHandleS", mean_close_s AS "meanCloseS"
      FROM counts ORDER BY key NULLS LAST`,
-    [q.from, q.to, q.asOf],
+    [q.from, q.to, q.asOf, q.area ?? null],
   );
   return rows;
 }

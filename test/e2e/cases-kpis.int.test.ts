@@ -227,5 +227,7 @@ describe('case KPIs', () => {
     });
     const [community] = await kpis('community');
     expect(community!.key).toBe(grids.A.slice(0, 12));
+    const onlyB = await kpis('district&area=430304');
+    expect(onlyB.map((r) => r.key)).toEqual(['430304']);
   });
 });
