@@ -63,6 +63,8 @@ export default tseslint.config(
         io: 'readonly',
         navigator: 'readonly',
         localStorage: 'readonly',
+        fetch: 'readonly',
+        FormData: 'readonly',
       },
     },
   },

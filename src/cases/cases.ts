@@ -1,37 +1,435 @@
 import type { Logger } from 'pino';
-import { markCaseRecovered, registerCaseForAlarm, type Queryable } from '../db/index.js';
-import type { AlarmRecord, CaseRecord } from '../domain/index.js';
+import {
+  casesNotAccepted,
+  casesToAutoVerify,
+  casesToEscalate,
+  findDeadline,
+  findRoute,
+  getCaseDetail,
+  getCrew,
+  insertCaseEvent,
+  insertManualCase,
+  markCaseRecovered,
+  parentArea,
+  registerCaseForAlarm,
+  ruleCasePolicy,
+  updateCaseRow,
+  type ManualCaseInput,
+  type Pool,
+  type Queryable,
+} from '../db/index.js';
+import {
+  HubError,
+  systemActor,
+  type Actor,
+  type AlarmRecord,
+  type CaseDetail,
+  type CaseState,
+} from '../domain/index.js';
+import { nextState, roleMay, transitions, type CaseAction } from './workflow.js';
 
-export type CaseChange = { reason: 'created' | 'recovered' | 'updated'; case: CaseRecord };
+export type CaseChange = {
+  reason: 'created' | 'recovered' | 'updated';
+  case: CaseDetail;
+  action: string;
+  /** The crew that had the case before this change, when it changed (reassignment). */
+  prevCrewId: string | null;
+};
 export type CaseListener = (change: CaseChange) => void;
 
+export interface ActionBody {
+  readonly note?: string;
+  readonly reason?: string;
+  readonly crewId?: string;
+  readonly hours?: number;
+  readonly photoIds?: number[];
+}
+
+export interface CaseServiceOptions {
+  /** The clock; tests inject a fake one (style.md, lesson 2). */
+  readonly now?: () => Date;
+}
+
+const minute = 60_000;
+
 /**
- * Alarm → case: an opened alarm registers (立案) a case; a cleared alarm marks
- * its case recovered. Dispatch, deadlines and the full workflow are issue #5.
+ * The case workflow (docs/cases.md). Every change runs under one in-process
+ * lock, updates the case with the next version and stores the event with the
+ * same version in one transaction, then tells listeners in version order. That
+ * order lets a reconnecting client replay `case_events` with no gap and no
+ * duplicate (replay happens under the same lock).
  */
-export function createCaseService(db: Queryable, logger: Logger) {
+export function createCaseService(pool: Pool, logger: Logger, options: CaseServiceOptions = {}) {
+  const now = options.now ?? (() => new Date());
   const listeners: CaseListener[] = [];
+  let chain: Promise<unknown> = Promise.resolve();
+
+  function withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = chain.then(fn, fn);
+    chain = run.catch(() => {});
+    return run;
+  }
+
   const emit = (change: CaseChange) => {
-    for (const l of listeners) l(change);
+    for (const l of listeners) {
+      try {
+        l(change);
+      } catch (err) {
+        logger.error({ err }, 'case listener failed');
+      }
+    }
   };
+
+  /** Stores the event for a change already applied on `client`, and commits. */
+  async function record(
+    db: Queryable,
+    c: CaseDetail,
+    e: {
+      action: string;
+      reason: CaseChange['reason'];
+      from: CaseState | null;
+      actor: Actor;
+      note?: string | null;
+      data?: Record<string, unknown>;
+      prevCrewId?: string | null;
+      at: string;
+    },
+  ): Promise<CaseChange> {
+    await insertCaseEvent(db, {
+      version: c.version,
+      caseId: c.id,
+      at: e.at,
+      action: e.action,
+      reason: e.reason,
+      fromState: e.from,
+      toState: c.state,
+      actorId: e.actor.id,
+      actorName: e.actor.username,
+      note: e.note ?? null,
+      data: e.data ?? {},
+      crewId: c.crewId,
+      prevCrewId: e.prevCrewId ?? null,
+      district: c.gridCode ? c.gridCode.slice(0, 6) : null,
+      snapshot: c,
+    });
+    return { reason: e.reason, case: c, action: e.action, prevCrewId: e.prevCrewId ?? null };
+  }
+
+  /** Runs `fn` in a transaction on one client; the changes it returns are emitted after COMMIT. */
+  async function transaction(fn: (db: Queryable) => Promise<CaseChange[]>): Promise<CaseChange[]> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const changes = await fn(client);
+      await client.query('COMMIT');
+      for (const c of changes) emit(c);
+      return changes;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async function setDeadline(db: Queryable, c: CaseDetail): Promise<CaseDetail> {
+    const d = await findDeadline(db, c.severity, c.facilityType);
+    if (!d) return c;
+    const due = new Date(Date.parse(c.createdAt) + d.handleMinutes * minute).toISOString();
+    // The registration event already took this version; the deadline rides on it.
+    await db.query(`UPDATE cases SET due_at = $2 WHERE id = $1`, [c.id, due]);
+    return { ...c, dueAt: due };
+  }
+
+  /** Applies one action; checks role, crew ownership and the transition table. */
+  async function apply(
+    db: Queryable,
+    actor: Actor,
+    current: CaseDetail,
+    action: CaseAction,
+    body: ActionBody,
+    at: string,
+  ): Promise<CaseChange> {
+    const to = nextState(current.state, action);
+    if (!to) {
+      throw new HubError(
+        'HUB_ERR_CASE_TRANSITION',
+        `${action} is not allowed from ${current.state} (case ${current.code})`,
+      );
+    }
+    const t = transitions[action];
+    if (t.requires === 'reason' && !body.reason?.trim()) {
+      throw new HubError('HUB_ERR_BAD_REQUEST', `${action} needs a reason`);
+    }
+    if (t.requires === 'note' && !body.note?.trim()) {
+      throw new HubError('HUB_ERR_BAD_REQUEST', `${action} needs a note`);
+    }
+    if (t.requires === 'hours' && !(body.hours && body.hours > 0)) {
+      throw new HubError('HUB_ERR_BAD_REQUEST', `${action} needs hours > 0`);
+    }
+    const patch: Record<string, unknown> = { state: to };
+    const bump: string[] = [];
+    const data: Record<string, unknown> = {};
+    let prevCrewId: string | null = null;
+    switch (action) {
+      case 'dispatch':
+      case 'reassign': {
+        let route: { departmentId: string; crewId: string | null } | null = null;
+        if (body.crewId) {
+          const crew = await getCrew(db, body.crewId);
+          if (!crew) throw new HubError('HUB_ERR_BAD_REQUEST', `no crew ${body.crewId}`);
+          route = { departmentId: crew.departmentId, crewId: crew.id };
+        } else {
+          route = await findRoute(db, current.facilityType, current.gridCode);
+        }
+        if (!route) {
+          throw new HubError(
+            'HUB_ERR_NO_ROUTE',
+            `${current.facilityType ?? 'no facility type'} in ${current.gridCode ?? 'no area'}`,
+          );
+        }
+        const d = await findDeadline(db, current.severity, current.facilityType);
+        patch.department_id = route.departmentId;
+        patch.crew_id = route.crewId;
+        patch.dispatched_at = at;
+        patch.accepted_at = null;
+        patch.accept_overdue = false;
+        patch.accept_due_at = d
+          ? new Date(Date.parse(at) + d.acceptMinutes * minute).toISOString()
+          : null;
+        if (current.crewId !== route.crewId) prevCrewId = current.crewId;
+        Object.assign(data, { departmentId: route.departmentId, crewId: route.crewId });
+        break;
+      }
+      case 'accept':
+        patch.accepted_at = at;
+        break;
+      case 'return':
+        patch.crew_id = null;
+        prevCrewId = current.crewId;
+        break;
+      case 'handle':
+        patch.handled_at = at;
+        if (body.photoIds?.length) data.photoIds = body.photoIds;
+        break;
+      case 'verify':
+        patch.verified_at = at;
+        break;
+      case 'rework':
+        bump.push('rework_count');
+        patch.verified_at = null;
+        break;
+      case 'close':
+        patch.closed_at = at;
+        break;
+      case 'cancel':
+        patch.cancelled_reason = body.reason;
+        break;
+      case 'defer':
+        patch.deferred_at = at;
+        break;
+      case 'resume':
+        patch.deferred_at = null;
+        break;
+      case 'extend': {
+        const base = Date.parse(current.dueAt ?? at);
+        patch.due_at = new Date(base + body.hours! * 3600_000).toISOString();
+        patch.overdue = false;
+        bump.push('extension_count');
+        data.hours = body.hours;
+        break;
+      }
+      case 'comment':
+        break;
+    }
+    const updated = await updateCaseRow(db, current.id, current.state, at, patch, bump);
+    if (!updated) {
+      throw new HubError('HUB_ERR_CASE_TRANSITION', `case ${current.code} changed meanwhile`);
+    }
+    return record(db, updated, {
+      action,
+      reason: 'updated',
+      from: current.state,
+      actor,
+      note: body.note ?? body.reason ?? null,
+      data,
+      prevCrewId,
+      at,
+    });
+  }
+
+  /** Whether the actor may act on (or read) this case: crews only on their crew's cases. */
+  function mayTouch(actor: Actor, c: CaseDetail): boolean {
+    if (actor.role === 'crew') return c.crewId !== null && c.crewId === actor.crewId;
+    if (actor.areaCode && c.gridCode) return c.gridCode.startsWith(actor.areaCode);
+    return true;
+  }
+
+  /** Registration is followed at once by automatic dispatch when the routing table knows a crew. */
+  async function registerAndDispatch(
+    db: Queryable,
+    created: CaseDetail,
+    actor: Actor,
+    at: string,
+    reason: 'created',
+  ): Promise<CaseChange[]> {
+    const withDue = await setDeadline(db, created);
+    const changes = [
+      await record(db, withDue, { action: 'register', reason, from: null, actor, at }),
+    ];
+    const route = await findRoute(db, created.facilityType, created.gridCode);
+    if (route) {
+      changes.push(await apply(db, systemActor, withDue, 'dispatch', {}, at));
+    }
+    return changes;
+  }
+
   return {
+    now,
+    withLock,
+    mayTouch,
     onChange(listener: CaseListener): void {
       listeners.push(listener);
     },
+    /** Resolves when every case change queued so far has been applied and sent. */
+    async settled(): Promise<void> {
+      await withLock(async () => {});
+    },
+
     async handleAlarm(event: { kind: 'opened' | 'cleared'; alarm: AlarmRecord }): Promise<void> {
-      if (event.kind === 'opened') {
-        const created = await registerCaseForAlarm(db, event.alarm);
-        if (!created) return;
-        logger.info({ caseCode: created.code, alarmId: event.alarm.id }, 'case registered');
-        emit({ reason: 'created', case: created });
-      } else {
-        const recovered = await markCaseRecovered(
-          db,
-          event.alarm.id,
-          event.alarm.clearedAt ?? new Date().toISOString(),
-        );
-        if (recovered) emit({ reason: 'recovered', case: recovered });
+      await withLock(async () => {
+        if (event.kind === 'opened') {
+          const policy = await ruleCasePolicy(pool, event.alarm.ruleId);
+          if (!policy.openCase) return;
+          await transaction(async (db) => {
+            const created = await registerCaseForAlarm(db, event.alarm);
+            if (!created) return [];
+            const full = (await getCaseDetail(db, created.id))!;
+            logger.info({ caseCode: full.code, alarmId: event.alarm.id }, 'case registered');
+            return registerAndDispatch(db, full, systemActor, full.createdAt, 'created');
+          });
+        } else {
+          await transaction(async (db) => {
+            const at = event.alarm.clearedAt ?? now().toISOString();
+            const recovered = await markCaseRecovered(db, event.alarm.id, at);
+            if (!recovered) return [];
+            const full = (await getCaseDetail(db, recovered.id))!;
+            return [
+              await record(db, full, {
+                action: 'recover',
+                reason: 'recovered',
+                from: full.state,
+                actor: systemActor,
+                at,
+              }),
+            ];
+          });
+        }
+      });
+    },
+
+    /** A case an operator enters (12345 hotline call, inspector's finding). */
+    async createManual(actor: Actor, input: ManualCaseInput): Promise<CaseDetail> {
+      if (!['admin', 'operator', 'supervisor'].includes(actor.role)) {
+        throw new HubError('HUB_ERR_FORBIDDEN', `${actor.role} may not register cases`);
       }
+      return withLock(async () => {
+        const at = now().toISOString();
+        const changes = await transaction(async (db) => {
+          const created = await insertManualCase(db, input, at);
+          return registerAndDispatch(db, created, actor, at, 'created');
+        });
+        return changes[changes.length - 1]!.case;
+      });
+    },
+
+    async act(
+      actor: Actor,
+      caseId: number,
+      action: CaseAction,
+      body: ActionBody = {},
+    ): Promise<CaseDetail> {
+      if (actor.role === 'system' || actor.role === 'viewer' || !roleMay(actor.role, action)) {
+        throw new HubError('HUB_ERR_FORBIDDEN', `${actor.role} may not ${action}`);
+      }
+      return withLock(async () => {
+        const current = await getCaseDetail(pool, caseId);
+        if (!current) throw new HubError('HUB_ERR_CASE_UNKNOWN', String(caseId));
+        if (!mayTouch(actor, current)) {
+          throw new HubError('HUB_ERR_FORBIDDEN', `case ${current.code} is not yours`);
+        }
+        const at = now().toISOString();
+        const [change] = await transaction(async (db) => [
+          await apply(db, actor, current, action, body, at),
+        ]);
+        return change!.case;
+      });
+    },
+
+    /**
+     * Time-driven work (style.md, lesson 2): overdue detection with escalation one
+     * level up the four-level network per elapsed deadline period, and auto-verify.
+     */
+    async tick(
+      at: Date = now(),
+    ): Promise<{ escalated: number; verified: number; notAccepted: number }> {
+      return withLock(async () => {
+        const iso = at.toISOString();
+        let escalated = 0;
+        let verified = 0;
+        let notAccepted = 0;
+        for (const c of await casesNotAccepted(pool, iso)) {
+          await transaction(async (db) => {
+            const updated = await updateCaseRow(db, c.id, c.state, iso, { accept_overdue: true });
+            if (!updated) return [];
+            notAccepted++;
+            return [
+              await record(db, updated, {
+                action: 'accept_overdue',
+                reason: 'updated',
+                from: c.state,
+                actor: systemActor,
+                data: { acceptDueAt: c.acceptDueAt, crewId: c.crewId },
+                at: iso,
+              }),
+            ];
+          });
+        }
+        for (const c of await casesToEscalate(pool, iso)) {
+          const from = c.escalationArea ?? c.gridCode;
+          const up = from ? await parentArea(pool, from) : null;
+          // At the top of the four-level network (or with no area) there is no one to escalate to.
+          if (up === null && c.overdue) continue;
+          await transaction(async (db) => {
+            const updated = await updateCaseRow(db, c.id, c.state, iso, {
+              overdue: true,
+              escalation_area: up ?? c.escalationArea,
+              escalated_at: iso,
+            });
+            if (!updated) return [];
+            escalated++;
+            logger.warn({ caseCode: c.code, escalatedTo: up }, 'case overdue, escalated');
+            return [
+              await record(db, updated, {
+                action: 'escalate',
+                reason: 'updated',
+                from: c.state,
+                actor: systemActor,
+                data: { escalatedTo: up, dueAt: c.dueAt },
+                at: iso,
+              }),
+            ];
+          });
+        }
+        for (const c of await casesToAutoVerify(pool, iso)) {
+          await transaction(async (db) => {
+            const change = await apply(db, systemActor, c, 'verify', {}, iso);
+            verified++;
+            return [change];
+          });
+        }
+        return { escalated, verified, notAccepted };
+      });
     },
   };
 }

@@ -3,4 +3,18 @@ export {
   type CaseService,
   type CaseChange,
   type CaseListener,
+  type ActionBody,
+  type CaseServiceOptions,
 } from './cases.js';
+export {
+  caseActions,
+  roles,
+  transitions,
+  nextState,
+  roleMay,
+  availableActions,
+  type CaseAction,
+  type Role,
+  type Transition,
+} from './workflow.js';
+export { createWebhookService, signPayload, type WebhookService } from './webhooks.js';

@@ -1,20 +1,21 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import {
   getDevice,
   listAlarms,
-  listCases,
   listDeadLetters,
   listDevices,
   listRules,
   queryReadings,
   type Queryable,
 } from '../db/index.js';
-import { HubError, caseStates, facilityTypes } from '../domain/index.js';
+import { HubError, facilityTypes } from '../domain/index.js';
 
 export interface ApiDeps {
   readonly db: Queryable;
   readonly health: () => Record<string, unknown>;
   readonly isOnline: (deviceId: string) => boolean;
+  /** Role check for a route's preHandler (issue #5); every /api route but health needs a login. */
+  readonly requireRole?: (...roles: string[]) => preHandlerHookHandler;
 }
 
 const page = {
@@ -73,19 +74,7 @@ export function registerApiRoutes(api: FastifyInstance, deps: ApiDeps): void {
     return { ...device, online: deps.isOnline(device.id) };
   });
 
-  api.get<{ Querystring: { state?: string; limit: number; offset: number } }>(
-    '/cases',
-    {
-      schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { state: { enum: [...caseStates] }, ...page },
-        },
-      },
-    },
-    async (req) => listCases(db, req.query),
-  );
+  // GET /cases lives in case-routes.ts (filters, crew scope; issue #5).
 
   api.get<{ Querystring: { state?: string; limit: number } }>(
     '/alarms',

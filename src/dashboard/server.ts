@@ -1,16 +1,24 @@
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Server as SocketServer } from 'socket.io';
 import type { CaseService } from '../cases/index.js';
-import { openCasesSnapshot, type Queryable } from '../db/index.js';
+import type { Queryable } from '../db/index.js';
 import {
   HubError,
   isHubError,
   type ClientToServerEvents,
   type ServerToClientEvents,
 } from '../domain/index.js';
+import { registerAuthRoutes } from './auth-routes.js';
+import { setupAuth } from './auth.js';
+import { registerCaseRoutes } from './case-routes.js';
+import { attachLive, broadcastChange } from './live.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
 import { registerStorageRoutes, type StorageApiDeps } from './storage-routes.js';
 
@@ -22,12 +30,12 @@ export interface DashboardOptions {
 export interface DashboardDeps extends ApiDeps, StorageApiDeps {
   readonly db: Queryable;
   readonly cases: CaseService;
+  /** Case photos go under `<dataDir>/photos` (issue #5); default: the OS temp dir. */
+  readonly dataDir?: string;
+  readonly sessionTtlHours?: number;
 }
 
 const publicDir = fileURLToPath(new URL('./public', import.meta.url));
-
-/** Operators' room on socket.io; issue #5 splits it by role, district and crew. */
-const operatorsRoom = 'operators';
 
 /** Builds the Fastify app without listening, so tests can inject requests. */
 export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<FastifyInstance> {
@@ -54,9 +62,35 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
       .send({ code: 'HUB_ERR_NOT_FOUND', message: `No route ${request.method} ${request.url}` }),
   );
 
+  // OpenAPI of every route with a schema, browsable at /docs (issue #5).
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Urban Facility Hub API', version: '0.1.0' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifyMultipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
+  await setupAuth(app, deps.db, logger);
+
   await app.register(fastifyStatic, { root: publicDir, prefix: '/' });
-  await app.register(async (api) => registerApiRoutes(api, deps), { prefix: '/api' });
-  await app.register(async (api) => registerStorageRoutes(api, deps), { prefix: '/api' });
+  await app.register(
+    async (api) => registerStorageRoutes(api, { ...deps, requireRole: app.requireRole }),
+    { prefix: '/api' },
+  );
+  await app.register(
+    async (api) => {
+      registerApiRoutes(api, { ...deps, requireRole: app.requireRole });
+      registerAuthRoutes(api, { db: deps.db, sessionTtlHours: deps.sessionTtlHours ?? 12 });
+      registerCaseRoutes(api, {
+        db: deps.db,
+        cases: deps.cases,
+        dataDir: deps.dataDir ?? os.tmpdir(),
+      });
+    },
+    { prefix: '/api' },
+  );
   return app;
 }
 
@@ -71,14 +105,8 @@ export async function createDashboard(
     cors: { origin: false },
   });
 
-  io.on('connection', (socket) => {
-    void socket.join(operatorsRoom);
-    openCasesSnapshot(deps.db).then(
-      (snapshot) => socket.emit('cases:snapshot', snapshot),
-      (err: unknown) => logger.error({ err }, 'case snapshot failed'),
-    );
-  });
-  deps.cases.onChange((change) => io.to(operatorsRoom).emit('case:changed', change));
+  attachLive(io, deps.db, deps.cases, logger);
+  deps.cases.onChange((change) => broadcastChange(io, change));
 
   try {
     await app.listen({ host: options.host, port: options.port });

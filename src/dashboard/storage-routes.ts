@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import { queryBuckets, queryLatest, type Queryable } from '../db/index.js';
 import { HubError, facilityTypes } from '../domain/index.js';
 import type { ReplayOutcome } from '../ingest/index.js';
@@ -6,6 +6,7 @@ import type { ReplayOutcome } from '../ingest/index.js';
 export interface StorageApiDeps {
   readonly db: Queryable;
   readonly replayDeadLetters: (ids: readonly number[]) => Promise<ReplayOutcome[]>;
+  readonly requireRole?: (...roles: string[]) => preHandlerHookHandler;
 }
 
 /** Bucket sizes the API serves, all multiples of the 5-minute rollup. */
@@ -122,6 +123,8 @@ export function registerStorageRoutes(api: FastifyInstance, deps: StorageApiDeps
   api.post<{ Body: { ids: number[] } }>(
     '/dead-letters/replay',
     {
+      // Replaying writes readings: operators and admins, who fix device configuration.
+      ...(deps.requireRole ? { preHandler: deps.requireRole('admin', 'operator') } : {}),
       schema: {
         body: {
           type: 'object',

@@ -12,3 +12,8 @@ export * from './cases.js';
 export * from './rules.js';
 export * from './seed-demo-city.js';
 export * from './storage.js';
+export * from './case-workflow.js';
+export * from './users.js';
+export * from './seed-cases.js';
+export * from './kpis.js';
+export * from './webhooks.js';

@@ -35,6 +35,20 @@ export const errorCatalog = {
   HUB_ERR_BAD_REQUEST: { status: 400, message: 'Bad request' },
   HUB_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
   HUB_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+  HUB_ERR_UNAUTHENTICATED: { status: 401, message: 'Log in first' },
+  HUB_ERR_LOGIN_FAILED: { status: 401, message: 'Wrong username or password' },
+  HUB_ERR_FORBIDDEN: { status: 403, message: 'Your role may not do this' },
+  HUB_ERR_TOO_MANY_LOGINS: {
+    status: 429,
+    message: 'Too many failed logins for this user; wait and try again',
+  },
+  HUB_ERR_CASE_UNKNOWN: { status: 404, message: 'Unknown case' },
+  HUB_ERR_CASE_TRANSITION: {
+    status: 409,
+    message: 'The case is not in a state that allows this action',
+  },
+  HUB_ERR_NO_ROUTE: { status: 409, message: 'No department or crew is routed for this case' },
+  HUB_ERR_USER_EXISTS: { status: 409, message: 'A user with that name exists' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type HubErrorCode = keyof typeof errorCatalog;

@@ -69,6 +69,8 @@ export interface ServerToClientEvents {
   'case:changed': (change: {
     reason: 'created' | 'recovered' | 'updated';
     case: CaseRecord;
+    /** Workflow action that caused the change (issue #5), e.g. `dispatch`, `accept`. */
+    action?: string;
   }) => void;
 }
 

@@ -28,6 +28,10 @@ const schema = {
     INGEST_MAX_PAYLOAD_BYTES: { type: 'integer', minimum: 64, maximum: 268435455, default: 65536 },
     STORAGE_COMPRESS_AFTER_DAYS: { type: 'integer', minimum: 1, maximum: 3650, default: 7 },
     STORAGE_RETENTION_DAYS: { type: 'integer', minimum: 0, maximum: 36500, default: 0 },
+    SESSION_TTL_HOURS: { type: 'integer', minimum: 1, maximum: 720, default: 12 },
+    CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
+    WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
+    WEBHOOK_BACKOFF_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 2000 },
   },
 } as const;
 
@@ -49,6 +53,10 @@ export interface HubConfig {
   readonly ingestMaxPayloadBytes: number;
   readonly storageCompressAfterDays: number;
   readonly storageRetentionDays: number;
+  readonly sessionTtlHours: number;
+  readonly caseTickIntervalMs: number;
+  readonly webhookMaxAttempts: number;
+  readonly webhookBackoffMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -70,6 +78,10 @@ interface RawConfig {
   INGEST_MAX_PAYLOAD_BYTES: number;
   STORAGE_COMPRESS_AFTER_DAYS: number;
   STORAGE_RETENTION_DAYS: number;
+  SESSION_TTL_HOURS: number;
+  CASE_TICK_INTERVAL_MS: number;
+  WEBHOOK_MAX_ATTEMPTS: number;
+  WEBHOOK_BACKOFF_MS: number;
 }
 
 export const configVariables = Object.keys(schema.properties);
@@ -111,5 +123,9 @@ export function loadConfig(env: Env = process.env): HubConfig {
     ingestMaxPayloadBytes: raw.INGEST_MAX_PAYLOAD_BYTES,
     storageCompressAfterDays: raw.STORAGE_COMPRESS_AFTER_DAYS,
     storageRetentionDays: raw.STORAGE_RETENTION_DAYS,
+    sessionTtlHours: raw.SESSION_TTL_HOURS,
+    caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
+    webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
+    webhookBackoffMs: raw.WEBHOOK_BACKOFF_MS,
   };
 }

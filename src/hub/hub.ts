@@ -1,17 +1,20 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createBroker } from '../broker/index.js';
-import { createCaseService } from '../cases/index.js';
+import { createCaseService, createWebhookService } from '../cases/index.js';
 import { createDashboard } from '../dashboard/index.js';
 import {
+  adminPasswordFile,
   applyStoragePolicies,
   demoCredentialsFile,
+  ensureAdminUser,
   maintainStorage,
   insertMissingRules,
   listDeviceIdentities,
   listOpenAlarmKeys,
   listRules,
   openDatabase,
+  seedCaseWorkflow,
   seedDemoCityIfEmpty,
   type DemoCredential,
 } from '../db/index.js';
@@ -25,7 +28,10 @@ import { createLogger } from './logger.js';
  * (database, rules, cases, ingest, broker, dashboard) and stops them in reverse,
  * draining what is in flight. Wiring only; the logic lives in the rooms.
  */
-export async function startHub(config: HubConfig, options: { logger?: Logger } = {}) {
+export async function startHub(
+  config: HubConfig,
+  options: { logger?: Logger; now?: () => Date } = {},
+) {
   const logger = options.logger ?? createLogger(config.logLevel);
   const startedAt = Date.now();
   const db = await openDatabase({
@@ -65,6 +71,11 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
         })
       : null;
 
+    // Cases workflow (issue #5): deadlines, demo routing table, the first admin.
+    await seedCaseWorkflow(db.pool);
+    const adminCreated = await ensureAdminUser(db.pool, config.dataDir);
+    if (adminCreated) logger.info({ file: adminCreated }, 'admin user created');
+
     const directory = new Map((await listDeviceIdentities(db.pool)).map((d) => [d.id, d]));
     const evaluator = createEvaluator(await listRules(db.pool));
     for (const open of await listOpenAlarmKeys(db.pool)) {
@@ -72,7 +83,22 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       if (device) evaluator.restoreOpen(device.id, device.type, open.ruleId);
     }
     const alarms = createAlarmService(db.pool, evaluator, logger.child({ room: 'rules' }));
-    const cases = createCaseService(db.pool, logger.child({ room: 'cases' }));
+    const cases = createCaseService(db.pool, logger.child({ room: 'cases' }), {
+      now: options.now,
+    });
+    const webhooks = createWebhookService(db.pool, logger.child({ room: 'webhooks' }), {
+      maxAttempts: config.webhookMaxAttempts,
+      backoffMs: config.webhookBackoffMs,
+    });
+    cases.onChange((change) => webhooks.onCaseChange(change));
+    webhooks.resumePending();
+    cleanup.push(async () => webhooks.stop());
+    const ticker = setInterval(
+      () => void cases.tick().catch((err: unknown) => logger.error({ err }, 'case tick failed')),
+      config.caseTickIntervalMs,
+    );
+    ticker.unref();
+    cleanup.push(async () => clearInterval(ticker));
     alarms.onAlarm(
       (event) =>
         void cases
@@ -96,6 +122,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       // Held readings become durable (committed, or spooled if the database is away).
       await ingest.stop();
       await alarms.settled();
+      await cases.settled();
     });
 
     const broker = await createBroker(
@@ -130,6 +157,8 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
         health,
         isOnline: broker.isOnline,
         replayDeadLetters: (ids) => ingest.replayDeadLetters(ids, (id) => directory.get(id)),
+        dataDir: config.dataDir,
+        sessionTtlHours: config.sessionTtlHours,
       },
       { host: config.httpHost, port: config.httpPort },
       logger.child({ room: 'dashboard' }),
@@ -152,7 +181,10 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       ingest,
       alarms,
       cases,
+      webhooks,
       directory,
+      adminPasswordFile: path.join(config.dataDir, adminPasswordFile),
+      adminCreated: adminCreated !== null,
       demoCredentials,
       credentialsFile: path.join(config.dataDir, demoCredentialsFile),
       mqttPort: broker.port,

@@ -15,6 +15,7 @@ async function main(): Promise<void> {
       `  MQTT          mqtt://${mqttHost}:${hub.mqttPort}`,
       `  Database      ${hub.db.capabilities.kind}${hub.db.embedded ? ' (embedded, under ' + config.dataDir + ')' : ''}`,
       `  Devices       ${hub.directory.size}; demo credentials: ${hub.credentialsFile} (npm run devices -- --list)`,
+      `  Login         admin / password in ${hub.adminPasswordFile}${hub.adminCreated ? ' (created now)' : ''}; API docs http://${httpHost}:${hub.httpPort}/docs`,
       '',
     ].join('\n'),
   );

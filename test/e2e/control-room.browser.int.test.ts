@@ -1,5 +1,6 @@
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
 import { connectDevice, startTestHub, type TestHub } from '../support/hub.js';
 import { findTool } from '../support/tools.js';
 
@@ -37,6 +38,15 @@ describe.skipIf(!chromiumPath)('the control-room page in Chromium', () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(t.httpUrl + '/');
+    // No session yet: the login form, not the case list.
+    await page.locator('#login-panel:not([hidden])').waitFor();
+    const password = (await readFile(t.hub.adminPasswordFile, 'utf8')).trim();
+    await page.fill('#login-username', 'admin');
+    await page.fill('#login-password', 'wrong password');
+    await page.click('#login-submit');
+    await page.locator('#login-error:not([hidden])').waitFor();
+    await page.fill('#login-password', password);
+    await page.click('#login-submit');
     await page.locator('#connection[data-state="connected"]').waitFor();
 
     const manhole = t.devices.manhole;
@@ -61,6 +71,18 @@ describe.skipIf(!chromiumPath)('the control-room page in Chromium', () => {
       { qos: 1 },
     );
     await expect.poll(async () => (await row.first().innerText()).includes('已恢复')).toBe(true);
+    // Dispatched at once by the routing table; the operator's actions are on the row.
+    await expect.poll(() => row.first().getAttribute('data-state')).toBe('dispatched');
+    await row.first().locator('button[data-action="reassign"]').waitFor();
+
+    // An operator registers a 12345 call from the form; it appears on the list by itself.
+    await page.click('#new-case summary');
+    await page.fill('#new-case-form input[name="title"]', '12345：路面积水');
+    await page.selectOption('#new-case-form select[name="facilityType"]', 'waterlogging');
+    await page.fill('#new-case-form input[name="gridCode"]', manhole.gridCode);
+    await page.click('#new-case-submit');
+    await expect.poll(() => row.count()).toBe(2);
+    expect(await row.first().innerText()).toContain('12345：路面积水');
     await page.screenshot({
       path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/control-room.png`,
       fullPage: true,

@@ -2,6 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseRecord } from '../../src/domain/index.js';
 import {
+  authed,
   connectDevice,
   connectOperator,
   startTestHub,
@@ -46,18 +47,19 @@ describe('one message from a device to an operator', () => {
     }, 'the reading in the telemetry table');
     expect(stored[0].data).toEqual({ pressure: 3.01, ch4: 1.2 });
 
-    const res = await fetch(`${t.httpUrl}/api/telemetry/${gas.id}`);
+    const res = await authed(t.adminToken)(`${t.httpUrl}/api/telemetry/${gas.id}`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { readings: { data: unknown }[] };
     expect(body.readings.map((r) => r.data)).toEqual([{ pressure: 3.01, ch4: 1.2 }]);
   });
 
   it('registers a case when a reading stays over threshold past the duration, and pushes it to operators', async () => {
-    const operator = connectOperator(t.httpUrl);
+    const operator = connectOperator(t.httpUrl, t.adminToken);
     const snapshot = await new Promise<{ version: number; cases: CaseRecord[] }>((resolve) =>
       operator.once('cases:snapshot', resolve),
     );
     expect(snapshot.cases).toEqual([]);
+    // The demo routing table dispatches the new case at once: created, then dispatched.
     const changes: { reason: string; case: CaseRecord }[] = [];
     operator.on('case:changed', (c) => changes.push(c));
 
@@ -111,10 +113,12 @@ describe('one message from a device to an operator', () => {
     const manhole = t.devices.manhole;
     const client = await connectDevice(t.mqttUrl, manhole);
     clients.push(client);
-    for (const tilt of [45, 60, 80]) {
+    // Distinct timestamps: readings of the same millisecond are one row (primary key).
+    const t0 = Date.now() - 3000;
+    for (const [i, tilt] of [45, 60, 80].entries()) {
       await client.publishAsync(
         `devices/${manhole.id}/events`,
-        JSON.stringify({ tilt, open: true }),
+        JSON.stringify({ tilt, open: true, ts: t0 + i * 1000 }),
         { qos: 1 },
       );
     }
@@ -123,12 +127,15 @@ describe('one message from a device to an operator', () => {
       return r.length === 3 ? true : undefined;
     }, 'three manhole readings');
     await t.hub.alarms.settled();
+    // Case changes run one at a time after the alarm: wait for the ones already queued.
+    await t.hub.cases.settled();
     const alarms = await rows(`SELECT state FROM alarms WHERE device_id = $1`, [manhole.id]);
     expect(alarms).toEqual([{ state: 'open' }]);
     const cases = await rows(`SELECT state, severity FROM cases WHERE device_id = $1`, [
       manhole.id,
     ]);
-    expect(cases).toEqual([{ state: 'registered', severity: 'critical' }]);
+    // Registered, then dispatched at once by the demo routing table (docs/cases.md).
+    expect(cases).toEqual([{ state: 'dispatched', severity: 'critical' }]);
   });
 });
 
@@ -223,7 +230,7 @@ describe('what the hub refuses', () => {
     expect(stored).toEqual([{ data: { well_level: 1.5 } }]);
 
     const api = (await (
-      await fetch(`${t.httpUrl}/api/dead-letters?deviceId=${pump.id}`)
+      await authed(t.adminToken)(`${t.httpUrl}/api/dead-letters?deviceId=${pump.id}`)
     ).json()) as {
       deadLetters: unknown[];
     };
@@ -232,15 +239,19 @@ describe('what the hub refuses', () => {
   });
 
   it('answers bad API input with a stable error code, not a stack trace', async () => {
-    const unknown = await fetch(`${t.httpUrl}/api/telemetry/NOPE-1`);
+    const get = authed(t.adminToken);
+    const unknown = await get(`${t.httpUrl}/api/telemetry/NOPE-1`);
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ code: 'HUB_ERR_DEVICE_UNKNOWN' });
-    const bad = await fetch(`${t.httpUrl}/api/telemetry/${t.devices.gas.id}?from=yesterday`);
+    const bad = await get(`${t.httpUrl}/api/telemetry/${t.devices.gas.id}?from=yesterday`);
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ code: 'HUB_ERR_BAD_REQUEST' });
-    const badQuery = await fetch(`${t.httpUrl}/api/cases?state=lost`);
+    const badQuery = await get(`${t.httpUrl}/api/cases?state=lost`);
     expect(badQuery.status).toBe(400);
     const health = (await (await fetch(`${t.httpUrl}/api/health`)).json()) as { status: string };
     expect(health.status).toBe('ok');
+    const anonymous = await fetch(`${t.httpUrl}/api/telemetry/${t.devices.gas.id}`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ code: 'HUB_ERR_UNAUTHENTICATED' });
   });
 });

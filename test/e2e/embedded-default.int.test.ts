@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/ports.js';
-import { connectDevice, waitFor } from '../support/hub.js';
+import { authed, connectDevice, login, waitFor } from '../support/hub.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -59,6 +59,12 @@ describe('npm start on the embedded default database', () => {
       60_000,
     );
     expect(first.output()).toContain('postgresql (embedded');
+    expect(first.output()).toContain('admin-password (created now)');
+    const adminPasswordFile = path.join(dataDir, 'admin-password');
+    expect((await stat(adminPasswordFile)).mode & 0o777).toBe(0o600);
+    const password = (await readFile(adminPasswordFile, 'utf8')).trim();
+    const base = `http://127.0.0.1:${env.HTTP_PORT}`;
+    const get = authed(await login(base, 'admin', password));
 
     const csv = await readFile(path.join(dataDir, 'demo-devices.csv'), 'utf8');
     const [id, , , , , , secret] = csv.split('\n')[1]!.split(',');
@@ -72,7 +78,7 @@ describe('npm start on the embedded default database', () => {
     client.end(true);
     const api = `http://127.0.0.1:${env.HTTP_PORT}/api/telemetry/${id}`;
     await waitFor(async () => {
-      const body = (await (await fetch(api)).json()) as { readings: unknown[] };
+      const body = (await (await get(api)).json()) as { readings: unknown[] };
       return body.readings.length === 1 ? true : undefined;
     }, 'the reading through the API');
 
@@ -89,7 +95,9 @@ describe('npm start on the embedded default database', () => {
       60_000,
     );
     expect(second.output()).toContain('Devices       21;');
-    const body = (await (await fetch(api)).json()) as { readings: { data: unknown }[] };
+    expect(second.output()).not.toContain('(created now)');
+    // Sessions live in the database: the token from before the restart still works.
+    const body = (await (await get(api)).json()) as { readings: { data: unknown }[] };
     expect(body.readings.map((r) => r.data)).toEqual([{ on: true, dim: 100 }]);
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);

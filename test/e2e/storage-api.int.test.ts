@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice, startTestHub, type TestHub } from '../support/hub.js';
+import { authed, connectDevice, startTestHub, type TestHub } from '../support/hub.js';
 
 describe('the telemetry query API and dead-letter replay', () => {
   let t: TestHub;
@@ -11,7 +11,7 @@ describe('the telemetry query API and dead-letter replay', () => {
   });
 
   const get = async (path: string) => {
-    const res = await fetch(t.httpUrl + path);
+    const res = await authed(t.adminToken)(t.httpUrl + path);
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
 
@@ -81,9 +81,8 @@ describe('the telemetry query API and dead-letter replay', () => {
     t.hub.directory.set(device.id, { ...t.hub.directory.get(device.id)!, type: 'pump_station' });
 
     const replay = async (ids: number[]) => {
-      const res = await fetch(`${t.httpUrl}/api/dead-letters/replay`, {
+      const res = await authed(t.adminToken)(`${t.httpUrl}/api/dead-letters/replay`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ ids }),
       });
       return (await res.json()) as { outcomes: { id: number; status: string }[] };
@@ -101,6 +100,13 @@ describe('the telemetry query API and dead-letter replay', () => {
       device.id,
     ]);
     expect(stored.rows).toEqual([{ data: { well_level: 1.7 } }]);
+
+    const refused = await fetch(`${t.httpUrl}/api/dead-letters/replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ids }),
+    });
+    expect(refused.status).toBe(401);
 
     const again = await replay(ids);
     expect(again.outcomes.map((o) => o.status)).toEqual(['not_replayable', 'rejected']);

@@ -19,7 +19,7 @@ describe('the hub on TimescaleDB', () => {
 
   it('detects TimescaleDB, writes readings into the telemetry hypertable and registers a case', async () => {
     expect(t.hub.db.capabilities).toMatchObject({ kind: 'timescaledb', telemetryHypertable: true });
-    const operator = connectOperator(t.httpUrl);
+    const operator = connectOperator(t.httpUrl, t.adminToken);
     const created = new Promise((resolve) => operator.on('case:changed', resolve));
 
     const w = t.devices.waterlogging;

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -21,6 +21,8 @@ export interface TestHub {
   readonly devices: Record<FacilityType, DemoCredential>;
   readonly mqttUrl: string;
   readonly httpUrl: string;
+  /** A session token of the first admin (its password is in DATA_DIR/admin-password). */
+  readonly adminToken: string;
   stop(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export function quietReading(type: FacilityType, i: number): Record<string, numb
 export async function startTestHub(
   env: Record<string, string> = {},
   backend: 'primary' | 'timescaledb' | TestDatabase = 'primary',
+  options: { now?: () => Date } = {},
 ): Promise<TestHub> {
   const database =
     backend === 'primary'
@@ -69,7 +72,10 @@ export async function startTestHub(
   });
   const hub = await startHub(config, {
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    now: options.now,
   });
+  const httpUrl = `http://127.0.0.1:${hub.httpPort}`;
+  const adminPassword = (await readFile(hub.adminPasswordFile, 'utf8')).trim();
   const devices = Object.fromEntries((hub.demoCredentials ?? []).map((c) => [c.type, c])) as Record<
     FacilityType,
     DemoCredential
@@ -79,7 +85,8 @@ export async function startTestHub(
     database,
     devices,
     mqttUrl: `mqtt://127.0.0.1:${hub.mqttPort}`,
-    httpUrl: `http://127.0.0.1:${hub.httpPort}`,
+    httpUrl,
+    adminToken: await login(httpUrl, 'admin', adminPassword),
     async stop() {
       await hub.stop();
       await database.drop();
@@ -112,10 +119,43 @@ export function connectDevice(
   });
 }
 
+/** Logs in through the REST API and returns the session token. */
+export async function login(httpUrl: string, username: string, password: string): Promise<string> {
+  const res = await fetch(`${httpUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+/** An authenticated socket.io client; `sinceVersion` resumes after that version. */
 export function connectOperator(
   httpUrl: string,
+  token: string,
+  auth: { sinceVersion?: number } = {},
 ): Socket<ServerToClientEvents, ClientToServerEvents> {
-  return io(httpUrl, { transports: ['websocket'], reconnection: false });
+  return io(httpUrl, {
+    transports: ['websocket'],
+    reconnection: false,
+    auth: { token, ...auth },
+  });
+}
+
+/** fetch with the session token. */
+export function authed(token: string) {
+  return (url: string, init: RequestInit = {}) =>
+    fetch(url, {
+      ...init,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(init.body && typeof init.body === 'string'
+          ? { 'content-type': 'application/json' }
+          : {}),
+        ...(init.headers as Record<string, string> | undefined),
+      },
+    });
 }
 
 /** Polls until `probe` returns a value that is not undefined, or fails after `timeoutMs`. */

@@ -22,6 +22,14 @@
     colGrid: ['网格', 'Grid'],
     colState: ['状态', 'State'],
     colCreated: ['立案时间', 'Created'],
+    colActions: ['操作', 'Actions'],
+    loginTitle: ['登录', 'Log in'],
+    username: ['用户名', 'Username'],
+    password: ['密码', 'Password'],
+    loginButton: ['登录', 'Log in'],
+    loginFailed: ['用户名或密码错误', 'Wrong username or password'],
+    logout: ['退出', 'Log out'],
+    overdue: ['超期', 'overdue'],
   };
 
   const severityLabels = {
@@ -57,6 +65,13 @@
   const lastUpdateEl = $('last-update');
   const versionEl = $('version');
   const langToggle = $('lang-toggle');
+  const loginPanel = $('login-panel');
+  const loginForm = $('login-form');
+  const loginError = $('login-error');
+  const mainEl = $('main');
+  const userNameEl = $('user-name');
+  const logoutButton = $('logout');
+  const session = window.hubSession;
 
   /** @type {Map<number, object>} every case seen, by id, at the highest version seen */
   const cases = new Map();
@@ -200,6 +215,7 @@
             textContent: text(c.state),
           }),
     );
+    if (c.overdue) state.append(' ', bilingual(texts.overdue, 'chip overdue'));
     if (c.recoveredAt) {
       const chip = bilingual(texts.recovered, 'chip recovered');
       chip.title = localTime(c.recoveredAt).date + ' ' + localTime(c.recoveredAt).time;
@@ -217,7 +233,26 @@
     created.append(time, ' ', date);
     created.title = String(c.createdAt);
 
-    tr.replaceChildren(code, severity, title, device, grid, state, created);
+    const actions = cell('colActions');
+    actions.className = 'actions';
+    for (const action of session.actionsFor(c)) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'action';
+      button.setAttribute('data-action', action);
+      const [zh, en] = session.label(action);
+      fillBilingual(button, [zh, en]);
+      button.addEventListener('click', () => {
+        button.disabled = true;
+        session
+          .act(c, action)
+          .catch((err) => window.alert(`${err.code || ''} ${err.message}`))
+          .finally(() => (button.disabled = false));
+      });
+      actions.append(button);
+    }
+
+    tr.replaceChildren(code, severity, title, device, grid, state, created, actions);
   }
 
   function flash(tr, className) {
@@ -317,6 +352,59 @@
   applyStaticTexts();
   render();
 
+  // ---------- login ----------
+
+  function showLogin(show) {
+    loginPanel.hidden = !show;
+    mainEl.hidden = show;
+    logoutButton.hidden = show;
+    userNameEl.textContent =
+      !show && session.me ? `${session.me.displayName} · ${session.me.role}` : '';
+    newCase.hidden =
+      show || !session.me || !['admin', 'operator', 'supervisor'].includes(session.me.role);
+    if (show) $('login-username').focus();
+  }
+
+  const newCase = $('new-case');
+  $('new-case-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const body = {};
+    for (const [key, value] of new FormData(form)) if (value !== '') body[key] = value;
+    session.request('POST', '/api/cases', body).then(
+      () => {
+        form.reset();
+        newCase.open = false;
+      },
+      (err) => window.alert(`${err.code || ''} ${err.message}`),
+    );
+  });
+
+  loginForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    loginError.hidden = true;
+    session.login($('login-username').value, $('login-password').value).then(
+      () => {
+        $('login-password').value = '';
+        showLogin(false);
+        startLive();
+      },
+      () => {
+        fillBilingual(loginError, texts.loginFailed);
+        loginError.hidden = false;
+      },
+    );
+  });
+
+  logoutButton.addEventListener('click', () => {
+    session.logout().then(() => window.location.reload());
+  });
+
+  // ---------- socket ----------
+
+  applyStaticTexts();
+  render();
+
   if (typeof io !== 'function') {
     // The socket.io client did not load: say so instead of showing an empty, calm screen.
     disconnectedAt = new Date();
@@ -324,65 +412,83 @@
     return;
   }
 
-  const socket = io({ transports: ['websocket', 'polling'] });
+  session.currentUser().then(
+    (user) => {
+      showLogin(!user);
+      if (user) startLive();
+    },
+    () => showLogin(true),
+  );
 
-  socket.on('connect', () => setConnection('connected'));
-  socket.on('disconnect', (reason) => {
-    if (disconnectedAt === null) disconnectedAt = new Date();
-    setConnection('disconnected');
-    // The server closed the socket on purpose: socket.io does not reconnect by itself then.
-    if (reason === 'io server disconnect') socket.connect();
-  });
-  socket.on('connect_error', () => {
-    if (disconnectedAt === null) disconnectedAt = new Date();
-    setConnection('disconnected');
-  });
+  function startLive() {
+    // After the first snapshot, a reconnect asks only for what it missed (docs/api.md).
+    const socket = io({
+      transports: ['websocket', 'polling'],
+      auth: (cb) => cb(hadSnapshot ? { sinceVersion: lastVersion } : {}),
+    });
 
-  socket.on('cases:snapshot', (snapshot) => {
-    const version = Number(snapshot && snapshot.version) || 0;
-    const list = Array.isArray(snapshot && snapshot.cases) ? snapshot.cases : [];
-    const fresh = new Map();
-    for (const c of list) {
-      if (c && c.id !== undefined) fresh.set(c.id, c);
-    }
-    // Changes that arrived before the snapshot and are newer than it win.
-    for (const [id, held] of cases) {
-      const inSnapshot = fresh.get(id);
-      if (Number(held.version) > version) {
-        if (!inSnapshot || Number(held.version) > Number(inSnapshot.version)) fresh.set(id, held);
+    socket.on('connect', () => setConnection('connected'));
+    socket.on('disconnect', (reason) => {
+      if (disconnectedAt === null) disconnectedAt = new Date();
+      setConnection('disconnected');
+      // The server closed the socket on purpose: socket.io does not reconnect by itself then.
+      if (reason === 'io server disconnect') socket.connect();
+    });
+    socket.on('connect_error', (err) => {
+      if (disconnectedAt === null) disconnectedAt = new Date();
+      setConnection('disconnected');
+      if (err && err.data && err.data.code === 'HUB_ERR_UNAUTHENTICATED') {
+        socket.close();
+        showLogin(true);
       }
-    }
-    const newIds = hadSnapshot ? [...fresh.keys()].filter((id) => !cases.has(id)) : [];
+    });
 
-    cases.clear();
-    for (const [id, c] of fresh) cases.set(id, c);
-    for (const id of [...rows.keys()]) {
-      if (!cases.has(id)) rows.delete(id);
-    }
-    for (const c of cases.values()) rowFor(c);
-    lastVersion = Math.max(lastVersion, version);
-    hadSnapshot = true;
-    render();
-    // Cases created while this screen was disconnected.
-    for (const id of newIds) {
-      const tr = rows.get(id);
-      if (tr) flash(tr, 'row-new');
-    }
-    touched();
-  });
+    socket.on('cases:snapshot', (snapshot) => {
+      const version = Number(snapshot && snapshot.version) || 0;
+      const list = Array.isArray(snapshot && snapshot.cases) ? snapshot.cases : [];
+      const fresh = new Map();
+      for (const c of list) {
+        if (c && c.id !== undefined) fresh.set(c.id, c);
+      }
+      // Changes that arrived before the snapshot and are newer than it win.
+      for (const [id, held] of cases) {
+        const inSnapshot = fresh.get(id);
+        if (Number(held.version) > version) {
+          if (!inSnapshot || Number(held.version) > Number(inSnapshot.version)) fresh.set(id, held);
+        }
+      }
+      const newIds = hadSnapshot ? [...fresh.keys()].filter((id) => !cases.has(id)) : [];
 
-  socket.on('case:changed', (change) => {
-    const c = change && change.case;
-    if (!c || c.id === undefined) return;
-    const held = cases.get(c.id);
-    const version = Number(c.version);
-    if (held && !(version > Number(held.version))) return;
-    cases.set(c.id, c);
-    lastVersion = Math.max(lastVersion, version || 0);
-    if (!finalStates.has(c.state)) rowFor(c);
-    render();
-    const tr = rows.get(c.id);
-    if (tr) flash(tr, change.reason === 'created' || !held ? 'row-new' : 'row-changed');
-    touched();
-  });
+      cases.clear();
+      for (const [id, c] of fresh) cases.set(id, c);
+      for (const id of [...rows.keys()]) {
+        if (!cases.has(id)) rows.delete(id);
+      }
+      for (const c of cases.values()) rowFor(c);
+      lastVersion = Math.max(lastVersion, version);
+      hadSnapshot = true;
+      render();
+      // Cases created while this screen was disconnected.
+      for (const id of newIds) {
+        const tr = rows.get(id);
+        if (tr) flash(tr, 'row-new');
+      }
+      touched();
+    });
+
+    socket.on('case:changed', (change) => {
+      const c = change && change.case;
+      if (!c || c.id === undefined) return;
+      const held = cases.get(c.id);
+      const version = Number(c.version);
+      if (held && !(version > Number(held.version))) return;
+      cases.set(c.id, c);
+      lastVersion = Math.max(lastVersion, version || 0);
+      if (!finalStates.has(c.state)) rowFor(c);
+      render();
+      const tr = rows.get(c.id);
+      if (tr) flash(tr, change.reason === 'created' || !held ? 'row-new' : 'row-changed');
+      touched();
+    });
+  }
 })();

@@ -1,0 +1,156 @@
+import { createHmac } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  insertDelivery,
+  listWebhooks,
+  pendingDeliveries,
+  recordAttempt,
+  type Queryable,
+} from '../db/index.js';
+import type { CaseChange } from './cases.js';
+
+/** `sha256=<hex>` of the raw body under the webhook's secret (GitHub-style, easy to check). */
+export function signPayload(secret: string, body: string): string {
+  return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+}
+
+export interface WebhookOptions {
+  readonly maxAttempts: number;
+  /** First retry after this, doubling each time. */
+  readonly backoffMs: number;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Outbound notifications for SMS, WeCom or DingTalk gateways: every case change
+ * is POSTed, HMAC-signed, to each enabled webhook subscribed to its event
+ * (`case.<action>`, or all when the list is empty). A failure (network error or
+ * non-2xx) is retried with exponential backoff; after the last attempt the
+ * delivery is marked `dead` (the dead-letter record). Retries wait in memory;
+ * deliveries left `pending` when the hub stopped resume at the next start.
+ */
+export function createWebhookService(db: Queryable, logger: Logger, options: WebhookOptions) {
+  const timers = new Map<NodeJS.Timeout, () => void>();
+  const inFlight = new Set<Promise<void>>();
+  let stopped = false;
+
+  async function attempt(
+    deliveryId: number,
+    url: string,
+    secret: string,
+    event: string,
+    body: string,
+    n: number,
+  ): Promise<void> {
+    let httpStatus: number | null = null;
+    let error: string | null = null;
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-hub-event': event,
+          'x-hub-delivery': String(deliveryId),
+          'x-hub-signature-256': signPayload(secret, body),
+        },
+        body,
+        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      });
+      httpStatus = res.status;
+      await res.arrayBuffer().catch(() => {});
+      if (res.ok) {
+        await recordAttempt(db, deliveryId, { status: 'delivered', httpStatus, error: null });
+        return;
+      }
+      error = `HTTP ${res.status}`;
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
+    const last = n >= options.maxAttempts || stopped;
+    await recordAttempt(db, deliveryId, { status: last ? 'dead' : 'pending', httpStatus, error });
+    if (last) {
+      logger.warn({ deliveryId, url, attempts: n, error }, 'webhook delivery dead-lettered');
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(
+        () => {
+          timers.delete(timer);
+          resolve();
+        },
+        options.backoffMs * 2 ** (n - 1),
+      );
+      timers.set(timer, resolve);
+    });
+    if (stopped) return;
+    return attempt(deliveryId, url, secret, event, body, n + 1);
+  }
+
+  async function deliver(change: CaseChange): Promise<void> {
+    const event = `case.${change.action}`;
+    const hooks = (await listWebhooks(db)).filter(
+      (h) =>
+        h.enabled &&
+        (h.events.length === 0 || h.events.includes(event) || h.events.includes('case.*')),
+    );
+    // One slow or failing receiver must not hold up the others.
+    await Promise.all(
+      hooks.map(async (hook) => {
+        const payload = {
+          event,
+          at: change.case.updatedAt,
+          reason: change.reason,
+          case: change.case,
+        };
+        const id = await insertDelivery(db, { webhookId: hook.id, event, payload });
+        await attempt(id, hook.url, hook.secret, event, JSON.stringify({ id, ...payload }), 1);
+      }),
+    );
+  }
+
+  function track(p: Promise<void>): void {
+    const tracked = p.catch((err: unknown) => logger.error({ err }, 'webhook delivery failed'));
+    inFlight.add(tracked);
+    void tracked.finally(() => inFlight.delete(tracked));
+  }
+
+  return {
+    onCaseChange(change: CaseChange): void {
+      if (stopped) return;
+      track(deliver(change));
+    },
+    /** Picks up deliveries a previous run left pending, continuing their attempt count. */
+    resumePending(): void {
+      track(
+        pendingDeliveries(db).then(async (rows) => {
+          await Promise.all(
+            rows.map((d) =>
+              attempt(
+                d.id,
+                d.url,
+                d.secret,
+                d.event,
+                JSON.stringify({ id: d.id, ...d.payload }),
+                d.attempts + 1,
+              ),
+            ),
+          );
+        }),
+      );
+    },
+    /** Resolves when every delivery started so far has succeeded or died. */
+    async settled(): Promise<void> {
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
+    },
+    stop(): void {
+      stopped = true;
+      for (const [t, resolve] of timers) {
+        clearTimeout(t);
+        resolve();
+      }
+      timers.clear();
+    },
+  };
+}
+
+export type WebhookService = ReturnType<typeof createWebhookService>;

@@ -1,0 +1,117 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { Logger } from 'pino';
+import { insertAudit, userForSession, type Queryable, type UserRecord } from '../db/index.js';
+import { HubError, type Actor } from '../domain/index.js';
+
+/** Cookie that carries the session token; HttpOnly and SameSite=Strict. */
+export const sessionCookie = 'hub_session';
+
+/** Routes that answer without a session: probes and the login itself. */
+const openApiRoutes = new Set(['/api/health', '/api/auth/login']);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The logged-in user, or null. */
+    user: UserRecord | null;
+    /** Username a failed login tried, for the audit log. */
+    auditUsername: string | null;
+  }
+  interface FastifyInstance {
+    requireRole: (...roles: string[]) => preHandlerHookHandler;
+  }
+}
+
+export function newSessionToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Sessions are stored by the SHA-256 of their token, never the token itself. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function actorOf(user: UserRecord): Actor {
+  return {
+    id: user.id,
+    username: user.username,
+    role: user.role,
+    crewId: user.crewId,
+    departmentId: user.departmentId,
+    areaCode: user.areaCode,
+  };
+}
+
+/** The token of a request: `Authorization: Bearer <token>` or the session cookie. */
+export function tokenFrom(
+  authorization: string | undefined,
+  cookies: Record<string, string | undefined>,
+): string | null {
+  const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+  return m?.[1] ?? cookies[sessionCookie] ?? null;
+}
+
+export async function userForToken(
+  db: Queryable,
+  token: string | null,
+): Promise<UserRecord | null> {
+  if (!token || token.length > 200) return null;
+  return userForSession(db, hashToken(token));
+}
+
+function requestUser(request: FastifyRequest): UserRecord {
+  if (!request.user) throw new HubError('HUB_ERR_UNAUTHENTICATED');
+  return request.user;
+}
+
+/**
+ * Sessions, the `requireRole` preHandler factory, login for every /api route
+ * but the open ones, and the audit log: every change (any method but GET) and
+ * every refusal (401, 403), with who, what, when and from where.
+ */
+export async function setupAuth(
+  app: FastifyInstance,
+  db: Queryable,
+  logger: Logger,
+): Promise<void> {
+  await app.register(fastifyCookie);
+  app.decorateRequest('user', null);
+  app.decorateRequest('auditUsername', null);
+
+  app.addHook('onRequest', async (request) => {
+    const token = tokenFrom(request.headers.authorization, request.cookies);
+    request.user = await userForToken(db, token);
+    const path = request.url.split('?')[0]!;
+    if (path.startsWith('/api/') && !openApiRoutes.has(path) && !request.user) {
+      throw new HubError('HUB_ERR_UNAUTHENTICATED');
+    }
+  });
+
+  app.decorate('requireRole', (...roles: string[]): preHandlerHookHandler => async (request) => {
+    const user = requestUser(request);
+    if (user.role !== 'admin' && roles.length > 0 && !roles.includes(user.role)) {
+      throw new HubError('HUB_ERR_FORBIDDEN', `needs ${roles.join(' or ')}`);
+    }
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (!request.url.startsWith('/api/')) return;
+    const status = reply.statusCode;
+    const change = request.method !== 'GET' && request.method !== 'HEAD';
+    const refused = status === 401 || status === 403 || status === 429;
+    if (!change && !refused) return;
+    const params = (request.params ?? {}) as Record<string, string>;
+    await insertAudit(db, {
+      userId: request.user?.id ?? null,
+      username: request.user?.username ?? request.auditUsername,
+      role: request.user?.role ?? null,
+      action: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
+      target: params.id ?? params.deviceId ?? null,
+      outcome: status < 400 ? 'ok' : refused ? 'refused' : 'failed',
+      status,
+      ip: request.ip,
+      detail: params.action ? { action: params.action } : null,
+    }).catch((err: unknown) => logger.error({ err }, 'audit log write failed'));
+  });
+}

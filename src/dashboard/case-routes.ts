@@ -1,0 +1,378 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  availableActions,
+  caseActions,
+  transitions,
+  type CaseAction,
+  type CaseService,
+  type Role,
+} from '../cases/index.js';
+import {
+  caseKpis,
+  caseTimeline,
+  getCaseDetail,
+  getCasePhoto,
+  insertCasePhoto,
+  insertWebhook,
+  kpiGroupings,
+  listCaseDetails,
+  listCrews,
+  listDeliveries,
+  listWebhooks,
+  type KpiGrouping,
+  type Queryable,
+} from '../db/index.js';
+import {
+  HubError,
+  caseStates,
+  facilityTypes,
+  generateSecret,
+  severities,
+  type CaseDetail,
+} from '../domain/index.js';
+import { actorOf } from './auth.js';
+
+export interface CaseRouteDeps {
+  readonly db: Queryable;
+  readonly cases: CaseService;
+  /** Photos go under `<dataDir>/photos/<case id>/`. */
+  readonly dataDir: string;
+}
+
+const staff = ['operator', 'supervisor'];
+const photoTypes: Record<string, string> = {
+  'image/jpeg': '.jpg',
+  'image/png': '.png',
+  'image/webp': '.webp',
+};
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1 } },
+} as const;
+
+function actor(req: FastifyRequest) {
+  if (!req.user) throw new HubError('HUB_ERR_UNAUTHENTICATED');
+  return actorOf(req.user);
+}
+
+/** Cases, actions, photos, KPIs and webhooks (docs/api.md, "Cases workflow"). */
+export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): void {
+  const { db, cases } = deps;
+
+  async function visibleCase(req: FastifyRequest, id: number): Promise<CaseDetail> {
+    const c = await getCaseDetail(db, id);
+    if (!c) throw new HubError('HUB_ERR_CASE_UNKNOWN', String(id));
+    if (!cases.mayTouch(actor(req), c)) {
+      throw new HubError('HUB_ERR_FORBIDDEN', `case ${c.code} is not yours`);
+    }
+    return c;
+  }
+
+  // The transition table as data, for screens that draw the action buttons (docs/cases.md).
+  api.get('/workflow', { schema: { tags: ['cases'] } }, async () => ({ transitions }));
+
+  // Departments' crews, for manual dispatch and reassignment.
+  api.get('/crews', { schema: { tags: ['cases'] } }, async () => ({ crews: await listCrews(db) }));
+
+  api.get<{
+    Querystring: {
+      state?: string;
+      severity?: string;
+      facilityType?: string;
+      area?: string;
+      crewId?: string;
+      departmentId?: string;
+      overdue?: boolean;
+      q?: string;
+      limit: number;
+      offset: number;
+    };
+  }>(
+    '/cases',
+    {
+      schema: {
+        tags: ['cases'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            state: { enum: [...caseStates] },
+            severity: { enum: [...severities] },
+            facilityType: { enum: [...facilityTypes] },
+            area: { type: 'string', pattern: '^\\d{1,15}$' },
+            crewId: { type: 'string' },
+            departmentId: { type: 'string' },
+            overdue: { type: 'boolean' },
+            q: { type: 'string', maxLength: 100 },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            offset: { type: 'integer', minimum: 0, default: 0 },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const a = actor(req);
+      // Crews see their own crew's cases only; an area-scoped user, their area only.
+      const crewId = a.role === 'crew' ? (a.crewId ?? '-') : req.query.crewId;
+      let area = req.query.area;
+      if (a.areaCode && !(area ?? '').startsWith(a.areaCode)) area = a.areaCode;
+      return listCaseDetails(db, { ...req.query, crewId, area });
+    },
+  );
+
+  api.post<{
+    Body: {
+      source: 'hotline' | 'inspection' | 'other';
+      kind?: 'component' | 'event';
+      severity: string;
+      title: string;
+      description?: string;
+      facilityType?: string;
+      deviceId?: string;
+      gridCode?: string;
+      location?: string;
+      lat?: number;
+      lon?: number;
+    };
+  }>(
+    '/cases',
+    {
+      preHandler: api.requireRole(...staff),
+      schema: {
+        tags: ['cases'],
+        body: {
+          type: 'object',
+          required: ['source', 'severity', 'title'],
+          additionalProperties: false,
+          properties: {
+            source: { enum: ['hotline', 'inspection', 'other'] },
+            kind: { enum: ['component', 'event'] },
+            severity: { enum: [...severities] },
+            title: { type: 'string', minLength: 1, maxLength: 200 },
+            description: { type: 'string', maxLength: 2000 },
+            facilityType: { enum: [...facilityTypes] },
+            deviceId: { type: 'string' },
+            gridCode: { type: 'string', pattern: '^\\d{15}$' },
+            location: { type: 'string', maxLength: 200 },
+            lat: { type: 'number', minimum: -90, maximum: 90 },
+            lon: { type: 'number', minimum: -180, maximum: 180 },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const created = await cases
+        .createManual(actor(req), {
+          source: b.source,
+          kind: b.kind ?? (b.facilityType ? 'component' : 'event'),
+          severity: b.severity,
+          title: b.title,
+          description: b.description ?? null,
+          facilityType: b.facilityType ?? null,
+          deviceId: b.deviceId ?? null,
+          gridCode: b.gridCode ?? null,
+          location: b.location ?? null,
+          lat: b.lat ?? null,
+          lon: b.lon ?? null,
+        })
+        .catch((err: { code?: string }) => {
+          if (err.code === '23503') {
+            throw new HubError('HUB_ERR_BAD_REQUEST', 'unknown device or grid');
+          }
+          throw err;
+        });
+      return reply.status(201).send(created);
+    },
+  );
+
+  api.get<{ Params: { id: number } }>(
+    '/cases/:id',
+    { schema: { tags: ['cases'], params: idParams } },
+    async (req) => {
+      const c = await visibleCase(req, req.params.id);
+      const role = req.user!.role as Role;
+      return {
+        case: c,
+        timeline: await caseTimeline(db, c.id),
+        actions: availableActions(c.state, role),
+      };
+    },
+  );
+
+  api.post<{
+    Params: { id: number; action: CaseAction };
+    Body: { note?: string; reason?: string; crewId?: string; hours?: number; photoIds?: number[] };
+  }>(
+    '/cases/:id/actions/:action',
+    {
+      schema: {
+        tags: ['cases'],
+        params: {
+          type: 'object',
+          required: ['id', 'action'],
+          properties: { id: { type: 'integer', minimum: 1 }, action: { enum: [...caseActions] } },
+        },
+        body: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: {
+            note: { type: 'string', maxLength: 2000 },
+            reason: { type: 'string', maxLength: 500 },
+            crewId: { type: 'string' },
+            hours: { type: 'number', exclusiveMinimum: 0, maximum: 720 },
+            photoIds: { type: 'array', maxItems: 20, items: { type: 'integer' } },
+          },
+        },
+      },
+    },
+    async (req) => ({
+      case: await cases.act(actor(req), req.params.id, req.params.action, req.body ?? {}),
+    }),
+  );
+
+  api.post<{ Params: { id: number } }>(
+    '/cases/:id/photos',
+    {
+      preHandler: api.requireRole('crew', ...staff),
+      schema: { tags: ['cases'], params: idParams },
+    },
+    async (req, reply) => {
+      const c = await visibleCase(req, req.params.id);
+      const file = await req.file();
+      if (!file) throw new HubError('HUB_ERR_BAD_REQUEST', 'no file in the multipart body');
+      const ext = photoTypes[file.mimetype];
+      if (!ext) throw new HubError('HUB_ERR_BAD_REQUEST', 'photo must be JPEG, PNG or WebP');
+      const bytes = await file.toBuffer();
+      const dir = path.join(deps.dataDir, 'photos', String(c.id));
+      await mkdir(dir, { recursive: true });
+      const fileName = randomBytes(12).toString('hex') + ext;
+      await writeFile(path.join(dir, fileName), bytes, { mode: 0o600 });
+      const photo = await insertCasePhoto(db, {
+        caseId: c.id,
+        fileName,
+        contentType: file.mimetype,
+        bytes: bytes.length,
+        uploadedBy: req.user!.id,
+      });
+      return reply.status(201).send({ id: photo.id, bytes: bytes.length });
+    },
+  );
+
+  api.get<{ Params: { id: number; photoId: number } }>(
+    '/cases/:id/photos/:photoId',
+    {
+      schema: {
+        tags: ['cases'],
+        params: {
+          type: 'object',
+          properties: { id: { type: 'integer' }, photoId: { type: 'integer' } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const c = await visibleCase(req, req.params.id);
+      const photo = await getCasePhoto(db, c.id, req.params.photoId);
+      if (!photo) throw new HubError('HUB_ERR_NOT_FOUND', 'no such photo');
+      return reply
+        .type(photo.contentType)
+        .send(createReadStream(path.join(deps.dataDir, 'photos', String(c.id), photo.fileName)));
+    },
+  );
+
+  api.get<{
+    Querystring: { groupBy: KpiGrouping; from?: string; to?: string; asOf?: string; area?: string };
+  }>(
+    '/kpis',
+    {
+      preHandler: api.requireRole('operator', 'supervisor', 'viewer'),
+      schema: {
+        tags: ['kpis'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            groupBy: { enum: [...kpiGroupings], default: 'district' },
+            from: { type: 'string', format: 'date-time' },
+            to: { type: 'string', format: 'date-time' },
+            asOf: { type: 'string', format: 'date-time' },
+            area: { type: 'string', pattern: '^\\d{1,15}$' },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const now = cases.now();
+      const to = req.query.to ?? now.toISOString();
+      const from = req.query.from ?? new Date(Date.parse(to) - 31 * 24 * 3600_000).toISOString();
+      const asOf = req.query.asOf ?? now.toISOString();
+      // An area-scoped user sees its own area's figures only.
+      const scope = req.user!.areaCode;
+      const area = scope && !(req.query.area ?? '').startsWith(scope) ? scope : req.query.area;
+      const rows = await caseKpis(db, { groupBy: req.query.groupBy, from, to, asOf, area });
+      return { groupBy: req.query.groupBy, from, to, asOf, area: area ?? null, rows };
+    },
+  );
+
+  api.get(
+    '/webhooks',
+    { preHandler: api.requireRole('admin'), schema: { tags: ['webhooks'] } },
+    async () => ({
+      webhooks: (await listWebhooks(db)).map((w) => ({ ...w, secret: undefined })),
+    }),
+  );
+
+  api.post<{ Body: { url: string; events?: string[]; secret?: string } }>(
+    '/webhooks',
+    {
+      preHandler: api.requireRole('admin'),
+      schema: {
+        tags: ['webhooks'],
+        body: {
+          type: 'object',
+          required: ['url'],
+          additionalProperties: false,
+          properties: {
+            url: { type: 'string', pattern: '^https?://' },
+            events: { type: 'array', items: { type: 'string', pattern: '^case\\.' } },
+            secret: { type: 'string', minLength: 16 },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const hook = await insertWebhook(db, {
+        url: req.body.url,
+        events: req.body.events ?? [],
+        secret: req.body.secret ?? generateSecret(),
+      });
+      // The secret is shown once, at creation.
+      return reply.status(201).send(hook);
+    },
+  );
+
+  api.get<{ Querystring: { status?: string; limit: number } }>(
+    '/webhooks/deliveries',
+    {
+      preHandler: api.requireRole('admin'),
+      schema: {
+        tags: ['webhooks'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: { enum: ['pending', 'delivered', 'dead'] },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          },
+        },
+      },
+    },
+    async (req) => ({ deliveries: await listDeliveries(db, req.query) }),
+  );
+}

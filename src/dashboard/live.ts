@@ -1,0 +1,100 @@
+import type { Logger } from 'pino';
+import type { Server as SocketServer, Socket } from 'socket.io';
+import type { CaseChange, CaseService } from '../cases/index.js';
+import { caseEventsSince, openCaseDetails, type Queryable, type UserRecord } from '../db/index.js';
+import { HubError, type ClientToServerEvents, type ServerToClientEvents } from '../domain/index.js';
+import { tokenFrom, userForToken, sessionCookie } from './auth.js';
+
+type Io = SocketServer<ClientToServerEvents, ServerToClientEvents>;
+
+/** Everyone without a crew or area scope: admins, operators, supervisors, viewers. */
+const cityRoom = 'city';
+const crewRoom = (crewId: string) => `crew:${crewId}`;
+const areaRoom = (district: string) => `area:${district}`;
+const roleRoom = (role: string) => `role:${role}`;
+
+/** The more a client missed, the cheaper a fresh snapshot is than a replay. */
+const maxReplay = 5000;
+
+function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return out;
+}
+
+function scopeOf(user: UserRecord) {
+  return {
+    crewId: user.role === 'crew' ? user.crewId : null,
+    area: user.role === 'crew' ? null : user.areaCode,
+  };
+}
+
+/**
+ * socket.io with a session on the handshake (`auth.token` or the session
+ * cookie), rooms by role, area (district) and crew, and resume: a client that
+ * sends `auth.sinceVersion` gets exactly the changes after it it may see,
+ * replayed from `case_events` under the case service's lock, so no live change
+ * slips between the replay and joining the rooms.
+ */
+export function attachLive(io: Io, db: Queryable, cases: CaseService, logger: Logger): void {
+  io.use((socket, next) => {
+    const auth = (socket.handshake.auth ?? {}) as { token?: unknown };
+    const cookies = parseCookies(socket.handshake.headers.cookie);
+    const token = tokenFrom(typeof auth.token === 'string' ? `Bearer ${auth.token}` : undefined, {
+      [sessionCookie]: cookies[sessionCookie],
+    });
+    userForToken(db, token).then(
+      (user) => {
+        if (!user) {
+          const err = new HubError('HUB_ERR_UNAUTHENTICATED') as Error & { data?: unknown };
+          err.data = { code: 'HUB_ERR_UNAUTHENTICATED' };
+          return next(err);
+        }
+        socket.data.user = user;
+        next();
+      },
+      (err: unknown) => next(err instanceof Error ? err : new Error(String(err))),
+    );
+  });
+
+  io.on('connection', (socket: Socket<ClientToServerEvents, ServerToClientEvents>) => {
+    const user = socket.data.user as UserRecord;
+    const scope = scopeOf(user);
+    const rooms = [roleRoom(user.role)];
+    if (scope.crewId) rooms.push(crewRoom(scope.crewId));
+    else if (scope.area) rooms.push(areaRoom(scope.area));
+    else rooms.push(cityRoom);
+    const since = Number((socket.handshake.auth as { sinceVersion?: unknown }).sinceVersion);
+
+    void cases
+      .withLock(async () => {
+        if (Number.isInteger(since) && since >= 0) {
+          const missed = await caseEventsSince(db, since, scope, maxReplay + 1);
+          if (missed.length <= maxReplay) {
+            await socket.join(rooms);
+            for (const e of missed) {
+              socket.emit('case:changed', { reason: e.reason, case: e.snapshot, action: e.action });
+            }
+            return;
+          }
+        }
+        const snapshot = await openCaseDetails(db, scope);
+        await socket.join(rooms);
+        socket.emit('cases:snapshot', snapshot);
+      })
+      .catch((err: unknown) => logger.error({ err }, 'case snapshot or replay failed'));
+  });
+}
+
+/** Sends a change to the rooms that may see it; socket.io sends once per socket. */
+export function broadcastChange(io: Io, change: CaseChange): void {
+  const c = change.case;
+  const rooms = [cityRoom];
+  if (c.gridCode) rooms.push(areaRoom(c.gridCode.slice(0, 6)));
+  if (c.crewId) rooms.push(crewRoom(c.crewId));
+  if (change.prevCrewId) rooms.push(crewRoom(change.prevCrewId));
+  io.to(rooms).emit('case:changed', { reason: change.reason, case: c, action: change.action });
+}

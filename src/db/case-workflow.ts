@@ -1,0 +1,424 @@
+import type { CaseDetail, CaseEvent } from '../domain/index.js';
+import type { Queryable } from './pool.js';
+
+/** Every column of a case, workflow fields included (domain/case-workflow.ts). */
+export const caseDetailColumns = `c.id, c.code, c.version, c.state, c.kind, c.severity, c.title,
+  c.facility_type AS "facilityType", c.device_id AS "deviceId", c.grid_code AS "gridCode",
+  c.alarm_id AS "alarmId", c.recovered_at AS "recoveredAt", c.created_at AS "createdAt",
+  c.updated_at AS "updatedAt", c.source, c.description, c.location, c.lat, c.lon,
+  c.department_id AS "departmentId", c.crew_id AS "crewId", c.due_at AS "dueAt",
+  c.accept_due_at AS "acceptDueAt", c.dispatched_at AS "dispatchedAt",
+  c.accepted_at AS "acceptedAt", c.handled_at AS "handledAt", c.verified_at AS "verifiedAt",
+  c.closed_at AS "closedAt", c.cancelled_reason AS "cancelledReason",
+  c.deferred_at AS "deferredAt", c.extension_count AS "extensionCount",
+  c.rework_count AS "reworkCount", c.overdue, c.accept_overdue AS "acceptOverdue",
+  c.escalation_area AS "escalationArea",
+  c.escalated_at AS "escalatedAt"`;
+
+export async function getCaseDetail(db: Queryable, id: number): Promise<CaseDetail | null> {
+  const { rows } = await db.query<CaseDetail>(
+    `SELECT ${caseDetailColumns} FROM cases c WHERE c.id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+export interface CaseFilter {
+  readonly state?: string;
+  readonly severity?: string;
+  readonly facilityType?: string;
+  readonly area?: string;
+  readonly crewId?: string;
+  readonly departmentId?: string;
+  readonly overdue?: boolean;
+  readonly q?: string;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+export async function listCaseDetails(
+  db: Queryable,
+  f: CaseFilter,
+): Promise<{ total: number; cases: CaseDetail[] }> {
+  const where = `($1::text IS NULL OR c.state = $1)
+    AND ($2::text IS NULL OR c.severity = $2)
+    AND ($3::text IS NULL OR c.facility_type = $3)
+    AND ($4::text IS NULL OR c.grid_code LIKE $4 || '%')
+    AND ($5::text IS NULL OR c.crew_id = $5)
+    AND ($6::text IS NULL OR c.department_id = $6)
+    AND ($7::boolean IS NULL OR c.overdue = $7)
+    AND ($8::text IS NULL OR c.title ILIKE '%' || $8 || '%' OR c.code = $8)`;
+  const params = [
+    f.state ?? null,
+    f.severity ?? null,
+    f.facilityType ?? null,
+    f.area ?? null,
+    f.crewId ?? null,
+    f.departmentId ?? null,
+    f.overdue ?? null,
+    f.q ?? null,
+  ];
+  const [total, page] = await Promise.all([
+    db.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases c WHERE ${where}`, params),
+    db.query<CaseDetail>(
+      `SELECT ${caseDetailColumns} FROM cases c WHERE ${where} ORDER BY c.id DESC LIMIT $9 OFFSET $10`,
+      [...params, f.limit, f.offset],
+    ),
+  ]);
+  return { total: total.rows[0]!.n, cases: page.rows };
+}
+
+/** Open cases visible to a scope, and the version they are current to. */
+export async function openCaseDetails(
+  db: Queryable,
+  scope: { crewId: string | null; area: string | null },
+): Promise<{ version: number; cases: CaseDetail[] }> {
+  const [open, version] = await Promise.all([
+    db.query<CaseDetail>(
+      `SELECT ${caseDetailColumns} FROM cases c
+       WHERE c.state NOT IN ('closed', 'cancelled')
+         AND ($1::text IS NULL OR c.crew_id = $1)
+         AND ($2::text IS NULL OR c.grid_code LIKE $2 || '%')
+       ORDER BY c.id DESC LIMIT 500`,
+      [scope.crewId, scope.area],
+    ),
+    db.query<{ v: number }>(`SELECT coalesce(max(version), 0)::bigint AS v FROM cases`),
+  ]);
+  return { version: version.rows[0]!.v, cases: open.rows };
+}
+
+export interface CaseEventRow {
+  readonly version: number;
+  readonly caseId: number;
+  readonly at: string;
+  readonly action: string;
+  readonly reason: 'created' | 'recovered' | 'updated';
+  readonly fromState: string | null;
+  readonly toState: string;
+  readonly actorId: number | null;
+  readonly actorName: string | null;
+  readonly note: string | null;
+  readonly data: Record<string, unknown>;
+  readonly crewId: string | null;
+  readonly prevCrewId: string | null;
+  readonly district: string | null;
+  readonly snapshot: CaseDetail;
+}
+
+export async function insertCaseEvent(db: Queryable, e: CaseEventRow): Promise<void> {
+  await db.query(
+    `INSERT INTO case_events (version, case_id, at, action, reason, from_state, to_state, actor_id,
+       actor_name, note, data, crew_id, prev_crew_id, district, snapshot)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+    [
+      e.version,
+      e.caseId,
+      e.at,
+      e.action,
+      e.reason,
+      e.fromState,
+      e.toState,
+      e.actorId,
+      e.actorName,
+      e.note,
+      JSON.stringify(e.data),
+      e.crewId,
+      e.prevCrewId,
+      e.district,
+      JSON.stringify(e.snapshot),
+    ],
+  );
+}
+
+export async function caseTimeline(db: Queryable, caseId: number): Promise<CaseEvent[]> {
+  const { rows } = await db.query<CaseEvent>(
+    `SELECT version, case_id AS "caseId", at, action, from_state AS "fromState",
+            to_state AS "toState", actor_name AS "actorName", note, data
+     FROM case_events WHERE case_id = $1 ORDER BY version`,
+    [caseId],
+  );
+  return rows;
+}
+
+/**
+ * Events after `sinceVersion` a scope may see, oldest first: what a reconnecting
+ * client missed. A crew also sees the event that took a case away from it.
+ */
+export async function caseEventsSince(
+  db: Queryable,
+  sinceVersion: number,
+  scope: { crewId: string | null; area: string | null },
+  limit = 5000,
+): Promise<
+  { version: number; reason: CaseEventRow['reason']; action: string; snapshot: CaseDetail }[]
+> {
+  const { rows } = await db.query(
+    `SELECT version, reason, action, snapshot FROM case_events
+     WHERE version > $1
+       AND ($2::text IS NULL OR crew_id = $2 OR prev_crew_id = $2)
+       AND ($3::text IS NULL OR district LIKE $3 || '%' OR $3 LIKE district || '%')
+     ORDER BY version LIMIT $4`,
+    [sinceVersion, scope.crewId, scope.area, limit],
+  );
+  return rows as {
+    version: number;
+    reason: CaseEventRow['reason'];
+    action: string;
+    snapshot: CaseDetail;
+  }[];
+}
+
+/** Columns a transition may set; values are parameters, never SQL. */
+const settable = new Set([
+  'state',
+  'department_id',
+  'crew_id',
+  'due_at',
+  'accept_due_at',
+  'dispatched_at',
+  'accepted_at',
+  'handled_at',
+  'verified_at',
+  'closed_at',
+  'cancelled_reason',
+  'deferred_at',
+  'overdue',
+  'accept_overdue',
+  'escalation_area',
+  'escalated_at',
+  'recovered_at',
+]);
+
+/** Counters a transition may bump by one. */
+const countable = new Set(['extension_count', 'rework_count']);
+
+/**
+ * Applies a change when the case is still in `expectedState` and gives it the
+ * next version; null when another change got there first.
+ */
+export async function updateCaseRow(
+  db: Queryable,
+  id: number,
+  expectedState: string,
+  at: string,
+  patch: Record<string, unknown>,
+  bump: string[] = [],
+): Promise<CaseDetail | null> {
+  const sets: string[] = [];
+  const params: unknown[] = [id, expectedState, at];
+  for (const [column, value] of Object.entries(patch)) {
+    if (!settable.has(column)) throw new Error(`column ${column} is not settable`);
+    params.push(value);
+    sets.push(`${column} = $${params.length}`);
+  }
+  for (const column of bump) {
+    if (!countable.has(column)) throw new Error(`column ${column} is not a counter`);
+    sets.push(`${column} = ${column} + 1`);
+  }
+  const { rows } = await db.query<CaseDetail>(
+    `UPDATE cases c SET ${[...sets, `version = nextval('case_version_seq')`, 'updated_at = $3'].join(', ')}
+     WHERE c.id = $1 AND c.state = $2
+     RETURNING ${caseDetailColumns}`,
+    params,
+  );
+  return rows[0] ?? null;
+}
+
+export interface ManualCaseInput {
+  readonly source: 'hotline' | 'inspection' | 'other';
+  readonly kind: 'component' | 'event';
+  readonly severity: string;
+  readonly title: string;
+  readonly description: string | null;
+  readonly facilityType: string | null;
+  readonly deviceId: string | null;
+  readonly gridCode: string | null;
+  readonly location: string | null;
+  readonly lat: number | null;
+  readonly lon: number | null;
+}
+
+/** Registers (立案) a case an operator enters: a 12345 hotline call or an inspector's finding. */
+export async function insertManualCase(
+  db: Queryable,
+  c: ManualCaseInput,
+  at: string,
+): Promise<CaseDetail> {
+  const { rows } = await db.query<{ id: number }>(
+    `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
+     INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code,
+                        source, description, location, lat, lon, created_at, updated_at)
+     SELECT next.id,
+            'AJ-' || to_char($12::timestamptz AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || '-' || lpad(next.id::text, 6, '0'),
+            'registered', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12
+     FROM next RETURNING id`,
+    [
+      c.kind,
+      c.severity,
+      c.title,
+      c.facilityType,
+      c.deviceId,
+      c.gridCode,
+      c.source,
+      c.description,
+      c.location,
+      c.lat,
+      c.lon,
+      at,
+    ],
+  );
+  return (await getCaseDetail(db, rows[0]!.id))!;
+}
+
+export interface Route {
+  readonly departmentId: string;
+  readonly crewId: string | null;
+}
+
+/** The routing table: the longest area prefix wins, then an exact facility type over any. */
+export async function findRoute(
+  db: Queryable,
+  facilityType: string | null,
+  gridCode: string | null,
+): Promise<Route | null> {
+  const { rows } = await db.query<Route>(
+    `SELECT department_id AS "departmentId", crew_id AS "crewId" FROM dispatch_routes
+     WHERE (facility_type IS NULL OR facility_type = $1)
+       AND coalesce($2, '') LIKE area_prefix || '%'
+     ORDER BY length(area_prefix) DESC, (facility_type IS NULL) ASC LIMIT 1`,
+    [facilityType, gridCode],
+  );
+  return rows[0] ?? null;
+}
+
+export async function getCrew(
+  db: Queryable,
+  id: string,
+): Promise<{ id: string; departmentId: string; name: string } | null> {
+  const { rows } = await db.query<{ id: string; departmentId: string; name: string }>(
+    `SELECT id, department_id AS "departmentId", name FROM crews WHERE id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+export async function findDeadline(
+  db: Queryable,
+  severity: string,
+  facilityType: string | null,
+): Promise<{ acceptMinutes: number; handleMinutes: number } | null> {
+  const { rows } = await db.query<{ acceptMinutes: number; handleMinutes: number }>(
+    `SELECT accept_minutes AS "acceptMinutes", handle_minutes AS "handleMinutes" FROM case_deadlines
+     WHERE severity = $1 AND (facility_type IS NULL OR facility_type = $2)
+     ORDER BY (facility_type IS NULL) ASC LIMIT 1`,
+    [severity, facilityType],
+  );
+  return rows[0] ?? null;
+}
+
+export async function ruleCasePolicy(
+  db: Queryable,
+  ruleId: string,
+): Promise<{ openCase: boolean; autoVerifyAfterS: number | null }> {
+  const { rows } = await db.query<{ openCase: boolean; autoVerifyAfterS: number | null }>(
+    `SELECT open_case AS "openCase", auto_verify_after_s AS "autoVerifyAfterS"
+     FROM rule_case_policies WHERE rule_id = $1`,
+    [ruleId],
+  );
+  return rows[0] ?? { openCase: true, autoVerifyAfterS: null };
+}
+
+/** Open cases past their handling deadline, and those due for the next escalation step. */
+export async function casesToEscalate(db: Queryable, nowIso: string): Promise<CaseDetail[]> {
+  const { rows } = await db.query<CaseDetail>(
+    `SELECT ${caseDetailColumns} FROM cases c
+     WHERE c.state IN ('registered', 'dispatched', 'in_handling', 'returned')
+       AND c.due_at IS NOT NULL AND c.due_at <= $1
+       AND (c.escalated_at IS NULL
+            OR c.escalated_at + (c.due_at - c.created_at) <= $1)
+     ORDER BY c.id`,
+    [nowIso],
+  );
+  return rows;
+}
+
+/** Dispatched cases the crew has not signed for by the accept deadline, not yet flagged. */
+export async function casesNotAccepted(db: Queryable, nowIso: string): Promise<CaseDetail[]> {
+  const { rows } = await db.query<CaseDetail>(
+    `SELECT ${caseDetailColumns} FROM cases c
+     WHERE c.state = 'dispatched' AND NOT c.accept_overdue
+       AND c.accept_due_at IS NOT NULL AND c.accept_due_at <= $1
+     ORDER BY c.id`,
+    [nowIso],
+  );
+  return rows;
+}
+
+/** Handled alarm cases whose telemetry has stayed recovered long enough to verify. */
+export async function casesToAutoVerify(db: Queryable, nowIso: string): Promise<CaseDetail[]> {
+  const { rows } = await db.query<CaseDetail>(
+    `SELECT ${caseDetailColumns} FROM cases c
+     JOIN alarms a ON a.id = c.alarm_id
+     JOIN rule_case_policies p ON p.rule_id = a.rule_id
+     WHERE c.state = 'handled' AND p.auto_verify_after_s IS NOT NULL
+       AND a.state = 'cleared' AND c.recovered_at IS NOT NULL
+       AND c.recovered_at + make_interval(secs => p.auto_verify_after_s) <= $1
+     ORDER BY c.id`,
+    [nowIso],
+  );
+  return rows;
+}
+
+export async function parentArea(db: Queryable, code: string): Promise<string | null> {
+  const { rows } = await db.query<{ parent: string | null }>(
+    `SELECT parent_code AS parent FROM areas WHERE code = $1`,
+    [code],
+  );
+  return rows[0]?.parent ?? null;
+}
+
+export async function insertCasePhoto(
+  db: Queryable,
+  p: {
+    caseId: number;
+    fileName: string;
+    contentType: string;
+    bytes: number;
+    uploadedBy: number | null;
+  },
+): Promise<{ id: number }> {
+  const { rows } = await db.query<{ id: number }>(
+    `INSERT INTO case_photos (case_id, file_name, content_type, bytes, uploaded_by)
+     VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+    [p.caseId, p.fileName, p.contentType, p.bytes, p.uploadedBy],
+  );
+  return rows[0]!;
+}
+
+export async function getCasePhoto(
+  db: Queryable,
+  caseId: number,
+  id: number,
+): Promise<{ fileName: string; contentType: string } | null> {
+  const { rows } = await db.query<{ fileName: string; contentType: string }>(
+    `SELECT file_name AS "fileName", content_type AS "contentType" FROM case_photos
+     WHERE case_id = $1 AND id = $2`,
+    [caseId, id],
+  );
+  return rows[0] ?? null;
+}
+
+export async function listCrews(
+  db: Queryable,
+): Promise<{ id: string; name: string; departmentId: string; departmentName: string }[]> {
+  const { rows } = await db.query<{
+    id: string;
+    name: string;
+    departmentId: string;
+    departmentName: string;
+  }>(
+    `SELECT c.id, c.name, c.department_id AS "departmentId", d.name AS "departmentName"
+     FROM crews c JOIN departments d ON d.id = c.department_id ORDER BY c.department_id, c.id`,
+  );
+  return rows;
+}

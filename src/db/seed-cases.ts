@@ -1,0 +1,191 @@
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { generateSecret, hashSecret, secretCost } from '../domain/index.js';
+import type { Queryable } from './pool.js';
+import { countUsers, insertUser } from './users.js';
+
+/**
+ * Default deadlines (domain.md, "Deadlines"; minutes, calendar time: working-hour
+ * calendars are not modelled yet). Per severity, with facility-type overrides.
+ */
+export const defaultDeadlines: readonly {
+  severity: string;
+  facilityType: string | null;
+  acceptMinutes: number;
+  handleMinutes: number;
+  source: string;
+}[] = [
+  {
+    severity: 'critical',
+    facilityType: null,
+    acceptMinutes: 30,
+    handleMinutes: 360,
+    source: 'domain.md: critical, on site 30 min, fixed in 2–6 h',
+  },
+  {
+    severity: 'critical',
+    facilityType: 'elevator',
+    acceptMinutes: 30,
+    handleMinutes: 30,
+    source: 'TSG T5002: trapped passengers, rescue within 30 min',
+  },
+  {
+    severity: 'critical',
+    facilityType: 'manhole',
+    acceptMinutes: 30,
+    handleMinutes: 360,
+    source: 'Tianjin/Guangzhou: missing or displaced cover fixed within 6 h',
+  },
+  {
+    severity: 'critical',
+    facilityType: 'gas',
+    acceptMinutes: 30,
+    handleMinutes: 120,
+    source: 'domain.md: critical 2–6 h; gas at the short end (default)',
+  },
+  {
+    severity: 'critical',
+    facilityType: 'waterlogging',
+    acceptMinutes: 30,
+    handleMinutes: 240,
+    source: 'road ponding: on site 30 min, cleared in 4 h',
+  },
+  {
+    severity: 'major',
+    facilityType: null,
+    acceptMinutes: 60,
+    handleMinutes: 1440,
+    source: 'domain.md: major, 1 working day',
+  },
+  {
+    severity: 'major',
+    facilityType: 'streetlight',
+    acceptMinutes: 60,
+    handleMinutes: 4320,
+    source: 'Hebei urban lighting rules: serious fault 3 working days',
+  },
+  {
+    severity: 'major',
+    facilityType: 'waterlogging',
+    acceptMinutes: 30,
+    handleMinutes: 240,
+    source: 'road ponding: on site 30 min, cleared in 4 h',
+  },
+  {
+    severity: 'minor',
+    facilityType: null,
+    acceptMinutes: 60,
+    handleMinutes: 4320,
+    source: 'domain.md: minor, 3–5 working days',
+  },
+  {
+    severity: 'minor',
+    facilityType: 'streetlight',
+    acceptMinutes: 60,
+    handleMinutes: 1440,
+    source: 'Hebei urban lighting rules: ordinary fault 24 h',
+  },
+  {
+    severity: 'warning',
+    facilityType: null,
+    acceptMinutes: 60,
+    handleMinutes: 7200,
+    source: 'domain.md: minor 3–5 working days; warnings at the long end (default)',
+  },
+];
+
+/** Departments that maintain each facility type in the demo city (属地管理 + 部门报到). */
+export const demoDepartments: readonly { id: string; name: string; types: readonly string[] }[] = [
+  { id: 'lighting', name: '市城市照明管理处', types: ['streetlight'] },
+  { id: 'drainage', name: '市排水管理处', types: ['manhole', 'pump_station', 'waterlogging'] },
+  { id: 'gas', name: '燃气公司抢修中心', types: ['gas'] },
+  { id: 'enforcement', name: '城管执法局', types: ['dust_noise'] },
+  { id: 'elevator', name: '电梯维保单位', types: ['elevator'] },
+];
+
+/**
+ * Seeds default deadlines (once, when the table is empty) and, when the demo
+ * city is there, its departments, one crew per department and district, and
+ * the routing table: facility type × district → department → crew.
+ */
+export async function seedCaseWorkflow(db: Queryable): Promise<void> {
+  const { rows: d } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM case_deadlines`,
+  );
+  if (d[0]!.n === 0) {
+    await db.query(
+      `INSERT INTO case_deadlines (severity, facility_type, accept_minutes, handle_minutes, source)
+       SELECT * FROM jsonb_to_recordset($1::jsonb)
+         AS x(severity text, facility_type text, accept_minutes int, handle_minutes int, source text)`,
+      [
+        JSON.stringify(
+          defaultDeadlines.map((x) => ({
+            severity: x.severity,
+            facility_type: x.facilityType,
+            accept_minutes: x.acceptMinutes,
+            handle_minutes: x.handleMinutes,
+            source: x.source,
+          })),
+        ),
+      ],
+    );
+  }
+  // Recovery seen by telemetry verifies these without a supervisor (issue #5).
+  await db.query(
+    `INSERT INTO rule_case_policies (rule_id, open_case, auto_verify_after_s)
+     VALUES ('waterlogging.road_closed', true, 1800), ('streetlight.dark', true, 600)
+     ON CONFLICT (rule_id) DO NOTHING`,
+  );
+
+  const { rows: districts } = await db.query<{ code: string; name: string }>(
+    `SELECT code, name FROM areas WHERE level = 'district' ORDER BY code`,
+  );
+  const { rows: r } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM dispatch_routes`,
+  );
+  if (districts.length === 0 || r[0]!.n > 0) return;
+  for (const dept of demoDepartments) {
+    await db.query(`INSERT INTO departments (id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+      dept.id,
+      dept.name,
+    ]);
+    for (const district of districts) {
+      const crewId = `${dept.id}-${district.code}`;
+      await db.query(
+        `INSERT INTO crews (id, department_id, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+        [crewId, dept.id, `${dept.name}${district.name}班组`],
+      );
+      for (const type of dept.types) {
+        await db.query(
+          `INSERT INTO dispatch_routes (facility_type, area_prefix, department_id, crew_id)
+           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+          [type, district.code, dept.id, crewId],
+        );
+      }
+    }
+  }
+}
+
+export const adminPasswordFile = 'admin-password';
+
+/**
+ * On first start with no users, creates `admin` with a random password written to
+ * `<dataDir>/admin-password` (mode 0600); the database keeps only its hash.
+ * Returns the file's path when it created the user.
+ */
+export async function ensureAdminUser(db: Queryable, dataDir: string): Promise<string | null> {
+  if ((await countUsers(db)) > 0) return null;
+  const password = generateSecret();
+  const created = await insertUser(db, {
+    username: 'admin',
+    displayName: '系统管理员 Administrator',
+    role: 'admin',
+    passwordHash: await hashSecret(password, secretCost.password),
+  });
+  if (!created) return null;
+  await mkdir(dataDir, { recursive: true });
+  const file = path.join(dataDir, adminPasswordFile);
+  await writeFile(file, password + '\n', { mode: 0o600 });
+  await chmod(file, 0o600);
+  return file;
+}

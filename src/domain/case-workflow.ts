@@ -1,0 +1,60 @@
+import type { CaseRecord } from './events.js';
+
+/** A case with its workflow fields (issue #5): who has it, its deadlines and its history counters. */
+export interface CaseDetail extends CaseRecord {
+  readonly source: 'alarm' | 'hotline' | 'inspection' | 'other';
+  readonly description: string | null;
+  readonly location: string | null;
+  readonly lat: number | null;
+  readonly lon: number | null;
+  readonly departmentId: string | null;
+  readonly crewId: string | null;
+  readonly dueAt: string | null;
+  readonly acceptDueAt: string | null;
+  readonly dispatchedAt: string | null;
+  readonly acceptedAt: string | null;
+  readonly handledAt: string | null;
+  readonly verifiedAt: string | null;
+  readonly closedAt: string | null;
+  readonly cancelledReason: string | null;
+  readonly deferredAt: string | null;
+  readonly extensionCount: number;
+  readonly reworkCount: number;
+  readonly overdue: boolean;
+  /** Not signed for by the crew within the accept deadline (domain.md: the crew signs within 1 h). */
+  readonly acceptOverdue: boolean;
+  readonly escalationArea: string | null;
+  readonly escalatedAt: string | null;
+}
+
+/** One entry of a case's timeline; `version` is the case version the change took. */
+export interface CaseEvent {
+  readonly version: number;
+  readonly caseId: number;
+  readonly at: string;
+  readonly action: string;
+  readonly fromState: string | null;
+  readonly toState: string;
+  readonly actorName: string | null;
+  readonly note: string | null;
+  readonly data: Record<string, unknown>;
+}
+
+/** Who acts: a logged-in user, or the hub itself (auto-dispatch, deadlines, auto-verify). */
+export interface Actor {
+  readonly id: number | null;
+  readonly username: string;
+  readonly role: 'admin' | 'operator' | 'supervisor' | 'crew' | 'viewer' | 'system';
+  readonly crewId: string | null;
+  readonly departmentId: string | null;
+  readonly areaCode: string | null;
+}
+
+export const systemActor: Actor = {
+  id: null,
+  username: 'system',
+  role: 'system',
+  crewId: null,
+  departmentId: null,
+  areaCode: null,
+};
