@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import {
   getDevice,
+  getDeviceStatuses,
   listAlarms,
   listCases,
   listDeadLetters,
@@ -63,14 +64,27 @@ export function registerApiRoutes(api: FastifyInstance, deps: ApiDeps): void {
         limit: req.query.limit,
         offset: req.query.offset,
       });
-      return { total, devices: devices.map((d) => ({ ...d, online: deps.isOnline(d.id) })) };
+      // Status record of #6: online, last seen, address, protocol (null: never connected).
+      const statuses = await getDeviceStatuses(
+        db,
+        devices.map((d) => d.id),
+      );
+      return {
+        total,
+        devices: devices.map((d) => ({
+          ...d,
+          online: deps.isOnline(d.id),
+          status: statuses.get(d.id) ?? null,
+        })),
+      };
     },
   );
 
   api.get<{ Params: { id: string } }>('/devices/:id', async (req) => {
     const device = await getDevice(db, req.params.id);
     if (!device) throw new HubError('HUB_ERR_DEVICE_UNKNOWN', req.params.id);
-    return { ...device, online: deps.isOnline(device.id) };
+    const status = (await getDeviceStatuses(db, [device.id])).get(device.id) ?? null;
+    return { ...device, online: deps.isOnline(device.id), status };
   });
 
   api.get<{ Querystring: { state?: string; limit: number; offset: number } }>(

@@ -11,6 +11,8 @@ import {
   type ClientToServerEvents,
   type ServerToClientEvents,
 } from '../domain/index.js';
+import type { Registry } from 'prom-client';
+import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
 
 export interface DashboardOptions {
@@ -18,9 +20,11 @@ export interface DashboardOptions {
   readonly port: number;
 }
 
-export interface DashboardDeps extends ApiDeps {
+export interface DashboardDeps extends ApiDeps, DeviceRouteDeps {
   readonly db: Queryable;
   readonly cases: CaseService;
+  /** Shared Prometheus registry served at GET /metrics (#6). */
+  readonly metricsRegistry?: Registry;
 }
 
 const publicDir = fileURLToPath(new URL('./public', import.meta.url));
@@ -55,6 +59,13 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
 
   await app.register(fastifyStatic, { root: publicDir, prefix: '/' });
   await app.register(async (api) => registerApiRoutes(api, deps), { prefix: '/api' });
+  await app.register(async (api) => registerDeviceRoutes(api, deps), { prefix: '/api' });
+  const registry = deps.metricsRegistry;
+  if (registry) {
+    app.get('/metrics', async (_req, reply) =>
+      reply.type(registry.contentType).send(await registry.metrics()),
+    );
+  }
   return app;
 }
 

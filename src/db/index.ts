@@ -11,3 +11,7 @@ export * from './alarms.js';
 export * from './cases.js';
 export * from './rules.js';
 export * from './seed-demo-city.js';
+export * from './device-registry.js';
+export * from './device-status.js';
+export * from './commands.js';
+export { createLeaderLock, type LeaderLock } from './leader-lock.js';

@@ -8,3 +8,4 @@ export * from './demo-city.js';
 export * from './secrets.js';
 export * from './rules.js';
 export * from './random.js';
+export * from './commands.js';

@@ -49,3 +49,14 @@ export function parseDeviceTopic(topic: string): ParsedDeviceTopic | null {
   if (!(deviceTopicKinds as readonly string[]).includes(kind)) return null;
   return { deviceId, kind: kind as DeviceTopicKind };
 }
+
+/**
+ * Subscription filters a service account may use (`+` stands for any device
+ * id). Devices never get wildcards.
+ */
+export function deviceTopicFilter(kind: DeviceTopicKind): string {
+  return `devices/+/${kind}`;
+}
+
+/** A service account's own prefix, for hub components that talk among themselves. */
+export const serviceTopicPrefix = 'hub/';

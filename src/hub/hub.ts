@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { createBroker } from '../broker/index.js';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { createBroker, createCommandService, type CommandService } from '../broker/index.js';
 import { createCaseService } from '../cases/index.js';
 import { createDashboard } from '../dashboard/index.js';
 import {
@@ -11,6 +12,7 @@ import {
   listRules,
   openDatabase,
   seedDemoCityIfEmpty,
+  upsertDeviceStatuses,
   type DemoCredential,
 } from '../db/index.js';
 import { createIngest } from '../ingest/index.js';
@@ -82,24 +84,60 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       await alarms.settled();
     });
 
+    // One Prometheus registry for every room (GET /metrics); rooms add their own metrics to it.
+    const metricsRegistry = new Registry();
+    collectDefaultMetrics({ register: metricsRegistry });
+    const late: { commands?: CommandService } = {};
     const broker = await createBroker(
       directory,
       ingest.accept,
       {
         host: config.mqttHost,
         port: config.mqttPort,
+        tcpEnabled: config.mqttTcpEnabled,
+        ...(config.mqttTlsPort
+          ? {
+              tls: {
+                port: config.mqttTlsPort,
+                certFile: config.mqttTlsCertFile,
+                keyFile: config.mqttTlsKeyFile,
+              },
+            }
+          : {}),
+        ...(config.mqttWsPort ? { wsPort: config.mqttWsPort } : {}),
         maxPayloadBytes: config.ingestMaxPayloadBytes,
+        maxConnections: config.mqttMaxConnections,
+        ratePerS: config.mqttRatePerS,
+        rateBurst: config.mqttRateBurst,
+        servicePassword: config.mqttServicePassword,
+        stores: config.redisUrl
+          ? { kind: 'redis', url: config.redisUrl, keyPrefix: config.redisKeyPrefix }
+          : config.mqttPersistence === 'level'
+            ? { kind: 'level', dir: path.join(config.dataDir, 'mqtt') }
+            : { kind: 'memory' },
+        statusSink: (records) => upsertDeviceStatuses(db.pool, records),
+        statusFlushIntervalMs: config.statusFlushIntervalMs,
+        registry: metricsRegistry,
+        onCommandAck: (device, payload) => late.commands?.handleAck(device, payload),
       },
       logger.child({ room: 'broker' }),
     );
     cleanup.push(() => broker.close());
+    const commandService = createCommandService(
+      db.pool,
+      (topic, payload, qos) => broker.publish(topic, payload, qos),
+      { timeoutMs: config.commandTimeoutMs },
+      logger.child({ room: 'broker' }),
+    );
+    late.commands = commandService;
+    cleanup.push(() => commandService.stop());
 
     const health = () => ({
       status: 'ok',
       uptimeS: Math.round((Date.now() - startedAt) / 1000),
       database: db.capabilities,
       devices: { registered: directory.size, online: broker.onlineCount() },
-      broker: broker.counters,
+      broker: { ...broker.counters, ports: broker.ports, commands: commandService.counters },
       ingest: {
         ...ingest.counters,
         ...ingest.writer.counters,
@@ -108,7 +146,17 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       alarms: alarms.counters,
     });
     const dashboard = await createDashboard(
-      { db: db.pool, cases, health, isOnline: broker.isOnline },
+      {
+        db: db.pool,
+        cases,
+        health,
+        isOnline: broker.isOnline,
+        metricsRegistry,
+        gateway: {
+          applyDevice: (device) => broker.applyDevice(device),
+          commands: commandService,
+        },
+      },
       { host: config.httpHost, port: config.httpPort },
       logger.child({ room: 'dashboard' }),
     );
@@ -131,6 +179,8 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       alarms,
       cases,
       directory,
+      commands: commandService,
+      metricsRegistry,
       demoCredentials,
       credentialsFile: path.join(config.dataDir, demoCredentialsFile),
       mqttPort: broker.port,
