@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { Level } from 'level';
 
 /**
@@ -42,7 +43,16 @@ export function createStores(options: StoreOptions): BrokerStores {
   }
   const RedisPersistence = require('aedes-persistence-redis/asyncPersistence.js') as new (
     opts: Record<string, unknown>,
-  ) => unknown;
+  ) => { createRetainedStreamCombi(patterns: string[]): AsyncIterable<unknown> };
+  // aedes-persistence-redis 11 returns an async generator where aedes 1.2 pipes a stream
+  // (lib/handlers/subscribe.js); the level store wraps it in Readable.from, so do the same.
+  class StreamingRedisPersistence extends RedisPersistence {
+    override createRetainedStreamCombi(patterns: string[]) {
+      return Readable.from(
+        super.createRetainedStreamCombi(patterns),
+      ) as unknown as AsyncIterable<unknown>;
+    }
+  }
   const { MQEmitterRedisPrefix } = require('mqemitter-redis') as {
     MQEmitterRedisPrefix: new (prefix: string, opts: Record<string, unknown>) => unknown;
   };
@@ -55,7 +65,7 @@ export function createStores(options: StoreOptions): BrokerStores {
     ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
   };
   return {
-    persistence: new RedisPersistence({ ...redis, keyPrefix: options.keyPrefix }),
+    persistence: new StreamingRedisPersistence({ ...redis, keyPrefix: options.keyPrefix }),
     mq: new MQEmitterRedisPrefix(options.keyPrefix, { ...redis }),
     description: `redis ${url.host} prefix ${options.keyPrefix}`,
   };
