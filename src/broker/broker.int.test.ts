@@ -340,6 +340,30 @@ describe('the ACL, attacked', () => {
     }
   });
 
+  it('remembers a verified secret for reconnects, but never lets a wrong one in', async () => {
+    const first = await connectClient(url, asDevice(lamp));
+    await first.endAsync();
+    const cached = broker.counters.cachedAuths;
+    const again = await connectClient(url, asDevice(lamp));
+    await again.endAsync();
+    expect(broker.counters.cachedAuths).toBe(cached + 1);
+    await expect(
+      connectClient(url, asDevice({ ...lamp, secret: `${lamp.secret}x` })),
+    ).rejects.toMatchObject({ code: 4 });
+  });
+
+  it('refuses a connection over MQTT_MAX_CONNECTIONS with CONNACK 3', async () => {
+    const small = await startTestBroker([lamp, pump], { maxConnections: 1 });
+    try {
+      const u = `mqtt://127.0.0.1:${small.broker.port}`;
+      const one = await connectClient(u, asDevice(lamp));
+      await expect(connectClient(u, asDevice(pump))).rejects.toMatchObject({ code: 3 });
+      await one.endAsync();
+    } finally {
+      await small.broker.close();
+    }
+  });
+
   it('counts failures per address and slows the address down after repeated ones', async () => {
     const slow = await startTestBroker([lamp], {
       authThrottle: { freeFailures: 2, baseDelayMs: 50, maxDelayMs: 100, windowMs: 60_000 },

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
@@ -92,6 +92,38 @@ const controlTopic = '$HUB/control/directory';
 /** Where a rate-limited publish goes: nowhere (no client can subscribe to `$` topics). */
 const droppedTopic = '$HUB/dropped';
 
+const maxConnectionsOption = (options: BrokerOptions) =>
+  options.maxConnections ?? Number.MAX_SAFE_INTEGER;
+
+/**
+ * Credentials verified once (scrypt) are remembered as a SHA-256 digest of
+ * the secret, tied to the stored hash, so a reconnect storm after a restart
+ * or a network cut costs one scrypt per device, not one per attempt. A
+ * rotated secret changes the stored hash and voids the entry; a wrong
+ * secret always goes through scrypt. Device secrets are 192-bit random
+ * strings, so a digest in memory gives nothing away (decision 0003).
+ */
+function createVerifiedCache(max: number) {
+  const entries = new Map<string, { hash: string; digest: Buffer }>();
+  const digest = (secret: string) => createHash('sha256').update(secret).digest();
+  return {
+    matches(device: DeviceIdentity, secret: string): boolean {
+      const e = entries.get(device.id);
+      return (
+        e !== undefined && e.hash === device.secretHash && timingSafeEqual(e.digest, digest(secret))
+      );
+    },
+    remember(device: DeviceIdentity, secret: string): void {
+      entries.delete(device.id);
+      if (entries.size >= max) {
+        const oldest = entries.keys().next().value;
+        if (oldest !== undefined) entries.delete(oldest);
+      }
+      entries.set(device.id, { hash: device.secretHash, digest: digest(secret) });
+    },
+  };
+}
+
 function authError(returnCode: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
@@ -131,6 +163,7 @@ export async function createBroker(
     rateLimited: 0,
     throttledConnects: 0,
     protocolRefusals: 0,
+    cachedAuths: 0,
   };
   const deviceOf = new WeakMap<Client, DeviceIdentity>();
   const services = new WeakSet<Client>();
@@ -140,9 +173,10 @@ export async function createBroker(
   const dropsThisMinute = new Map<string, number>();
   const sockets = new Set<net.Socket>();
   const closedBytes: BytesSoFar = { in: 0, out: 0 };
+  const verified = createVerifiedCache(Math.min(maxConnectionsOption(options), 1_000_000));
   const limiter = createRateLimiter(options.ratePerS ?? 10, options.rateBurst ?? 100);
   const throttle = createAuthThrottle(options.authThrottle ?? defaultAuthThrottle);
-  const maxConnections = options.maxConnections ?? Number.MAX_SAFE_INTEGER;
+  const maxConnections = maxConnectionsOption(options);
   const servicePasswordHash = options.servicePassword
     ? await hashSecret(options.servicePassword, secretCost.device)
     : null;
@@ -238,11 +272,22 @@ export async function createBroker(
       if (!device)
         return refuse(badCredentials, 'unknown device or wrong secret', 'bad_credentials');
       if (!device.enabled) return refuse(notAuthorised, 'device disabled', 'disabled');
+      if (verified.matches(device, secret)) {
+        counters.cachedAuths++;
+        return accept(
+          true,
+          () => deviceOf.set(client, device),
+          () => {},
+        );
+      }
       verifySecret(secret, device.secretHash).then(
         (ok) =>
           accept(
             ok,
-            () => deviceOf.set(client, device),
+            () => {
+              verified.remember(device, secret);
+              deviceOf.set(client, device);
+            },
             () => refuse(badCredentials, 'unknown device or wrong secret', 'bad_credentials'),
           ),
         (err: unknown) => {

@@ -71,11 +71,11 @@ export function registerApiRoutes(api: FastifyInstance, deps: ApiDeps): void {
       );
       return {
         total,
-        devices: devices.map((d) => ({
-          ...d,
-          online: deps.isOnline(d.id),
-          status: statuses.get(d.id) ?? null,
-        })),
+        devices: devices.map((d) => {
+          const status = statuses.get(d.id) ?? null;
+          // This node's live view, or what another node of a cluster last recorded.
+          return { ...d, online: deps.isOnline(d.id) || status?.online === true, status };
+        }),
       };
     },
   );
@@ -84,7 +84,7 @@ export function registerApiRoutes(api: FastifyInstance, deps: ApiDeps): void {
     const device = await getDevice(db, req.params.id);
     if (!device) throw new HubError('HUB_ERR_DEVICE_UNKNOWN', req.params.id);
     const status = (await getDeviceStatuses(db, [device.id])).get(device.id) ?? null;
-    return { ...device, online: deps.isOnline(device.id), status };
+    return { ...device, online: deps.isOnline(device.id) || status?.online === true, status };
   });
 
   api.get<{ Querystring: { state?: string; limit: number; offset: number } }>(
