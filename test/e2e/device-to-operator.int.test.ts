@@ -111,10 +111,13 @@ describe('one message from a device to an operator', () => {
     const manhole = t.devices.manhole;
     const client = await connectDevice(t.mqttUrl, manhole);
     clients.push(client);
-    for (const tilt of [45, 60, 80]) {
+    // Distinct ts: readings are keyed by (device, time), and three publishes on loopback
+    // can arrive within one millisecond of receive time (flaked on the base commit too).
+    const t0 = Date.now() - 1000;
+    for (const [i, tilt] of [45, 60, 80].entries()) {
       await client.publishAsync(
         `devices/${manhole.id}/events`,
-        JSON.stringify({ tilt, open: true }),
+        JSON.stringify({ ts: t0 + i, tilt, open: true }),
         { qos: 1 },
       );
     }
