@@ -76,6 +76,8 @@ export interface BrokerOptions {
   /** Shared Prometheus registry; a private one when absent. */
   readonly registry?: Registry;
   readonly authThrottle?: AuthThrottleOptions;
+  /** A payload the broker refused as too large (the hub dead-letters it: never a silent drop). */
+  readonly onOversize?: (device: DeviceIdentity, topic: string, payload: Buffer) => void;
   /** A device's publish on its own `commands/ack` topic (the command service). */
   readonly onCommandAck?: (device: DeviceIdentity, payload: Buffer) => void;
 }
@@ -344,6 +346,7 @@ export async function createBroker(
       counters.oversize++;
       metrics.drops.inc({ reason: 'payload_too_large' });
       logger.warn({ deviceId: device.id, bytes: payload.length }, 'HUB_ERR_PAYLOAD_TOO_LARGE');
+      options.onOversize?.(device, packet.topic, payload);
       // MQTT 3.1.1 has no reason code for it: close, as for any bad packet.
       return done(new HubError('HUB_ERR_PAYLOAD_TOO_LARGE', `${payload.length} bytes`));
     }

@@ -119,6 +119,14 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
         statusFlushIntervalMs: config.statusFlushIntervalMs,
         registry: metricsRegistry,
         onCommandAck: (device, payload) => late.commands?.handleAck(device, payload),
+        onOversize: (device, topic, payload) =>
+          ingest.deadLetter(
+            device.id,
+            topic,
+            'HUB_ERR_PAYLOAD_TOO_LARGE',
+            `${payload.length} bytes refused by the broker (limit ${config.ingestMaxPayloadBytes})`,
+            payload,
+          ),
       },
       logger.child({ room: 'broker' }),
     );

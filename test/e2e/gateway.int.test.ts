@@ -237,6 +237,22 @@ describe('the device gateway', () => {
     expect(badArgs.body.code).toBe('HUB_ERR_COMMAND_UNKNOWN');
   });
 
+  it('closes a device that sends a payload over the limit, and dead-letters it', async () => {
+    const wl = t.devices.waterlogging;
+    const device = await connectDevice(t.mqttUrl, wl);
+    const gone = closed(device);
+    device.publish(`devices/${wl.id}/telemetry`, `{"depth":1,"pad":"${'x'.repeat(70_000)}"}`, {
+      qos: 1,
+    });
+    await gone;
+    device.end(true);
+    const letter = await waitFor(async () => {
+      const { body } = await api('GET', `/api/dead-letters?deviceId=${wl.id}`);
+      return body.deadLetters.find((d: { code: string }) => d.code === 'HUB_ERR_PAYLOAD_TOO_LARGE');
+    }, 'the dead letter');
+    expect(letter.reason).toMatch(/refused by the broker/);
+  });
+
   it('serves Prometheus metrics with connections, messages, bytes, auth failures and drops', async () => {
     const res = await fetch(`${t.httpUrl}/metrics`);
     expect(res.status).toBe(200);
