@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closed, connectClient, nextMessage } from '../support/broker.js';
 import { connectDevice, startTestHub, waitFor, type TestHub } from '../support/hub.js';
+import { freePort } from '../support/ports.js';
+import { selfSignedPair } from '../support/tls.js';
 
 /**
  * The device gateway through the whole hub (#6): the registry over REST,
@@ -269,5 +272,45 @@ describe('the device gateway', () => {
     ]) {
       expect(text, name).toContain(name);
     }
+  });
+});
+
+describe('listeners turned on by configuration', () => {
+  const pair = selfSignedPair();
+  let t: TestHub;
+
+  beforeAll(async () => {
+    if (!pair) return;
+    t = await startTestHub({
+      MQTT_TCP_ENABLED: 'false',
+      MQTT_TLS_PORT: String(await freePort()),
+      MQTT_TLS_CERT_FILE: pair.certFile,
+      MQTT_TLS_KEY_FILE: pair.keyFile,
+      MQTT_WS_PORT: String(await freePort()),
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    if (pair) await rm(pair.dir, { recursive: true, force: true });
+  });
+
+  it.skipIf(!pair)('serves devices over TLS and WebSocket with TCP off', async () => {
+    expect(t.hub.broker.ports.mqtt).toBeNull();
+    const gas = t.devices.gas;
+    const overTls = await connectDevice(`mqtts://127.0.0.1:${t.hub.broker.ports.mqtts}`, gas, {
+      ca: readFileSync(pair!.certFile),
+    });
+    await overTls.endAsync();
+    const overWs = await connectDevice(`ws://127.0.0.1:${t.hub.broker.ports.ws}/mqtt`, gas);
+    await overWs.publishAsync(`devices/${gas.id}/telemetry`, '{"ch4":0.5}', { qos: 1 });
+    await overWs.endAsync();
+    const status = await waitFor(async () => {
+      const r = await t.hub.db.pool.query(
+        'SELECT protocol FROM device_status WHERE device_id = $1',
+        [gas.id],
+      );
+      return r.rows[0]?.protocol === 'ws' ? r.rows[0] : undefined;
+    }, 'the ws status record');
+    expect(status).toEqual({ protocol: 'ws' });
   });
 });
