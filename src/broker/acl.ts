@@ -1,8 +1,8 @@
 import {
   devicePublishKinds,
   deviceSubscribeKinds,
-  deviceTopicKinds,
   parseDeviceTopic,
+  parseDeviceTopicFilter,
   type DeviceTopicKind,
 } from '../domain/index.js';
 
@@ -42,11 +42,7 @@ export function isServiceUsername(username: string | undefined): boolean {
 }
 
 export function serviceMaySubscribe(topic: string): boolean {
-  const m = /^devices\/(\+|[^/+#]+)\/(.+)$/.exec(topic);
-  if (!m) return false;
-  const [, id, kind] = m;
-  if (!(deviceTopicKinds as readonly string[]).includes(kind!)) return false;
-  return id === '+' || parseDeviceTopic(topic) !== null;
+  return parseDeviceTopicFilter(topic) !== null;
 }
 
 export function serviceMayPublish(topic: string): boolean {

@@ -1,4 +1,4 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
@@ -9,6 +9,7 @@ import {
   HubError,
   deviceTopic,
   hashSecret,
+  parseDeviceTopic,
   secretCost,
   verifySecret,
   type DeviceStatusMessage,
@@ -25,6 +26,7 @@ import {
 import {
   createAuthThrottle,
   createRateLimiter,
+  createVerifiedCache,
   defaultAuthThrottle,
   type AuthThrottleOptions,
 } from './limits.js';
@@ -96,35 +98,6 @@ const droppedTopic = '$HUB/dropped';
 
 const maxConnectionsOption = (options: BrokerOptions) =>
   options.maxConnections ?? Number.MAX_SAFE_INTEGER;
-
-/**
- * Credentials verified once (scrypt) are remembered as a SHA-256 digest of
- * the secret, tied to the stored hash, so a reconnect storm after a restart
- * or a network cut costs one scrypt per device, not one per attempt. A
- * rotated secret changes the stored hash and voids the entry; a wrong
- * secret always goes through scrypt. Device secrets are 192-bit random
- * strings, so a digest in memory gives nothing away (decision 0003).
- */
-function createVerifiedCache(max: number) {
-  const entries = new Map<string, { hash: string; digest: Buffer }>();
-  const digest = (secret: string) => createHash('sha256').update(secret).digest();
-  return {
-    matches(device: DeviceIdentity, secret: string): boolean {
-      const e = entries.get(device.id);
-      return (
-        e !== undefined && e.hash === device.secretHash && timingSafeEqual(e.digest, digest(secret))
-      );
-    },
-    remember(device: DeviceIdentity, secret: string): void {
-      entries.delete(device.id);
-      if (entries.size >= max) {
-        const oldest = entries.keys().next().value;
-        if (oldest !== undefined) entries.delete(oldest);
-      }
-      entries.set(device.id, { hash: device.secretHash, digest: digest(secret) });
-    },
-  };
-}
 
 function authError(returnCode: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -317,7 +290,7 @@ export async function createBroker(
     if (!client) {
       // An obsolete last will of a client of a node that went away; validated at its CONNECT.
       return done(
-        publishKindFor(packet.topic.split('/')[1] ?? '', packet.topic) === 'status'
+        parseDeviceTopic(packet.topic)?.kind === 'status'
           ? null
           : new HubError('HUB_ERR_TOPIC_FORBIDDEN', packet.topic),
       );

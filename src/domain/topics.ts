@@ -51,12 +51,17 @@ export function parseDeviceTopic(topic: string): ParsedDeviceTopic | null {
 }
 
 /**
- * Subscription filters a service account may use (`+` stands for any device
- * id). Devices never get wildcards.
+ * A subscription filter on device topics: an exact device topic, or the same
+ * with `+` for the device id (what service accounts may use). Null otherwise.
  */
-export function deviceTopicFilter(kind: DeviceTopicKind): string {
-  return `devices/+/${kind}`;
+export function parseDeviceTopicFilter(
+  filter: string,
+): { readonly deviceId: string | '+'; readonly kind: DeviceTopicKind } | null {
+  if (filter.startsWith('devices/+/')) {
+    const kind = filter.slice('devices/+/'.length);
+    return (deviceTopicKinds as readonly string[]).includes(kind)
+      ? { deviceId: '+', kind: kind as DeviceTopicKind }
+      : null;
+  }
+  return parseDeviceTopic(filter);
 }
-
-/** A service account's own prefix, for hub components that talk among themselves. */
-export const serviceTopicPrefix = 'hub/';
