@@ -1,6 +1,7 @@
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import {
   getDevice,
+  getDeviceStatuses,
   listAlarms,
   listDeadLetters,
   listDevices,
@@ -64,14 +65,27 @@ export function registerApiRoutes(api: FastifyInstance, deps: ApiDeps): void {
         limit: req.query.limit,
         offset: req.query.offset,
       });
-      return { total, devices: devices.map((d) => ({ ...d, online: deps.isOnline(d.id) })) };
+      // Status record of #6: online, last seen, address, protocol (null: never connected).
+      const statuses = await getDeviceStatuses(
+        db,
+        devices.map((d) => d.id),
+      );
+      return {
+        total,
+        devices: devices.map((d) => {
+          const status = statuses.get(d.id) ?? null;
+          // This node's live view, or what another node of a cluster last recorded.
+          return { ...d, online: deps.isOnline(d.id) || status?.online === true, status };
+        }),
+      };
     },
   );
 
   api.get<{ Params: { id: string } }>('/devices/:id', async (req) => {
     const device = await getDevice(db, req.params.id);
     if (!device) throw new HubError('HUB_ERR_DEVICE_UNKNOWN', req.params.id);
-    return { ...device, online: deps.isOnline(device.id) };
+    const status = (await getDeviceStatuses(db, [device.id])).get(device.id) ?? null;
+    return { ...device, online: deps.isOnline(device.id) || status?.online === true, status };
   });
 
   // GET /cases lives in case-routes.ts (filters, crew scope; issue #5).

@@ -15,9 +15,11 @@ import {
   type ClientToServerEvents,
   type ServerToClientEvents,
 } from '../domain/index.js';
+import type { Registry } from 'prom-client';
 import { registerAuthRoutes } from './auth-routes.js';
 import { setupAuth } from './auth.js';
 import { registerCaseRoutes } from './case-routes.js';
+import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import { attachLive, broadcastChange } from './live.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
 import { registerStorageRoutes, type StorageApiDeps } from './storage-routes.js';
@@ -27,12 +29,14 @@ export interface DashboardOptions {
   readonly port: number;
 }
 
-export interface DashboardDeps extends ApiDeps, StorageApiDeps {
+export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps {
   readonly db: Queryable;
   readonly cases: CaseService;
   /** Case photos go under `<dataDir>/photos` (issue #5); default: the OS temp dir. */
   readonly dataDir?: string;
   readonly sessionTtlHours?: number;
+  /** Shared Prometheus registry served at GET /metrics (#6). */
+  readonly metricsRegistry?: Registry;
 }
 
 const publicDir = fileURLToPath(new URL('./public', import.meta.url));
@@ -91,6 +95,16 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
     },
     { prefix: '/api' },
   );
+  await app.register(
+    async (api) => registerDeviceRoutes(api, { ...deps, requireRole: app.requireRole }),
+    { prefix: '/api' },
+  );
+  const registry = deps.metricsRegistry;
+  if (registry) {
+    app.get('/metrics', async (_req, reply) =>
+      reply.type(registry.contentType).send(await registry.metrics()),
+    );
+  }
   return app;
 }
 

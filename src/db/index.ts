@@ -17,3 +17,7 @@ export * from './users.js';
 export * from './seed-cases.js';
 export * from './kpis.js';
 export * from './webhooks.js';
+export * from './device-registry.js';
+export * from './device-status.js';
+export * from './commands.js';
+export { createLeaderLock, type LeaderLock } from './leader-lock.js';

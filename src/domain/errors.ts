@@ -32,6 +32,23 @@ export const errorCatalog = {
   HUB_ERR_DEVICE_DISABLED: { status: 403, message: 'Device is disabled' },
   HUB_ERR_AUTH_FAILED: { status: 401, message: 'Wrong credentials' },
   HUB_ERR_TOPIC_FORBIDDEN: { status: 403, message: 'Topic is outside the client’s own prefix' },
+  HUB_ERR_DEVICE_EXISTS: { status: 409, message: 'A device with this id already exists' },
+  HUB_ERR_COMMAND_UNKNOWN: {
+    status: 400,
+    message: 'The device’s facility type has no such command, or its arguments are wrong',
+  },
+  HUB_ERR_MQTT_RATE_LIMITED: {
+    status: 429,
+    message: 'Device publishes faster than its allowed rate; excess dropped',
+  },
+  HUB_ERR_MQTT_TOO_MANY_CONNECTIONS: {
+    status: 503,
+    message: 'The broker holds its maximum number of connections',
+  },
+  HUB_ERR_MQTT_WILL_FORBIDDEN: {
+    status: 403,
+    message: 'A last will is allowed only on the device’s own status topic',
+  },
   HUB_ERR_BAD_REQUEST: { status: 400, message: 'Bad request' },
   HUB_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
   HUB_ERR_INTERNAL: { status: 500, message: 'Internal error' },

@@ -9,3 +9,4 @@ export * from './secrets.js';
 export * from './rules.js';
 export * from './random.js';
 export * from './case-workflow.js';
+export * from './commands.js';

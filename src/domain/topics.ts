@@ -49,3 +49,19 @@ export function parseDeviceTopic(topic: string): ParsedDeviceTopic | null {
   if (!(deviceTopicKinds as readonly string[]).includes(kind)) return null;
   return { deviceId, kind: kind as DeviceTopicKind };
 }
+
+/**
+ * A subscription filter on device topics: an exact device topic, or the same
+ * with `+` for the device id (what service accounts may use). Null otherwise.
+ */
+export function parseDeviceTopicFilter(
+  filter: string,
+): { readonly deviceId: string | '+'; readonly kind: DeviceTopicKind } | null {
+  if (filter.startsWith('devices/+/')) {
+    const kind = filter.slice('devices/+/'.length);
+    return (deviceTopicKinds as readonly string[]).includes(kind)
+      ? { deviceId: '+', kind: kind as DeviceTopicKind }
+      : null;
+  }
+  return parseDeviceTopic(filter);
+}

@@ -32,6 +32,21 @@ const schema = {
     CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
     WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
     WEBHOOK_BACKOFF_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 2000 },
+    // Device gateway (#6): docs/mqtt.md and docs/gateway.md.
+    MQTT_TCP_ENABLED: { type: 'boolean', default: true },
+    MQTT_TLS_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 0 },
+    MQTT_TLS_CERT_FILE: { type: 'string', default: '' },
+    MQTT_TLS_KEY_FILE: { type: 'string', default: '' },
+    MQTT_WS_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 0 },
+    MQTT_PERSISTENCE: { type: 'string', enum: ['level', 'memory'], default: 'level' },
+    MQTT_MAX_CONNECTIONS: { type: 'integer', minimum: 1, maximum: 10000000, default: 120000 },
+    MQTT_RATE_PER_S: { type: 'number', exclusiveMinimum: 0, maximum: 100000, default: 10 },
+    MQTT_RATE_BURST: { type: 'integer', minimum: 1, maximum: 1000000, default: 100 },
+    MQTT_SERVICE_PASSWORD: { type: 'string', default: '' },
+    REDIS_URL: { type: 'string', default: '' },
+    REDIS_KEY_PREFIX: { type: 'string', minLength: 1, default: 'hub:' },
+    COMMAND_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 86400000, default: 30000 },
+    STATUS_FLUSH_INTERVAL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
   },
 } as const;
 
@@ -57,6 +72,24 @@ export interface HubConfig {
   readonly caseTickIntervalMs: number;
   readonly webhookMaxAttempts: number;
   readonly webhookBackoffMs: number;
+  readonly mqttTcpEnabled: boolean;
+  /** 0: TLS listener off. */
+  readonly mqttTlsPort: number;
+  readonly mqttTlsCertFile: string;
+  readonly mqttTlsKeyFile: string;
+  /** 0: WebSocket listener off. */
+  readonly mqttWsPort: number;
+  readonly mqttPersistence: 'level' | 'memory';
+  readonly mqttMaxConnections: number;
+  readonly mqttRatePerS: number;
+  readonly mqttRateBurst: number;
+  /** Empty: no service account. */
+  readonly mqttServicePassword: string;
+  /** Empty: one node, no Redis. */
+  readonly redisUrl: string;
+  readonly redisKeyPrefix: string;
+  readonly commandTimeoutMs: number;
+  readonly statusFlushIntervalMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -82,6 +115,20 @@ interface RawConfig {
   CASE_TICK_INTERVAL_MS: number;
   WEBHOOK_MAX_ATTEMPTS: number;
   WEBHOOK_BACKOFF_MS: number;
+  MQTT_TCP_ENABLED: boolean;
+  MQTT_TLS_PORT: number;
+  MQTT_TLS_CERT_FILE: string;
+  MQTT_TLS_KEY_FILE: string;
+  MQTT_WS_PORT: number;
+  MQTT_PERSISTENCE: 'level' | 'memory';
+  MQTT_MAX_CONNECTIONS: number;
+  MQTT_RATE_PER_S: number;
+  MQTT_RATE_BURST: number;
+  MQTT_SERVICE_PASSWORD: string;
+  REDIS_URL: string;
+  REDIS_KEY_PREFIX: string;
+  COMMAND_TIMEOUT_MS: number;
+  STATUS_FLUSH_INTERVAL_MS: number;
 }
 
 export const configVariables = Object.keys(schema.properties);
@@ -127,5 +174,19 @@ export function loadConfig(env: Env = process.env): HubConfig {
     caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
     webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
     webhookBackoffMs: raw.WEBHOOK_BACKOFF_MS,
+    mqttTcpEnabled: raw.MQTT_TCP_ENABLED,
+    mqttTlsPort: raw.MQTT_TLS_PORT,
+    mqttTlsCertFile: raw.MQTT_TLS_CERT_FILE,
+    mqttTlsKeyFile: raw.MQTT_TLS_KEY_FILE,
+    mqttWsPort: raw.MQTT_WS_PORT,
+    mqttPersistence: raw.MQTT_PERSISTENCE,
+    mqttMaxConnections: raw.MQTT_MAX_CONNECTIONS,
+    mqttRatePerS: raw.MQTT_RATE_PER_S,
+    mqttRateBurst: raw.MQTT_RATE_BURST,
+    mqttServicePassword: raw.MQTT_SERVICE_PASSWORD,
+    redisUrl: raw.REDIS_URL,
+    redisKeyPrefix: raw.REDIS_KEY_PREFIX,
+    commandTimeoutMs: raw.COMMAND_TIMEOUT_MS,
+    statusFlushIntervalMs: raw.STATUS_FLUSH_INTERVAL_MS,
   };
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { createBroker } from '../broker/index.js';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { createBroker, createCommandService, type CommandService } from '../broker/index.js';
 import { createCaseService, createWebhookService } from '../cases/index.js';
 import { createDashboard } from '../dashboard/index.js';
 import {
@@ -16,6 +17,7 @@ import {
   openDatabase,
   seedCaseWorkflow,
   seedDemoCityIfEmpty,
+  upsertDeviceStatuses,
   type DemoCredential,
 } from '../db/index.js';
 import { createIngest } from '../ingest/index.js';
@@ -125,24 +127,68 @@ export async function startHub(
       await cases.settled();
     });
 
+    // One Prometheus registry for every room (GET /metrics); rooms add their own metrics to it.
+    const metricsRegistry = new Registry();
+    collectDefaultMetrics({ register: metricsRegistry });
+    const late: { commands?: CommandService } = {};
     const broker = await createBroker(
       directory,
       ingest.accept,
       {
         host: config.mqttHost,
         port: config.mqttPort,
+        tcpEnabled: config.mqttTcpEnabled,
+        ...(config.mqttTlsPort
+          ? {
+              tls: {
+                port: config.mqttTlsPort,
+                certFile: config.mqttTlsCertFile,
+                keyFile: config.mqttTlsKeyFile,
+              },
+            }
+          : {}),
+        ...(config.mqttWsPort ? { wsPort: config.mqttWsPort } : {}),
         maxPayloadBytes: config.ingestMaxPayloadBytes,
+        maxConnections: config.mqttMaxConnections,
+        ratePerS: config.mqttRatePerS,
+        rateBurst: config.mqttRateBurst,
+        servicePassword: config.mqttServicePassword,
+        stores: config.redisUrl
+          ? { kind: 'redis', url: config.redisUrl, keyPrefix: config.redisKeyPrefix }
+          : config.mqttPersistence === 'level'
+            ? { kind: 'level', dir: path.join(config.dataDir, 'mqtt') }
+            : { kind: 'memory' },
+        statusSink: (records) => upsertDeviceStatuses(db.pool, records),
+        statusFlushIntervalMs: config.statusFlushIntervalMs,
+        registry: metricsRegistry,
+        onCommandAck: (device, payload) => late.commands?.handleAck(device, payload),
+        onOversize: (device, topic, payload) =>
+          ingest.deadLetter(
+            device.id,
+            topic,
+            'HUB_ERR_PAYLOAD_TOO_LARGE',
+            `${payload.length} bytes refused by the broker (limit ${config.ingestMaxPayloadBytes})`,
+            payload,
+          ),
       },
       logger.child({ room: 'broker' }),
     );
     cleanup.push(() => broker.close());
+    const commandService = createCommandService(
+      db.pool,
+      (topic, payload, qos) => broker.publish(topic, payload, qos),
+      { timeoutMs: config.commandTimeoutMs },
+      logger.child({ room: 'broker' }),
+    );
+    late.commands = commandService;
+    cleanup.push(() => commandService.stop());
 
     const health = () => ({
       status: 'ok',
       uptimeS: Math.round((Date.now() - startedAt) / 1000),
       database: db.capabilities,
       devices: { registered: directory.size, online: broker.onlineCount() },
-      broker: broker.counters,
+      broker: { ...broker.counters, ports: broker.ports, commands: commandService.counters },
       ingest: {
         ...ingest.counters,
         ...ingest.writer.counters,
@@ -159,6 +205,11 @@ export async function startHub(
         replayDeadLetters: (ids) => ingest.replayDeadLetters(ids, (id) => directory.get(id)),
         dataDir: config.dataDir,
         sessionTtlHours: config.sessionTtlHours,
+        metricsRegistry,
+        gateway: {
+          applyDevice: (device) => broker.applyDevice(device),
+          commands: commandService,
+        },
       },
       { host: config.httpHost, port: config.httpPort },
       logger.child({ room: 'dashboard' }),
@@ -185,6 +236,8 @@ export async function startHub(
       directory,
       adminPasswordFile: path.join(config.dataDir, adminPasswordFile),
       adminCreated: adminCreated !== null,
+      commands: commandService,
+      metricsRegistry,
       demoCredentials,
       credentialsFile: path.join(config.dataDir, demoCredentialsFile),
       mqttPort: broker.port,

@@ -1,5 +1,6 @@
 import { connect, type ErrorWithReasonCode, type MqttClient } from 'mqtt';
 import { deviceTopic } from '../domain/index.js';
+import { answerCommand, type ActuatorState } from './commands.js';
 import type { DeviceCredential } from './credentials.js';
 import { sampleReading, seededRng, type DeviceState } from './generators.js';
 import { getScenario, type Scenario, type ScenarioName } from './scenarios.js';
@@ -29,6 +30,8 @@ export interface FleetStats {
   readonly failed: number;
   /** Telemetry messages the broker acknowledged (PUBACK; QoS 1 only). */
   readonly acked: number;
+  /** Commands from the hub answered on `commands/ack`. */
+  readonly commands: number;
 }
 
 export interface Fleet {
@@ -44,6 +47,7 @@ interface SimDevice {
   readonly cred: DeviceCredential;
   readonly rng: () => number;
   readonly state: DeviceState;
+  readonly actuators: ActuatorState;
   client?: MqttClient;
   seq: number;
   /** Set once the device's first session is up, so a reconnect does not backfill again. */
@@ -75,13 +79,14 @@ export function createFleet(options: FleetOptions): Fleet {
     cred,
     rng: seededRng(seed * 100_003 + i),
     state: {},
+    actuators: {},
     seq: 0,
     started: false,
   }));
   const target = scenario.targetType
     ? sims.find((s) => s.cred.type === scenario.targetType)
     : undefined;
-  const counts = { published: 0, failed: 0, acked: 0 };
+  const counts = { published: 0, failed: 0, acked: 0, commands: 0 };
   const timers: NodeJS.Timeout[] = [];
   let stopping = false;
   let resolveStopped: () => void = () => {};
@@ -132,8 +137,17 @@ export function createFleet(options: FleetOptions): Fleet {
     sim.client = client;
     // Without an 'error' listener an EventEmitter throws; later errors end in a reconnect.
     client.on('error', () => {});
+    // Commands from the hub (#6): apply and acknowledge on commands/ack.
+    client.on('message', (topic, payload) => {
+      if (topic !== deviceTopic(id, 'commands')) return;
+      const ack = answerCommand(sim.cred.type, payload, sim.actuators);
+      if (!ack) return;
+      counts.commands++;
+      client.publish(deviceTopic(id, 'commands/ack'), JSON.stringify(ack), { qos: 1 });
+    });
     client.on('connect', () => {
       client.publish(statusTopic, online, { qos: 1, retain: true });
+      client.subscribe(deviceTopic(id, 'commands'), { qos: 1 });
       if (!sim.started) {
         sim.started = true;
         client.options.reconnectPeriod = reconnectPeriodMs;

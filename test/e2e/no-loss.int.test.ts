@@ -13,6 +13,8 @@ import { connectDevice, quietReading, startTestHub, waitFor } from '../support/h
 import { freePort } from '../support/ports.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
+/** These tests publish ~100 readings a second per device, far above a real device's rate limit. */
+const loadLimits = { MQTT_RATE_PER_S: '100000', MQTT_RATE_BURST: '1000000' };
 
 /** Publishes QoS 1 readings with unique ts per device until stopped; records what was acknowledged. */
 function publishLoop(clients: { client: MqttClient; device: DemoCredential }[], baseMs: number) {
@@ -101,7 +103,7 @@ describe('no acknowledged reading is lost', () => {
       await rm(pgDir, { recursive: true, force: true });
     });
     const database: TestDatabase = { url: server.url, drop: async () => {} };
-    const t = await startTestHub({ INGEST_FLUSH_INTERVAL_MS: '20' }, database);
+    const t = await startTestHub({ INGEST_FLUSH_INTERVAL_MS: '20', ...loadLimits }, database);
     cleanups.push(() => t.stop());
 
     const clients = await Promise.all(
@@ -157,6 +159,7 @@ describe('no acknowledged reading is lost', () => {
       HTTP_PORT: String(await freePort()),
       DEMO_DEVICE_COUNT: '7',
       LOG_LEVEL: 'warn',
+      ...loadLimits,
     };
     const start = () => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/hub/main.ts'], {
@@ -248,7 +251,7 @@ describe('no acknowledged reading is lost', () => {
   });
 
   it('stops reading a device socket while its readings wait for the database, instead of buffering them', async () => {
-    const t = await startTestHub({ INGEST_FLUSH_INTERVAL_MS: '10' });
+    const t = await startTestHub({ INGEST_FLUSH_INTERVAL_MS: '10', ...loadLimits });
     cleanups.push(() => t.stop());
     const w = t.devices.waterlogging;
     // Another session holds the table: commits wait, as when the database falls behind.

@@ -1,0 +1,330 @@
+/**
+ * The device gateway under load (#6), next to the machine's Mosquitto:
+ * 1. idle authenticated device connections held by one gateway node, with
+ *    the node's resident memory per connection;
+ * 2. messages forwarded per second at QoS 0 and 1 (publishers → one
+ *    subscriber), gateway and Mosquitto driven by the same load generator.
+ * The gateway runs in this process (auth, ACL, limits on; ingest replaced by
+ * an immediate ack, so no database); load generators are child processes,
+ * each with its own file limit and loopback source address (127.0.0.2, …).
+ * Everything is loopback and bounded; the last line is one JSON object.
+ *
+ * Run: bash -c 'ulimit -n $(ulimit -Hn); node --expose-gc --import tsx bench/broker.ts \
+ *        --idle 19000 --procs 4 --messages 200000 --publishers 10'
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import mqtt, { type MqttClient } from 'mqtt';
+import mqttPacket from 'mqtt-packet';
+import pino from 'pino';
+import { createBroker } from '../src/broker/index.js';
+import type { DeviceIdentity } from '../src/db/index.js';
+import { hashSecret, secretCost } from '../src/domain/index.js';
+
+const self = fileURLToPath(import.meta.url);
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const flag = (name: string) => process.argv.includes(`--${name}`);
+const secret = 'bench-secret-0123456789';
+const servicePassword = 'bench-service-password';
+
+// ---------------------------------------------------------------- children
+
+interface IdleJob {
+  kind: 'idle';
+  port: number;
+  localAddress: string;
+  from: number;
+  count: number;
+}
+interface FlowJob {
+  kind: 'flow';
+  url: string;
+  qos: 0 | 1;
+  messages: number;
+  publishers: number;
+  /** Topic of publisher i; `{i}` replaced. */
+  topic: string;
+  filter: string;
+  auth: boolean;
+}
+
+async function idleChild(job: IdleJob): Promise<void> {
+  const sockets: net.Socket[] = [];
+  let connected = 0;
+  let failed = 0;
+  let next = 0;
+  const openOne = (i: number) =>
+    new Promise<void>((resolve) => {
+      const id = `BENCH-${i}`;
+      const socket = net.connect({
+        port: job.port,
+        host: '127.0.0.1',
+        localAddress: job.localAddress,
+      });
+      sockets.push(socket);
+      socket.once('connect', () =>
+        socket.write(
+          mqttPacket.generate({
+            cmd: 'connect',
+            protocolId: 'MQTT',
+            protocolVersion: 4,
+            clean: true,
+            clientId: id,
+            keepalive: 0,
+            username: id,
+            password: Buffer.from(secret),
+          }),
+        ),
+      );
+      socket.once('data', (d: Buffer) => {
+        if (d[0] === 0x20 && d[3] === 0) connected++;
+        else failed++;
+        resolve();
+      });
+      socket.once('error', () => {
+        failed++;
+        resolve();
+      });
+    });
+  const worker = async () => {
+    while (next < job.count) await openOne(job.from + next++);
+  };
+  await Promise.all(Array.from({ length: 100 }, worker));
+  process.send!({ connected, failed });
+  process.on('message', () => {
+    for (const s of sockets) s.destroy();
+    process.exit(0);
+  });
+}
+
+function connectAsync(url: string, options: mqtt.IClientOptions): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const c = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 0, ...options });
+    c.once('connect', () => resolve(c));
+    c.once('error', reject);
+  });
+}
+
+async function flowChild(job: FlowJob): Promise<void> {
+  const sub = await connectAsync(job.url, {
+    clientId: `bench-sub-${randomBytes(3).toString('hex')}`,
+    ...(job.auth ? { username: 'service:bench', password: servicePassword } : {}),
+  });
+  await sub.subscribeAsync(job.filter, { qos: job.qos });
+  const pubs = await Promise.all(
+    Array.from({ length: job.publishers }, (_, i) =>
+      connectAsync(job.url, {
+        clientId: `BENCH-P${i}`,
+        ...(job.auth ? { username: `BENCH-P${i}`, password: secret } : {}),
+      }),
+    ),
+  );
+  const total = job.messages - (job.messages % job.publishers);
+  let received = 0;
+  let lastAt = 0;
+  sub.on('message', () => {
+    received++;
+    lastAt = performance.now();
+  });
+  const payload = Buffer.from('{"pm10":86.5,"pm25":51,"noise":63.2}');
+  const window = 200;
+  const t0 = performance.now();
+  await Promise.all(
+    pubs.map(
+      (c, i) =>
+        new Promise<void>((resolve) => {
+          const topic = job.topic.replace('{i}', String(i));
+          const n = total / job.publishers;
+          let sent = 0;
+          let inflight = 0;
+          const pump = () => {
+            while (inflight < window && sent < n) {
+              inflight++;
+              sent++;
+              c.publish(topic, payload, { qos: job.qos }, () => {
+                inflight--;
+                if (sent === n && inflight === 0) resolve();
+                else if (inflight < window / 2) pump();
+              });
+            }
+          };
+          pump();
+        }),
+    ),
+  );
+  // Wait for the deliveries to stop: all of them, or 3 s without progress (bounded).
+  for (let seen = -1; received < total && received !== seen;) {
+    seen = received;
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+  const seconds = ((lastAt || performance.now()) - t0) / 1000;
+  process.send!({ received, total, msgsPerS: Math.round(received / seconds) });
+  for (const c of [...pubs, sub]) c.end(true);
+  setTimeout(() => process.exit(0), 100);
+}
+
+// ---------------------------------------------------------------- parent
+
+function runChild<T>(
+  job: IdleJob | FlowJob,
+  keep = false,
+): { child: ChildProcess; result: Promise<T> } {
+  const child = fork(self, ['--child', JSON.stringify(job)], {
+    execArgv: process.execArgv.filter((a) => a !== '--expose-gc'),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const result = new Promise<T>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as T));
+    child.once('exit', (code) => {
+      if (!keep || code !== 0) reject(new Error(`load generator exited with ${code}`));
+    });
+  });
+  return { child, result };
+}
+
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+const rssKb = () => {
+  gc();
+  gc();
+  return process.memoryUsage().rss / 1024;
+};
+
+async function main(): Promise<void> {
+  const idle = arg('idle', 5000);
+  const procs = Math.max(1, arg('procs', 4));
+  const messages = arg('messages', 100_000);
+  const publishers = arg('publishers', 10);
+  const mosquittoPort = arg('mosquitto-port', 1883);
+
+  const hash = await hashSecret(secret, secretCost.device);
+  const identity = (id: string): DeviceIdentity | undefined =>
+    id.startsWith('BENCH-')
+      ? { id, type: 'dust_noise', gridCode: '430302001001001', secretHash: hash, enabled: true }
+      : undefined;
+  const broker = await createBroker(
+    { get: identity, set: () => undefined },
+    (_d, _k, _t, _p, ack) => ack(null),
+    {
+      host: '127.0.0.1',
+      port: 0,
+      maxPayloadBytes: 65536,
+      ratePerS: 1e6,
+      rateBurst: 1e6,
+      servicePassword,
+      maxConnections: 1e7,
+    },
+    pino({ level: 'warn' }),
+  );
+  const url = `mqtt://127.0.0.1:${broker.port}`;
+  console.log(
+    `gateway on ${url}; ${gc === undefined ? '' : ''}load generators: ${procs} processes`,
+  );
+
+  // 1. idle connections
+  const before = rssKb();
+  const per = Math.ceil(idle / procs);
+  const started = performance.now();
+  const jobs = Array.from({ length: procs }, (_, k) =>
+    runChild<{ connected: number; failed: number }>(
+      {
+        kind: 'idle',
+        port: broker.port,
+        localAddress: `127.0.0.${2 + k}`,
+        from: k * per,
+        count: Math.min(per, idle - k * per),
+      },
+      true,
+    ),
+  );
+  const results = await Promise.all(jobs.map((j) => j.result));
+  const connectS = (performance.now() - started) / 1000;
+  const connected = results.reduce((n, r) => n + r.connected, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  const after = rssKb();
+  const kbPerConnection = connected ? (after - before) / connected : 0;
+  console.log(
+    `idle: ${connected} authenticated connections (${failed} failed) in ${connectS.toFixed(1)} s; ` +
+      `broker holds ${broker.aedes.connectedClients}; RSS ${Math.round(before / 1024)} → ${Math.round(after / 1024)} MB, ` +
+      `${kbPerConnection.toFixed(1)} KB per connection`,
+  );
+  for (const j of jobs) j.child.send('stop');
+  for (let i = 0; i < 200 && broker.aedes.connectedClients > 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  // 2. forwarding, same load generator against both brokers
+  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const flow = async (target: 'gateway' | 'mosquitto', qos: 0 | 1) => {
+    const job: FlowJob =
+      target === 'gateway'
+        ? {
+            kind: 'flow',
+            url,
+            qos,
+            messages,
+            publishers,
+            topic: 'devices/BENCH-P{i}/telemetry',
+            filter: 'devices/+/telemetry',
+            auth: true,
+          }
+        : {
+            kind: 'flow',
+            url: `mqtt://127.0.0.1:${mosquittoPort}`,
+            qos,
+            messages,
+            publishers,
+            topic: `${prefix}/devices/BENCH-P{i}/telemetry`,
+            filter: `${prefix}/devices/+/telemetry`,
+            auth: false,
+          };
+    const r = await runChild<{ received: number; total: number; msgsPerS: number }>(
+      job,
+      true,
+    ).result.catch((err: Error) => {
+      console.log(`${target} QoS ${qos}: ${err.message}`);
+      return { received: 0, total: messages, msgsPerS: 0 };
+    });
+    console.log(
+      `${target.padEnd(9)} QoS ${qos}: ${r.msgsPerS} msgs/s (${r.received}/${r.total} delivered)`,
+    );
+    return r.msgsPerS;
+  };
+  const skipMosquitto = flag('skip-mosquitto');
+  const figures = {
+    idle_connections: connected,
+    kb_per_connection: Number(kbPerConnection.toFixed(1)),
+    idle_connect_s: Number(connectS.toFixed(1)),
+    qos0_msgs_per_s: await flow('gateway', 0),
+    mosquitto_qos0_msgs_per_s: skipMosquitto ? null : await flow('mosquitto', 0),
+    qos1_msgs_per_s: await flow('gateway', 1),
+    mosquitto_qos1_msgs_per_s: skipMosquitto ? null : await flow('mosquitto', 1),
+  };
+  const ratio = (a: number, b: number | null) => (b ? Number((a / b).toFixed(2)) : null);
+  await broker.close();
+  console.log(
+    JSON.stringify({
+      ...figures,
+      qos0_ratio_to_mosquitto: ratio(figures.qos0_msgs_per_s, figures.mosquitto_qos0_msgs_per_s),
+      qos1_ratio_to_mosquitto: ratio(figures.qos1_msgs_per_s, figures.mosquitto_qos1_msgs_per_s),
+    }),
+  );
+}
+
+const childIndex = process.argv.indexOf('--child');
+if (childIndex >= 0) {
+  const job = JSON.parse(process.argv[childIndex + 1]!) as IdleJob | FlowJob;
+  void (job.kind === 'idle' ? idleChild(job) : flowChild(job));
+} else {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

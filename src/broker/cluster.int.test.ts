@@ -1,0 +1,90 @@
+import type { MqttClient } from 'mqtt';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  asDevice,
+  closed,
+  connectClient,
+  nextMessage,
+  startTestBroker,
+  type TestDevice,
+} from '../../test/support/broker.js';
+import { machineRedisUrl, redisReachable, redisTestPrefix } from '../../test/support/redis.js';
+import type { Broker } from './index.js';
+
+const lamp: TestDevice = { id: 'SL-C0001', secret: 'lamp-secret-c001', type: 'streetlight' };
+const gas: TestDevice = { id: 'GS-C0001', secret: 'gas-secret-c0001', type: 'gas' };
+const servicePassword = 'cluster-service-password';
+const reachable = await redisReachable();
+
+/**
+ * Two broker nodes sharing the machine's Redis (#6): fan-out through
+ * mqemitter-redis, sessions and retained messages through
+ * aedes-persistence-redis, under a key prefix of this run only.
+ */
+describe.skipIf(!reachable)('two broker nodes sharing Redis', () => {
+  const { prefix, cleanUp } = redisTestPrefix();
+  let a: Broker;
+  let b: Broker;
+  const clients: MqttClient[] = [];
+  const track = (c: MqttClient) => (clients.push(c), c);
+  const urlOf = (x: Broker) => `mqtt://127.0.0.1:${x.port}`;
+
+  beforeAll(async () => {
+    const stores = { kind: 'redis' as const, url: machineRedisUrl, keyPrefix: prefix };
+    a = (await startTestBroker([lamp, gas], { stores, nodeId: 'node-a', servicePassword })).broker;
+    b = (await startTestBroker([lamp, gas], { stores, nodeId: 'node-b', servicePassword })).broker;
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.end(true);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await cleanUp();
+  });
+
+  it('delivers a command published through node A to a device connected to node B', async () => {
+    const device = track(await connectClient(urlOf(b), asDevice(lamp)));
+    await device.subscribeAsync(`devices/${lamp.id}/commands`, { qos: 1 });
+    const got = nextMessage(device, `devices/${lamp.id}/commands`);
+    await a.publish(`devices/${lamp.id}/commands`, '{"id":"via-a","name":"on"}', 1);
+    expect((await got).toString()).toBe('{"id":"via-a","name":"on"}');
+  });
+
+  it('gives a retained status stored through node B to a subscriber on node A', async () => {
+    const device = track(await connectClient(urlOf(b), asDevice(gas)));
+    await device.publishAsync(`devices/${gas.id}/status`, '{"online":true,"node":"b"}', {
+      qos: 1,
+      retain: true,
+    });
+    const watcher = track(
+      await connectClient(urlOf(a), {
+        clientId: 'svc-a',
+        username: 'service:rules',
+        password: servicePassword,
+      }),
+    );
+    const got = nextMessage(watcher, `devices/${gas.id}/status`);
+    await watcher.subscribeAsync(`devices/${gas.id}/status`, { qos: 1 });
+    expect(JSON.parse((await got).toString())).toHaveProperty('online');
+  });
+
+  it('disconnects a device on node B when it is disabled through node A', async () => {
+    const device = await connectClient(urlOf(b), asDevice(lamp));
+    const gone = closed(device);
+    const { hashSecret, secretCost } = await import('../domain/index.js');
+    const identity = {
+      id: lamp.id,
+      type: lamp.type,
+      gridCode: '430302001001001',
+      secretHash: await hashSecret(lamp.secret, secretCost.device),
+      enabled: false,
+    };
+    await a.applyDevice(identity);
+    await gone;
+    device.end(true);
+    await expect(connectClient(urlOf(b), asDevice(lamp))).rejects.toMatchObject({ code: 5 });
+    await a.applyDevice({ ...identity, enabled: true });
+    track(await connectClient(urlOf(b), asDevice(lamp)));
+  });
+});

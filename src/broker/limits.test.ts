@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { createAuthThrottle, createRateLimiter, createVerifiedCache } from './limits.js';
+
+describe('the per-device token bucket', () => {
+  it('lets a burst through, drops the excess, and refills at the rate', () => {
+    let t = 0;
+    const bucket = createRateLimiter(2, 3, () => t);
+    expect([1, 2, 3, 4].map(() => bucket.take('SL-1'))).toEqual([true, true, true, false]);
+    t = 500; // one token back at 2/s
+    expect(bucket.take('SL-1')).toBe(true);
+    expect(bucket.take('SL-1')).toBe(false);
+    expect(bucket.take('SL-2')).toBe(true); // buckets are per device
+    t = 60_000; // never more than the burst saved up
+    expect([1, 2, 3, 4].map(() => bucket.take('SL-1'))).toEqual([true, true, true, false]);
+  });
+});
+
+describe('the authentication throttle', () => {
+  const options = { freeFailures: 2, baseDelayMs: 100, maxDelayMs: 1000, windowMs: 60_000 };
+
+  it('delays an address only after repeated failures, doubling up to the cap', () => {
+    let t = 0;
+    const throttle = createAuthThrottle(options, () => t);
+    expect(throttle.delayFor('10.0.0.1')).toBe(0);
+    throttle.failed('10.0.0.1');
+    throttle.failed('10.0.0.1');
+    expect(throttle.delayFor('10.0.0.1')).toBe(100);
+    throttle.failed('10.0.0.1');
+    expect(throttle.delayFor('10.0.0.1')).toBe(200);
+    for (let i = 0; i < 10; i++) throttle.failed('10.0.0.1');
+    expect(throttle.delayFor('10.0.0.1')).toBe(1000);
+    expect(throttle.delayFor('10.0.0.2')).toBe(0);
+    t = 61_000;
+    expect(throttle.delayFor('10.0.0.1')).toBe(0);
+  });
+
+  it('forgets an address on success and stays bounded', () => {
+    const throttle = createAuthThrottle(options, () => 0, 3);
+    for (const a of ['a', 'a', 'a', 'b', 'c', 'd']) throttle.failed(a);
+    expect(throttle.trackedAddresses()).toBe(3);
+    throttle.succeeded('d');
+    expect(throttle.delayFor('d')).toBe(0);
+  });
+});
+
+describe('the verified-credential cache', () => {
+  it('matches only the same secret under the same stored hash, and stays bounded', () => {
+    const cache = createVerifiedCache(2);
+    const d = { id: 'SL-1', secretHash: 'scrypt$a' };
+    cache.remember(d, 'right');
+    expect(cache.matches(d, 'right')).toBe(true);
+    expect(cache.matches(d, 'wrong')).toBe(false);
+    expect(cache.matches({ ...d, secretHash: 'scrypt$rotated' }, 'right')).toBe(false);
+    cache.remember({ id: 'SL-2', secretHash: 'h' }, 's');
+    cache.remember({ id: 'SL-3', secretHash: 'h' }, 's');
+    expect(cache.matches(d, 'right')).toBe(false);
+  });
+});
