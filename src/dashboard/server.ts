@@ -12,13 +12,14 @@ import {
   type ServerToClientEvents,
 } from '../domain/index.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
+import { registerRulesRoutes, type RulesRoutesDeps } from './rules-routes.js';
 
 export interface DashboardOptions {
   readonly host: string;
   readonly port: number;
 }
 
-export interface DashboardDeps extends ApiDeps {
+export interface DashboardDeps extends ApiDeps, RulesRoutesDeps {
   readonly db: Queryable;
   readonly cases: CaseService;
 }
@@ -55,6 +56,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
 
   await app.register(fastifyStatic, { root: publicDir, prefix: '/' });
   await app.register(async (api) => registerApiRoutes(api, deps), { prefix: '/api' });
+  await app.register(async (api) => registerRulesRoutes(api, deps), { prefix: '/api' });
   return app;
 }
 

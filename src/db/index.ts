@@ -11,3 +11,4 @@ export * from './alarms.js';
 export * from './cases.js';
 export * from './rules.js';
 export * from './seed-demo-city.js';
+export * from './rule-store.js';

@@ -34,6 +34,9 @@ export const errorCatalog = {
   HUB_ERR_TOPIC_FORBIDDEN: { status: 403, message: 'Topic is outside the client’s own prefix' },
   HUB_ERR_BAD_REQUEST: { status: 400, message: 'Bad request' },
   HUB_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
+  HUB_ERR_RULE_UNKNOWN: { status: 404, message: 'Unknown rule' },
+  HUB_ERR_RULE_INVALID: { status: 400, message: 'Rule settings do not match its kind' },
+  HUB_ERR_RULE_EXISTS: { status: 409, message: 'A rule with this id already exists' },
   HUB_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -7,9 +7,12 @@ import {
   demoCredentialsFile,
   insertMissingRules,
   listDeviceIdentities,
-  listOpenAlarmKeys,
+  listFleet,
+  listRuleOverrides,
   listRules,
+  loadRuleState,
   openDatabase,
+  saveRuleState,
   seedDemoCityIfEmpty,
   type DemoCredential,
 } from '../db/index.js';
@@ -23,7 +26,14 @@ import { createLogger } from './logger.js';
  * (database, rules, cases, ingest, broker, dashboard) and stops them in reverse,
  * draining what is in flight. Wiring only; the logic lives in the rooms.
  */
-export async function startHub(config: HubConfig, options: { logger?: Logger } = {}) {
+export interface HubOptions {
+  logger?: Logger;
+  /** Rules engine timers (#4): fleet-wide rules and batched alarm updates, and state checkpoints. */
+  rulesTickMs?: number;
+  rulesCheckpointMs?: number;
+}
+
+export async function startHub(config: HubConfig, options: HubOptions = {}) {
   const logger = options.logger ?? createLogger(config.logLevel);
   const startedAt = Date.now();
   const db = await openDatabase({
@@ -52,19 +62,34 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       : null;
 
     const directory = new Map((await listDeviceIdentities(db.pool)).map((d) => [d.id, d]));
-    const evaluator = createEvaluator(await listRules(db.pool));
-    for (const open of await listOpenAlarmKeys(db.pool)) {
-      const device = directory.get(open.deviceId);
-      if (device) evaluator.restoreOpen(device.id, device.type, open.ruleId);
-    }
+    const evaluator = createEvaluator(await listRules(db.pool), await listRuleOverrides(db.pool));
+    evaluator.setFleet(await listFleet(db.pool), Date.now());
+    evaluator.restore(await loadRuleState(db.pool));
     const alarms = createAlarmService(db.pool, evaluator, logger.child({ room: 'rules' }));
-    const cases = createCaseService(db.pool, logger.child({ room: 'cases' }));
-    alarms.onAlarm(
-      (event) =>
-        void cases
-          .handleAlarm(event)
-          .catch((err: unknown) => logger.error({ err }, 'case not registered')),
+    await alarms.restore(new Map([...directory.values()].map((d) => [d.id, d.type])));
+    const reloadRules = async () =>
+      evaluator.reload(await listRules(db.pool), await listRuleOverrides(db.pool));
+    const checkpoint = (all = false) =>
+      saveRuleState(db.pool, evaluator.checkpoint(all)).catch((err: unknown) =>
+        logger.error({ err }, 'rule state checkpoint failed'),
+      );
+    const tickTimer = setInterval(
+      () => void alarms.tick().catch((err: unknown) => logger.error({ err }, 'rules tick failed')),
+      options.rulesTickMs ?? 10_000,
     );
+    const checkpointTimer = setInterval(
+      () => void checkpoint(),
+      options.rulesCheckpointMs ?? 60_000,
+    );
+    tickTimer.unref();
+    checkpointTimer.unref();
+    const cases = createCaseService(db.pool, logger.child({ room: 'cases' }));
+    alarms.onAlarm((event) => {
+      if (event.kind === 'updated') return;
+      void cases
+        .handleAlarm({ kind: event.kind, alarm: event.alarm })
+        .catch((err: unknown) => logger.error({ err }, 'case not registered'));
+    });
 
     const ingest = createIngest(
       db.pool,
@@ -77,9 +102,13 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
     );
     ingest.onReadings((device, readings) => alarms.handle(device, readings));
     cleanup.push(async () => {
+      clearInterval(tickTimer);
+      clearInterval(checkpointTimer);
       ingest.stop();
       await ingest.drain();
       await alarms.settled();
+      await alarms.flushHolds();
+      await checkpoint(true);
     });
 
     const broker = await createBroker(
@@ -108,7 +137,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       alarms: alarms.counters,
     });
     const dashboard = await createDashboard(
-      { db: db.pool, cases, health, isOnline: broker.isOnline },
+      { db: db.pool, cases, health, isOnline: broker.isOnline, reloadRules },
       { host: config.httpHost, port: config.httpPort },
       logger.child({ room: 'dashboard' }),
     );
@@ -129,6 +158,8 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       dashboard,
       ingest,
       alarms,
+      evaluator,
+      reloadRules,
       cases,
       directory,
       demoCredentials,
