@@ -401,11 +401,12 @@ export const defaultRulePack: readonly Rule[] = [
     description:
       'No message for 3 × the reporting interval: minor per device; 80 % of a street or grid (at least 5 devices) silent at once: one major alarm for the area.',
     source:
-      'docs/domain.md all types: offline after 3 × interval minor, whole grid or street major (power or network outage); 80 % and 5 devices are defaults',
+      'docs/domain.md all types: offline after 3 × interval minor, whole grid or street major (power or network outage); 80 %, 5 devices and the 15-min correlation wait are defaults',
     settings: {
       factor: 3,
       areaMinDevices: 5,
       areaRatio: 0.8,
+      correlationS: 900,
       deviceSeverity: 'minor',
       areaSeverity: 'major',
     },

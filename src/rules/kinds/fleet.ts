@@ -34,6 +34,8 @@ export interface ActiveCondition {
   /** Since when the evidence goes back (e.g. the last reading of an offline device). */
   readonly firstMs: number;
   readonly detail: string;
+  /** Hold before opening, when it differs from the rule's (offline devices wait for correlation). */
+  readonly holdS?: number;
 }
 
 export type GroupTransition =
@@ -67,7 +69,7 @@ export function diffActive(
     seen.add(c.source);
     if (state.open[c.source]) continue;
     const since = (state.since[c.source] ??= now);
-    if (now - since < forSeconds * 1000) continue;
+    if (now - since < (c.holdS ?? forSeconds) * 1000) continue;
     state.open[c.source] = c;
     out.push({ action: 'open', condition: c });
   }

@@ -14,6 +14,13 @@ export interface OfflineSettings {
   /** An area needs at least this many devices before it can be "offline" as a whole. */
   readonly areaMinDevices: number;
   readonly areaRatio: number;
+  /**
+   * A silent device waits this long before its own alarm, so that an outage
+   * has time to show as an area (a lamp reporting every 5 min is silent only
+   * after 15 min): without it, the 1-min devices of a dark street would each
+   * open an alarm before the street does. Default 900 s.
+   */
+  readonly correlationS?: number;
   readonly deviceSeverity: Severity;
   readonly areaSeverity: Severity;
 }
@@ -26,6 +33,7 @@ export const offlineSettingsSchema = {
     factor: { type: 'number', minimum: 1, maximum: 100 },
     areaMinDevices: { type: 'integer', minimum: 2 },
     areaRatio: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+    correlationS: { type: 'number', minimum: 0, maximum: 86400 },
     deviceSeverity: { enum: ['critical', 'major', 'minor', 'warning'] },
     areaSeverity: { enum: ['critical', 'major', 'minor', 'warning'] },
   },
@@ -95,6 +103,7 @@ function active(
         severity: s.deviceSeverity,
         firstMs: m.lastSeenMs,
         detail: `silent for ${Math.round((now - m.lastSeenMs) / 1000)} s`,
+        holdS: s.correlationS ?? 900,
       });
     }
   }
