@@ -151,12 +151,32 @@ export function createAlarmService(
     if (alarm) emit('updated', alarm);
   }
 
+  /** Writes the accumulated holds of open alarms in one statement. */
+  async function flushHolds(): Promise<void> {
+    const holds = evaluator.drainHolds();
+    const rows = [];
+    for (const h of holds) {
+      const a = open.get(keyOf(h.source, h.ruleId));
+      if (a) rows.push({ id: a.id, count: h.count, last: h.last, peak: h.peak, lastMs: h.lastMs });
+    }
+    if (rows.length === 0) return;
+    try {
+      await applyAlarmHolds(db, rows);
+      counters.holdsWritten += rows.length;
+    } catch (err) {
+      counters.errors++;
+      logger.error({ err }, 'alarm holds not stored');
+    }
+  }
+
   async function clear(
     key: string,
     current: OpenAlarm,
     value: number | boolean | string,
     atMs: number,
   ): Promise<void> {
+    // The readings that kept it open go in first, so peak and count are complete.
+    await flushHolds();
     open.delete(key);
     const alarm = await clearAlarm(db, current.source, current.ruleId, value, atMs);
     if (!alarm) return;
@@ -227,25 +247,9 @@ export function createAlarmService(
           chain(a.source, () => clear(key, a, value, at));
         }
       }
-      await this.flushHolds();
+      await flushHolds();
     },
-    async flushHolds(): Promise<void> {
-      const holds = evaluator.drainHolds();
-      const rows = [];
-      for (const h of holds) {
-        const a = open.get(keyOf(h.source, h.ruleId));
-        if (a)
-          rows.push({ id: a.id, count: h.count, last: h.last, peak: h.peak, lastMs: h.lastMs });
-      }
-      if (rows.length === 0) return;
-      try {
-        await applyAlarmHolds(db, rows);
-        counters.holdsWritten += rows.length;
-      } catch (err) {
-        counters.errors++;
-        logger.error({ err }, 'alarm holds not stored');
-      }
-    },
+    flushHolds,
     /** Loads open alarms at start: they are not opened again, and clear as usual. */
     async restore(types: ReadonlyMap<string, FacilityType>): Promise<number> {
       const alarms = await listOpenAlarms(db);
