@@ -67,8 +67,11 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
     evaluator.restore(await loadRuleState(db.pool));
     const alarms = createAlarmService(db.pool, evaluator, logger.child({ room: 'rules' }));
     await alarms.restore(new Map([...directory.values()].map((d) => [d.id, d.type])));
-    const reloadRules = async () =>
-      evaluator.reload(await listRules(db.pool), await listRuleOverrides(db.pool));
+    const reloadRules = async () => {
+      const rules = await listRules(db.pool);
+      evaluator.reload(rules, await listRuleOverrides(db.pool));
+      alarms.retire(new Set(rules.filter((r) => r.enabled).map((r) => r.id)));
+    };
     const checkpoint = (all = false) =>
       saveRuleState(db.pool, evaluator.checkpoint(all)).catch((err: unknown) =>
         logger.error({ err }, 'rule state checkpoint failed'),

@@ -276,6 +276,19 @@ export function createAlarmService(
       }
       return alarms.length;
     },
+    /**
+     * Clears the open alarms of rules that are gone or disabled (after a
+     * reload): nothing would ever evaluate them again.
+     */
+    retire(enabledRuleIds: ReadonlySet<string>, at: number = now()): number {
+      let n = 0;
+      for (const [key, a] of open) {
+        if (enabledRuleIds.has(a.ruleId)) continue;
+        n++;
+        chain(a.source, () => clear(key, a, a.pendingClearValue, at));
+      }
+      return n;
+    },
     isOpen: (source: string, ruleId: string): boolean => open.has(keyOf(source, ruleId)),
     openCount: (): number => open.size,
     /** Resolves when every transition handed in so far is stored. */

@@ -201,6 +201,11 @@ describe('rules over REST', () => {
       enabled: false,
       version: 3,
     });
+    // Disabled: nothing would evaluate its open alarm again, so it is cleared.
+    await t.hub.alarms.settled();
+    expect(t.hub.alarms.isOpen(gas.id, 'gas.hot')).toBe(false);
+    const retired = await t.hub.db.pool.query(`SELECT state FROM alarms WHERE rule_id = 'gas.hot'`);
+    expect(retired.rows).toEqual([{ state: 'cleared' }]);
     const before = t.hub.alarms.counters.opened;
     const other = t.hub.directory.get(t.devices.gas.id)!;
     t.hub.alarms.handle(other, [{ timeMs: min(1), metrics: { temp: 99 } }]);
