@@ -10,7 +10,7 @@ import {
   type Queryable,
 } from '../db/index.js';
 import type { AlarmRecord, FacilityType } from '../domain/index.js';
-import type { Evaluator, RuleTransition } from './evaluator.js';
+import type { Evaluator, Hold, RuleTransition } from './evaluator.js';
 import type { Reading } from './kinds/index.js';
 
 export type AlarmEvent = { kind: 'opened' | 'cleared' | 'updated'; alarm: AlarmRecord };
@@ -59,6 +59,7 @@ export function createAlarmService(
   const chains = new Map<string, Promise<void>>();
   const open = new Map<string, OpenAlarm>();
   const history = new Map<string, number[]>();
+  let waiting: Hold[] = [];
   const counters = { opened: 0, cleared: 0, updated: 0, flapping: 0, holdsWritten: 0, errors: 0 };
 
   const emit = (kind: AlarmEvent['kind'], alarm: AlarmRecord) => {
@@ -153,11 +154,14 @@ export function createAlarmService(
 
   /** Writes the accumulated holds of open alarms in one statement. */
   async function flushHolds(): Promise<void> {
-    const holds = evaluator.drainHolds();
+    const holds = [...waiting, ...evaluator.drainHolds()];
+    waiting = [];
     const rows = [];
     for (const h of holds) {
       const a = open.get(keyOf(h.source, h.ruleId));
       if (a) rows.push({ id: a.id, count: h.count, last: h.last, peak: h.peak, lastMs: h.lastMs });
+      // Its open is still being stored: keep the hold for the next flush.
+      else if (chains.has(h.source)) waiting.push(h);
     }
     if (rows.length === 0) return;
     try {

@@ -1,7 +1,6 @@
 import {
   facilityCatalog,
   isFacilityType,
-  type AlarmSourceKind,
   type FacilityType,
   type RuleDefinition,
   type Severity,
@@ -19,50 +18,10 @@ import {
   type GroupState,
   type Reading,
   type ReadingKind,
-  type Transition,
 } from './kinds/index.js';
+import type { AlarmSource, FleetDevice, Hold, RuleOverrideInput, RuleTransition } from './types.js';
 
-/** What an alarm is about: a device, or an area for fleet-wide rules. */
-export interface AlarmSource {
-  readonly id: string;
-  readonly kind: AlarmSourceKind;
-  readonly deviceId: string | null;
-  readonly gridCode: string;
-  readonly facilityType: FacilityType | 'all';
-}
-
-export interface RuleTransition {
-  readonly rule: RuleDefinition;
-  readonly source: AlarmSource;
-  readonly transition: Exclude<Transition, { action: 'none' }>;
-  readonly readingMs: number;
-  readonly detail?: string;
-}
-
-export interface RuleOverrideInput {
-  readonly ruleId: string;
-  readonly scope: 'district' | 'grid' | 'device';
-  readonly scopeId: string;
-  readonly settings: Record<string, unknown>;
-  readonly enabled: boolean | null;
-}
-
-export interface FleetDevice {
-  readonly id: string;
-  readonly type: string;
-  readonly gridCode: string;
-  readonly road?: string | null;
-}
-
-/** Readings that kept an open alarm open since the last drain: written in batches, not per reading. */
-export interface Hold {
-  readonly source: string;
-  readonly ruleId: string;
-  count: number;
-  last: number;
-  peak: number;
-  lastMs: number;
-}
+export type { AlarmSource, FleetDevice, Hold, RuleOverrideInput, RuleTransition };
 
 type AnyKind = ReadingKind<unknown, unknown, BaseState>;
 
