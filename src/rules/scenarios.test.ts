@@ -142,12 +142,20 @@ describe('the scripted scenarios raise exactly their alarms', () => {
       expect(failed.length).toBeGreaterThanOrEqual(6);
     });
 
-    it('a power cut: one alarm for the street, none for its hundreds of devices or grids', () => {
+    it('a power cut: one alarm for the street, none for its hundreds of devices or grids, cleared when power returns', () => {
       const street = city[0]!.gridCode.slice(0, 9);
       const silent = city.filter((d) => d.gridCode.startsWith(street)).length;
       expect(silent).toBeGreaterThan(300);
       const log = play('power-cut', city);
-      expect(summary(log)).toEqual([`open all.offline street:${street} major`]);
+      expect(summary(log)).toEqual([
+        `open all.offline street:${street} major`,
+        `clear all.offline street:${street}`,
+      ]);
+      // Opens once the 5-min lamps are overdue too (3 × 5 min after their last report);
+      // clears within one lamp interval of the power's return at minute 50.
+      expect(log[0]!.minute).toBeGreaterThanOrEqual(20);
+      expect(log[0]!.minute).toBeLessThanOrEqual(26);
+      expect(log[1]!.minute).toBeLessThanOrEqual(56);
     });
   });
 });

@@ -313,13 +313,13 @@ export const scenarioScripts: Readonly<Record<string, ScenarioScript>> = {
   'power-cut': {
     name: 'power-cut',
     description:
-      'Every device of the first street goes silent 10 min in and stays silent for 40 min (a power cut). 停电：首个街道全部设备离线 40 分钟。',
+      'Every device of the first street goes silent 10 min in and comes back 40 min later (a power cut). 停电：首个街道全部设备离线 40 分钟后恢复。',
     startLocal: '10:00',
-    durationMin: 50,
+    durationMin: 60,
     targets: (fleet) => {
       const street = fleet[0]?.gridCode.slice(0, 9);
       return fleet.filter((d) => d.gridCode.slice(0, 9) === street);
     },
-    alter: (_d, _i, minute) => (minute >= 10 ? null : undefined),
+    alter: (_d, _i, minute) => (minute >= 10 && minute < 50 ? null : undefined),
   },
 };
