@@ -227,8 +227,11 @@ export function createAlarmService(
       listeners.push(listener);
     },
     /** Evaluates a device's readings; the hot path stays synchronous until a transition. */
-    handle(device: Pick<DeviceIdentity, 'id' | 'type'>, readings: readonly Reading[]): void {
-      enqueue(device.id, evaluator.evaluate(device.id, device.type, readings));
+    handle(
+      device: Pick<DeviceIdentity, 'id' | 'type'> & { readonly gridCode?: string },
+      readings: readonly Reading[],
+    ): void {
+      enqueue(device.id, evaluator.evaluate(device.id, device.type, readings, device.gridCode));
     },
     /**
      * Time-driven work at `at` (default: the injected clock): fleet-wide rules,

@@ -188,8 +188,14 @@ export function createEvaluator(
 
   return {
     /** Transitions caused by these readings, in reading order. */
-    evaluate(deviceId: string, type: FacilityType, readings: readonly Reading[]): RuleTransition[] {
-      const e = entryOf(deviceId, type);
+    evaluate(
+      deviceId: string,
+      type: FacilityType,
+      readings: readonly Reading[],
+      gridCode?: string,
+    ): RuleTransition[] {
+      // A device registered after start joins the fleet on its first reading.
+      const e = entryOf(deviceId, type, gridCode, readings[0]?.timeMs);
       const compiled = e.compiled;
       const states = e.states;
       let out: RuleTransition[] | null = null;

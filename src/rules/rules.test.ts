@@ -106,4 +106,15 @@ describe('the default rule pack', () => {
     const cleared = evaluator.evaluate('MH-1', 'manhole', [{ timeMs: 1, metrics: { tilt: 1 } }]);
     expect(cleared[0]!.transition.action).toBe('clear');
   });
+
+  it('attributes an alarm of a device registered after start to the grid it reports with', () => {
+    const evaluator = createEvaluator(defaultRulePack);
+    const [t] = evaluator.evaluate(
+      'MH-9',
+      'manhole',
+      [{ timeMs: 0, metrics: { tilt: 40 } }],
+      '430302001001001',
+    );
+    expect(t!.source).toMatchObject({ id: 'MH-9', kind: 'device', gridCode: '430302001001001' });
+  });
 });
