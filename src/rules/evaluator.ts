@@ -25,6 +25,9 @@ export type { AlarmSource, FleetDevice, Hold, RuleOverrideInput, RuleTransition 
 
 type AnyKind = ReadingKind<unknown, unknown, BaseState>;
 
+/** Returned when nothing changed: the common case allocates nothing. */
+const noTransitions: readonly RuleTransition[] = Object.freeze([]);
+
 interface Compiled {
   readonly rule: RuleDefinition;
   readonly kind: AnyKind;
@@ -193,7 +196,7 @@ export function createEvaluator(
       type: FacilityType,
       readings: readonly Reading[],
       gridCode?: string,
-    ): RuleTransition[] {
+    ): readonly RuleTransition[] {
       // A device registered after start joins the fleet on its first reading.
       const e = entryOf(deviceId, type, gridCode, readings[0]?.timeMs);
       const compiled = e.compiled;
@@ -222,7 +225,7 @@ export function createEvaluator(
         }
       }
       e.dirty = true;
-      return out ?? [];
+      return out ?? noTransitions;
     },
 
     /** Fleet-wide rules at `now` (injected clock): group ratios and offline with correlation. */
