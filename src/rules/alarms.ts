@@ -107,7 +107,11 @@ export function createAlarmService(
         value: transition.value,
         firstReadingMs: transition.firstMs,
         lastReadingMs: t.readingMs,
-        explain: { kind: rule.kind, ...(t.detail ? { detail: t.detail } : {}) },
+        explain: {
+          kind: rule.kind,
+          settings: t.settings ?? rule.settings,
+          ...(t.detail ? { detail: t.detail } : {}),
+        },
       });
       open.set(key, {
         id: alarm.id,

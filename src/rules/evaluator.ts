@@ -30,6 +30,8 @@ const noTransitions: readonly RuleTransition[] = Object.freeze([]);
 
 interface Compiled {
   readonly rule: RuleDefinition;
+  /** The rule's settings with this device's overrides merged in. */
+  readonly settings: Record<string, unknown>;
   readonly kind: AnyKind;
   readonly prepared: unknown;
   readonly metric: string | null;
@@ -76,7 +78,7 @@ export function createEvaluator(
   function compile(rule: RuleDefinition, settings: Record<string, unknown>): Compiled {
     const kind = readingKinds[rule.kind as keyof typeof readingKinds] as unknown as AnyKind;
     const prepared = kind.prepare(settings);
-    return { rule, kind, prepared, metric: kind.metricOf(prepared) };
+    return { rule, settings, kind, prepared, metric: kind.metricOf(prepared) };
   }
 
   function load(next: readonly RuleDefinition[], nextOverrides: readonly RuleOverrideInput[]) {
@@ -217,6 +219,7 @@ export function createEvaluator(
               source: e.source,
               transition: t,
               readingMs: reading.timeMs,
+              settings: c.settings,
             });
           } else if (state.open && c.metric !== null) {
             const v = reading.metrics[c.metric];

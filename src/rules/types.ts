@@ -17,6 +17,8 @@ export interface RuleTransition {
   readonly source: AlarmSource;
   readonly transition: Exclude<Transition, { action: 'none' }>;
   readonly readingMs: number;
+  /** The settings that applied (with overrides), for the alarm's explanation. */
+  readonly settings?: Record<string, unknown>;
   readonly detail?: string;
 }
 

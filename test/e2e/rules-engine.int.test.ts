@@ -63,7 +63,7 @@ describe('the alarm lifecycle', () => {
       threshold: 40,
       peak_value: 42,
       source_kind: 'device',
-      explain: { kind: 'levels' },
+      explain: { kind: 'levels', settings: { metric: 'depth', forSeconds: 0 } },
     });
     expect(alarm.count).toBe(6);
     expect(new Date(alarm.first_reading_at).getTime()).toBe(min(0));
