@@ -111,10 +111,13 @@ describe('one message from a device to an operator', () => {
     const manhole = t.devices.manhole;
     const client = await connectDevice(t.mqttUrl, manhole);
     clients.push(client);
-    for (const tilt of [45, 60, 80]) {
+    // Distinct ts: readings stamped on arrival can share a millisecond and the
+    // (device_id, time) key keeps one of them (ingest stamps Date.now()).
+    const sentAt = Date.now() - 1000;
+    for (const [i, tilt] of [45, 60, 80].entries()) {
       await client.publishAsync(
         `devices/${manhole.id}/events`,
-        JSON.stringify({ tilt, open: true }),
+        JSON.stringify({ ts: sentAt + i, tilt, open: true }),
         { qos: 1 },
       );
     }
