@@ -239,6 +239,63 @@ describe('rules over REST', () => {
   });
 });
 
+describe('area alarms', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('stores a silent street as one area alarm with its case, and clears it when the devices report again', async () => {
+    // Seven demo devices only: let two silent devices make a street, for the test.
+    const res = await fetch(`${t.httpUrl}/api/rules/all.offline`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        settings: {
+          factor: 3,
+          areaMinDevices: 2,
+          areaRatio: 0.5,
+          correlationS: 900,
+          deviceSeverity: 'minor',
+          areaSeverity: 'major',
+        },
+      }),
+    });
+    expect(res.status).toBe(200);
+    const later = Date.now() + 3 * 3600_000;
+    await t.hub.alarms.tick(later);
+    await t.hub.alarms.tick(later + 16 * 60_000);
+    await t.hub.alarms.settled();
+    const alarms = (
+      await t.hub.db.pool.query(
+        `SELECT a.source, a.source_kind, a.device_id, a.grid_code, a.severity, a.facility_type,
+                c.grid_code AS case_grid
+         FROM alarms a JOIN cases c ON c.alarm_id = a.id WHERE a.rule_id = 'all.offline'`,
+      )
+    ).rows;
+    expect(t.hub.alarms.counters.errors).toBe(0);
+    const streets = alarms.filter((a) => a.source_kind === 'street');
+    expect(streets.length).toBeGreaterThan(0);
+    for (const a of streets) {
+      expect(a).toMatchObject({ device_id: null, severity: 'major', facility_type: 'all' });
+      expect(a.source).toBe(`street:${a.grid_code}`);
+      expect(a.case_grid).toBe(a.grid_code);
+    }
+    // Every device reports again: every offline alarm clears.
+    for (const d of t.hub.directory.values())
+      t.hub.alarms.handle(d, [{ timeMs: later + 17 * 60_000, metrics: {} }]);
+    await t.hub.alarms.tick(later + 18 * 60_000);
+    await t.hub.alarms.settled();
+    const open = await t.hub.db.pool.query(
+      `SELECT 1 FROM alarms WHERE rule_id = 'all.offline' AND state = 'open'`,
+    );
+    expect(open.rows).toEqual([]);
+  });
+});
+
 describe('state that survives a restart', () => {
   let database: TestDatabase;
   let dataDir: string;
