@@ -10,6 +10,7 @@ import {
   insertCaseEvent,
   insertManualCase,
   markCaseRecovered,
+  setCaseSeverityFromAlarm,
   parentArea,
   registerCaseForAlarm,
   ruleCasePolicy,
@@ -296,9 +297,33 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
       await withLock(async () => {});
     },
 
-    async handleAlarm(event: { kind: 'opened' | 'cleared'; alarm: AlarmRecord }): Promise<void> {
+    async handleAlarm(event: {
+      kind: 'opened' | 'cleared' | 'updated';
+      alarm: AlarmRecord;
+    }): Promise<void> {
       await withLock(async () => {
-        if (event.kind === 'opened') {
+        if (event.kind === 'updated') {
+          await transaction(async (db) => {
+            const changed = await setCaseSeverityFromAlarm(
+              db,
+              event.alarm.id,
+              event.alarm.severity,
+            );
+            if (!changed) return [];
+            const full = (await getCaseDetail(db, changed.case.id))!;
+            return [
+              await record(db, full, {
+                action: 'severity',
+                reason: 'updated',
+                from: full.state,
+                actor: systemActor,
+                note: `${changed.previous} → ${event.alarm.severity}`,
+                data: { previous: changed.previous, severity: event.alarm.severity },
+                at: now().toISOString(),
+              }),
+            ];
+          });
+        } else if (event.kind === 'opened') {
           const policy = await ruleCasePolicy(pool, event.alarm.ruleId);
           if (!policy.openCase) return;
           await transaction(async (db) => {

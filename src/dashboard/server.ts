@@ -22,6 +22,7 @@ import { registerCaseRoutes } from './case-routes.js';
 import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import { attachLive, broadcastChange } from './live.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
+import { registerRulesRoutes, type RulesRoutesDeps } from './rules-routes.js';
 import { registerStorageRoutes, type StorageApiDeps } from './storage-routes.js';
 
 export interface DashboardOptions {
@@ -29,7 +30,7 @@ export interface DashboardOptions {
   readonly port: number;
 }
 
-export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps {
+export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps, RulesRoutesDeps {
   readonly db: Queryable;
   readonly cases: CaseService;
   /** Case photos go under `<dataDir>/photos` (issue #5); default: the OS temp dir. */
@@ -97,6 +98,10 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
   );
   await app.register(
     async (api) => registerDeviceRoutes(api, { ...deps, requireRole: app.requireRole }),
+    { prefix: '/api' },
+  );
+  await app.register(
+    async (api) => registerRulesRoutes(api, { ...deps, requireRole: app.requireRole }),
     { prefix: '/api' },
   );
   const registry = deps.metricsRegistry;

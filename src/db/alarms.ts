@@ -1,28 +1,36 @@
-import type { AlarmRecord, FacilityType, Severity } from '../domain/index.js';
+import type { AlarmRecord, AlarmSourceKind, FacilityType, Severity } from '../domain/index.js';
 import type { Queryable } from './pool.js';
 
-const columns = `id, device_id AS "deviceId", rule_id AS "ruleId", rule_version AS "ruleVersion",
-  facility_type AS "facilityType", grid_code AS "gridCode", severity, state, title, metric, threshold,
-  last_value AS "lastValue", peak_value AS "peakValue", count, first_reading_at AS "firstReadingAt",
-  last_reading_at AS "lastReadingAt", opened_at AS "openedAt", cleared_at AS "clearedAt"`;
+const columns = `id, source, source_kind AS "sourceKind", device_id AS "deviceId", rule_id AS "ruleId",
+  rule_version AS "ruleVersion", facility_type AS "facilityType", grid_code AS "gridCode", severity, state,
+  title, metric, threshold, last_value AS "lastValue", peak_value AS "peakValue", count,
+  first_reading_at AS "firstReadingAt", last_reading_at AS "lastReadingAt", opened_at AS "openedAt",
+  cleared_at AS "clearedAt", flapping, acknowledged_at AS "acknowledgedAt",
+  acknowledged_by AS "acknowledgedBy", explain`;
+
+type Value = number | boolean | string | null;
 
 export interface AlarmOpening {
-  readonly deviceId: string;
+  /** A device id, or an area source such as `street:430302001`. */
+  readonly source?: string;
+  readonly sourceKind?: AlarmSourceKind;
+  readonly deviceId: string | null;
   readonly ruleId: string;
   readonly ruleVersion: number;
-  readonly facilityType: FacilityType;
+  readonly facilityType: FacilityType | 'all';
   readonly gridCode: string;
   readonly severity: Severity;
   readonly title: string;
   readonly metric: string;
-  readonly threshold: number | boolean | string | null;
-  readonly value: number | boolean | string | null;
+  readonly threshold: Value;
+  readonly value: Value;
   readonly firstReadingMs: number;
   readonly lastReadingMs: number;
+  readonly explain?: Record<string, unknown>;
 }
 
 /**
- * Opens an alarm, or, when one is already open for the same (device, rule),
+ * Opens an alarm, or, when one is already open for the same (source, rule),
  * updates that one: the partial unique index makes a duplicate impossible even
  * when two evaluators race.
  */
@@ -32,17 +40,21 @@ export async function openAlarm(
 ): Promise<{ alarm: AlarmRecord; opened: boolean }> {
   const peak = typeof a.value === 'number' ? a.value : null;
   const { rows } = await db.query<AlarmRecord & { inserted: boolean }>(
-    `INSERT INTO alarms (device_id, rule_id, rule_version, facility_type, grid_code, severity, state, title,
-       metric, threshold, last_value, peak_value, first_reading_at, last_reading_at)
-     VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9::jsonb, $10::jsonb, $11,
-       to_timestamp($12 / 1000.0), to_timestamp($13 / 1000.0))
-     ON CONFLICT (device_id, rule_id) WHERE state = 'open' DO UPDATE SET
+    `INSERT INTO alarms (source, source_kind, device_id, rule_id, rule_version, facility_type, grid_code,
+       severity, state, title, metric, threshold, last_value, peak_value, first_reading_at, last_reading_at,
+       explain)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $11::jsonb, $12::jsonb, $13,
+       to_timestamp($14 / 1000.0), to_timestamp($15 / 1000.0), $16::jsonb)
+     ON CONFLICT (source, rule_id) WHERE state = 'open' DO UPDATE SET
        count = alarms.count + 1,
        last_value = EXCLUDED.last_value,
        peak_value = GREATEST(alarms.peak_value, EXCLUDED.peak_value),
-       last_reading_at = EXCLUDED.last_reading_at
+       last_reading_at = EXCLUDED.last_reading_at,
+       updated_at = now()
      RETURNING ${columns}, (xmax = 0) AS inserted`,
     [
+      a.source ?? a.deviceId,
+      a.sourceKind ?? 'device',
       a.deviceId,
       a.ruleId,
       a.ruleVersion,
@@ -56,6 +68,7 @@ export async function openAlarm(
       peak,
       a.firstReadingMs,
       a.lastReadingMs,
+      a.explain ? JSON.stringify(a.explain) : null,
     ],
   );
   const { inserted, ...alarm } = rows[0]!;
@@ -64,17 +77,95 @@ export async function openAlarm(
 
 export async function clearAlarm(
   db: Queryable,
-  deviceId: string,
+  source: string,
   ruleId: string,
-  value: number | boolean | string | null,
+  value: Value,
   atMs: number,
 ): Promise<AlarmRecord | null> {
   const { rows } = await db.query<AlarmRecord>(
-    `UPDATE alarms SET state = 'cleared', cleared_at = to_timestamp($4 / 1000.0), last_value = $3::jsonb
-     WHERE device_id = $1 AND rule_id = $2 AND state = 'open'
+    `UPDATE alarms SET state = 'cleared', cleared_at = to_timestamp($4 / 1000.0), last_value = $3::jsonb,
+       updated_at = now()
+     WHERE source = $1 AND rule_id = $2 AND state = 'open'
      RETURNING ${columns}`,
-    [deviceId, ruleId, JSON.stringify(value), atMs],
+    [source, ruleId, JSON.stringify(value), atMs],
   );
+  return rows[0] ?? null;
+}
+
+/** A multi-level rule crossed a level: the same alarm, another severity. */
+export async function changeAlarmSeverity(
+  db: Queryable,
+  id: number,
+  c: { severity: Severity; threshold: Value; value: Value; atMs: number },
+): Promise<AlarmRecord | null> {
+  const { rows } = await db.query<AlarmRecord>(
+    `UPDATE alarms SET severity = $2, threshold = $3::jsonb, last_value = $4::jsonb, count = count + 1,
+       peak_value = GREATEST(peak_value, $5), last_reading_at = to_timestamp($6 / 1000.0), updated_at = now()
+     WHERE id = $1 AND state = 'open' RETURNING ${columns}`,
+    [
+      id,
+      c.severity,
+      JSON.stringify(c.threshold),
+      JSON.stringify(c.value),
+      typeof c.value === 'number' ? c.value : null,
+      c.atMs,
+    ],
+  );
+  return rows[0] ?? null;
+}
+
+export async function markAlarmFlapping(db: Queryable, id: number): Promise<AlarmRecord | null> {
+  const { rows } = await db.query<AlarmRecord>(
+    `UPDATE alarms SET flapping = true, updated_at = now() WHERE id = $1 AND state = 'open'
+     RETURNING ${columns}`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+export interface AlarmHold {
+  readonly id: number;
+  readonly count: number;
+  readonly last: Value;
+  readonly peak: number | null;
+  readonly lastMs: number;
+}
+
+/** Readings that kept open alarms open, accumulated and written in one statement. */
+export async function applyAlarmHolds(db: Queryable, holds: readonly AlarmHold[]): Promise<void> {
+  if (holds.length === 0) return;
+  await db.query(
+    `UPDATE alarms a SET count = a.count + h.count, last_value = h.last,
+       peak_value = GREATEST(a.peak_value, h.peak),
+       last_reading_at = GREATEST(a.last_reading_at, to_timestamp(h."lastMs" / 1000.0)), updated_at = now()
+     FROM jsonb_to_recordset($1::jsonb) AS h(id bigint, count int, last jsonb, peak float8, "lastMs" float8)
+     WHERE a.id = h.id AND a.state = 'open'`,
+    [JSON.stringify(holds)],
+  );
+}
+
+export async function acknowledgeAlarm(
+  db: Queryable,
+  id: number,
+  by: string,
+): Promise<{ alarm: AlarmRecord | null; changed: boolean }> {
+  const { rows } = await db.query<AlarmRecord & { updAt: string | null }>(
+    `WITH upd AS (
+       UPDATE alarms SET acknowledged_at = now(), acknowledged_by = $2, updated_at = now()
+       WHERE id = $1 AND acknowledged_at IS NULL RETURNING acknowledged_at)
+     SELECT ${columns}, (SELECT acknowledged_at FROM upd) AS "updAt" FROM alarms WHERE id = $1`,
+    [id, by],
+  );
+  if (!rows[0]) return { alarm: null, changed: false };
+  const { updAt, ...alarm } = rows[0] as AlarmRecord & { updAt: string | null };
+  // The CTE's update is not visible to the outer SELECT of the same statement.
+  return updAt
+    ? { alarm: { ...alarm, acknowledgedAt: updAt, acknowledgedBy: by }, changed: true }
+    : { alarm, changed: false };
+}
+
+export async function getAlarm(db: Queryable, id: number): Promise<AlarmRecord | null> {
+  const { rows } = await db.query<AlarmRecord>(`SELECT ${columns} FROM alarms WHERE id = $1`, [id]);
   return rows[0] ?? null;
 }
 
@@ -89,11 +180,18 @@ export async function listAlarms(
   return rows;
 }
 
+export async function listOpenAlarms(db: Queryable): Promise<AlarmRecord[]> {
+  const { rows } = await db.query<AlarmRecord>(
+    `SELECT ${columns} FROM alarms WHERE state = 'open' ORDER BY id`,
+  );
+  return rows;
+}
+
 export async function listOpenAlarmKeys(
   db: Queryable,
-): Promise<{ deviceId: string; ruleId: string }[]> {
-  const { rows } = await db.query<{ deviceId: string; ruleId: string }>(
-    `SELECT device_id AS "deviceId", rule_id AS "ruleId" FROM alarms WHERE state = 'open'`,
+): Promise<{ deviceId: string | null; source: string; ruleId: string }[]> {
+  const { rows } = await db.query<{ deviceId: string | null; source: string; ruleId: string }>(
+    `SELECT device_id AS "deviceId", source, rule_id AS "ruleId" FROM alarms WHERE state = 'open'`,
   );
   return rows;
 }

@@ -52,6 +52,24 @@ export async function markCaseRecovered(
   return rows[0] ?? null;
 }
 
+/** An open case follows its alarm's severity (water rising from 25 to 40 cm makes it critical). */
+export async function setCaseSeverityFromAlarm(
+  db: Queryable,
+  alarmId: number,
+  severity: string,
+): Promise<{ case: CaseRecord; previous: string } | null> {
+  const { rows } = await db.query<CaseRecord & { previous: string }>(
+    `UPDATE cases c SET severity = $2, version = nextval('case_version_seq'), updated_at = now()
+     FROM (SELECT id, severity AS previous FROM cases WHERE alarm_id = $1) p
+     WHERE c.id = p.id AND c.severity <> $2 AND c.state NOT IN ('closed', 'cancelled')
+     RETURNING ${columns.replace(/(^|,\s*)(\w+)/g, '$1c.$2')}, p.previous`,
+    [alarmId, severity],
+  );
+  if (!rows[0]) return null;
+  const { previous, ...updated } = rows[0];
+  return { case: updated, previous };
+}
+
 export async function listCases(
   db: Queryable,
   q: { state?: string; limit: number; offset: number },

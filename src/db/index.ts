@@ -21,3 +21,4 @@ export * from './device-registry.js';
 export * from './device-status.js';
 export * from './commands.js';
 export { createLeaderLock, type LeaderLock } from './leader-lock.js';
+export * from './rule-store.js';

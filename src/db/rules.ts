@@ -18,6 +18,16 @@ export async function insertMissingRules(
      ON CONFLICT (id) DO NOTHING`,
     [JSON.stringify(rules)],
   );
+  // Version 1 of each rule in its history, so an alarm citing it stays explainable after edits.
+  await db.query(
+    `INSERT INTO rule_versions (rule_id, version, definition)
+     SELECT r.id, r.version, to_jsonb(d) FROM rules r
+     JOIN jsonb_to_recordset($1::jsonb) AS d(id text, version int, "facilityType" text, kind text,
+       severity text, title text, description text, source text, settings jsonb, enabled boolean)
+       ON d.id = r.id AND d.version = r.version
+     ON CONFLICT DO NOTHING`,
+    [JSON.stringify(rules)],
+  );
   return result.rowCount ?? 0;
 }
 

@@ -133,7 +133,7 @@ export async function seedCaseWorkflow(db: Queryable): Promise<void> {
   // Recovery seen by telemetry verifies these without a supervisor (issue #5).
   await db.query(
     `INSERT INTO rule_case_policies (rule_id, open_case, auto_verify_after_s)
-     VALUES ('waterlogging.road_closed', true, 1800), ('streetlight.dark', true, 600)
+     VALUES ('waterlogging.depth', true, 1800), ('streetlight.dark', true, 600)
      ON CONFLICT (rule_id) DO NOTHING`,
   );
 

@@ -6,13 +6,21 @@ export type Severity = (typeof severities)[number];
 
 export type AlarmState = 'open' | 'cleared';
 
+/** What an alarm is about: one device, or an area (a silent street is one alarm, not 300). */
+export type AlarmSourceKind = 'device' | 'grid' | 'street' | 'district' | 'road';
+
 /** Why an alarm fired: enough for an operator to check the rule's arithmetic. */
 export interface AlarmRecord {
   readonly id: number;
-  readonly deviceId: string;
+  /** The device id, or an area source such as `street:430302001` or `road:430302:雨湖路`. */
+  readonly source: string;
+  readonly sourceKind: AlarmSourceKind;
+  /** Null for area alarms. */
+  readonly deviceId: string | null;
   readonly ruleId: string;
   readonly ruleVersion: number;
-  readonly facilityType: FacilityType;
+  /** `all` for an area alarm of a fleet-wide rule (a silent street of mixed devices). */
+  readonly facilityType: FacilityType | 'all';
   readonly gridCode: string;
   readonly severity: Severity;
   readonly state: AlarmState;
@@ -26,6 +34,12 @@ export interface AlarmRecord {
   readonly lastReadingAt: string;
   readonly openedAt: string;
   readonly clearedAt: string | null;
+  /** Opened and cleared too often: held open until the condition is stable (docs/rules.md). */
+  readonly flapping: boolean;
+  readonly acknowledgedAt: string | null;
+  readonly acknowledgedBy: string | null;
+  /** The rule kind's account of why it fired (kind, detail, aggregate, window). */
+  readonly explain: Record<string, unknown> | null;
 }
 
 /** Case states of the digital city-management workflow (立案 registered first). */

@@ -5,7 +5,8 @@ import type { FacilityType } from './facilities.js';
 export interface RuleDefinition {
   readonly id: string;
   readonly version: number;
-  readonly facilityType: FacilityType;
+  /** `all` for fleet-wide rules (offline with area correlation). */
+  readonly facilityType: FacilityType | 'all';
   readonly kind: string;
   readonly severity: Severity;
   /** Shown to operators, Chinese first. */

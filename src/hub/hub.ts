@@ -12,9 +12,12 @@ import {
   maintainStorage,
   insertMissingRules,
   listDeviceIdentities,
-  listOpenAlarmKeys,
+  listFleet,
+  listRuleOverrides,
   listRules,
+  loadRuleState,
   openDatabase,
+  saveRuleState,
   seedCaseWorkflow,
   seedDemoCityIfEmpty,
   upsertDeviceStatuses,
@@ -30,10 +33,16 @@ import { createLogger } from './logger.js';
  * (database, rules, cases, ingest, broker, dashboard) and stops them in reverse,
  * draining what is in flight. Wiring only; the logic lives in the rooms.
  */
-export async function startHub(
-  config: HubConfig,
-  options: { logger?: Logger; now?: () => Date } = {},
-) {
+export interface HubOptions {
+  logger?: Logger;
+  /** Clock of the cases workflow (deadlines, escalation); tests pass a fake one. */
+  now?: () => Date;
+  /** Rules engine timers (#4): fleet-wide rules and batched alarm updates, and state checkpoints. */
+  rulesTickMs?: number;
+  rulesCheckpointMs?: number;
+}
+
+export async function startHub(config: HubConfig, options: HubOptions = {}) {
   const logger = options.logger ?? createLogger(config.logLevel);
   const startedAt = Date.now();
   const db = await openDatabase({
@@ -79,12 +88,30 @@ export async function startHub(
     if (adminCreated) logger.info({ file: adminCreated }, 'admin user created');
 
     const directory = new Map((await listDeviceIdentities(db.pool)).map((d) => [d.id, d]));
-    const evaluator = createEvaluator(await listRules(db.pool));
-    for (const open of await listOpenAlarmKeys(db.pool)) {
-      const device = directory.get(open.deviceId);
-      if (device) evaluator.restoreOpen(device.id, device.type, open.ruleId);
-    }
+    const evaluator = createEvaluator(await listRules(db.pool), await listRuleOverrides(db.pool));
+    evaluator.setFleet(await listFleet(db.pool), Date.now());
+    evaluator.restore(await loadRuleState(db.pool));
     const alarms = createAlarmService(db.pool, evaluator, logger.child({ room: 'rules' }));
+    await alarms.restore(new Map([...directory.values()].map((d) => [d.id, d.type])));
+    const reloadRules = async () => {
+      const rules = await listRules(db.pool);
+      evaluator.reload(rules, await listRuleOverrides(db.pool));
+      alarms.retire(new Set(rules.filter((r) => r.enabled).map((r) => r.id)));
+    };
+    const checkpoint = (all = false) =>
+      saveRuleState(db.pool, evaluator.checkpoint(all)).catch((err: unknown) =>
+        logger.error({ err }, 'rule state checkpoint failed'),
+      );
+    const tickTimer = setInterval(
+      () => void alarms.tick().catch((err: unknown) => logger.error({ err }, 'rules tick failed')),
+      options.rulesTickMs ?? 10_000,
+    );
+    const checkpointTimer = setInterval(
+      () => void checkpoint(),
+      options.rulesCheckpointMs ?? 60_000,
+    );
+    tickTimer.unref();
+    checkpointTimer.unref();
     const cases = createCaseService(db.pool, logger.child({ room: 'cases' }), {
       now: options.now,
     });
@@ -101,12 +128,12 @@ export async function startHub(
     );
     ticker.unref();
     cleanup.push(async () => clearInterval(ticker));
-    alarms.onAlarm(
-      (event) =>
-        void cases
-          .handleAlarm(event)
-          .catch((err: unknown) => logger.error({ err }, 'case not registered')),
-    );
+    alarms.onAlarm((event) => {
+      // `updated` carries severity changes too: the case follows its alarm's severity.
+      void cases
+        .handleAlarm({ kind: event.kind, alarm: event.alarm })
+        .catch((err: unknown) => logger.error({ err }, 'case not updated from its alarm'));
+    });
 
     const ingest = createIngest(
       db.pool,
@@ -121,9 +148,13 @@ export async function startHub(
     ingest.onReadings((device, readings) => alarms.handle(device, readings));
     await ingest.recover();
     cleanup.push(async () => {
+      clearInterval(tickTimer);
+      clearInterval(checkpointTimer);
       // Held readings become durable (committed, or spooled if the database is away).
       await ingest.stop();
       await alarms.settled();
+      await alarms.flushHolds();
+      await checkpoint(true);
       await cases.settled();
     });
 
@@ -210,6 +241,7 @@ export async function startHub(
           applyDevice: (device) => broker.applyDevice(device),
           commands: commandService,
         },
+        reloadRules,
       },
       { host: config.httpHost, port: config.httpPort },
       logger.child({ room: 'dashboard' }),
@@ -231,6 +263,8 @@ export async function startHub(
       dashboard,
       ingest,
       alarms,
+      evaluator,
+      reloadRules,
       cases,
       webhooks,
       directory,

@@ -1,50 +1,228 @@
 import type { Logger } from 'pino';
-import { clearAlarm, openAlarm, type DeviceIdentity, type Queryable } from '../db/index.js';
-import type { AlarmRecord } from '../domain/index.js';
-import type { Evaluator, RuleTransition } from './evaluator.js';
+import {
+  applyAlarmHolds,
+  changeAlarmSeverity,
+  clearAlarm,
+  listOpenAlarms,
+  markAlarmFlapping,
+  openAlarm,
+  type DeviceIdentity,
+  type Queryable,
+} from '../db/index.js';
+import type { AlarmRecord, FacilityType } from '../domain/index.js';
+import type { Evaluator, Hold, RuleTransition } from './evaluator.js';
+import type { Reading } from './kinds/index.js';
 
-export type AlarmListener = (event: { kind: 'opened' | 'cleared'; alarm: AlarmRecord }) => void;
+export type AlarmEvent = { kind: 'opened' | 'cleared' | 'updated'; alarm: AlarmRecord };
+export type AlarmListener = (event: AlarmEvent) => void;
+
+export interface AlarmServiceOptions {
+  /** The clock for ticks (flapping stability, holds flush). Tests inject one. */
+  readonly now?: () => number;
+  /**
+   * Flapping (engineering default): `transitions` opens and clears within
+   * `withinS` make the alarm flapping; it then stays open until the condition
+   * has been clear for `stableS`, instead of opening a case a minute.
+   */
+  readonly flapping?: { transitions: number; withinS: number; stableS: number };
+}
+
+interface OpenAlarm {
+  id: number;
+  flapping: boolean;
+  /** Reading time the condition cleared while flapping; cleared for real after `stableS`. */
+  pendingClearMs: number | null;
+  pendingClearValue: number | boolean | string;
+  ruleId: string;
+  source: string;
+}
+
+const keyOf = (source: string, ruleId: string) => `${source}\u0000${ruleId}`;
 
 /**
- * The alarm lifecycle: turns rule transitions into stored alarms and tells
- * listeners (the cases room). Writes happen only on transitions, which are
- * rare next to readings; they are chained per device so an open is stored
- * before its clear.
+ * The alarm lifecycle: rule transitions become stored alarms (opened, severity
+ * changed, cleared), readings that keep an alarm open are accumulated and
+ * written in batches from `tick` (a noisy device does not write per reading),
+ * and flapping alarms are held open until stable. One open alarm per
+ * (source, rule): in memory here, and by the partial unique index in the
+ * database. Writes are chained per source so an open is stored before its clear.
  */
-export function createAlarmService(db: Queryable, evaluator: Evaluator, logger: Logger) {
+export function createAlarmService(
+  db: Queryable,
+  evaluator: Evaluator,
+  logger: Logger,
+  options: AlarmServiceOptions = {},
+) {
+  const now = options.now ?? Date.now;
+  const flap = options.flapping ?? { transitions: 6, withinS: 3600, stableS: 900 };
   const listeners: AlarmListener[] = [];
   const chains = new Map<string, Promise<void>>();
-  const counters = { opened: 0, cleared: 0, errors: 0 };
+  const open = new Map<string, OpenAlarm>();
+  const history = new Map<string, number[]>();
+  let waiting: Hold[] = [];
+  const counters = { opened: 0, cleared: 0, updated: 0, flapping: 0, holdsWritten: 0, errors: 0 };
 
-  async function apply(device: DeviceIdentity, t: RuleTransition): Promise<void> {
-    const { rule, transition } = t;
+  const emit = (kind: AlarmEvent['kind'], alarm: AlarmRecord) => {
+    if (kind === 'opened') counters.opened++;
+    else if (kind === 'cleared') counters.cleared++;
+    else counters.updated++;
+    for (const l of listeners) l({ kind, alarm });
+  };
+
+  /** Records a transition; true when the (source, rule) is now flapping. */
+  function flapped(key: string, atMs: number): boolean {
+    const list = history.get(key) ?? [];
+    list.push(atMs);
+    while (list.length > 0 && list[0]! < atMs - flap.withinS * 1000) list.shift();
+    history.set(key, list);
+    return list.length >= flap.transitions;
+  }
+
+  async function apply(t: RuleTransition): Promise<void> {
+    const { rule, source, transition } = t;
+    const key = keyOf(source.id, rule.id);
+    const current = open.get(key);
     if (transition.action === 'open') {
-      const first = rule.settings as { raise: { metric: string; value: unknown }[] };
+      const isFlapping = flapped(key, t.readingMs);
+      if (current) {
+        // Re-raised while held open as flapping: the same alarm goes on.
+        current.pendingClearMs = null;
+        return;
+      }
+      const raise = (rule.settings as { raise?: { metric: string; value: unknown }[] }).raise;
+      const metric =
+        (rule.settings as { metric?: string }).metric ?? raise?.[0]?.metric ?? rule.kind;
       const { alarm, opened } = await openAlarm(db, {
-        deviceId: device.id,
+        source: source.id,
+        sourceKind: source.kind,
+        deviceId: source.deviceId,
         ruleId: rule.id,
         ruleVersion: rule.version,
-        facilityType: device.type,
-        gridCode: device.gridCode,
-        severity: rule.severity,
+        facilityType: source.facilityType,
+        gridCode: source.gridCode,
+        severity: transition.severity ?? rule.severity,
         title: rule.title,
-        metric: first.raise[0]!.metric,
-        threshold: first.raise[0]!.value as number,
+        metric,
+        threshold: transition.threshold ?? ((raise?.[0]?.value ?? null) as number | null),
         value: transition.value,
         firstReadingMs: transition.firstMs,
         lastReadingMs: t.readingMs,
+        explain: {
+          kind: rule.kind,
+          settings: t.settings ?? rule.settings,
+          ...(t.detail ? { detail: t.detail } : {}),
+        },
+      });
+      open.set(key, {
+        id: alarm.id,
+        flapping: alarm.flapping,
+        pendingClearMs: null,
+        pendingClearValue: transition.value,
+        ruleId: rule.id,
+        source: source.id,
       });
       if (!opened) return;
-      counters.opened++;
-      logger.info({ alarmId: alarm.id, deviceId: device.id, ruleId: rule.id }, 'alarm opened');
-      for (const l of listeners) l({ kind: 'opened', alarm });
-    } else {
-      const alarm = await clearAlarm(db, device.id, rule.id, transition.value, t.readingMs);
-      if (!alarm) return;
-      counters.cleared++;
-      logger.info({ alarmId: alarm.id, deviceId: device.id, ruleId: rule.id }, 'alarm cleared');
-      for (const l of listeners) l({ kind: 'cleared', alarm });
+      logger.info({ alarmId: alarm.id, source: source.id, ruleId: rule.id }, 'alarm opened');
+      emit('opened', alarm);
+      if (isFlapping) await markFlapping(key);
+      return;
     }
+    if (!current) return;
+    if (transition.action === 'severity') {
+      const alarm = await changeAlarmSeverity(db, current.id, {
+        severity: transition.severity,
+        threshold: transition.threshold,
+        value: transition.value,
+        atMs: t.readingMs,
+      });
+      if (alarm) emit('updated', alarm);
+      return;
+    }
+    if (flapped(key, t.readingMs) || current.flapping) {
+      if (!current.flapping) await markFlapping(key);
+      current.pendingClearMs = t.readingMs;
+      current.pendingClearValue = transition.value;
+      return;
+    }
+    await clear(key, current, transition.value, t.readingMs);
+  }
+
+  async function markFlapping(key: string): Promise<void> {
+    const current = open.get(key);
+    if (!current || current.flapping) return;
+    current.flapping = true;
+    counters.flapping++;
+    const alarm = await markAlarmFlapping(db, current.id);
+    if (alarm) emit('updated', alarm);
+  }
+
+  /** Writes the accumulated holds of open alarms in one statement. */
+  async function flushHolds(): Promise<void> {
+    const holds = [...waiting, ...evaluator.drainHolds()];
+    waiting = [];
+    const rows = [];
+    for (const h of holds) {
+      const a = open.get(keyOf(h.source, h.ruleId));
+      if (a) rows.push({ id: a.id, count: h.count, last: h.last, peak: h.peak, lastMs: h.lastMs });
+      // Its open is still being stored: keep the hold for the next flush.
+      else if (chains.has(h.source)) waiting.push(h);
+    }
+    if (rows.length === 0) return;
+    try {
+      await applyAlarmHolds(db, rows);
+      counters.holdsWritten += rows.length;
+    } catch (err) {
+      counters.errors++;
+      logger.error({ err }, 'alarm holds not stored');
+    }
+  }
+
+  async function clear(
+    key: string,
+    current: OpenAlarm,
+    value: number | boolean | string,
+    atMs: number,
+  ): Promise<void> {
+    // The readings that kept it open go in first, so peak and count are complete.
+    await flushHolds();
+    open.delete(key);
+    const alarm = await clearAlarm(db, current.source, current.ruleId, value, atMs);
+    if (!alarm) return;
+    logger.info(
+      { alarmId: alarm.id, source: current.source, ruleId: current.ruleId },
+      'alarm cleared',
+    );
+    emit('cleared', alarm);
+  }
+
+  /** Runs `work` after everything already queued for the same source. */
+  function chain(chainKey: string, work: () => Promise<void>): void {
+    const previous = chains.get(chainKey) ?? Promise.resolve();
+    const next = previous.then(work).catch((err: unknown) => {
+      counters.errors++;
+      logger.error({ err, source: chainKey }, 'alarm transition not stored');
+    });
+    chains.set(chainKey, next);
+    void next.finally(() => {
+      if (chains.get(chainKey) === next) chains.delete(chainKey);
+    });
+  }
+
+  function enqueue(chainKey: string, transitions: readonly RuleTransition[]): void {
+    if (transitions.length === 0) return;
+    chain(chainKey, async () => {
+      for (const t of transitions) {
+        try {
+          await apply(t);
+        } catch (err) {
+          counters.errors++;
+          logger.error(
+            { err, source: t.source.id, ruleId: t.rule.id },
+            'alarm transition not stored',
+          );
+        }
+      }
+    });
   }
 
   return {
@@ -54,30 +232,76 @@ export function createAlarmService(db: Queryable, evaluator: Evaluator, logger: 
     },
     /** Evaluates a device's readings; the hot path stays synchronous until a transition. */
     handle(
-      device: DeviceIdentity,
-      readings: readonly { timeMs: number; metrics: Record<string, unknown> }[],
+      device: Pick<DeviceIdentity, 'id' | 'type'> & { readonly gridCode?: string },
+      readings: readonly Reading[],
     ): void {
-      const transitions = evaluator.evaluate(device.id, device.type, readings);
-      if (transitions.length === 0) return;
-      const previous = chains.get(device.id) ?? Promise.resolve();
-      const next = previous.then(async () => {
-        for (const t of transitions) {
-          try {
-            await apply(device, t);
-          } catch (err) {
-            counters.errors++;
-            logger.error(
-              { err, deviceId: device.id, ruleId: t.rule.id },
-              'alarm transition not stored',
-            );
-          }
-        }
-      });
-      chains.set(device.id, next);
-      void next.finally(() => {
-        if (chains.get(device.id) === next) chains.delete(device.id);
-      });
+      enqueue(device.id, evaluator.evaluate(device.id, device.type, readings, device.gridCode));
     },
+    /**
+     * Time-driven work at `at` (default: the injected clock): fleet-wide rules,
+     * flapping alarms that have been stable long enough, and the batched hold
+     * updates of open alarms.
+     */
+    async tick(at: number = now()): Promise<void> {
+      const byChain = new Map<string, RuleTransition[]>();
+      for (const t of evaluator.tick(at)) {
+        const list = byChain.get(t.source.id) ?? [];
+        list.push(t);
+        byChain.set(t.source.id, list);
+      }
+      for (const [k, list] of byChain) enqueue(k, list);
+      for (const [key, a] of open) {
+        if (a.pendingClearMs !== null && at - a.pendingClearMs >= flap.stableS * 1000) {
+          const value = a.pendingClearValue;
+          a.pendingClearMs = null;
+          history.delete(key);
+          chain(a.source, () => clear(key, a, value, at));
+        }
+      }
+      await flushHolds();
+    },
+    flushHolds,
+    /** Loads open alarms at start: they are not opened again, and clear as usual. */
+    async restore(types: ReadonlyMap<string, FacilityType>): Promise<number> {
+      const alarms = await listOpenAlarms(db);
+      for (const a of alarms) {
+        open.set(keyOf(a.source, a.ruleId), {
+          id: a.id,
+          flapping: a.flapping,
+          pendingClearMs: null,
+          pendingClearValue: a.lastValue ?? false,
+          ruleId: a.ruleId,
+          source: a.source,
+        });
+        const type = a.deviceId ? (types.get(a.deviceId) ?? a.facilityType) : a.facilityType;
+        evaluator.restoreOpen(a.source, type, a.ruleId, a.severity, {
+          sourceKind: a.sourceKind,
+          deviceId: a.deviceId,
+          gridCode: a.gridCode,
+          value: typeof a.lastValue === 'number' ? a.lastValue : 0,
+          threshold: typeof a.threshold === 'number' ? a.threshold : 0,
+          severity: a.severity,
+          firstMs: Date.parse(a.firstReadingAt),
+          detail: '',
+        });
+      }
+      return alarms.length;
+    },
+    /**
+     * Clears the open alarms of rules that are gone or disabled (after a
+     * reload): nothing would ever evaluate them again.
+     */
+    retire(enabledRuleIds: ReadonlySet<string>, at: number = now()): number {
+      let n = 0;
+      for (const [key, a] of open) {
+        if (enabledRuleIds.has(a.ruleId)) continue;
+        n++;
+        chain(a.source, () => clear(key, a, a.pendingClearValue, at));
+      }
+      return n;
+    },
+    isOpen: (source: string, ruleId: string): boolean => open.has(keyOf(source, ruleId)),
+    openCount: (): number => open.size,
     /** Resolves when every transition handed in so far is stored. */
     async settled(): Promise<void> {
       while (chains.size > 0) await Promise.all(chains.values());

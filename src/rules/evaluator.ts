@@ -1,77 +1,407 @@
-import type { FacilityType, RuleDefinition } from '../domain/index.js';
 import {
-  ruleKinds,
-  type ThresholdSettings,
-  type ThresholdState,
-  type Transition,
+  facilityCatalog,
+  isFacilityType,
+  type FacilityType,
+  type RuleDefinition,
+  type Severity,
+} from '../domain/index.js';
+import {
+  diffActive,
+  initialGroupState,
+  isReadingKind,
+  isTickKind,
+  readingKinds,
+  tickKinds,
+  type ActiveCondition,
+  type BaseState,
+  type FleetMember,
+  type GroupState,
+  type Reading,
+  type ReadingKind,
 } from './kinds/index.js';
+import type { AlarmSource, FleetDevice, Hold, RuleOverrideInput, RuleTransition } from './types.js';
 
-export interface RuleTransition {
+export type { AlarmSource, FleetDevice, Hold, RuleOverrideInput, RuleTransition };
+
+type AnyKind = ReadingKind<unknown, unknown, BaseState>;
+
+/** Returned when nothing changed: the common case allocates nothing. */
+const noTransitions: readonly RuleTransition[] = Object.freeze([]);
+
+interface Compiled {
   readonly rule: RuleDefinition;
-  readonly transition: Exclude<Transition, { action: 'none' }>;
-  readonly readingMs: number;
+  /** The rule's settings with this device's overrides merged in. */
+  readonly settings: Record<string, unknown>;
+  readonly kind: AnyKind;
+  readonly prepared: unknown;
+  readonly metric: string | null;
 }
 
-interface CompiledRule {
-  readonly rule: RuleDefinition;
-  readonly settings: ThresholdSettings;
+interface Entry {
+  readonly id: string;
+  type: FacilityType;
+  gridCode: string;
+  road: string | null;
+  source: AlarmSource;
+  generation: number;
+  compiled: Compiled[];
+  states: BaseState[];
+  holds: (Hold | null)[];
+  lastSeenMs: number;
+  last: Record<string, unknown> | null;
+  dirty: boolean;
 }
+
+const orderOfScope = { district: 0, grid: 1, device: 2 } as const;
 
 /**
- * Evaluates readings against the rules of the device's facility type only,
- * in memory: no database round trip per reading. State is one slot per
- * (device, rule), created on the device's first reading.
+ * Evaluates readings against the rules of the device's facility type only, in
+ * memory: no database round trip per reading, no allocation unless something
+ * changes. Time-driven rules (group ratio, offline) run from `tick(now)` over
+ * every device's last-seen time and last reading. `reload` swaps the compiled
+ * rules without a restart; per-device state survives for rules whose id and
+ * version are unchanged.
  */
-export function createEvaluator(rules: readonly RuleDefinition[]) {
-  const byType = new Map<FacilityType, CompiledRule[]>();
-  for (const rule of rules) {
-    if (!rule.enabled || rule.kind !== 'threshold') continue;
-    const list = byType.get(rule.facilityType) ?? [];
-    list.push({ rule, settings: rule.settings as unknown as ThresholdSettings });
-    byType.set(rule.facilityType, list);
-  }
-  const states = new Map<string, ThresholdState[]>();
+export function createEvaluator(
+  initialRules: readonly RuleDefinition[],
+  initialOverrides: readonly RuleOverrideInput[] = [],
+) {
+  let rules: readonly RuleDefinition[] = [];
+  let byType = new Map<FacilityType, Compiled[]>();
+  let tickRules: RuleDefinition[] = [];
+  let overrides = new Map<string, RuleOverrideInput[]>();
+  let generation = 0;
+  const entries = new Map<string, Entry>();
+  const groupStates = new Map<string, { version: number; state: GroupState }>();
+  const holding = new Set<Entry>();
 
-  function statesOf(deviceId: string, count: number): ThresholdState[] {
-    let s = states.get(deviceId);
-    if (!s) {
-      s = Array.from({ length: count }, () => ruleKinds.threshold.initialState());
-      states.set(deviceId, s);
-    }
-    return s;
+  function compile(rule: RuleDefinition, settings: Record<string, unknown>): Compiled {
+    const kind = readingKinds[rule.kind as keyof typeof readingKinds] as unknown as AnyKind;
+    const prepared = kind.prepare(settings);
+    return { rule, settings, kind, prepared, metric: kind.metricOf(prepared) };
   }
+
+  function load(next: readonly RuleDefinition[], nextOverrides: readonly RuleOverrideInput[]) {
+    rules = next;
+    byType = new Map();
+    tickRules = [];
+    overrides = new Map();
+    for (const o of [...nextOverrides].sort(
+      (a, b) => orderOfScope[a.scope] - orderOfScope[b.scope],
+    ))
+      overrides.set(o.ruleId, [...(overrides.get(o.ruleId) ?? []), o]);
+    for (const rule of next) {
+      if (isTickKind(rule.kind)) {
+        tickRules.push(rule);
+        continue;
+      }
+      if (!isReadingKind(rule.kind) || !isFacilityType(rule.facilityType)) continue;
+      const list = byType.get(rule.facilityType) ?? [];
+      list.push(compile(rule, rule.settings));
+      byType.set(rule.facilityType, list);
+    }
+    generation++;
+  }
+
+  /** The device's rules with its district, grid and device overrides merged in, most specific last. */
+  function resolve(e: Entry): Compiled[] {
+    const base = byType.get(e.type) ?? [];
+    const out: Compiled[] = [];
+    for (const c of base) {
+      const os = overrides.get(c.rule.id);
+      let enabled = c.rule.enabled;
+      let settings: Record<string, unknown> | null = null;
+      if (os) {
+        for (const o of os) {
+          const match =
+            o.scope === 'device'
+              ? o.scopeId === e.id
+              : o.scope === 'grid'
+                ? o.scopeId === e.gridCode
+                : e.gridCode.startsWith(o.scopeId);
+          if (!match) continue;
+          if (o.enabled !== null) enabled = o.enabled;
+          settings = { ...(settings ?? c.rule.settings), ...o.settings };
+        }
+      }
+      if (!enabled) continue;
+      out.push(settings ? compile(c.rule, settings) : c);
+    }
+    return out;
+  }
+
+  function refresh(e: Entry): void {
+    const compiled = resolve(e);
+    const states: BaseState[] = [];
+    const holds: (Hold | null)[] = [];
+    for (const c of compiled) {
+      const i = e.compiled.findIndex(
+        (o) => o.rule.id === c.rule.id && o.rule.version === c.rule.version,
+      );
+      states.push(i >= 0 ? e.states[i]! : c.kind.initialState(c.prepared));
+      holds.push(i >= 0 ? e.holds[i]! : null);
+    }
+    e.compiled = compiled;
+    e.states = states;
+    e.holds = holds;
+    e.generation = generation;
+  }
+
+  function entryOf(id: string, type: FacilityType, gridCode = '', nowMs = 0): Entry {
+    let e = entries.get(id);
+    if (!e) {
+      e = {
+        id,
+        type,
+        gridCode,
+        road: null,
+        source: { id, kind: 'device', deviceId: id, gridCode, facilityType: type },
+        generation: -1,
+        compiled: [],
+        states: [],
+        holds: [],
+        lastSeenMs: nowMs,
+        last: null,
+        dirty: false,
+      };
+      entries.set(id, e);
+    }
+    if (e.generation !== generation) refresh(e);
+    return e;
+  }
+
+  function hold(e: Entry, i: number, v: number, t: number): void {
+    let h = e.holds[i];
+    if (!h) {
+      h = e.holds[i] = {
+        source: e.id,
+        ruleId: e.compiled[i]!.rule.id,
+        count: 0,
+        last: v,
+        peak: v,
+        lastMs: t,
+      };
+    }
+    h.count++;
+    h.last = v;
+    if (v > h.peak) h.peak = v;
+    if (t > h.lastMs) h.lastMs = t;
+    holding.add(e);
+  }
+
+  load(initialRules, initialOverrides);
 
   return {
     /** Transitions caused by these readings, in reading order. */
     evaluate(
       deviceId: string,
       type: FacilityType,
-      readings: readonly { timeMs: number; metrics: Record<string, unknown> }[],
-    ): RuleTransition[] {
-      const compiled = byType.get(type);
-      if (!compiled) return [];
-      const s = statesOf(deviceId, compiled.length);
+      readings: readonly Reading[],
+      gridCode?: string,
+    ): readonly RuleTransition[] {
+      // A device registered after start joins the fleet on its first reading.
+      const e = entryOf(deviceId, type, gridCode, readings[0]?.timeMs);
+      const compiled = e.compiled;
+      const states = e.states;
       let out: RuleTransition[] | null = null;
       for (const reading of readings) {
+        if (reading.timeMs > e.lastSeenMs) {
+          e.lastSeenMs = reading.timeMs;
+          e.last = reading.metrics;
+        }
         for (let i = 0; i < compiled.length; i++) {
-          const t = ruleKinds.threshold.evaluate(reading, compiled[i]!.settings, s[i]!);
-          if (t.action !== 'none')
+          const c = compiled[i]!;
+          const state = states[i]!;
+          const t = c.kind.evaluate(reading, c.prepared, state);
+          if (t.action !== 'none') {
             (out ??= []).push({
-              rule: compiled[i]!.rule,
+              rule: c.rule,
+              source: e.source,
               transition: t,
               readingMs: reading.timeMs,
+              settings: c.settings,
             });
+          } else if (state.open && c.metric !== null) {
+            const v = reading.metrics[c.metric];
+            if (typeof v === 'number') hold(e, i, v, reading.timeMs);
+          }
         }
       }
-      return out ?? [];
+      e.dirty = true;
+      return out ?? noTransitions;
     },
+
+    /** Fleet-wide rules at `now` (injected clock): group ratios and offline with correlation. */
+    tick(now: number): RuleTransition[] {
+      if (tickRules.length === 0) return [];
+      const members: FleetMember[] = [];
+      for (const e of entries.values()) {
+        members.push({
+          id: e.id,
+          type: e.type,
+          gridCode: e.gridCode,
+          road: e.road,
+          intervalS: facilityCatalog[e.type].reportingIntervalS,
+          lastSeenMs: e.lastSeenMs,
+          last: e.last,
+        });
+      }
+      const out: RuleTransition[] = [];
+      for (const rule of tickRules) {
+        if (!rule.enabled) continue;
+        const kind = tickKinds[rule.kind as keyof typeof tickKinds] as unknown as {
+          active(m: readonly FleetMember[], s: unknown, now: number): ActiveCondition[];
+          forSecondsOf(s: unknown): number;
+        };
+        let g = groupStates.get(rule.id);
+        if (!g || g.version !== rule.version) {
+          g = { version: rule.version, state: g?.state ?? initialGroupState() };
+          groupStates.set(rule.id, g);
+        }
+        const active = kind.active(members, rule.settings, now);
+        for (const t of diffActive(active, g.state, now, kind.forSecondsOf(rule.settings))) {
+          const c = t.condition;
+          const source: AlarmSource = {
+            id: c.source,
+            kind: c.sourceKind,
+            deviceId: c.deviceId,
+            gridCode: c.gridCode,
+            facilityType:
+              c.deviceId !== null ? (entries.get(c.deviceId)?.type ?? 'all') : rule.facilityType,
+          };
+          out.push({
+            rule,
+            source,
+            readingMs: now,
+            detail: c.detail,
+            transition:
+              t.action === 'open'
+                ? {
+                    action: 'open',
+                    firstMs: c.firstMs,
+                    value: c.value,
+                    threshold: c.threshold,
+                    severity: c.severity,
+                  }
+                : { action: 'clear', value: c.value },
+          });
+        }
+      }
+      return out;
+    },
+
+    /** Swaps in new rules and overrides; takes effect on each device's next reading. */
+    reload(next: readonly RuleDefinition[], nextOverrides: readonly RuleOverrideInput[] = []) {
+      load(next, nextOverrides);
+    },
+
+    /** Registers every device, so a device that never reports can still go offline. */
+    setFleet(devices: readonly FleetDevice[], nowMs: number): void {
+      for (const d of devices) {
+        if (!isFacilityType(d.type)) continue;
+        const e = entryOf(d.id, d.type, d.gridCode, nowMs);
+        e.gridCode = d.gridCode;
+        e.road = d.road ?? null;
+        e.source = {
+          id: d.id,
+          kind: 'device',
+          deviceId: d.id,
+          gridCode: d.gridCode,
+          facilityType: d.type,
+        };
+      }
+    },
+
     /** Marks an alarm already open (restored at start) so it is not opened again. */
-    restoreOpen(deviceId: string, type: FacilityType, ruleId: string): void {
-      const compiled = byType.get(type);
-      const i = compiled?.findIndex((c) => c.rule.id === ruleId) ?? -1;
-      if (!compiled || i < 0) return;
-      statesOf(deviceId, compiled.length)[i]!.open = true;
+    restoreOpen(
+      source: string,
+      type: FacilityType | 'all',
+      ruleId: string,
+      severity?: Severity,
+      area?: Omit<ActiveCondition, 'source'>,
+    ): void {
+      const tickRule = tickRules.find((r) => r.id === ruleId);
+      if (tickRule) {
+        let g = groupStates.get(ruleId);
+        if (!g)
+          groupStates.set(ruleId, (g = { version: tickRule.version, state: initialGroupState() }));
+        g.state.open[source] ??= { source, ...area! };
+        return;
+      }
+      if (type === 'all') return;
+      const e = entryOf(source, type);
+      const i = e.compiled.findIndex((c) => c.rule.id === ruleId);
+      if (i < 0) return;
+      const state = e.states[i]! as BaseState & { level?: number };
+      state.open = true;
+      const levels = (e.compiled[i]!.rule.settings as { levels?: { severity: string }[] }).levels;
+      if (levels && state.level !== undefined && state.level < 0)
+        state.level = Math.max(
+          0,
+          levels.findIndex((l) => l.severity === severity),
+        );
     },
+
+    /** Accumulated holds of open alarms since the last call. */
+    drainHolds(): Hold[] {
+      const out: Hold[] = [];
+      for (const e of holding) {
+        for (let i = 0; i < e.holds.length; i++) {
+          const h = e.holds[i];
+          if (h && h.count > 0) out.push({ ...h });
+          e.holds[i] = null;
+        }
+      }
+      holding.clear();
+      return out;
+    },
+
+    /** State changed since the last checkpoint, as rows for rule_state. */
+    checkpoint(all = false): { key: string; state: unknown }[] {
+      const rows: { key: string; state: unknown }[] = [];
+      for (const e of entries.values()) {
+        if (!e.dirty && !all) continue;
+        e.dirty = false;
+        const states: Record<string, { v: number; s: BaseState }> = {};
+        e.compiled.forEach((c, i) => (states[c.rule.id] = { v: c.rule.version, s: e.states[i]! }));
+        rows.push({
+          key: `device:${e.id}`,
+          state: { lastSeenMs: e.lastSeenMs, last: e.last, states },
+        });
+      }
+      for (const [ruleId, g] of groupStates) rows.push({ key: `rule:${ruleId}`, state: g });
+      return rows;
+    },
+
+    /** Restores checkpointed state; states of rules whose version changed start afresh. */
+    restore(rows: readonly { key: string; state: unknown }[]): void {
+      for (const { key, state } of rows) {
+        if (key.startsWith('rule:')) {
+          const g = state as { version: number; state: GroupState };
+          const rule = tickRules.find((r) => r.id === key.slice(5));
+          if (rule && rule.version === g.version) groupStates.set(rule.id, g);
+          continue;
+        }
+        const e = entries.get(key.slice(7));
+        if (!e) continue;
+        const saved = state as {
+          lastSeenMs: number;
+          last: Record<string, unknown> | null;
+          states: Record<string, { v: number; s: BaseState }>;
+        };
+        // A restart is not an outage: silence counts from the later of the last reading and the start.
+        e.lastSeenMs = Math.max(e.lastSeenMs, saved.lastSeenMs);
+        e.last = saved.last;
+        if (e.generation !== generation) refresh(e);
+        e.compiled.forEach((c, i) => {
+          const s = saved.states[c.rule.id];
+          if (s && s.v === c.rule.version) e.states[i] = s.s;
+        });
+      }
+    },
+
+    rules: (): readonly RuleDefinition[] => rules,
+    deviceCount: (): number => entries.size,
   };
 }
 

@@ -1,9 +1,29 @@
-export { createEvaluator, type Evaluator, type RuleTransition } from './evaluator.js';
-export { createAlarmService, type AlarmService, type AlarmListener } from './alarms.js';
-export { defaultRulePack } from './rule-pack.js';
 export {
+  createEvaluator,
+  type AlarmSource,
+  type Evaluator,
+  type FleetDevice,
+  type Hold,
+  type RuleOverrideInput,
+  type RuleTransition,
+} from './evaluator.js';
+export {
+  createAlarmService,
+  type AlarmEvent,
+  type AlarmListener,
+  type AlarmService,
+  type AlarmServiceOptions,
+} from './alarms.js';
+export { cityLightingHours, defaultRulePack, supersededRuleIds } from './rule-pack.js';
+export {
+  isLightingTime,
+  readingKinds,
+  ruleKindNames,
   ruleKinds,
-  type RuleKindName,
+  tickKinds,
   type Condition,
+  type Reading,
+  type RuleKindName,
   type ThresholdSettings,
+  type Transition,
 } from './kinds/index.js';

@@ -1,102 +1,221 @@
-import type { RuleDefinition } from '../domain/index.js';
-import type { ThresholdSettings } from './kinds/index.js';
-
-type ThresholdRule = RuleDefinition & {
-  kind: 'threshold';
-  settings: ThresholdSettings & Record<string, unknown>;
-};
-
 /**
- * The default urban rule pack: one rule per facility type from
- * docs/domain.md, each citing its source. A city edits them in the database;
- * the full pack (multi-level, aggregates, groups, offline) is issue #4.
+ * The default urban rule pack: every alarm of docs/domain.md for the seven
+ * facility types, each citing its source (seed, standard, municipal rule, or
+ * "default" for an engineering default). A city edits them in the database
+ * (REST /api/rules) and overrides them per district, grid or device.
+ * Table with sources: docs/rules.md.
  */
-export const defaultRulePack: readonly ThresholdRule[] = [
-  {
-    id: 'streetlight.leakage',
-    version: 1,
-    facilityType: 'streetlight',
-    kind: 'threshold',
-    severity: 'critical',
-    title: '路灯漏电 Streetlight leakage current',
-    description: 'Leakage current over 30 mA is an electrical safety hazard; clears under 25 mA.',
-    source:
-      'docs/domain.md streetlight: leakage > 30 mA (default), emergency made safe within 1 h (Hebei urban lighting rules)',
-    settings: {
-      raise: [{ metric: 'leakage', op: '>', value: 30 }],
-      clear: [{ metric: 'leakage', op: '<', value: 25 }],
-      forSeconds: 0,
-    },
-    enabled: true,
-  },
-  {
+
+import { rule, streetlightRules, type Rule } from './rule-pack-streetlight.js';
+
+export { cityLightingHours } from './rule-pack-streetlight.js';
+
+/** GB 12523-2011: day 06:00–22:00, night 22:00–06:00, local time. */
+const gb12523 = { dayStartHour: 6, dayEndHour: 22, tzOffsetMin: 480 } as const;
+
+export const defaultRulePack: readonly Rule[] = [
+  ...streetlightRules,
+  // Manhole cover (井盖)
+  rule({
     id: 'manhole.displaced',
-    version: 1,
     facilityType: 'manhole',
-    kind: 'threshold',
+    kind: 'event',
     severity: 'critical',
     title: '井盖位移 Manhole cover displaced',
-    description: 'Tilt over 10 degrees: the cover is lifted or displaced; clears under 5 degrees.',
+    description:
+      'Cover open or flipped, or tilted over 10°: displaced, immediate; clears when closed and level again.',
     source:
-      'docs/domain.md manhole: tilt > 10° (vendor practice), 窨井 safety (seed 004); fix within 6 h (Tianjin 2017)',
+      'docs/domain.md manhole: open/flip or tilt > 10° (vendor practice), 窨井 safety (seed 004); fix within 6 h (Tianjin 2017)',
     settings: {
-      raise: [{ metric: 'tilt', op: '>', value: 10 }],
-      clear: [{ metric: 'tilt', op: '<', value: 5 }],
+      when: [
+        { metric: 'open', op: '==', value: true },
+        { metric: 'tilt', op: '>', value: 10 },
+      ],
+      match: 'any',
       forSeconds: 0,
     },
-    enabled: true,
-  },
-  {
+  }),
+  rule({
+    id: 'manhole.tilted',
+    facilityType: 'manhole',
+    kind: 'threshold',
+    severity: 'minor',
+    title: '井盖倾斜 Manhole cover tilted',
+    description:
+      'Tilt between 5° and 10°; clears under 4° (hysteresis) or when the displaced rule takes over above 10°.',
+    source: 'docs/domain.md manhole: tilt 5–10° minor; 4° clear band is a default',
+    settings: {
+      raise: [
+        { metric: 'tilt', op: '>', value: 5 },
+        { metric: 'tilt', op: '<=', value: 10 },
+      ],
+      clear: [
+        { metric: 'tilt', op: '<', value: 4 },
+        { metric: 'tilt', op: '>', value: 10 },
+      ],
+      forSeconds: 0,
+    },
+  }),
+  rule({
+    id: 'manhole.overflow_risk',
+    facilityType: 'manhole',
+    kind: 'threshold',
+    severity: 'major',
+    title: '井内水位过高 Water near the cover',
+    description: 'Water within 30 cm of the cover; clears when 40 cm below it again.',
+    source: 'docs/domain.md manhole: water within 30 cm of the cover (default), major',
+    settings: {
+      raise: [{ metric: 'water_level', op: '<', value: 30 }],
+      clear: [{ metric: 'water_level', op: '>', value: 40 }],
+      forSeconds: 0,
+    },
+  }),
+  rule({
+    id: 'manhole.battery_low',
+    facilityType: 'manhole',
+    kind: 'threshold',
+    severity: 'minor',
+    title: '井盖传感器电量低 Sensor battery low',
+    description: 'Battery under 20 %; clears over 25 %.',
+    source: 'docs/domain.md manhole: battery < 20 %, maintenance, minor',
+    settings: {
+      raise: [{ metric: 'battery', op: '<', value: 20 }],
+      clear: [{ metric: 'battery', op: '>', value: 25 }],
+      forSeconds: 0,
+    },
+  }),
+  // Drainage pump station (排水泵站)
+  rule({
     id: 'pump_station.power_lost',
-    version: 1,
     facilityType: 'pump_station',
     kind: 'threshold',
     severity: 'critical',
     title: '泵站市电中断 Pump station mains power lost',
     description: 'Mains power absent for 30 s.',
     source:
-      'docs/domain.md pump station: mains power lost, critical (排水泵站设施安全运行, seeds 001, 003)',
+      'docs/domain.md pump station: mains power lost, critical (排水泵站设施安全运行, seeds 001, 003); 30 s default',
     settings: { raise: [{ metric: 'power_ok', op: '==', value: false }], forSeconds: 30 },
-    enabled: true,
-  },
-  {
-    id: 'waterlogging.road_closed',
-    version: 1,
-    facilityType: 'waterlogging',
-    kind: 'threshold',
+  }),
+  rule({
+    id: 'pump_station.pump_fault',
+    facilityType: 'pump_station',
+    kind: 'event',
     severity: 'major',
-    title: '道路积水超25厘米 Ponding over 25 cm',
-    description:
-      'Water on the road at or over 25 cm: roads and underpasses closed; clears under 15 cm.',
+    title: '水泵故障 Pump fault',
+    description: 'Any pump reports a fault.',
+    source: 'docs/domain.md pump station: pump fault, major',
+    settings: { when: [{ metric: 'pump_{n}_fault', op: '==', value: true }], forSeconds: 0 },
+  }),
+  rule({
+    id: 'pump_station.no_current',
+    facilityType: 'pump_station',
+    kind: 'event',
+    severity: 'major',
+    title: '水泵指令运行但无电流 Pump commanded but drawing no current',
+    description: 'A pump commanded to run draws under 1 A for 60 s.',
     source:
-      'docs/domain.md waterlogging: ≥ 25 cm major (Shanghai underpass signs, Shenyang road closures); seed 002: water to remain at most 30 min',
+      'docs/domain.md pump station: commanded to run but current ≈ 0, major; 1 A and 60 s are defaults',
     settings: {
-      raise: [{ metric: 'depth', op: '>=', value: 25 }],
-      clear: [{ metric: 'depth', op: '<', value: 15 }],
+      when: [
+        { metric: 'pump_{n}_running', op: '==', value: true },
+        { metric: 'pump_{n}_current', op: '<', value: 1 },
+      ],
+      forSeconds: 60,
+    },
+  }),
+  rule({
+    id: 'pump_station.level_no_outflow',
+    facilityType: 'pump_station',
+    kind: 'threshold',
+    severity: 'critical',
+    title: '泵站高水位无排水 Well above start level, nothing pumping',
+    description:
+      'Well level at or over the start level (2.0 m; override per station) with outflow under 1 m³/h for 5 min.',
+    source:
+      'docs/domain.md pump station: above start level with no pump running for 5 min, critical; no outflow stands for no pump running; 2.0 m is a default',
+    settings: {
+      raise: [
+        { metric: 'well_level', op: '>=', value: 2 },
+        { metric: 'flow', op: '<', value: 1 },
+      ],
+      forSeconds: 300,
+    },
+  }),
+  // Waterlogging point (积水点)
+  rule({
+    id: 'waterlogging.depth',
+    facilityType: 'waterlogging',
+    kind: 'levels',
+    severity: 'warning',
+    title: '道路积水 Water on the road',
+    description:
+      'One alarm whose severity follows the depth: ≥ 15 cm warning, ≥ 25 cm major (roads closed), ≥ 40 cm critical; steps down 5 cm under each level, clears under 10 cm.',
+    source:
+      'docs/domain.md waterlogging: 15 cm (GB 51222 one lane passable), 25 cm (Shanghai underpass signs, Shenyang closures), 40 cm; seed 002: standing water at most 30 min; 5 cm bands default',
+    settings: {
+      metric: 'depth',
+      op: '>=',
+      levels: [
+        { severity: 'warning', value: 15, clear: 10 },
+        { severity: 'major', value: 25, clear: 20 },
+        { severity: 'critical', value: 40, clear: 35 },
+      ],
       forSeconds: 0,
     },
-    enabled: true,
-  },
-  {
-    id: 'gas.level1',
-    version: 1,
+  }),
+  rule({
+    id: 'waterlogging.rising',
+    facilityType: 'waterlogging',
+    kind: 'rate',
+    severity: 'warning',
+    title: '积水快速上涨 Water rising fast',
+    description:
+      'Depth up more than 5 cm within 10 min: early warning; clears when the rise is ≤ 1 cm.',
+    source: 'docs/domain.md waterlogging: rising faster than 5 cm / 10 min, early warning',
+    settings: { metric: 'depth', rise: 5, clearRise: 1, windowS: 600 },
+  }),
+  // Gas (燃气)
+  rule({
+    id: 'gas.ch4',
     facilityType: 'gas',
-    kind: 'threshold',
+    kind: 'levels',
     severity: 'major',
-    title: '燃气浓度一级报警 Gas level-1 alarm',
-    description: 'Methane at or over 20 %LEL held 30 s; clears under 10 %LEL.',
+    title: '燃气浓度报警 Gas concentration alarm',
+    description:
+      '≥ 20 %LEL held 30 s: level 1, major; ≥ 50 %LEL: level 2, critical (close the valve, dispatch); clears under 10 %LEL.',
     source:
-      'docs/domain.md gas: ≥ 20 %LEL held 30 s, level 1 (GB/T 50493-2019; GB 50838 alarm ≤ 20 %LEL)',
+      'docs/domain.md gas: GB/T 50493-2019 level 1 ≤ 25 %LEL, level 2 ≤ 50 %LEL; GB 50838 alarm ≤ 20 %LEL; 30 s hold, 10 %LEL clear default',
     settings: {
-      raise: [{ metric: 'ch4', op: '>=', value: 20 }],
-      clear: [{ metric: 'ch4', op: '<', value: 10 }],
+      metric: 'ch4',
+      op: '>=',
+      levels: [
+        { severity: 'major', value: 20, clear: 10 },
+        { severity: 'critical', value: 50, clear: 40 },
+      ],
       forSeconds: 30,
     },
-    enabled: true,
-  },
-  {
+  }),
+  rule({
+    id: 'gas.pressure',
+    facilityType: 'gas',
+    kind: 'event',
+    severity: 'major',
+    title: '调压器出口压力异常 Regulator outlet pressure out of band',
+    description:
+      'Outlet pressure outside ±10 % of the 3.0 kPa set point for 2 min (override per regulator with its set point).',
+    source: 'docs/domain.md gas: outside ±10 % of set point for 2 min, major (default)',
+    settings: {
+      when: [
+        { metric: 'pressure', op: '>', value: 3.3 },
+        { metric: 'pressure', op: '<', value: 2.7 },
+      ],
+      match: 'any',
+      forSeconds: 120,
+    },
+  }),
+  // Dust and noise (扬尘/噪声)
+  rule({
     id: 'dust_noise.pm10',
-    version: 1,
     facilityType: 'dust_noise',
     kind: 'threshold',
     severity: 'major',
@@ -110,11 +229,48 @@ export const defaultRulePack: readonly ThresholdRule[] = [
       clear: [{ metric: 'pm10', op: '<', value: 150 }],
       forSeconds: 900,
     },
-    enabled: true,
-  },
-  {
+  }),
+  rule({
+    id: 'dust_noise.pm10_hourly',
+    facilityType: 'dust_noise',
+    kind: 'aggregate',
+    severity: 'warning',
+    title: '扬尘PM10小时均值超标 PM10 hourly mean over limit',
+    description:
+      'Hourly mean PM10 over 150 µg/m³, judged only with at least 75 % of the hour’s readings (per-site limits by override).',
+    source:
+      'docs/domain.md dust: Wuhan practice, hourly mean > 150 µg/m³ warning; suppressed under 75 % data validity',
+    settings: {
+      metric: 'pm10',
+      fn: 'mean',
+      windowS: 3600,
+      expectedIntervalS: 60,
+      minValidity: 0.75,
+      levels: [{ severity: 'warning', value: 150 }],
+    },
+  }),
+  rule({
+    id: 'dust_noise.noise',
+    facilityType: 'dust_noise',
+    kind: 'aggregate',
+    severity: 'major',
+    title: '施工噪声超标 Construction noise over limit',
+    description:
+      'Leq over 10 min above 70 dB(A) by day (06–22) or 55 dB(A) at night at the site boundary.',
+    source: 'GB 12523-2011 (docs/domain.md noise): day 70, night 55 dB(A); Leq 10 min default',
+    settings: {
+      metric: 'noise',
+      fn: 'leq',
+      windowS: 600,
+      expectedIntervalS: 60,
+      minValidity: 0.75,
+      levels: [{ severity: 'major', value: 70 }],
+      schedule: { ...gb12523, nightLevels: [{ severity: 'major', value: 55 }] },
+    },
+  }),
+  // Elevator (电梯)
+  rule({
     id: 'elevator.trapped',
-    version: 1,
     facilityType: 'elevator',
     kind: 'threshold',
     severity: 'critical',
@@ -131,6 +287,44 @@ export const defaultRulePack: readonly ThresholdRule[] = [
       ],
       forSeconds: 120,
     },
-    enabled: true,
-  },
+  }),
+  rule({
+    id: 'elevator.door_open_moving',
+    facilityType: 'elevator',
+    kind: 'event',
+    severity: 'critical',
+    title: '电梯运行中开门 Moving with doors open',
+    description: 'Car moving with the doors open: out of service at once.',
+    source: 'docs/domain.md elevator: moving with doors open, critical (GB/T 24476 events)',
+    settings: {
+      when: [
+        { metric: 'door_open', op: '==', value: true },
+        { metric: 'moving', op: '==', value: true },
+      ],
+      forSeconds: 0,
+    },
+  }),
+  // Every type
+  rule({
+    id: 'all.offline',
+    facilityType: 'all',
+    kind: 'offline',
+    severity: 'minor',
+    title: '设备离线 Devices offline',
+    description:
+      'No message for 3 × the reporting interval: minor per device; 80 % of a street or grid (at least 5 devices) silent at once: one major alarm for the area.',
+    source:
+      'docs/domain.md all types: offline after 3 × interval minor, whole grid or street major (power or network outage); 80 %, 5 devices and the 15-min correlation wait are defaults',
+    settings: {
+      factor: 3,
+      areaMinDevices: 5,
+      areaRatio: 0.8,
+      correlationS: 900,
+      deviceSeverity: 'minor',
+      areaSeverity: 'major',
+    },
+  }),
 ];
+
+/** Rules of the skeleton pack that this pack replaces (multi-level rules took their place). */
+export const supersededRuleIds = ['waterlogging.road_closed', 'gas.level1'] as const;

@@ -16,7 +16,12 @@ describe('the threshold-with-duration rule kind', () => {
     const state = initialState();
     expect(evaluate(at(0, 25), gas, state).action).toBe('none');
     expect(evaluate(at(20, 26), gas, state).action).toBe('none');
-    expect(evaluate(at(30, 27), gas, state)).toEqual({ action: 'open', firstMs: 0, value: 27 });
+    expect(evaluate(at(30, 27), gas, state)).toEqual({
+      action: 'open',
+      firstMs: 0,
+      value: 27,
+      threshold: 20,
+    });
   });
 
   it('restarts the duration when the condition lapses before it is reached', () => {
@@ -46,17 +51,36 @@ describe('the threshold-with-duration rule kind', () => {
   });
 });
 
+/** Every metric a rule's settings name, with `{n}` standing for pump numbers. */
+function metricsOf(settings: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'metric' && typeof x === 'string') out.push(x.replace('{n}', '1'));
+        else walk(x);
+      }
+    }
+  };
+  walk(settings);
+  return out;
+}
+
 describe('the default rule pack', () => {
-  it('has one valid rule for each of the seven facility types, on metrics the type defines', () => {
-    const ajv = new Ajv();
-    const validate = ajv.compile(ruleKinds.threshold.settingsSchema);
-    expect(new Set(defaultRulePack.map((r) => r.facilityType))).toEqual(new Set(facilityTypes));
+  it('covers all seven facility types with valid settings on metrics each type defines, citing sources', () => {
+    const ajv = new Ajv({ strict: false });
+    const covered = new Set(defaultRulePack.map((r) => r.facilityType));
+    for (const type of facilityTypes) expect(covered.has(type), type).toBe(true);
     for (const rule of defaultRulePack) {
+      const validate = ajv.compile(ruleKinds[rule.kind]!.settingsSchema);
       expect(validate(rule.settings), `${rule.id}: ${ajv.errorsText(validate.errors)}`).toBe(true);
-      for (const c of rule.settings.raise)
-        expect(metricSpec(rule.facilityType, c.metric)).toBeDefined();
+      if (rule.facilityType !== 'all')
+        for (const m of metricsOf(rule.settings))
+          expect(metricSpec(rule.facilityType, m), `${rule.id}: ${m}`).toBeDefined();
       expect(rule.source.length).toBeGreaterThan(10);
     }
+    expect(new Set(defaultRulePack.map((r) => r.id)).size).toBe(defaultRulePack.length);
   });
 
   it('raises a trapped-passenger alarm only when all three conditions hold for two minutes', () => {
@@ -81,5 +105,16 @@ describe('the default rule pack', () => {
     );
     const cleared = evaluator.evaluate('MH-1', 'manhole', [{ timeMs: 1, metrics: { tilt: 1 } }]);
     expect(cleared[0]!.transition.action).toBe('clear');
+  });
+
+  it('attributes an alarm of a device registered after start to the grid it reports with', () => {
+    const evaluator = createEvaluator(defaultRulePack);
+    const [t] = evaluator.evaluate(
+      'MH-9',
+      'manhole',
+      [{ timeMs: 0, metrics: { tilt: 40 } }],
+      '430302001001001',
+    );
+    expect(t!.source).toMatchObject({ id: 'MH-9', kind: 'device', gridCode: '430302001001001' });
   });
 });

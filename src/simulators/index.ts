@@ -11,6 +11,13 @@ export {
 export {
   getScenario,
   isScenarioName,
+  normalReading,
+  playScript,
+  scenarioScripts,
+  scriptStartMs,
+  type ScenarioScript,
+  type ScriptDevice,
+  type ScriptReading,
   pickDevices,
   scenarioNames,
   scenarios,

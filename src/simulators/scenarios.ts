@@ -91,3 +91,235 @@ export function pickDevices<D extends { readonly type: FacilityType }>(
   }
   return picked;
 }
+
+/**
+ * Scripted scenarios (#4): a whole fleet's readings over a stretch of time,
+ * with one situation played on top, for tests that assert exactly which
+ * alarms open and clear and which do not. Pure data: the tests feed the
+ * readings to the rules engine with an injected clock, or publish them over
+ * MQTT. Every device reports normal readings at its type's interval
+ * (domain.md), except where the situation says otherwise; `null` is silence.
+ */
+export interface ScriptDevice {
+  readonly id: string;
+  readonly type: FacilityType;
+  readonly gridCode: string;
+  readonly road?: string | null;
+}
+
+export interface ScriptReading {
+  readonly timeMs: number;
+  readonly deviceId: string;
+  readonly metrics: Reading;
+}
+
+export interface ScenarioScript {
+  readonly name: string;
+  readonly description: string;
+  /** Local (UTC+8) time of day the script starts, so night and day rules see the right hours. */
+  readonly startLocal: string;
+  readonly durationMin: number;
+  /** The devices the situation acts on, chosen from the fleet. */
+  targets(fleet: readonly ScriptDevice[]): ScriptDevice[];
+  /** Replaces a target's reading at `minute`; null: silent; undefined: normal. */
+  alter(
+    target: ScriptDevice,
+    index: number,
+    minute: number,
+    normal: Reading,
+  ): Reading | null | undefined;
+  /** Extra reporting cadence of targets in alarm (domain.md: every minute when wet), minutes. */
+  readonly targetIntervalMin?: number;
+}
+
+const intervalMin: Record<FacilityType, number> = {
+  streetlight: 5,
+  manhole: 30,
+  pump_station: 1,
+  waterlogging: 5,
+  gas: 1,
+  dust_noise: 1,
+  elevator: 1,
+};
+
+/** Deterministic normal readings: no rule of the default pack may fire on them. */
+export function normalReading(type: FacilityType, localHourOfDay: number): Reading {
+  const night = localHourOfDay >= 19 || localHourOfDay < 6;
+  switch (type) {
+    case 'streetlight':
+      return night
+        ? { on: true, dim: 100, voltage: 220, current: 0.45, power: 95, pf: 0.96, leakage: 2 }
+        : { on: false, dim: 0, voltage: 220, current: 0, power: 0, pf: 0, leakage: 1 };
+    case 'manhole':
+      return { tilt: 1, open: false, water_level: 150, battery: 80 };
+    case 'pump_station':
+      return {
+        well_level: 1,
+        power_ok: true,
+        flow: 300,
+        pump_1_running: true,
+        pump_1_current: 35,
+        pump_1_fault: false,
+      };
+    case 'waterlogging':
+      return { depth: 0, rain_mm_h: 0 };
+    case 'gas':
+      return { pressure: 3, ch4: 1, temp: 15, valve_open: true };
+    case 'dust_noise':
+      return { pm10: 80, pm25: 45, tsp: 130, noise: night ? 48 : 60, wind_speed: 2, humidity: 60 };
+    case 'elevator':
+      return { floor: 3, door_open: false, moving: true, speed: 1, people: true };
+  }
+}
+
+/** Epoch ms of a local (UTC+8) time of day on 2026-11-23. */
+export function scriptStartMs(startLocal: string): number {
+  const [h, m] = startLocal.split(':').map(Number) as [number, number];
+  return Date.UTC(2026, 10, 23, h - 8, m);
+}
+
+/** Plays a script over a fleet: every reading in time order. */
+export function playScript(
+  script: ScenarioScript,
+  fleet: readonly ScriptDevice[],
+): ScriptReading[] {
+  const startMs = scriptStartMs(script.startLocal);
+  const startHour = Number(script.startLocal.slice(0, 2)) + Number(script.startLocal.slice(3)) / 60;
+  const targets = script.targets(fleet);
+  const targetIndex = new Map(targets.map((d, i) => [d.id, i]));
+  const out: ScriptReading[] = [];
+  fleet.forEach((d, k) => {
+    const i = targetIndex.get(d.id);
+    const every =
+      i !== undefined ? (script.targetIntervalMin ?? intervalMin[d.type]) : intervalMin[d.type];
+    // Devices are staggered across their interval, as a real fleet is.
+    const offset = k % intervalMin[d.type];
+    for (let minute = offset % every; minute < script.durationMin; minute += every) {
+      const normal = normalReading(d.type, (startHour + minute / 60) % 24);
+      const metrics = i === undefined ? normal : script.alter(d, i, minute, normal);
+      if (metrics === null) continue;
+      out.push({ timeMs: startMs + minute * 60_000, deviceId: d.id, metrics: metrics ?? normal });
+    }
+  });
+  return out.sort((a, b) => a.timeMs - b.timeMs);
+}
+
+const firstOf =
+  (type: FacilityType, n = 1) =>
+  (fleet: readonly ScriptDevice[]) =>
+    fleet.filter((d) => d.type === type).slice(0, n);
+
+/** The road with the most lamps. */
+function longestRoad(fleet: readonly ScriptDevice[]): ScriptDevice[] {
+  const roads = new Map<string, ScriptDevice[]>();
+  for (const d of fleet)
+    if (d.type === 'streetlight' && d.road) {
+      const key = `${d.gridCode.slice(0, 6)}:${d.road}`;
+      roads.set(key, [...(roads.get(key) ?? []), d]);
+    }
+  return [...roads.values()].sort((a, b) => b.length - a.length)[0] ?? [];
+}
+
+export const scenarioScripts: Readonly<Record<string, ScenarioScript>> = {
+  rainstorm: {
+    name: 'rainstorm',
+    description:
+      'A rainstorm floods the first waterlogging point to 45 cm in 40 min and drains in 50; the first pump station’s well rises but its pumps run. 暴雨：首个积水点 40 分钟涨至 45 厘米后回落，泵站正常抽排。',
+    startLocal: '14:00',
+    durationMin: 100,
+    targetIntervalMin: 1,
+    targets: (fleet) => [...firstOf('waterlogging')(fleet), ...firstOf('pump_station')(fleet)],
+    alter: (d, _i, minute, normal): Reading => {
+      if (d.type === 'pump_station')
+        return {
+          ...normal,
+          well_level: minute < 40 ? 1 + minute * 0.05 : 3 - (minute - 40) * 0.04,
+        };
+      const depth = minute <= 40 ? minute * 1.125 : Math.max(0, 45 - (minute - 40) * 0.9);
+      return { depth: Math.round(depth * 10) / 10, rain_mm_h: minute < 40 ? 60 : 2 };
+    },
+  },
+  'lamp-failures': {
+    name: 'lamp-failures',
+    description:
+      'At night 3 % of the lamps of the longest road go dark for 40 min, then are repaired. 夜间最长道路 3% 路灯不亮 40 分钟后修复。',
+    startLocal: '21:00',
+    durationMin: 60,
+    targets: (fleet) => {
+      const road = longestRoad(fleet);
+      return road.slice(0, Math.ceil(road.length * 0.03));
+    },
+    alter: (_d, _i, minute, normal) =>
+      minute < 40 ? { ...normal, on: false, current: 0, power: 0, pf: 0 } : undefined,
+  },
+  'dust-episode': {
+    name: 'dust-episode',
+    description:
+      'PM10 at the first site stays near 260 µg/m³ for 70 min after an hour of normal air, then falls to 90; a second site sees one 400 µg/m³ gust. 扬尘：首个工地 PM10 持续约 260 µg/m³ 70 分钟；第二个工地仅一次阵风。',
+    startLocal: '08:00',
+    durationMin: 180,
+    targets: firstOf('dust_noise', 2),
+    alter: (_d, i, minute, normal) => {
+      if (i === 1) return minute === 30 ? { ...normal, pm10: 400 } : undefined;
+      if (minute >= 60 && minute < 130) return { ...normal, pm10: 260 };
+      if (minute >= 130) return { ...normal, pm10: 90 };
+      return undefined;
+    },
+  },
+  'gas-leak': {
+    name: 'gas-leak',
+    description:
+      'CH4 at the first regulator: 25 %LEL for 3 min, 60 %LEL for 2 min, then 5 %LEL after the valve closes. 燃气泄漏：一级后升至二级，关阀后回落。',
+    startLocal: '10:00',
+    durationMin: 20,
+    targets: firstOf('gas'),
+    alter: (_d, _i, minute, normal) =>
+      minute >= 5 && minute < 8
+        ? { ...normal, ch4: 25 }
+        : minute >= 8 && minute < 10
+          ? { ...normal, ch4: 60 }
+          : minute >= 10
+            ? { ...normal, ch4: 5, valve_open: false }
+            : undefined,
+  },
+  'elevator-entrapment': {
+    name: 'elevator-entrapment',
+    description:
+      'The first car stops between floors with people inside for 10 min until rescue opens the doors; the second stops with people for 1 min (a normal stop). 电梯困人 10 分钟；另一台正常停靠 1 分钟。',
+    startLocal: '10:00',
+    durationMin: 30,
+    targets: firstOf('elevator', 2),
+    alter: (_d, i, minute, normal) => {
+      const stopped = { ...normal, moving: false, speed: 0 };
+      if (i === 0 && minute >= 5 && minute < 15) return stopped;
+      if (i === 0 && minute === 15) return { ...stopped, door_open: true };
+      if (i === 1 && minute === 7) return stopped;
+      return undefined;
+    },
+  },
+  'manhole-lifted': {
+    name: 'manhole-lifted',
+    description:
+      'The first manhole cover is lifted (open, 45°) for 20 min, then put back; the second wobbles at 3°. 井盖被掀开 20 分钟后复位；另一井盖轻微晃动。',
+    startLocal: '10:00',
+    durationMin: 60,
+    targetIntervalMin: 5,
+    targets: firstOf('manhole', 2),
+    alter: (_d, i, minute, normal) => {
+      if (i === 1) return { ...normal, tilt: 3 };
+      return minute >= 10 && minute < 30 ? { ...normal, tilt: 45, open: true } : undefined;
+    },
+  },
+  'power-cut': {
+    name: 'power-cut',
+    description:
+      'Every device of the first street goes silent 10 min in and comes back 40 min later (a power cut). 停电：首个街道全部设备离线 40 分钟后恢复。',
+    startLocal: '10:00',
+    durationMin: 60,
+    targets: (fleet) => {
+      const street = fleet[0]?.gridCode.slice(0, 9);
+      return fleet.filter((d) => d.gridCode.slice(0, 9) === street);
+    },
+    alter: (_d, _i, minute) => (minute >= 10 && minute < 50 ? null : undefined),
+  },
+};

@@ -162,7 +162,7 @@ describe('case deadlines and time-driven work', () => {
 
   it('opens an alarm but no case for a rule whose policy is alarm only', async () => {
     await t.hub.db.pool.query(
-      `UPDATE rule_case_policies SET open_case = false WHERE rule_id = 'waterlogging.road_closed'`,
+      `UPDATE rule_case_policies SET open_case = false WHERE rule_id = 'waterlogging.depth'`,
     );
     const w = t.devices.waterlogging;
     const device = await connectDevice(t.mqttUrl, w);

@@ -5,14 +5,16 @@
  * (default: the raise conditions no longer hold). Pure: no I/O, no clock.
  */
 
-export type Operator = '>' | '>=' | '<' | '<=' | '==' | '!=';
-export type Scalar = number | boolean | string;
-
-export interface Condition {
-  readonly metric: string;
-  readonly op: Operator;
-  readonly value: Scalar;
-}
+import {
+  conditionsSchema,
+  none,
+  test,
+  type BaseState,
+  type Condition,
+  type ReadingKind,
+  type Scalar,
+  type Transition,
+} from './types.js';
 
 export interface ThresholdSettings {
   readonly raise: readonly Condition[];
@@ -21,19 +23,10 @@ export interface ThresholdSettings {
   readonly forSeconds: number;
 }
 
-export interface ThresholdState {
+export interface ThresholdState extends BaseState {
   /** Reading time since which the raise conditions have held, or null. */
   sinceMs: number | null;
-  open: boolean;
-  lastMs: number;
 }
-
-export type Transition =
-  | { readonly action: 'none' }
-  | { readonly action: 'open'; readonly firstMs: number; readonly value: Scalar }
-  | { readonly action: 'clear'; readonly value: Scalar };
-
-const none: Transition = { action: 'none' };
 
 export const thresholdSettingsSchema = {
   type: 'object',
@@ -44,43 +37,11 @@ export const thresholdSettingsSchema = {
     raise: { $ref: '#/$defs/conditions' },
     clear: { $ref: '#/$defs/conditions' },
   },
-  $defs: {
-    conditions: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        required: ['metric', 'op', 'value'],
-        additionalProperties: false,
-        properties: {
-          metric: { type: 'string', minLength: 1 },
-          op: { enum: ['>', '>=', '<', '<=', '==', '!='] },
-          value: { type: ['number', 'boolean', 'string'] },
-        },
-      },
-    },
-  },
+  $defs: { conditions: conditionsSchema },
 } as const;
 
 export function initialState(): ThresholdState {
-  return { sinceMs: null, open: false, lastMs: -Infinity };
-}
-
-function test(actual: Scalar, op: Operator, expected: Scalar): boolean {
-  switch (op) {
-    case '>':
-      return actual > expected;
-    case '>=':
-      return actual >= expected;
-    case '<':
-      return actual < expected;
-    case '<=':
-      return actual <= expected;
-    case '==':
-      return actual === expected;
-    case '!=':
-      return actual !== expected;
-  }
+  return { sinceMs: null, open: false, lastMs: Number.MIN_SAFE_INTEGER };
 }
 
 /** true / false, or null when the reading does not carry every metric the conditions need. */
@@ -138,5 +99,13 @@ export function evaluate(
   state.sinceMs ??= reading.timeMs;
   if (reading.timeMs - state.sinceMs < settings.forSeconds * 1000) return none;
   state.open = true;
-  return { action: 'open', firstMs: state.sinceMs, value };
+  return { action: 'open', firstMs: state.sinceMs, value, threshold: settings.raise[0]!.value };
 }
+
+export const thresholdKind: ReadingKind<ThresholdSettings, ThresholdSettings, ThresholdState> = {
+  settingsSchema: thresholdSettingsSchema,
+  prepare: (s) => s,
+  initialState,
+  evaluate,
+  metricOf: (s) => s.raise[0]!.metric,
+};

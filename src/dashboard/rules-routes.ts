@@ -1,0 +1,253 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import {
+  acknowledgeAlarm,
+  createRule,
+  deleteRuleOverride,
+  editRule,
+  getRule,
+  listRuleOverrides,
+  listRuleVersions,
+  putRuleOverride,
+  type OverrideScope,
+  type Queryable,
+} from '../db/index.js';
+import {
+  HubError,
+  facilityTypes,
+  severities,
+  type AlarmRecord,
+  type RuleDefinition,
+} from '../domain/index.js';
+import { ruleKindNames, ruleKinds } from '../rules/index.js';
+
+export interface RulesRoutesDeps {
+  readonly db: Queryable;
+  /** Recompiles the evaluator's rules from the database: changes apply without a restart. */
+  readonly reloadRules?: () => Promise<void>;
+  /** Role check from the users room (#5); absent: mutating routes are open. */
+  readonly requireRole?: (...roles: string[]) => preHandlerHookHandler;
+  /** Told when an operator acknowledges an alarm. */
+  readonly onAlarmAcknowledged?: (alarm: AlarmRecord) => void;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validators = new Map<string, ValidateFunction>();
+function validatorOf(kind: string): ValidateFunction | null {
+  const schema = ruleKinds[kind]?.settingsSchema;
+  if (!schema) return null;
+  let v = validators.get(kind);
+  if (!v) validators.set(kind, (v = ajv.compile(schema)));
+  return v;
+}
+
+/** Problems with a rule's kind and settings, as sentences; empty when valid. */
+export function validateRule(r: { kind: string; settings: unknown }): string[] {
+  const validate = validatorOf(r.kind);
+  if (!validate) return [`kind must be one of ${ruleKindNames.join(', ')}`];
+  if (validate(r.settings)) return [];
+  return (validate.errors ?? []).map((e) => `settings${e.instancePath} ${e.message ?? 'invalid'}`);
+}
+
+const idPattern = '^[a-z_]+\\.[a-z0-9_]+$';
+const ruleBody = {
+  type: 'object',
+  required: [
+    'id',
+    'facilityType',
+    'kind',
+    'severity',
+    'title',
+    'description',
+    'source',
+    'settings',
+  ],
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', pattern: idPattern, maxLength: 100 },
+    facilityType: { enum: [...facilityTypes, 'all'] },
+    kind: { type: 'string' },
+    severity: { enum: [...severities] },
+    title: { type: 'string', minLength: 1, maxLength: 200 },
+    description: { type: 'string', minLength: 1, maxLength: 2000 },
+    // Every rule cites its source (docs/domain.md): no empty citations.
+    source: { type: 'string', minLength: 3, maxLength: 2000 },
+    settings: { type: 'object' },
+    enabled: { type: 'boolean', default: true },
+  },
+} as const;
+const editBody = {
+  type: 'object',
+  minProperties: 1,
+  additionalProperties: false,
+  properties: {
+    severity: ruleBody.properties.severity,
+    title: ruleBody.properties.title,
+    description: ruleBody.properties.description,
+    source: ruleBody.properties.source,
+    settings: ruleBody.properties.settings,
+    enabled: ruleBody.properties.enabled,
+  },
+} as const;
+const scopes = ['district', 'grid', 'device'] as const;
+
+/** /api/rules and /api/alarms/:id/ack (docs/api.md, docs/rules.md). */
+export function registerRulesRoutes(api: FastifyInstance, deps: RulesRoutesDeps): void {
+  const { db } = deps;
+  const guard = deps.requireRole ? { preHandler: deps.requireRole('admin', 'supervisor') } : {};
+  const reload = async () => deps.reloadRules?.();
+  const mustGet = async (id: string): Promise<RuleDefinition> => {
+    const rule = await getRule(db, id);
+    if (!rule) throw new HubError('HUB_ERR_RULE_UNKNOWN', id);
+    return rule;
+  };
+  const mustBeValid = (r: { kind: string; settings: unknown }) => {
+    const problems = validateRule(r);
+    if (problems.length > 0) throw new HubError('HUB_ERR_RULE_INVALID', problems.join('; '));
+  };
+
+  api.get('/rules/kinds', async () => ({
+    kinds: ruleKindNames.map((name) => ({ name, settingsSchema: ruleKinds[name]!.settingsSchema })),
+  }));
+
+  api.get<{ Params: { id: string } }>('/rules/:id', async (req) => {
+    const rule = await mustGet(req.params.id);
+    return {
+      ...rule,
+      overrides: await listRuleOverrides(db, rule.id),
+      versions: (await listRuleVersions(db, rule.id)).map((v) => v.version),
+    };
+  });
+
+  api.post<{ Body: { kind: string; settings: unknown } }>(
+    '/rules/validate',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['kind', 'settings'],
+          properties: { kind: { type: 'string' }, settings: {} },
+        },
+      },
+    },
+    async (req) => {
+      const problems = validateRule(req.body);
+      return { valid: problems.length === 0, problems };
+    },
+  );
+
+  api.post<{ Body: Omit<RuleDefinition, 'version'> }>(
+    '/rules',
+    { schema: { body: ruleBody }, ...guard },
+    async (req, reply) => {
+      mustBeValid(req.body);
+      const created = await createRule(db, req.body);
+      if (!created) throw new HubError('HUB_ERR_RULE_EXISTS', req.body.id);
+      await reload();
+      return reply.status(201).send(created);
+    },
+  );
+
+  api.patch<{ Params: { id: string }; Body: Partial<RuleDefinition> }>(
+    '/rules/:id',
+    { schema: { body: editBody }, ...guard },
+    async (req) => {
+      const current = await mustGet(req.params.id);
+      if (req.body.settings) mustBeValid({ kind: current.kind, settings: req.body.settings });
+      const edited = await editRule(db, current.id, req.body);
+      await reload();
+      return edited;
+    },
+  );
+
+  for (const [path, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
+    api.post<{ Params: { id: string } }>(`/rules/:id/${path}`, guard, async (req) => {
+      const current = await mustGet(req.params.id);
+      const edited =
+        current.enabled === enabled ? current : await editRule(db, current.id, { enabled });
+      await reload();
+      return edited;
+    });
+  }
+
+  api.put<{
+    Params: { id: string; scope: OverrideScope; scopeId: string };
+    Body: { settings?: Record<string, unknown>; enabled?: boolean | null };
+  }>(
+    '/rules/:id/overrides/:scope/:scopeId',
+    {
+      schema: {
+        params: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            scope: { enum: [...scopes] },
+            scopeId: { type: 'string', minLength: 1 },
+          },
+        },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { settings: { type: 'object' }, enabled: { type: ['boolean', 'null'] } },
+        },
+      },
+      ...guard,
+    },
+    async (req) => {
+      const rule = await mustGet(req.params.id);
+      const settings = req.body.settings ?? {};
+      mustBeValid({ kind: rule.kind, settings: { ...rule.settings, ...settings } });
+      const saved = await putRuleOverride(db, {
+        ruleId: rule.id,
+        scope: req.params.scope,
+        scopeId: req.params.scopeId,
+        settings,
+        enabled: req.body.enabled ?? null,
+      });
+      await reload();
+      return saved;
+    },
+  );
+
+  api.delete<{ Params: { id: string; scope: OverrideScope; scopeId: string } }>(
+    '/rules/:id/overrides/:scope/:scopeId',
+    guard,
+    async (req, reply) => {
+      const removed = await deleteRuleOverride(
+        db,
+        req.params.id,
+        req.params.scope,
+        req.params.scopeId,
+      );
+      if (!removed) throw new HubError('HUB_ERR_NOT_FOUND', 'no such override');
+      await reload();
+      return reply.status(204).send();
+    },
+  );
+
+  api.post<{ Params: { id: string } }>(
+    '/alarms/:id/ack',
+    {
+      ...(deps.requireRole
+        ? { preHandler: deps.requireRole('admin', 'operator', 'supervisor') }
+        : {}),
+      schema: {
+        params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } } },
+      },
+    },
+    async (req) => {
+      // Who acknowledged is the logged-in user, never a name the client sends.
+      const { alarm, changed } = await acknowledgeAlarm(
+        db,
+        Number(req.params.id),
+        req.user?.username ?? 'operator',
+      );
+      if (!alarm) throw new HubError('HUB_ERR_NOT_FOUND', `alarm ${req.params.id}`);
+      if (changed) deps.onAlarmAcknowledged?.(alarm);
+      return alarm;
+    },
+  );
+}

@@ -1,0 +1,83 @@
+import type { FacilityType, Severity } from '../../domain/index.js';
+
+/**
+ * What the time-driven kinds (group ratio, offline) share. They run from
+ * `tick(now)` over the whole fleet's last-seen times and last readings, not
+ * per reading, and are level-triggered: each tick says which sources are in
+ * the condition now; `diffActive` turns that into opens (after `forSeconds`)
+ * and clears.
+ */
+
+export interface FleetMember {
+  readonly id: string;
+  readonly type: FacilityType;
+  readonly gridCode: string;
+  /** devices.attrs.road for streetlights. */
+  readonly road: string | null;
+  readonly intervalS: number;
+  readonly lastSeenMs: number;
+  readonly last: Record<string, unknown> | null;
+}
+
+export type SourceKind = 'device' | 'grid' | 'street' | 'district' | 'road';
+
+/** A source (a device or an area) in the rule's condition at this tick. */
+export interface ActiveCondition {
+  readonly source: string;
+  readonly sourceKind: SourceKind;
+  readonly deviceId: string | null;
+  /** The area the alarm (and its case) belongs to: the device's grid, or the area itself. */
+  readonly gridCode: string;
+  readonly value: number;
+  readonly threshold: number;
+  readonly severity: Severity;
+  /** Since when the evidence goes back (e.g. the last reading of an offline device). */
+  readonly firstMs: number;
+  readonly detail: string;
+  /** Hold before opening, when it differs from the rule's (offline devices wait for correlation). */
+  readonly holdS?: number;
+}
+
+export type GroupTransition =
+  | { readonly action: 'open'; readonly condition: ActiveCondition }
+  | { readonly action: 'clear'; readonly condition: ActiveCondition };
+
+export interface GroupState {
+  /** source → when it entered the condition (ms) */
+  since: Record<string, number>;
+  /** source → the condition it was opened with */
+  open: Record<string, ActiveCondition>;
+}
+
+export interface TickKind<S> {
+  readonly settingsSchema: object;
+  active(members: readonly FleetMember[], settings: S, now: number): ActiveCondition[];
+  forSecondsOf(settings: S): number;
+}
+
+export const initialGroupState = (): GroupState => ({ since: {}, open: {} });
+
+export function diffActive(
+  active: readonly ActiveCondition[],
+  state: GroupState,
+  now: number,
+  forSeconds: number,
+): GroupTransition[] {
+  const out: GroupTransition[] = [];
+  const seen = new Set<string>();
+  for (const c of active) {
+    seen.add(c.source);
+    if (state.open[c.source]) continue;
+    const since = (state.since[c.source] ??= now);
+    if (now - since < (c.holdS ?? forSeconds) * 1000) continue;
+    state.open[c.source] = c;
+    out.push({ action: 'open', condition: c });
+  }
+  for (const source of Object.keys(state.since)) if (!seen.has(source)) delete state.since[source];
+  for (const [source, c] of Object.entries(state.open)) {
+    if (seen.has(source)) continue;
+    delete state.open[source];
+    out.push({ action: 'clear', condition: c });
+  }
+  return out;
+}

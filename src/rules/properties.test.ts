@@ -1,0 +1,106 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createEvaluator, defaultRulePack } from './index.js';
+import { levelsKind, type LevelsSettings } from './kinds/levels.js';
+import { evaluate, initialState, type ThresholdSettings } from './kinds/threshold.js';
+
+/** Invariants of the engine (issue #4), for any sequence of readings. */
+const steps = fc.array(
+  fc.record({ dtS: fc.integer({ min: 0, max: 120 }), value: fc.integer({ min: 0, max: 80 }) }),
+  { minLength: 1, maxLength: 200 },
+);
+
+describe('rule engine invariants', () => {
+  it('never opens a second alarm for a (source, rule) that is open, nor clears one that is not', () => {
+    fc.assert(
+      fc.property(steps, steps, (depths, gas) => {
+        const evaluator = createEvaluator(defaultRulePack);
+        const open = new Set<string>();
+        const feed = (
+          id: string,
+          type: 'waterlogging' | 'gas',
+          metric: string,
+          seq: typeof depths,
+        ) => {
+          let t = 0;
+          for (const s of seq) {
+            t += s.dtS * 1000;
+            for (const tr of evaluator.evaluate(id, type, [
+              { timeMs: t, metrics: { [metric]: s.value } },
+            ])) {
+              const key = `${tr.source.id}/${tr.rule.id}`;
+              if (tr.transition.action === 'open') {
+                expect(open.has(key)).toBe(false);
+                open.add(key);
+              } else {
+                expect(open.has(key)).toBe(true);
+                if (tr.transition.action === 'clear') open.delete(key);
+              }
+            }
+          }
+        };
+        feed('WL-1', 'waterlogging', 'depth', depths);
+        feed('GS-1', 'gas', 'ch4', gas);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('holds hysteresis: a multi-level alarm clears only under the clear value and opens only at a level after the hold', () => {
+    const s: LevelsSettings = {
+      metric: 'ch4',
+      op: '>=',
+      levels: [
+        { severity: 'major', value: 20, clear: 10 },
+        { severity: 'critical', value: 50, clear: 40 },
+      ],
+      forSeconds: 30,
+    };
+    fc.assert(
+      fc.property(steps, (seq) => {
+        const st = levelsKind.initialState(s);
+        let t = 0;
+        let since: number | null = null;
+        for (const x of seq) {
+          t += x.dtS * 1000;
+          const wasOpen = st.open;
+          const tr = levelsKind.evaluate({ timeMs: t, metrics: { ch4: x.value } }, s, st);
+          if (!wasOpen) since = x.value >= 20 ? (since ?? t) : null;
+          if (tr.action === 'clear') expect(x.value).toBeLessThan(10);
+          if (wasOpen && x.value >= 10) expect(tr.action).not.toBe('clear');
+          if (tr.action === 'open') {
+            expect(x.value).toBeGreaterThanOrEqual(20);
+            expect(t - since!).toBeGreaterThanOrEqual(30_000);
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('clears a threshold alarm only on a reading where the clear condition holds', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 0, max: 30 }),
+        steps,
+        (raiseAt, band, seq) => {
+          const s: ThresholdSettings = {
+            raise: [{ metric: 'v', op: '>', value: raiseAt }],
+            clear: [{ metric: 'v', op: '<', value: raiseAt - band }],
+            forSeconds: 0,
+          };
+          const st = initialState();
+          let t = 0;
+          for (const x of seq) {
+            t += x.dtS * 1000;
+            const tr = evaluate({ timeMs: t, metrics: { v: x.value } }, s, st);
+            if (tr.action === 'clear') expect(x.value).toBeLessThan(raiseAt - band);
+            if (tr.action === 'open') expect(x.value).toBeGreaterThan(raiseAt);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,0 +1,100 @@
+import type { RuleDefinition } from '../domain/index.js';
+
+/** Streetlight rules of the default pack (docs/rules.md), split out to keep files short. */
+
+export type Rule = RuleDefinition & { settings: Record<string, unknown> };
+export const rule = (r: Omit<Rule, 'version' | 'enabled'>): Rule => ({
+  ...r,
+  version: 1,
+  enabled: true,
+});
+
+/** 湘潭市 (the demo city): dusk and dawn at its latitude and longitude, China Standard Time. */
+export const cityLightingHours = { lat: 27.83, lon: 112.94, tzOffsetMin: 480 } as const;
+
+export const streetlightRules: readonly Rule[] = [
+  // Streetlight (路灯)
+  rule({
+    id: 'streetlight.leakage',
+    facilityType: 'streetlight',
+    kind: 'threshold',
+    severity: 'critical',
+    title: '路灯漏电 Streetlight leakage current',
+    description: 'Leakage current over 30 mA is an electrical safety hazard; clears under 25 mA.',
+    source:
+      'docs/domain.md streetlight: leakage > 30 mA (default), emergency made safe within 1 h (Hebei urban lighting rules)',
+    settings: {
+      raise: [{ metric: 'leakage', op: '>', value: 30 }],
+      clear: [{ metric: 'leakage', op: '<', value: 25 }],
+      forSeconds: 0,
+    },
+  }),
+  rule({
+    id: 'streetlight.dark',
+    facilityType: 'streetlight',
+    kind: 'lamp-off',
+    severity: 'minor',
+    title: '路灯不亮 Dark lamp',
+    description:
+      'Lamp due on (dusk to dawn at the city) but drawing at most 0.05 A for 5 min; clears when it draws current or dawn comes.',
+    source:
+      'docs/domain.md streetlight: should be on but ≈ 0 A for 5 min, minor; ordinary fault fixed in 24 h (Hebei urban lighting rules); 0.05 A is a default',
+    settings: { hours: cityLightingHours, darkCurrentA: 0.05, forSeconds: 300 },
+  }),
+  rule({
+    id: 'streetlight.lit_in_daytime',
+    facilityType: 'streetlight',
+    kind: 'lamp-off',
+    severity: 'warning',
+    title: '路灯白天亮灯 Lamp lit in daytime',
+    description: 'Lamp drawing current outside lighting hours for 30 min: energy waste.',
+    source: 'docs/domain.md streetlight: lit in daytime, warning; 30 min is a default',
+    settings: {
+      hours: cityLightingHours,
+      darkCurrentA: 0.05,
+      forSeconds: 1800,
+      mode: 'lit-in-daytime',
+    },
+  }),
+  rule({
+    id: 'streetlight.lighting_rate_road',
+    facilityType: 'streetlight',
+    kind: 'group-ratio',
+    severity: 'major',
+    title: '道路亮灯率低于目标 Road lighting rate below target',
+    description:
+      'Lamps lit ÷ lamps due on, per road, under 98 % for 15 min during lighting hours; roads under 200 lamps by dark-lamp count (≤ 99: 2, 100–149: 3, 150–199: 4).',
+    source:
+      'seed 002: 亮灯率不低于 98%; 建城〔2011〕257号 main roads ≥ 98 %; dark-lamp counts from Changsha’s assessment (docs/domain.md); 15 min default',
+    settings: {
+      groupBy: 'road',
+      target: 0.98,
+      forSeconds: 900,
+      hours: cityLightingHours,
+      darkCurrentA: 0.05,
+      darkLampLimits: [
+        { maxLamps: 99, maxDark: 2 },
+        { maxLamps: 149, maxDark: 3 },
+        { maxLamps: 199, maxDark: 4 },
+      ],
+      severity: 'major',
+    },
+  }),
+  rule({
+    id: 'streetlight.lighting_rate_district',
+    facilityType: 'streetlight',
+    kind: 'group-ratio',
+    severity: 'major',
+    title: '区域亮灯率低于目标 District lighting rate below target',
+    description: 'Lighting rate of a district under 98 % for 15 min during lighting hours.',
+    source: 'seed 002: 亮灯率不低于 98% (per district, docs/domain.md); 15 min default',
+    settings: {
+      groupBy: 'district',
+      target: 0.98,
+      forSeconds: 900,
+      hours: cityLightingHours,
+      darkCurrentA: 0.05,
+      severity: 'major',
+    },
+  }),
+];
