@@ -99,7 +99,9 @@ export function createDecoder(options: DecoderOptions) {
       seq: _seq,
       ...metrics
     } = value as Record<string, unknown> & { ts?: number | string };
-    let timeMs = receivedMs;
+    // Readings without ts in one batch payload get successive milliseconds, so none
+    // collides with another on the (device, time) key.
+    let timeMs = receivedMs + index;
     if (ts !== undefined) {
       timeMs = typeof ts === 'number' ? ts : Date.parse(ts);
       if (!Number.isFinite(timeMs) || timeMs > receivedMs + maxClockSkewMs) {

@@ -79,6 +79,14 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
     byCode: {} as Record<string, number>,
   };
   const listeners: ReadingsListener[] = [];
+  // Readings without ts take the receive time, and (device, time) is the key: two
+  // messages of one device in the same millisecond must not share a stamp.
+  const lastStamp = new Map<string, number>();
+  function receiveStamp(deviceId: string): number {
+    const last = lastStamp.get(deviceId) ?? 0;
+    const now = Date.now();
+    return now > last ? now : last + 1;
+  }
   let deadPending: DeadLetter[] = [];
   let deadFlush: Promise<void> | null = null;
 
@@ -140,7 +148,13 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
       counters.messages++;
       // Status and command acks are the broker's business (issue #6), not readings.
       if (kind !== 'telemetry' && kind !== 'events') return ack(null);
-      const decoded = decoder.decode(device.type, payload, Date.now());
+      const stamp = receiveStamp(device.id);
+      const decoded = decoder.decode(device.type, payload, stamp);
+      // A batch takes one millisecond per reading (decode.ts), so the next message starts after it.
+      lastStamp.set(
+        device.id,
+        stamp + Math.max(0, decoded.readings.length + decoded.rejections.length - 1),
+      );
       for (const r of decoded.rejections) {
         const where =
           decoded.readings.length + decoded.rejections.length > 1 ? ` (reading ${r.index})` : '';

@@ -255,3 +255,36 @@ describe('what the hub refuses', () => {
     expect(await anonymous.json()).toMatchObject({ code: 'HUB_ERR_UNAUTHENTICATED' });
   });
 });
+
+describe('readings without a timestamp', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('keeps every reading of a device even when several arrive in the same millisecond', async () => {
+    const manhole = t.devices.manhole;
+    const client = await connectDevice(t.mqttUrl, manhole);
+    const sent = 50;
+    for (let i = 0; i < sent; i++)
+      client.publish(`devices/${manhole.id}/events`, JSON.stringify({ tilt: 1, battery: i }), {
+        qos: 1,
+      });
+    await client.publishAsync(
+      `devices/${manhole.id}/telemetry`,
+      JSON.stringify([{ battery: 90 }, { battery: 91 }]),
+      { qos: 1 },
+    );
+    client.end();
+    await t.hub.ingest.drain();
+    const { rows } = await t.hub.db.pool.query(
+      `SELECT count(*)::int AS n FROM telemetry WHERE device_id = $1`,
+      [manhole.id],
+    );
+    expect(rows[0].n).toBe(sent + 2);
+    expect(t.hub.ingest.writer.counters.duplicates).toBe(0);
+  });
+});
