@@ -9,7 +9,7 @@
  * DATABASE_URL unset the hub starts its embedded PostgreSQL in a temp dir.
  * Run: npx tsx bench/rules.ts [evaluations] [background msgs/s] [alarm samples]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -106,6 +106,9 @@ async function benchLatency(): Promise<{ p50: number; p99: number; background: n
     HTTP_PORT: '0',
     DEMO_DEVICE_COUNT: '2000',
     LOG_LEVEL: 'silent',
+    // Background lamps publish far above a real lamp's rate: lift the per-device limit.
+    MQTT_RATE_PER_S: '100000',
+    MQTT_RATE_BURST: '1000000',
   });
   const hub = await startHub(config, { logger: pino({ level: 'silent' }) });
   try {
@@ -123,7 +126,18 @@ async function benchLatency(): Promise<{ p50: number; p99: number; background: n
       },
     });
     await new Promise((resolve) => worker.once('message', resolve));
-    const operator = io(`http://127.0.0.1:${hub.httpPort}`, { transports: ['websocket'] });
+    // The operator logs in as the first admin (issue #5), as the control room does.
+    const password = (await readFile(path.join(dataDir, 'admin-password'), 'utf8')).trim();
+    const login = await fetch(`http://127.0.0.1:${hub.httpPort}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password }),
+    });
+    const { token } = (await login.json()) as { token: string };
+    const operator = io(`http://127.0.0.1:${hub.httpPort}`, {
+      transports: ['websocket'],
+      auth: { token },
+    });
     await new Promise((resolve) => operator.once('cases:snapshot', resolve));
     const waiting = new Map<string, (c: CaseRecord) => void>();
     operator.on('case:changed', (c) => {
