@@ -1,3 +1,4 @@
+import { getTimes } from 'suncalc';
 import { seededRandom, type FacilityType } from '../domain/index.js';
 
 /**
@@ -35,12 +36,26 @@ const round = (x: number, decimals: number): number => {
 };
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
 
-/** Lighting schedule of the demo city: on from dusk to dawn, dimmed after midnight. */
+/** The demo city's coordinates (湘潭市), for dusk and dawn. */
+const city = { lat: 27.83, lon: 112.94 };
+const margin = 5 * 60_000;
+
+/**
+ * Lighting schedule of the demo city: on from 5 minutes before sunset to
+ * 5 minutes after sunrise (the rule pack expects lamps lit from dusk and
+ * flags lamps lit in daylight for 30 minutes), dimmed to half after midnight.
+ */
 export function streetlightSchedule(tMs: number): { on: boolean; dim: number } {
+  // Noon of the local (China Standard Time, UTC+8) day this instant falls in.
+  const local = tMs + 8 * 3_600_000;
+  const noon = local - (local % 86_400_000) + 4 * 3_600_000;
+  const today = getTimes(new Date(noon), city.lat, city.lon);
+  const sunset = today.sunset?.getTime() ?? noon + 6 * 3_600_000;
+  const sunrise = today.sunrise?.getTime() ?? noon - 6 * 3_600_000;
   const h = localHour(tMs);
-  if (h >= 18.5) return { on: true, dim: 100 };
-  if (h < 6.5) return { on: true, dim: 50 };
-  return { on: false, dim: 0 };
+  const dark = h >= 12 ? tMs >= sunset - margin : tMs <= sunrise + margin;
+  if (!dark) return { on: false, dim: 0 };
+  return { on: true, dim: h >= 12 ? 100 : 50 };
 }
 
 function streetlight(rng: () => number, tMs: number, state: DeviceState): Reading {
