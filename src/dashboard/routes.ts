@@ -10,6 +10,7 @@ import {
   type Queryable,
 } from '../db/index.js';
 import { HubError, facilityTypes } from '../domain/index.js';
+import { parseTime } from './query.js';
 
 export interface ApiDeps {
   readonly db: Queryable;
@@ -23,19 +24,6 @@ const page = {
   limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
   offset: { type: 'integer', minimum: 0, default: 0 },
 } as const;
-
-/** epoch ms or ISO 8601 → ms; a clear 400 otherwise. */
-function parseTime(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined || value === '') return fallback;
-  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(ms)) {
-    throw new HubError(
-      'HUB_ERR_BAD_REQUEST',
-      `${name} must be epoch milliseconds or ISO 8601, got ${JSON.stringify(value)}`,
-    );
-  }
-  return ms;
-}
 
 /** REST contract: docs/api.md. */
 export function registerApiRoutes(api: FastifyInstance, deps: ApiDeps): void {

@@ -2,6 +2,7 @@ import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import { queryBuckets, queryLatest, type Queryable } from '../db/index.js';
 import { HubError, facilityTypes } from '../domain/index.js';
 import type { ReplayOutcome } from '../ingest/index.js';
+import { parseTime } from './query.js';
 
 export interface StorageApiDeps {
   readonly db: Queryable;
@@ -17,18 +18,6 @@ const buckets: Record<string, number> = {
   '6h': 21600,
   '1d': 86400,
 };
-
-function parseTime(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined || value === '') return fallback;
-  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(ms)) {
-    throw new HubError(
-      'HUB_ERR_BAD_REQUEST',
-      `${name} must be epoch milliseconds or ISO 8601, got ${JSON.stringify(value)}`,
-    );
-  }
-  return ms;
-}
 
 /** Telemetry over time and space, latest values, dead-letter replay: docs/api.md. */
 export function registerStorageRoutes(api: FastifyInstance, deps: StorageApiDeps): void {

@@ -1,11 +1,8 @@
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { connectDevice, startTestHub, type TestHub } from '../support/hub.js';
-import { findTool } from '../support/tools.js';
-
-const chromiumPath =
-  process.env.CHROMIUM_PATH ?? findTool('chromium', 'apt-get install chromium (.ci/run does)');
+import { chromiumPath, launchBrowser } from '../support/browser.js';
 
 /** The operator's view in a real browser: a case appears live, recovers, and a lost link shows. */
 describe.skipIf(!chromiumPath)('the control-room page in Chromium', () => {
@@ -14,19 +11,7 @@ describe.skipIf(!chromiumPath)('the control-room page in Chromium', () => {
 
   beforeAll(async () => {
     t = await startTestHub();
-    browser = await chromium.launch({
-      executablePath: chromiumPath!,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();

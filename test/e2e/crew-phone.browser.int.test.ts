@@ -1,10 +1,7 @@
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authed, startTestHub, type TestHub } from '../support/hub.js';
-import { findTool } from '../support/tools.js';
-
-const chromiumPath =
-  process.env.CHROMIUM_PATH ?? findTool('chromium', 'apt-get install chromium (.ci/run does)');
+import { chromiumPath, launchBrowser } from '../support/browser.js';
 
 /** The crew's phone page in a real browser: its new case arrives live; accept, report handled with a photo. */
 describe.skipIf(!chromiumPath)('the crew phone page in Chromium', () => {
@@ -13,19 +10,7 @@ describe.skipIf(!chromiumPath)('the crew phone page in Chromium', () => {
 
   beforeAll(async () => {
     t = await startTestHub();
-    browser = await chromium.launch({
-      executablePath: chromiumPath!,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();
