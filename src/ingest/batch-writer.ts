@@ -12,14 +12,23 @@ export interface BatchWriterOptions {
   /** Told before a batch is committed. */
   readonly beforeCommit?: (batch: ReadingColumns) => void;
   /** Told of every committed batch and which of its rows were new (null: all). */
-  readonly onCommitted?: (batch: ReadingColumns, insertedMask: boolean[] | null) => void;
+  readonly onCommitted?: (batch: CommittedBatch, insertedMask: boolean[] | null) => void;
 }
 
-interface Batch extends ReadingColumns {
+/**
+ * A batch as committed: `metrics` are the readings already parsed by the
+ * decoder, so rollups need not parse them again; absent for spooled batches.
+ */
+export interface CommittedBatch extends ReadingColumns {
+  readonly metrics?: Record<string, unknown>[];
+}
+
+interface Batch extends CommittedBatch {
+  readonly metrics: Record<string, unknown>[];
   readonly acks: Ack[];
 }
 
-const emptyBatch = (): Batch => ({ deviceIds: [], timesMs: [], data: [], acks: [] });
+const emptyBatch = (): Batch => ({ deviceIds: [], timesMs: [], data: [], metrics: [], acks: [] });
 
 /**
  * Writes readings in batches, one statement per batch, and acknowledges the
@@ -66,7 +75,7 @@ export function createBatchWriter(
     for (const ack of acks) ack(err);
   };
 
-  async function commit(batch: ReadingColumns): Promise<void> {
+  async function commit(batch: CommittedBatch): Promise<void> {
     options.beforeCommit?.(batch);
     const { inserted, insertedMask } = await insertReadings(db, batch);
     options.onCommitted?.(batch, insertedMask);
@@ -174,10 +183,11 @@ export function createBatchWriter(
         startReplay();
       }
     },
-    add(deviceId: string, timeMs: number, json: string): void {
+    add(deviceId: string, timeMs: number, json: string, metrics: Record<string, unknown>): void {
       pending.deviceIds.push(deviceId);
       pending.timesMs.push(timeMs);
       pending.data.push(json);
+      pending.metrics.push(metrics);
     },
     /** Acknowledge the publish whose readings were just added, once they are durable. */
     ackWhenDurable(ack: Ack): void {

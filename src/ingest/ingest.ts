@@ -163,7 +163,7 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
       // Bad input is dead-lettered, not refused: resending it would not make it better.
       if (decoded.readings.length === 0) return ack(null);
       counters.readings += decoded.readings.length;
-      for (const r of decoded.readings) writer.add(device.id, r.timeMs, r.json);
+      for (const r of decoded.readings) writer.add(device.id, r.timeMs, r.json, r.metrics);
       // PUBACK only once these readings are committed or on disk (QoS 1, issue #3).
       writer.ackWhenDurable(ack);
       for (const l of listeners) l(device, decoded.readings);
@@ -208,7 +208,7 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
             });
             continue;
           }
-          for (const r of decoded.readings) writer.add(device.id, r.timeMs, r.json);
+          for (const r of decoded.readings) writer.add(device.id, r.timeMs, r.json, r.metrics);
           durable.push(
             new Promise((resolve, reject) =>
               writer.ackWhenDurable((err) => (err ? reject(err) : resolve())),

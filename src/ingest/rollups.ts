@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { CommittedBatch } from './batch-writer.js';
 import {
   upsertLatest,
   upsertRollups,
@@ -150,12 +151,13 @@ export function createRollupAccumulator(
       persistDirty(dirty);
     },
     /** Counts the readings of a committed batch that were inserted (mask null: all). */
-    add(batch: ReadingColumns, insertedMask: boolean[] | null): void {
+    add(batch: CommittedBatch, insertedMask: boolean[] | null): void {
       for (let i = 0; i < batch.deviceIds.length; i++) {
         if (insertedMask && !insertedMask[i]) continue;
         const deviceId = batch.deviceIds[i]!;
         const timeMs = batch.timesMs[i]!;
-        const data = JSON.parse(batch.data[i]!) as Record<string, unknown>;
+        // Parsed once by the decoder; only a batch replayed from the spool needs parsing.
+        const data = batch.metrics?.[i] ?? (JSON.parse(batch.data[i]!) as Record<string, unknown>);
         const prefix = `${deviceId}\u0001`;
         const suffix = `\u0001${timeMs - (timeMs % bucketMs)}`;
         for (const metric in data) {
