@@ -115,6 +115,21 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     });
     return { reason: e.reason, case: c, action: e.action, prevCrewId: e.prevCrewId ?? null };
   }
+  /** The timeline entry of a change the hub itself made to a case (telemetry, not a person). */
+  async function systemChange(
+    db: Queryable,
+    caseId: number,
+    e: {
+      action: string;
+      reason: CaseChange['reason'];
+      at: string;
+      note?: string;
+      data?: Record<string, unknown>;
+    },
+  ): Promise<CaseChange[]> {
+    const full = (await getCaseDetail(db, caseId))!;
+    return [await record(db, full, { ...e, from: full.state, actor: systemActor })];
+  }
 
   /** Runs `fn` in a transaction on one client; the changes it returns are emitted after COMMIT. */
   async function transaction(fn: (db: Queryable) => Promise<CaseChange[]>): Promise<CaseChange[]> {
@@ -304,24 +319,16 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
       await withLock(async () => {
         if (event.kind === 'updated') {
           await transaction(async (db) => {
-            const changed = await setCaseSeverityFromAlarm(
-              db,
-              event.alarm.id,
-              event.alarm.severity,
-            );
+            const { severity } = event.alarm;
+            const changed = await setCaseSeverityFromAlarm(db, event.alarm.id, severity);
             if (!changed) return [];
-            const full = (await getCaseDetail(db, changed.case.id))!;
-            return [
-              await record(db, full, {
-                action: 'severity',
-                reason: 'updated',
-                from: full.state,
-                actor: systemActor,
-                note: `${changed.previous} → ${event.alarm.severity}`,
-                data: { previous: changed.previous, severity: event.alarm.severity },
-                at: now().toISOString(),
-              }),
-            ];
+            return systemChange(db, changed.case.id, {
+              action: 'severity',
+              reason: 'updated',
+              note: `${changed.previous} → ${severity}`,
+              data: { previous: changed.previous, severity },
+              at: now().toISOString(),
+            });
           });
         } else if (event.kind === 'opened') {
           const policy = await ruleCasePolicy(pool, event.alarm.ruleId);
@@ -338,16 +345,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
             const at = event.alarm.clearedAt ?? now().toISOString();
             const recovered = await markCaseRecovered(db, event.alarm.id, at);
             if (!recovered) return [];
-            const full = (await getCaseDetail(db, recovered.id))!;
-            return [
-              await record(db, full, {
-                action: 'recover',
-                reason: 'recovered',
-                from: full.state,
-                actor: systemActor,
-                at,
-              }),
-            ];
+            return systemChange(db, recovered.id, { action: 'recover', reason: 'recovered', at });
           });
         }
       });
