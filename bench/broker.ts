@@ -17,11 +17,11 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
-import mqttPacket from 'mqtt-packet';
 import pino from 'pino';
 import { createBroker } from '../src/broker/index.js';
 import type { DeviceIdentity } from '../src/db/index.js';
 import { hashSecret, secretCost } from '../src/domain/index.js';
+import { connectPacket } from './mqtt-raw.js';
 
 const self = fileURLToPath(import.meta.url);
 const arg = (name: string, fallback: number): number => {
@@ -67,20 +67,7 @@ async function idleChild(job: IdleJob): Promise<void> {
         localAddress: job.localAddress,
       });
       sockets.push(socket);
-      socket.once('connect', () =>
-        socket.write(
-          mqttPacket.generate({
-            cmd: 'connect',
-            protocolId: 'MQTT',
-            protocolVersion: 4,
-            clean: true,
-            clientId: id,
-            keepalive: 0,
-            username: id,
-            password: Buffer.from(secret),
-          }),
-        ),
-      );
+      socket.once('connect', () => socket.write(connectPacket(id, id, secret)));
       socket.once('data', (d: Buffer) => {
         if (d[0] === 0x20 && d[3] === 0) connected++;
         else failed++;
