@@ -8,6 +8,8 @@
  *
  * Database: BENCH_DATABASE_URL, else a fresh database on the machine's server
  * at 127.0.0.1:5432 if it answers, else the embedded PostgreSQL. Last line: JSON.
+ * The hub takes INGEST_* variables from the environment (A/B of settings);
+ * BENCH_HUB_PROF=<dir> writes the hub's CPU profile there (node --cpu-prof).
  */
 import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
