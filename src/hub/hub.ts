@@ -24,6 +24,7 @@ import {
   type DemoCredential,
 } from '../db/index.js';
 import { createIngest } from '../ingest/index.js';
+import { parseWorkingPeriods } from '../domain/index.js';
 import { createAlarmService, createEvaluator, defaultRulePack } from '../rules/index.js';
 import type { HubConfig } from './config.js';
 import { createLogger } from './logger.js';
@@ -115,6 +116,7 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
     const cases = createCaseService(db.pool, logger.child({ room: 'cases' }), {
       now: options.now,
       timeZone: config.cityTimezone,
+      workingPeriods: parseWorkingPeriods(config.workingHours),
     });
     const webhooks = createWebhookService(db.pool, logger.child({ room: 'webhooks' }), {
       maxAttempts: config.webhookMaxAttempts,
