@@ -19,6 +19,7 @@ import type { Registry } from 'prom-client';
 import { registerAuthRoutes } from './auth-routes.js';
 import { setupAuth } from './auth.js';
 import { registerCaseRoutes } from './case-routes.js';
+import { registerKpiRoutes } from './kpi-routes.js';
 import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import { attachLive, broadcastChange } from './live.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
@@ -93,6 +94,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
         cases: deps.cases,
         dataDir: deps.dataDir ?? os.tmpdir(),
       });
+      registerKpiRoutes(api, { db: deps.db, cases: deps.cases });
     },
     { prefix: '/api' },
   );

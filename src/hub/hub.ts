@@ -114,6 +114,7 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
     checkpointTimer.unref();
     const cases = createCaseService(db.pool, logger.child({ room: 'cases' }), {
       now: options.now,
+      timeZone: config.cityTimezone,
     });
     const webhooks = createWebhookService(db.pool, logger.child({ room: 'webhooks' }), {
       maxAttempts: config.webhookMaxAttempts,
