@@ -237,6 +237,9 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
         replayDeadLetters: (ids) => ingest.replayDeadLetters(ids, (id) => directory.get(id)),
         dataDir: config.dataDir,
         sessionTtlHours: config.sessionTtlHours,
+        sessionSweepIntervalMs: config.sessionSweepIntervalMs,
+        cookieSecure: config.cookieSecure,
+        trustProxy: config.trustProxy,
         metricsRegistry,
         gateway: {
           applyDevice: (device) => broker.applyDevice(device),
