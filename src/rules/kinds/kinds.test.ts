@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { defaultRulePack } from '../rule-pack.js';
 import { aggregateKind, type AggregateSettings } from './aggregate.js';
 import { eventKind } from './event.js';
 import { diffActive, initialGroupState, type FleetMember } from './fleet.js';
@@ -33,6 +34,38 @@ describe('the multi-level kind', () => {
     expect(step(4, 12).action).toBe('severity');
     expect(step(5, 11).action).toBe('none');
     expect(step(6, 9)).toEqual({ action: 'clear', value: 9 });
+  });
+});
+
+describe('the multi-level kind with "still rising"', () => {
+  // domain.md gas: ≥ 20 %LEL held 30 s level 1; ≥ 50 %LEL *or still rising*: level 2.
+  const gas = defaultRulePack.find((p) => p.id === 'gas.ch4')!.settings as LevelsSettings;
+  const min = 60_000;
+  it('takes an open level-1 alarm to level 2 while the concentration keeps rising, and back when it stops', () => {
+    const st = levelsKind.initialState(gas);
+    const step = (t: number, ch4: number) => levelsKind.evaluate(r(t, { ch4 }), gas, st);
+    expect(step(0, 22).action).toBe('none');
+    expect(step(40_000, 23)).toMatchObject({ action: 'open', severity: 'major' });
+    expect(step(min, 25).action).toBe('none');
+    expect(step(2 * min, 29)).toMatchObject({
+      action: 'severity',
+      severity: 'critical',
+      value: 29,
+      detail: expect.stringContaining('rising'),
+    });
+    expect(step(3 * min, 33).action).toBe('none');
+    // The rise within 2 min fell under 5 %LEL: back to level 1, still open.
+    expect(step(4 * min, 30)).toMatchObject({ action: 'severity', severity: 'major' });
+    expect(step(5 * min, 8)).toEqual({ action: 'clear', value: 8 });
+  });
+
+  it('does not escalate a steady level-1 concentration, nor rise before the alarm is open', () => {
+    const st = levelsKind.initialState(gas);
+    const step = (t: number, ch4: number) => levelsKind.evaluate(r(t, { ch4 }), gas, st);
+    expect(step(0, 1).action).toBe('none');
+    expect(step(min, 25)).toMatchObject({ action: 'none' });
+    expect(step(2 * min, 25)).toMatchObject({ action: 'open', severity: 'major' });
+    for (let k = 3; k < 10; k++) expect(step(k * min, 25 + (k % 2)).action).toBe('none');
   });
 });
 

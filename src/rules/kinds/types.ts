@@ -35,6 +35,8 @@ export type Transition =
       readonly value: Scalar;
       readonly threshold: Scalar;
       readonly severity: Severity;
+      /** Why, when the value alone does not say (e.g. raised by rising, not by level). */
+      readonly detail?: string;
     }
   | { readonly action: 'clear'; readonly value: Scalar };
 
