@@ -6,7 +6,8 @@ import { evaluate, initialState, type ThresholdSettings } from './kinds/threshol
 
 /** Invariants of the engine (issue #4), for any sequence of readings. */
 /** The pack's gas rule: levels 20 / 50 %LEL, clear 10, held 30 s, rising 5 %LEL in 2 min. */
-const gasSettings = defaultRulePack.find((r) => r.id === 'gas.ch4')!.settings as LevelsSettings;
+const gasSettings = defaultRulePack.find((r) => r.id === 'gas.ch4')!
+  .settings as unknown as LevelsSettings;
 
 const steps = fc.array(
   fc.record({ dtS: fc.integer({ min: 0, max: 120 }), value: fc.integer({ min: 0, max: 80 }) }),
@@ -86,7 +87,7 @@ describe('rule engine invariants', () => {
           t += x.dtS * 1000;
           const wasOpen = st.open;
           const tr = levelsKind.evaluate({ timeMs: t, metrics: { ch4: x.value } }, s, st);
-          if (tr.action === 'open' || tr.action === 'severity') severity = tr.severity;
+          if (tr.action === 'open' || tr.action === 'severity') severity = tr.severity ?? null;
           if (tr.action === 'clear') {
             expect(x.value).toBeLessThan(10);
             severity = null;

@@ -39,7 +39,8 @@ describe('the multi-level kind', () => {
 
 describe('the multi-level kind with "still rising"', () => {
   // domain.md gas: ≥ 20 %LEL held 30 s level 1; ≥ 50 %LEL *or still rising*: level 2.
-  const gas = defaultRulePack.find((p) => p.id === 'gas.ch4')!.settings as LevelsSettings;
+  const gas = defaultRulePack.find((p) => p.id === 'gas.ch4')!
+    .settings as unknown as LevelsSettings;
   const min = 60_000;
   it('takes an open level-1 alarm to level 2 while the concentration keeps rising, and back when it stops', () => {
     const st = levelsKind.initialState(gas);
