@@ -27,6 +27,7 @@ type AnyKind = ReadingKind<unknown, unknown, BaseState>;
 
 /** Returned when nothing changed: the common case allocates nothing. */
 const noTransitions: readonly RuleTransition[] = Object.freeze([]);
+const noneOpen: readonly string[] = Object.freeze([]);
 
 interface Compiled {
   readonly rule: RuleDefinition;
@@ -236,7 +237,11 @@ export function createEvaluator(
       if (tickRules.length === 0) return [];
       const members: FleetMember[] = [];
       for (const e of entries.values()) {
+        let open: string[] | null = null;
+        for (let i = 0; i < e.states.length; i++)
+          if (e.states[i]!.open) (open ??= []).push(e.compiled[i]!.rule.id);
         members.push({
+          open: open ?? noneOpen,
           id: e.id,
           type: e.type,
           gridCode: e.gridCode,

@@ -97,4 +97,24 @@ export const streetlightRules: readonly Rule[] = [
       severity: 'major',
     },
   }),
+  rule({
+    id: 'streetlight.integrity',
+    facilityType: 'streetlight',
+    kind: 'integrity',
+    severity: 'major',
+    title: '路灯设施完好率低于目标 Streetlight integrity rate below target',
+    description:
+      'Lamps in good order ÷ lamps, per district, under 95 % for 15 min; a lamp is out of order while its dark-lamp or leakage alarm is open. Districts under 20 reporting lamps are not judged.',
+    source:
+      'seeds 001 and 003: 道路照明设施完好率达到95%以上 (docs/domain.md, facility integrity rate ≥ 95 %); 15 min and 20 lamps are defaults',
+    settings: {
+      facilityType: 'streetlight',
+      groupBy: 'district',
+      target: 0.95,
+      faultRules: ['streetlight.dark', 'streetlight.leakage'],
+      minDevices: 20,
+      forSeconds: 900,
+      severity: 'major',
+    },
+  }),
 ];

@@ -17,6 +17,8 @@ export interface FleetMember {
   readonly intervalS: number;
   readonly lastSeenMs: number;
   readonly last: Record<string, unknown> | null;
+  /** Ids of the device's rules with an alarm open now (facility integrity counts faults by them). */
+  readonly open: readonly string[];
 }
 
 export type SourceKind = 'device' | 'grid' | 'street' | 'district' | 'road';

@@ -4,6 +4,7 @@ import { aggregateKind, type AggregateSettings } from './aggregate.js';
 import { eventKind } from './event.js';
 import { diffActive, initialGroupState, type FleetMember } from './fleet.js';
 import { groupRatioKind, type GroupRatioSettings } from './group-ratio.js';
+import { integrityKind, type IntegritySettings } from './integrity.js';
 import { lampOffKind } from './lamp-off.js';
 import { levelsKind, type LevelsSettings } from './levels.js';
 import { offlineKind, type OfflineSettings } from './offline.js';
@@ -191,6 +192,7 @@ const member = (
     intervalS: 60,
     lastSeenMs,
     last: null,
+    open: [],
     ...extra,
   }) as FleetMember;
 
@@ -253,5 +255,44 @@ describe('the group-ratio kind', () => {
     const active = groupRatioKind.active(fleet, s, cst(22));
     expect(active.map((c) => [c.source, c.value])).toEqual([['road:430302:long', 97]]);
     expect(groupRatioKind.active(fleet, s, cst(12))).toEqual([]);
+  });
+});
+
+describe('the facility integrity kind', () => {
+  const s = defaultRulePack.find((p) => p.id === 'streetlight.integrity')!
+    .settings as unknown as IntegritySettings;
+  const district = (code: string, n: number, faulty: number, silent = 0) =>
+    Array.from({ length: n }, (_, i) =>
+      member(`${code}-${i}`, `${code}001001001`, 0, {
+        type: 'streetlight',
+        last: i < silent ? null : { current: 0.45 },
+        open: i >= silent && i < silent + faulty ? ['streetlight.dark'] : [],
+      }),
+    );
+  it('judges each district of reporting lamps against 95 %, counting lamps with a fault alarm open', () => {
+    const fleet = [
+      ...district('430302', 100, 6), // 94 %
+      ...district('430303', 100, 5), // 95 %: on target
+      ...district('430304', 10, 5), // too few lamps to judge
+      ...district('430305', 60, 2, 20), // 40 reporting, 2 faulty: 95 %
+      ...Array.from({ length: 50 }, (_, i) =>
+        member(`g${i}`, '430305001001001', 0, { last: {}, open: ['gas.ch4'] }),
+      ),
+    ];
+    const active = integrityKind.active(fleet, s, 0);
+    expect(active.map((c) => [c.source, c.value, c.threshold])).toEqual([
+      ['district:430302', 94, 95],
+    ]);
+    expect(active[0]!.detail).toBe(
+      'integrity 94 %: 6 of 100 streetlight out of order (target 95 %)',
+    );
+    const leaking = district('430302', 100, 0).map((m, i) =>
+      i < 6 ? { ...m, open: ['streetlight.leakage'] } : m,
+    );
+    expect(integrityKind.active(leaking, s, 0)).toHaveLength(1);
+    const daytime = district('430302', 100, 0).map((m, i) =>
+      i < 6 ? { ...m, open: ['streetlight.lit_in_daytime'] } : m,
+    );
+    expect(integrityKind.active(daytime, s, 0)).toEqual([]);
   });
 });
