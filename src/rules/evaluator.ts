@@ -238,10 +238,15 @@ export function createEvaluator(
       const members: FleetMember[] = [];
       for (const e of entries.values()) {
         let open: string[] | null = null;
-        for (let i = 0; i < e.states.length; i++)
-          if (e.states[i]!.open) (open ??= []).push(e.compiled[i]!.rule.id);
+        let dueOn: boolean | null = null;
+        for (let i = 0; i < e.states.length; i++) {
+          const c = e.compiled[i]!;
+          if (e.states[i]!.open) (open ??= []).push(c.rule.id);
+          if (dueOn === null && c.kind.dueAt) dueOn = c.kind.dueAt(c.prepared, now);
+        }
         members.push({
           open: open ?? noneOpen,
+          dueOn,
           id: e.id,
           type: e.type,
           gridCode: e.gridCode,

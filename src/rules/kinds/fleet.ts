@@ -19,6 +19,8 @@ export interface FleetMember {
   readonly last: Record<string, unknown> | null;
   /** Ids of the device's rules with an alarm open now (facility integrity counts faults by them). */
   readonly open: readonly string[];
+  /** Whether the device's own schedule wants it on now (lamps, overrides included); null: no schedule. */
+  readonly dueOn: boolean | null;
 }
 
 export type SourceKind = 'device' | 'grid' | 'street' | 'district' | 'road';

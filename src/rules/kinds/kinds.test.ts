@@ -176,6 +176,50 @@ describe('schedules', () => {
     expect(lampOffKind.evaluate(r(cst(22, 5), { current: 0 }), p, st).action).toBe('open');
     expect(lampOffKind.evaluate(r(cst(22, 10), { current: 0.4 }), p, st).action).toBe('clear');
   });
+  it('flags a lamp still at full output in the dimming window, and not one that is dimmed', () => {
+    const hours = { ...city, dimming: { from: '00:00', to: '05:00', maxDim: 50 } };
+    const p = lampOffKind.prepare({
+      hours,
+      darkCurrentA: 0.05,
+      forSeconds: 1800,
+      mode: 'not-dimmed',
+    });
+    const st = lampOffKind.initialState(p);
+    const step = (h: number, m: number, dim: number) =>
+      lampOffKind.evaluate(r(cst(h, m), { current: 0.45, dim }), p, st);
+    expect(step(23, 0, 100).action).toBe('none'); // before the window
+    expect(step(24, 0, 100).action).toBe('none');
+    expect(step(24, 30, 100)).toMatchObject({ action: 'open', value: 100, threshold: 50 });
+    expect(step(25, 0, 100).action).toBe('none');
+    expect(step(25, 5, 50)).toEqual({ action: 'clear', value: 50 });
+    expect(step(26, 0, 50).action).toBe('none');
+    // A lamp that does not report its dim level cannot be judged.
+    expect(lampOffKind.evaluate(r(cst(27), { current: 0.45 }), p, st).action).toBe('none');
+  });
+  it('in dark-sky hours, wants the lamp off: lit is an alarm, dark is not', () => {
+    const hours = { ...city, darkSky: { from: '23:00', to: '05:00' } };
+    const lit = lampOffKind.prepare({
+      hours,
+      darkCurrentA: 0.05,
+      forSeconds: 600,
+      mode: 'dark-sky-lit',
+    });
+    const dark = lampOffKind.prepare({ hours, darkCurrentA: 0.05, forSeconds: 300 });
+    const sl = lampOffKind.initialState(lit);
+    const sd = lampOffKind.initialState(dark);
+    const step = (h: number, m: number, current: number) => [
+      lampOffKind.evaluate(r(cst(h, m), { current }), lit, sl).action,
+      lampOffKind.evaluate(r(cst(h, m), { current }), dark, sd).action,
+    ];
+    expect(step(22, 0, 0.45)).toEqual(['none', 'none']);
+    expect(step(23, 0, 0.45)).toEqual(['none', 'none']);
+    expect(step(23, 10, 0.45)).toEqual(['open', 'none']);
+    expect(step(23, 20, 0)).toEqual(['clear', 'none']);
+    expect(step(24, 0, 0)).toEqual(['none', 'none']); // dark on purpose: no dark-lamp alarm
+    expect(lampOffKind.dueAt!(dark, cst(24))).toBe(false);
+    expect(lampOffKind.dueAt!(dark, cst(22))).toBe(true);
+    expect(lampOffKind.dueAt!(lit, cst(22))).toBeNull();
+  });
 });
 
 const member = (
@@ -193,6 +237,7 @@ const member = (
     lastSeenMs,
     last: null,
     open: [],
+    dueOn: null,
     ...extra,
   }) as FleetMember;
 
@@ -255,6 +300,10 @@ describe('the group-ratio kind', () => {
     const active = groupRatioKind.active(fleet, s, cst(22));
     expect(active.map((c) => [c.source, c.value])).toEqual([['road:430302:long', 97]]);
     expect(groupRatioKind.active(fleet, s, cst(12))).toEqual([]);
+  });
+  it('leaves out lamps their own schedule wants off (a dark-sky zone)', () => {
+    const fleet = lamps('long', 300, 9).map((m, i) => (i < 9 ? { ...m, dueOn: false } : m));
+    expect(groupRatioKind.active(fleet, s, cst(22))).toEqual([]);
   });
 });
 
