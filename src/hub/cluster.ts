@@ -31,8 +31,7 @@ export function startDuties(
   }, 3_600_000).unref();
   deps.webhooks.resumePending();
   const caseTicker = setInterval(
-    () =>
-      void deps.cases.tick().catch((err: unknown) => logger.error({ err }, 'case tick failed')),
+    () => void deps.cases.tick().catch((err: unknown) => logger.error({ err }, 'case tick failed')),
     config.caseTickIntervalMs,
   ).unref();
   return {
