@@ -18,7 +18,6 @@ import {
   insertCasePhoto,
   insertWebhook,
   listCaseDetails,
-  listCrews,
   listDeliveries,
   listWebhooks,
   type Queryable,
@@ -73,9 +72,6 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
 
   // The transition table as data, for screens that draw the action buttons (docs/cases.md).
   api.get('/workflow', { schema: { tags: ['cases'] } }, async () => ({ transitions }));
-
-  // Departments' crews, for manual dispatch and reassignment.
-  api.get('/crews', { schema: { tags: ['cases'] } }, async () => ({ crews: await listCrews(db) }));
 
   api.get<{
     Querystring: {

@@ -1,4 +1,5 @@
 import type { CaseDetail, CaseEvent, DeadlineUnit } from '../domain/index.js';
+import { matchingRoutes } from './admin.js';
 import type { Queryable } from './pool.js';
 
 /** Every column of a case, workflow fields included (domain/case-workflow.ts). */
@@ -285,20 +286,14 @@ export interface Route {
   readonly crewId: string | null;
 }
 
-/** The routing table: the longest area prefix wins, then an exact facility type over any. */
+/** The route the dispatcher takes: the first of the ranked matches (db/admin.ts). */
 export async function findRoute(
   db: Queryable,
   facilityType: string | null,
   gridCode: string | null,
 ): Promise<Route | null> {
-  const { rows } = await db.query<Route>(
-    `SELECT department_id AS "departmentId", crew_id AS "crewId" FROM dispatch_routes
-     WHERE (facility_type IS NULL OR facility_type = $1)
-       AND coalesce($2, '') LIKE area_prefix || '%'
-     ORDER BY length(area_prefix) DESC, (facility_type IS NULL) ASC LIMIT 1`,
-    [facilityType, gridCode],
-  );
-  return rows[0] ?? null;
+  const [best] = await matchingRoutes(db, facilityType, gridCode, 1);
+  return best ? { departmentId: best.departmentId, crewId: best.crewId } : null;
 }
 
 export async function getCrew(
@@ -452,19 +447,4 @@ export async function getCasePhoto(
     [caseId, id],
   );
   return rows[0] ?? null;
-}
-
-export async function listCrews(
-  db: Queryable,
-): Promise<{ id: string; name: string; departmentId: string; departmentName: string }[]> {
-  const { rows } = await db.query<{
-    id: string;
-    name: string;
-    departmentId: string;
-    departmentName: string;
-  }>(
-    `SELECT c.id, c.name, c.department_id AS "departmentId", d.name AS "departmentName"
-     FROM crews c JOIN departments d ON d.id = c.department_id ORDER BY c.department_id, c.id`,
-  );
-  return rows;
 }

@@ -14,6 +14,7 @@ export * from './seed-demo-city.js';
 export * from './storage.js';
 export * from './case-workflow.js';
 export * from './users.js';
+export * from './admin.js';
 export * from './seed-cases.js';
 export * from './kpis.js';
 export * from './webhooks.js';

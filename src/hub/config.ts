@@ -1,4 +1,5 @@
 import { envSchema } from 'env-schema';
+import { parseTrustProxy, type CookieSecure, type TrustProxy } from '../dashboard/index.js';
 import { HubError, timeZoneProblem, workingPeriodsProblem } from '../domain/index.js';
 
 /**
@@ -54,6 +55,15 @@ const schema = {
     REDIS_KEY_PREFIX: { type: 'string', minLength: 1, default: 'hub:' },
     COMMAND_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 86400000, default: 30000 },
     STATUS_FLUSH_INTERVAL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
+    // Sessions and cookies behind a reverse proxy (decision 0109; README "Behind nginx").
+    SESSION_SWEEP_INTERVAL_MS: {
+      type: 'integer',
+      minimum: 100,
+      maximum: 86400000,
+      default: 300000,
+    },
+    COOKIE_SECURE: { type: 'string', enum: ['auto', 'true', 'false'], default: 'auto' },
+    TRUST_PROXY: { type: 'string', default: '' },
   },
 } as const;
 
@@ -101,6 +111,9 @@ export interface HubConfig {
   readonly redisKeyPrefix: string;
   readonly commandTimeoutMs: number;
   readonly statusFlushIntervalMs: number;
+  readonly sessionSweepIntervalMs: number;
+  readonly cookieSecure: CookieSecure;
+  readonly trustProxy: TrustProxy;
 }
 
 type Env = Record<string, string | undefined>;
@@ -142,6 +155,9 @@ interface RawConfig {
   REDIS_KEY_PREFIX: string;
   COMMAND_TIMEOUT_MS: number;
   STATUS_FLUSH_INTERVAL_MS: number;
+  SESSION_SWEEP_INTERVAL_MS: number;
+  COOKIE_SECURE: CookieSecure;
+  TRUST_PROXY: string;
 }
 
 export const configVariables = Object.keys(schema.properties);
@@ -169,6 +185,16 @@ export function loadConfig(env: Env = process.env): HubConfig {
   const calendarProblem =
     timeZoneProblem(raw.CITY_TIMEZONE) ?? workingPeriodsProblem(raw.WORKING_HOURS);
   if (calendarProblem) throw new HubError('HUB_ERR_CONFIG', `\n  ${calendarProblem}`);
+  let trustProxy: TrustProxy;
+  try {
+    trustProxy = parseTrustProxy(raw.TRUST_PROXY);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new HubError(
+      'HUB_ERR_CONFIG',
+      `\n  TRUST_PROXY ${why} (got ${JSON.stringify(raw.TRUST_PROXY)})`,
+    );
+  }
   return {
     databaseUrl: raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
@@ -206,5 +232,8 @@ export function loadConfig(env: Env = process.env): HubConfig {
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     commandTimeoutMs: raw.COMMAND_TIMEOUT_MS,
     statusFlushIntervalMs: raw.STATUS_FLUSH_INTERVAL_MS,
+    sessionSweepIntervalMs: raw.SESSION_SWEEP_INTERVAL_MS,
+    cookieSecure: raw.COOKIE_SECURE,
+    trustProxy,
   };
 }
