@@ -195,6 +195,27 @@ describe('case deadlines and time-driven work', () => {
     expect(await t.hub.cases.tick(new Date(monday))).toMatchObject({ escalated: 1 });
     expect((await caseOf(c.id)).escalationArea).toBe(t.devices.gas.gridCode.slice(0, 9));
 
+    // The deadline table says which rows count working time (domain.md defaults).
+    const table = (await (await api()(`${t.httpUrl}/api/case-deadlines`)).json()) as {
+      deadlines: Record<string, unknown>[];
+    };
+    expect(table.deadlines).toContainEqual(
+      expect.objectContaining({
+        severity: 'major',
+        facilityType: 'streetlight',
+        handleMinutes: 1350,
+        unit: 'working',
+        dispatchMinutes: 60,
+        dispatchUnit: 'working',
+      }),
+    );
+    const minorAny = table.deadlines.find((d) => d.severity === 'minor' && !d.facilityType)!;
+    const patched = await api()(`${t.httpUrl}/api/case-deadlines/${minorAny.id as number}`, {
+      method: 'PATCH',
+      body: JSON.stringify({ unit: 'calendar', handleMinutes: 4320 }),
+    });
+    expect(await patched.json()).toMatchObject({ unit: 'calendar', handleMinutes: 4320 });
+
     const removed = await api()(`${t.httpUrl}/api/calendar/days/2026-11-30`, { method: 'DELETE' });
     expect(removed.status).toBe(204);
     const again = await api()(`${t.httpUrl}/api/calendar/days/2026-11-30`, { method: 'DELETE' });
