@@ -198,6 +198,19 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     };
   }
 
+  /** Back in the control room (returned, resumed): a new dispatch deadline from `at`. */
+  async function newDispatchDeadline(
+    db: Queryable,
+    c: CaseDetail,
+    at: string,
+    patch: Record<string, unknown>,
+  ): Promise<void> {
+    const d = await findDeadline(db, c.severity, c.facilityType);
+    if (!d) return;
+    patch.dispatch_due_at = await deadlineAfter(at, d.dispatchMinutes, d.dispatchUnit);
+    patch.dispatch_overdue = false;
+  }
+
   /** Applies one action; checks role, crew ownership and the transition table. */
   async function apply(
     db: Queryable,
@@ -261,17 +274,11 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
       case 'accept':
         patch.accepted_at = at;
         break;
-      case 'return': {
+      case 'return':
         patch.crew_id = null;
         prevCrewId = current.crewId;
-        // Back in the control room: a new dispatch deadline from now.
-        const d = await findDeadline(db, current.severity, current.facilityType);
-        if (d) {
-          patch.dispatch_due_at = await deadlineAfter(at, d.dispatchMinutes, d.dispatchUnit);
-          patch.dispatch_overdue = false;
-        }
+        await newDispatchDeadline(db, current, at, patch);
         break;
-      }
       case 'handle':
         patch.handled_at = at;
         if (body.photoIds?.length) data.photoIds = body.photoIds;
@@ -294,6 +301,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
         break;
       case 'resume':
         patch.deferred_at = null;
+        await newDispatchDeadline(db, current, at, patch);
         break;
       case 'extend': {
         const base = Date.parse(current.dueAt ?? at);
