@@ -20,6 +20,7 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { setupAuth } from './auth.js';
 import { registerCaseRoutes } from './case-routes.js';
+import { registerKpiRoutes } from './kpi-routes.js';
 import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import type { CookieSecure, TrustProxy } from './http-config.js';
 import { attachLive, broadcastChange, revalidateLiveSessions } from './live.js';
@@ -112,6 +113,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
         cases: deps.cases,
         dataDir: deps.dataDir ?? os.tmpdir(),
       });
+      registerKpiRoutes(api, { db: deps.db, cases: deps.cases });
     },
     { prefix: '/api' },
   );

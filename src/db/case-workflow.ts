@@ -239,18 +239,22 @@ export interface ManualCaseInput {
   readonly lon: number | null;
 }
 
-/** Registers (立案) a case an operator enters: a 12345 hotline call or an inspector's finding. */
+/**
+ * Registers (立案) a case an operator enters: a 12345 hotline call or an
+ * inspector's finding. The code carries the city's local date (`timeZone`).
+ */
 export async function insertManualCase(
   db: Queryable,
   c: ManualCaseInput,
   at: string,
+  timeZone: string,
 ): Promise<CaseDetail> {
   const { rows } = await db.query<{ id: number }>(
     `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
      INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code,
                         source, description, location, lat, lon, created_at, updated_at)
      SELECT next.id,
-            'AJ-' || to_char($12::timestamptz AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || '-' || lpad(next.id::text, 6, '0'),
+            'AJ-' || to_char($12::timestamptz AT TIME ZONE $13::text, 'YYYYMMDD') || '-' || lpad(next.id::text, 6, '0'),
             'registered', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12
      FROM next RETURNING id`,
     [
@@ -266,6 +270,7 @@ export async function insertManualCase(
       c.lat,
       c.lon,
       at,
+      timeZone,
     ],
   );
   return (await getCaseDetail(db, rows[0]!.id))!;

@@ -23,3 +23,4 @@ export * from './device-status.js';
 export * from './commands.js';
 export { createLeaderLock, type LeaderLock } from './leader-lock.js';
 export * from './rule-store.js';
+export * from './facility-kpis.js';

@@ -1,6 +1,6 @@
 import { envSchema } from 'env-schema';
 import { parseTrustProxy, type CookieSecure, type TrustProxy } from '../dashboard/index.js';
-import { HubError } from '../domain/index.js';
+import { HubError, timeZoneProblem, workingPeriodsProblem } from '../domain/index.js';
 
 /**
  * Configuration: read from the environment once, validated, every bad
@@ -33,6 +33,13 @@ const schema = {
     CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
     WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
     WEBHOOK_BACKOFF_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 2000 },
+    // Cases in the city's time: codes, months, working-time deadlines (docs/cases.md).
+    CITY_TIMEZONE: { type: 'string', minLength: 1, default: 'Asia/Shanghai' },
+    WORKING_HOURS: {
+      type: 'string',
+      pattern: '^\\d\\d:\\d\\d-\\d\\d:\\d\\d(,\\d\\d:\\d\\d-\\d\\d:\\d\\d)*$',
+      default: '08:30-12:00,13:30-17:30',
+    },
     // Device gateway (#6): docs/mqtt.md and docs/gateway.md.
     MQTT_TCP_ENABLED: { type: 'boolean', default: true },
     MQTT_TLS_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 0 },
@@ -82,6 +89,10 @@ export interface HubConfig {
   readonly caseTickIntervalMs: number;
   readonly webhookMaxAttempts: number;
   readonly webhookBackoffMs: number;
+  /** IANA time zone of the city. */
+  readonly cityTimezone: string;
+  /** Working periods of a working day, local time, e.g. 08:30-12:00,13:30-17:30. */
+  readonly workingHours: string;
   readonly mqttTcpEnabled: boolean;
   /** 0: TLS listener off. */
   readonly mqttTlsPort: number;
@@ -128,6 +139,8 @@ interface RawConfig {
   CASE_TICK_INTERVAL_MS: number;
   WEBHOOK_MAX_ATTEMPTS: number;
   WEBHOOK_BACKOFF_MS: number;
+  CITY_TIMEZONE: string;
+  WORKING_HOURS: string;
   MQTT_TCP_ENABLED: boolean;
   MQTT_TLS_PORT: number;
   MQTT_TLS_CERT_FILE: string;
@@ -169,6 +182,9 @@ export function loadConfig(env: Env = process.env): HubConfig {
       });
     throw new HubError('HUB_ERR_CONFIG', `\n${lines.join('\n')}`);
   }
+  const calendarProblem =
+    timeZoneProblem(raw.CITY_TIMEZONE) ?? workingPeriodsProblem(raw.WORKING_HOURS);
+  if (calendarProblem) throw new HubError('HUB_ERR_CONFIG', `\n  ${calendarProblem}`);
   let trustProxy: TrustProxy;
   try {
     trustProxy = parseTrustProxy(raw.TRUST_PROXY);
@@ -200,6 +216,8 @@ export function loadConfig(env: Env = process.env): HubConfig {
     caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
     webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
     webhookBackoffMs: raw.WEBHOOK_BACKOFF_MS,
+    cityTimezone: raw.CITY_TIMEZONE,
+    workingHours: raw.WORKING_HOURS,
     mqttTcpEnabled: raw.MQTT_TCP_ENABLED,
     mqttTlsPort: raw.MQTT_TLS_PORT,
     mqttTlsCertFile: raw.MQTT_TLS_CERT_FILE,
