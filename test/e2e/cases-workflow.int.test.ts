@@ -85,14 +85,16 @@ describe('the cases workflow through REST', () => {
     expect(sixth.status).toBe(429);
     expect(await sixth.json()).toMatchObject({ code: 'HUB_ERR_TOO_MANY_LOGINS' });
 
+    // No TRUST_PROXY: a forged X-Forwarded-Proto does not make the cookie Secure.
     const res = await fetch(`${t.httpUrl}/api/auth/login`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https' },
       body: JSON.stringify({ username: 'view1', password: 'pw-view1-long-enough' }),
     });
     const cookie = res.headers.get('set-cookie') ?? '';
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Strict');
+    expect(cookie).not.toContain('Secure');
     const cookieHeader = cookie.split(';')[0]!;
     const withCookie = await fetch(`${t.httpUrl}/api/cases`, { headers: { cookie: cookieHeader } });
     expect(withCookie.status).toBe(200);
