@@ -1,11 +1,6 @@
 import type { DeviceIdentity } from '../db/index.js';
 import { HubError, parseDeviceTopic, type DeviceTopicKind } from '../domain/index.js';
-import {
-  maySubscribe,
-  publishKindFor,
-  serviceMayPublish,
-  serviceMaySubscribe,
-} from './acl.js';
+import { maySubscribe, publishKindFor, serviceMayPublish, serviceMaySubscribe } from './acl.js';
 import type { BrokerContext } from './context.js';
 import { createRateLimiter } from './limits.js';
 

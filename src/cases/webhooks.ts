@@ -152,7 +152,8 @@ export function createWebhookService(db: Queryable, logger: Logger, options: Web
     },
     /** The longest a live node leaves one of its deliveries untouched (its last backoff, plus a timeout). */
     idleLimitMs: (): number =>
-      options.backoffMs * 2 ** Math.max(0, options.maxAttempts - 2) + 2 * (options.timeoutMs ?? 10_000),
+      options.backoffMs * 2 ** Math.max(0, options.maxAttempts - 2) +
+      2 * (options.timeoutMs ?? 10_000),
     /** Resolves when every delivery started so far has succeeded or died. */
     async settled(): Promise<void> {
       while (inFlight.size > 0) await Promise.all([...inFlight]);

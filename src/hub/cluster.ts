@@ -36,7 +36,10 @@ export async function startLeadership(
   }
   const lock = createLeaderLock(pool, leaderLockKey, { retryMs: options.retryMs });
   lock.onChange((leader) =>
-    logger.info({ leader }, leader ? 'this node is the leader' : 'this node is no longer the leader'),
+    logger.info(
+      { leader },
+      leader ? 'this node is the leader' : 'this node is no longer the leader',
+    ),
   );
   await lock.tryAcquire();
   return {

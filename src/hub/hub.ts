@@ -90,6 +90,7 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
     const { alarms, evaluator, reloadRules } = rules;
     const cases = createCaseService(db.pool, logger.child({ room: 'cases' }), {
       now: options.now,
+      timeZone: config.cityTimezone,
     });
     const webhooks = createWebhookService(db.pool, logger.child({ room: 'webhooks' }), {
       maxAttempts: config.webhookMaxAttempts,
@@ -186,6 +187,9 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
         replayDeadLetters: (ids) => ingest.replayDeadLetters(ids, (id) => directory.get(id)),
         dataDir: config.dataDir,
         sessionTtlHours: config.sessionTtlHours,
+        sessionSweepIntervalMs: config.sessionSweepIntervalMs,
+        cookieSecure: config.cookieSecure,
+        trustProxy: config.trustProxy,
         metricsRegistry,
         gateway: {
           applyDevice: (device) => broker.applyDevice(device),

@@ -134,6 +134,7 @@ export function createAlarmService(
         threshold: transition.threshold,
         value: transition.value,
         atMs: t.readingMs,
+        ...(transition.detail ? { detail: transition.detail } : {}),
       });
       if (alarm) emit('updated', alarm);
       return;

@@ -27,6 +27,7 @@ type AnyKind = ReadingKind<unknown, unknown, BaseState>;
 
 /** Returned when nothing changed: the common case allocates nothing. */
 const noTransitions: readonly RuleTransition[] = Object.freeze([]);
+const noneOpen: readonly string[] = Object.freeze([]);
 
 interface Compiled {
   readonly rule: RuleDefinition;
@@ -236,7 +237,16 @@ export function createEvaluator(
       if (tickRules.length === 0) return [];
       const members: FleetMember[] = [];
       for (const e of entries.values()) {
+        let open: string[] | null = null;
+        let dueOn: boolean | null = null;
+        for (let i = 0; i < e.states.length; i++) {
+          const c = e.compiled[i]!;
+          if (e.states[i]!.open) (open ??= []).push(c.rule.id);
+          if (dueOn === null && c.kind.dueAt) dueOn = c.kind.dueAt(c.prepared, now);
+        }
         members.push({
+          open: open ?? noneOpen,
+          dueOn,
           id: e.id,
           type: e.type,
           gridCode: e.gridCode,
@@ -370,7 +380,8 @@ export function createEvaluator(
         });
       }
       // Only the node that runs the fleet-wide rules has their state to save.
-      if (groups) for (const [ruleId, g] of groupStates) rows.push({ key: `rule:${ruleId}`, state: g });
+      if (groups)
+        for (const [ruleId, g] of groupStates) rows.push({ key: `rule:${ruleId}`, state: g });
       return rows;
     },
 

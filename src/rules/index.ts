@@ -18,6 +18,7 @@ export { cityLightingHours, defaultRulePack, supersededRuleIds } from './rule-pa
 export {
   isLightingTime,
   readingKinds,
+  type LightingHours,
   ruleKindNames,
   ruleKinds,
   tickKinds,

@@ -5,6 +5,10 @@ import { levelsKind, type LevelsSettings } from './kinds/levels.js';
 import { evaluate, initialState, type ThresholdSettings } from './kinds/threshold.js';
 
 /** Invariants of the engine (issue #4), for any sequence of readings. */
+/** The pack's gas rule: levels 20 / 50 %LEL, clear 10, held 30 s, rising 5 %LEL in 2 min. */
+const gasSettings = defaultRulePack.find((r) => r.id === 'gas.ch4')!
+  .settings as unknown as LevelsSettings;
+
 const steps = fc.array(
   fc.record({ dtS: fc.integer({ min: 0, max: 120 }), value: fc.integer({ min: 0, max: 80 }) }),
   { minLength: 1, maxLength: 200 },
@@ -47,15 +51,7 @@ describe('rule engine invariants', () => {
   });
 
   it('holds hysteresis: a multi-level alarm clears only under the clear value and opens only at a level after the hold', () => {
-    const s: LevelsSettings = {
-      metric: 'ch4',
-      op: '>=',
-      levels: [
-        { severity: 'major', value: 20, clear: 10 },
-        { severity: 'critical', value: 50, clear: 40 },
-      ],
-      forSeconds: 30,
-    };
+    const { rising: _rising, ...s } = gasSettings;
     fc.assert(
       fc.property(steps, (seq) => {
         const st = levelsKind.initialState(s);
@@ -72,6 +68,36 @@ describe('rule engine invariants', () => {
             expect(x.value).toBeGreaterThanOrEqual(20);
             expect(t - since!).toBeGreaterThanOrEqual(30_000);
           }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('keeps an open gas alarm at level 2 whenever it is at 50 %LEL or rose 5 %LEL within 2 min, and clears only under 10', () => {
+    const s = gasSettings;
+    expect(s.rising).toEqual({ rise: 5, windowS: 120, level: 1 });
+    fc.assert(
+      fc.property(steps, (seq) => {
+        const st = levelsKind.initialState(s);
+        let severity: string | null = null;
+        const seen: { t: number; v: number }[] = [];
+        let t = 0;
+        for (const x of seq) {
+          t += x.dtS * 1000;
+          const wasOpen = st.open;
+          const tr = levelsKind.evaluate({ timeMs: t, metrics: { ch4: x.value } }, s, st);
+          if (tr.action === 'open' || tr.action === 'severity') severity = tr.severity ?? null;
+          if (tr.action === 'clear') {
+            expect(x.value).toBeLessThan(10);
+            severity = null;
+          }
+          // The rise counts readings since the alarm opened, within the window.
+          if (!wasOpen) seen.length = 0;
+          if (st.open) seen.push({ t, v: x.value });
+          const low = Math.min(...seen.filter((p) => p.t >= t - 120_000).map((p) => p.v));
+          if (wasOpen && st.open && (x.value >= 50 || x.value - low >= 5))
+            expect(severity).toBe('critical');
         }
       }),
       { numRuns: 500 },

@@ -147,6 +147,9 @@ export function normalReading(type: FacilityType, localHourOfDay: number): Readi
   const night = localHourOfDay >= 19 || localHourOfDay < 6;
   switch (type) {
     case 'streetlight':
+      // Dimmed to half after midnight, as the pack's streetlight.not_dimmed expects.
+      if (night && localHourOfDay < 6)
+        return { on: true, dim: 50, voltage: 220, current: 0.25, power: 52, pf: 0.95, leakage: 2 };
       return night
         ? { on: true, dim: 100, voltage: 220, current: 0.45, power: 95, pf: 0.96, leakage: 2 }
         : { on: false, dim: 0, voltage: 220, current: 0, power: 0, pf: 0, leakage: 1 };

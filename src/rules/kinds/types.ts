@@ -35,6 +35,8 @@ export type Transition =
       readonly value: Scalar;
       readonly threshold: Scalar;
       readonly severity: Severity;
+      /** Why, when the value alone does not say (e.g. raised by rising, not by level). */
+      readonly detail?: string;
     }
   | { readonly action: 'clear'; readonly value: Scalar };
 
@@ -56,6 +58,8 @@ export interface ReadingKind<S, P, St extends BaseState> {
   evaluate(reading: Reading, prepared: P, state: St): Transition;
   /** The metric whose value an open alarm reports as "last value" and "peak". */
   metricOf(prepared: P): string | null;
+  /** Whether the device is due on at `ms` by this rule's schedule (lamps); null when the rule does not say. */
+  dueAt?(prepared: P, ms: number): boolean | null;
 }
 
 export function test(actual: Scalar, op: Operator, expected: Scalar): boolean {
