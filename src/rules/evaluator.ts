@@ -367,7 +367,7 @@ export function createEvaluator(
     },
 
     /** State changed since the last checkpoint, as rows for rule_state. */
-    checkpoint(all = false): { key: string; state: unknown }[] {
+    checkpoint(all = false, groups = true): { key: string; state: unknown }[] {
       const rows: { key: string; state: unknown }[] = [];
       for (const e of entries.values()) {
         if (!e.dirty && !all) continue;
@@ -379,7 +379,9 @@ export function createEvaluator(
           state: { lastSeenMs: e.lastSeenMs, last: e.last, states },
         });
       }
-      for (const [ruleId, g] of groupStates) rows.push({ key: `rule:${ruleId}`, state: g });
+      // Only the node that runs the fleet-wide rules has their state to save.
+      if (groups)
+        for (const [ruleId, g] of groupStates) rows.push({ key: `rule:${ruleId}`, state: g });
       return rows;
     },
 
@@ -408,6 +410,26 @@ export function createEvaluator(
           if (s && s.v === c.rule.version) e.states[i] = s.s;
         });
       }
+    },
+
+    /**
+     * A device's latest reading as another node stored it (device_latest):
+     * the leader of a cluster runs the fleet-wide rules over every device,
+     * not only those that report to it. Older than what is known: ignored.
+     */
+    observe(deviceId: string, timeMs: number, metrics: Record<string, unknown>): void {
+      const e = entries.get(deviceId);
+      if (!e || timeMs <= e.lastSeenMs) return;
+      e.lastSeenMs = timeMs;
+      e.last = metrics;
+    },
+
+    /** Whether a rule runs from `tick` (group ratio, offline): one node's duty in a cluster. */
+    isTickRule: (ruleId: string): boolean => tickRules.some((r) => r.id === ruleId),
+
+    /** Forgets the state of the fleet-wide rules; a new leader restores it from the open alarms. */
+    resetGroups(): void {
+      groupStates.clear();
     },
 
     rules: (): readonly RuleDefinition[] => rules,
