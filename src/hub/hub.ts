@@ -96,6 +96,8 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
     const reloadRules = async () => {
       const rules = await listRules(db.pool);
       evaluator.reload(rules, await listRuleOverrides(db.pool));
+      // Sites and roads edited since start: a new site override finds its devices.
+      evaluator.setFleet(await listFleet(db.pool), Date.now());
       alarms.retire(new Set(rules.filter((r) => r.enabled).map((r) => r.id)));
     };
     const checkpoint = (all = false) =>

@@ -244,6 +244,28 @@ describe('rules over REST', () => {
     await t.hub.alarms.settled();
     expect(t.hub.alarms.isOpen(wl.id, 'waterlogging.depth')).toBe(true);
   });
+
+  it('overrides a rule for one construction site, and merges an override into a nested setting', async () => {
+    const dn = t.hub.directory.get(t.devices.dust_noise.id)!;
+    const { rows } = await t.hub.db.pool.query<{ site: string }>(
+      `SELECT attrs->>'site' AS site FROM devices WHERE id = $1`,
+      [dn.id],
+    );
+    const site = encodeURIComponent(rows[0]!.site);
+    const put = await api('PUT', `/rules/dust_noise.pm10/overrides/site/${site}`, {
+      settings: { raise: [{ metric: 'pm10', op: '>', value: 100 }], forSeconds: 0 },
+    });
+    expect(put.body).toMatchObject({ scope: 'site', scopeId: rows[0]!.site });
+    t.hub.alarms.handle(dn, [{ timeMs: min(0), metrics: { pm10: 120 } }]);
+    await t.hub.alarms.settled();
+    expect(t.hub.alarms.isOpen(dn.id, 'dust_noise.pm10')).toBe(true);
+    // One field of the noise rule's night schedule: the rest of `schedule` stays.
+    const night = await api('PUT', `/rules/dust_noise.noise/overrides/site/${site}`, {
+      settings: { schedule: { nightLevels: [{ severity: 'major', value: 50 }] } },
+    });
+    expect(night.status).toBe(200);
+    expect((await api('DELETE', `/rules/dust_noise.pm10/overrides/site/${site}`)).status).toBe(204);
+  });
 });
 
 describe('area alarms', () => {
