@@ -49,6 +49,8 @@ export interface ActionBody {
 export interface CaseServiceOptions {
   /** The clock; tests inject a fake one (style.md, lesson 2). */
   readonly now?: () => Date;
+  /** IANA time zone of the city (CITY_TIMEZONE): case codes, months, working time. */
+  readonly timeZone?: string;
 }
 
 const minute = 60_000;
@@ -62,6 +64,7 @@ const minute = 60_000;
  */
 export function createCaseService(pool: Pool, logger: Logger, options: CaseServiceOptions = {}) {
   const now = options.now ?? (() => new Date());
+  const timeZone = options.timeZone ?? 'Asia/Shanghai';
   const listeners: CaseListener[] = [];
   let chain: Promise<unknown> = Promise.resolve();
 
@@ -302,6 +305,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
 
   return {
     now,
+    timeZone,
     withLock,
     mayTouch,
     onChange(listener: CaseListener): void {
@@ -334,7 +338,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
           const policy = await ruleCasePolicy(pool, event.alarm.ruleId);
           if (!policy.openCase) return;
           await transaction(async (db) => {
-            const created = await registerCaseForAlarm(db, event.alarm);
+            const created = await registerCaseForAlarm(db, event.alarm, timeZone);
             if (!created) return [];
             const full = (await getCaseDetail(db, created.id))!;
             logger.info({ caseCode: full.code, alarmId: event.alarm.id }, 'case registered');
@@ -359,7 +363,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
       return withLock(async () => {
         const at = now().toISOString();
         const changes = await transaction(async (db) => {
-          const created = await insertManualCase(db, input, at);
+          const created = await insertManualCase(db, input, at, timeZone);
           return registerAndDispatch(db, created, actor, at, 'created');
         });
         return changes[changes.length - 1]!.case;

@@ -5,3 +5,9 @@ export {
   type DashboardDeps,
   type DashboardOptions,
 } from './server.js';
+export {
+  cookieIsSecure,
+  parseTrustProxy,
+  type CookieSecure,
+  type TrustProxy,
+} from './http-config.js';

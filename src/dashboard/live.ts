@@ -1,9 +1,21 @@
 import type { Logger } from 'pino';
 import type { Server as SocketServer, Socket } from 'socket.io';
 import type { CaseChange, CaseService } from '../cases/index.js';
-import { caseEventsSince, openCaseDetails, type Queryable, type UserRecord } from '../db/index.js';
-import { HubError, type ClientToServerEvents, type ServerToClientEvents } from '../domain/index.js';
-import { tokenFrom, userForToken, sessionCookie } from './auth.js';
+import {
+  caseEventsSince,
+  openCaseDetails,
+  validSessions,
+  type Queryable,
+  type UserRecord,
+} from '../db/index.js';
+import {
+  HubError,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+  type SessionEndReason,
+} from '../domain/index.js';
+import { sessionCookie, sessionForToken, tokenFrom } from './auth.js';
+import type { SessionEnds } from './sessions.js';
 
 type Io = SocketServer<ClientToServerEvents, ServerToClientEvents>;
 
@@ -12,6 +24,9 @@ const cityRoom = 'city';
 const crewRoom = (crewId: string) => `crew:${crewId}`;
 const areaRoom = (district: string) => `area:${district}`;
 const roleRoom = (role: string) => `role:${role}`;
+/** Every connection of one session, and of one user: to end them or re-scope them at once. */
+const sessionRoom = (tokenHash: string) => `session:${tokenHash}`;
+const userRoom = (userId: number) => `user:${userId}`;
 
 /** The more a client missed, the cheaper a fresh snapshot is than a replay. */
 const maxReplay = 5000;
@@ -39,21 +54,31 @@ function scopeOf(user: UserRecord) {
  * replayed from `case_events` under the case service's lock, so no live change
  * slips between the replay and joining the rooms.
  */
-export function attachLive(io: Io, db: Queryable, cases: CaseService, logger: Logger): void {
+export function attachLive(
+  io: Io,
+  db: Queryable,
+  cases: CaseService,
+  sessions: SessionEnds,
+  logger: Logger,
+): void {
+  sessions.onEnd((hashes, reason) => endLive(io, hashes.map(sessionRoom), reason));
+  sessions.onUserChanged((userId) => endLive(io, [userRoom(userId)], 'user_changed'));
+
   io.use((socket, next) => {
     const auth = (socket.handshake.auth ?? {}) as { token?: unknown };
     const cookies = parseCookies(socket.handshake.headers.cookie);
     const token = tokenFrom(typeof auth.token === 'string' ? `Bearer ${auth.token}` : undefined, {
       [sessionCookie]: cookies[sessionCookie],
     });
-    userForToken(db, token).then(
-      (user) => {
-        if (!user) {
+    sessionForToken(db, token).then(
+      (session) => {
+        if (!session) {
           const err = new HubError('HUB_ERR_UNAUTHENTICATED') as Error & { data?: unknown };
           err.data = { code: 'HUB_ERR_UNAUTHENTICATED' };
           return next(err);
         }
-        socket.data.user = user;
+        socket.data.user = session.user;
+        socket.data.tokenHash = session.tokenHash;
         next();
       },
       (err: unknown) => next(err instanceof Error ? err : new Error(String(err))),
@@ -62,6 +87,8 @@ export function attachLive(io: Io, db: Queryable, cases: CaseService, logger: Lo
 
   io.on('connection', (socket: Socket<ClientToServerEvents, ServerToClientEvents>) => {
     const user = socket.data.user as UserRecord;
+    // At once, not after the snapshot: a session ended meanwhile must reach this socket too.
+    void socket.join([sessionRoom(socket.data.tokenHash as string), userRoom(user.id)]);
     const scope = scopeOf(user);
     const rooms = [roleRoom(user.role)];
     if (scope.crewId) rooms.push(crewRoom(scope.crewId));
@@ -97,4 +124,32 @@ export function broadcastChange(io: Io, change: CaseChange): void {
   if (c.crewId) rooms.push(crewRoom(c.crewId));
   if (change.prevCrewId) rooms.push(crewRoom(change.prevCrewId));
   io.to(rooms).emit('case:changed', { reason: change.reason, case: c, action: change.action });
+}
+
+/** Tells the connections in these rooms why, then closes them. */
+function endLive(io: Io, rooms: string[], reason: SessionEndReason): void {
+  if (rooms.length === 0) return;
+  io.to(rooms).emit('session:ended', { reason });
+  io.in(rooms).disconnectSockets(true);
+}
+
+/**
+ * Closes this process's live connections whose session is gone: ended by
+ * another hub process, expired, or its user disabled. Run by the sweep.
+ */
+export async function revalidateLiveSessions(
+  io: Io,
+  db: Queryable,
+  sessions: SessionEnds,
+): Promise<void> {
+  const hashes = new Set<string>();
+  for (const socket of io.of('/').sockets.values()) {
+    const h = socket.data.tokenHash as string | undefined;
+    if (h) hashes.add(h);
+  }
+  const valid = await validSessions(db, [...hashes]);
+  sessions.end(
+    [...hashes].filter((h) => !valid.has(h)),
+    'revoked',
+  );
 }

@@ -1,4 +1,5 @@
 import type { CaseDetail, CaseEvent } from '../domain/index.js';
+import { matchingRoutes } from './admin.js';
 import type { Queryable } from './pool.js';
 
 /** Every column of a case, workflow fields included (domain/case-workflow.ts). */
@@ -238,18 +239,22 @@ export interface ManualCaseInput {
   readonly lon: number | null;
 }
 
-/** Registers (立案) a case an operator enters: a 12345 hotline call or an inspector's finding. */
+/**
+ * Registers (立案) a case an operator enters: a 12345 hotline call or an
+ * inspector's finding. The code carries the city's local date (`timeZone`).
+ */
 export async function insertManualCase(
   db: Queryable,
   c: ManualCaseInput,
   at: string,
+  timeZone: string,
 ): Promise<CaseDetail> {
   const { rows } = await db.query<{ id: number }>(
     `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
      INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code,
                         source, description, location, lat, lon, created_at, updated_at)
      SELECT next.id,
-            'AJ-' || to_char($12::timestamptz AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || '-' || lpad(next.id::text, 6, '0'),
+            'AJ-' || to_char($12::timestamptz AT TIME ZONE $13::text, 'YYYYMMDD') || '-' || lpad(next.id::text, 6, '0'),
             'registered', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12
      FROM next RETURNING id`,
     [
@@ -265,6 +270,7 @@ export async function insertManualCase(
       c.lat,
       c.lon,
       at,
+      timeZone,
     ],
   );
   return (await getCaseDetail(db, rows[0]!.id))!;
@@ -275,20 +281,14 @@ export interface Route {
   readonly crewId: string | null;
 }
 
-/** The routing table: the longest area prefix wins, then an exact facility type over any. */
+/** The route the dispatcher takes: the first of the ranked matches (db/admin.ts). */
 export async function findRoute(
   db: Queryable,
   facilityType: string | null,
   gridCode: string | null,
 ): Promise<Route | null> {
-  const { rows } = await db.query<Route>(
-    `SELECT department_id AS "departmentId", crew_id AS "crewId" FROM dispatch_routes
-     WHERE (facility_type IS NULL OR facility_type = $1)
-       AND coalesce($2, '') LIKE area_prefix || '%'
-     ORDER BY length(area_prefix) DESC, (facility_type IS NULL) ASC LIMIT 1`,
-    [facilityType, gridCode],
-  );
-  return rows[0] ?? null;
+  const [best] = await matchingRoutes(db, facilityType, gridCode, 1);
+  return best ? { departmentId: best.departmentId, crewId: best.crewId } : null;
 }
 
 export async function getCrew(
@@ -406,19 +406,4 @@ export async function getCasePhoto(
     [caseId, id],
   );
   return rows[0] ?? null;
-}
-
-export async function listCrews(
-  db: Queryable,
-): Promise<{ id: string; name: string; departmentId: string; departmentName: string }[]> {
-  const { rows } = await db.query<{
-    id: string;
-    name: string;
-    departmentId: string;
-    departmentName: string;
-  }>(
-    `SELECT c.id, c.name, c.department_id AS "departmentId", d.name AS "departmentName"
-     FROM crews c JOIN departments d ON d.id = c.department_id ORDER BY c.department_id, c.id`,
-  );
-  return rows;
 }

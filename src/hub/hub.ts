@@ -6,32 +6,26 @@ import { createCaseService, createWebhookService } from '../cases/index.js';
 import { createDashboard } from '../dashboard/index.js';
 import {
   adminPasswordFile,
-  applyStoragePolicies,
   demoCredentialsFile,
-  ensureAdminUser,
-  maintainStorage,
-  insertMissingRules,
   listDeviceIdentities,
-  listFleet,
-  listRuleOverrides,
-  listRules,
-  loadRuleState,
   openDatabase,
-  saveRuleState,
-  seedCaseWorkflow,
-  seedDemoCityIfEmpty,
   upsertDeviceStatuses,
-  type DemoCredential,
 } from '../db/index.js';
 import { createIngest } from '../ingest/index.js';
-import { createAlarmService, createEvaluator, defaultRulePack } from '../rules/index.js';
+import { brokerOptions } from './broker-options.js';
+import { startDuties } from './cluster.js';
 import type { HubConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { prepareDatabase } from './prepare.js';
+import { startRulesRuntime } from './rules-runtime.js';
 
 /**
  * The composition root: starts the rooms in the order a message travels
  * (database, rules, cases, ingest, broker, dashboard) and stops them in reverse,
- * draining what is in flight. Wiring only; the logic lives in the rooms.
+ * draining what is in flight. Wiring only; the logic lives in the rooms and in
+ * the hub's helpers: `prepare.ts` (database ready), `rules-runtime.ts` (rules
+ * engine and its timers), `cluster.ts` (time-driven duties),
+ * `broker-options.ts` (the broker's configuration).
  */
 export interface HubOptions {
   logger?: Logger;
@@ -61,75 +55,37 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
   };
 
   try {
-    const storagePolicy = {
-      compressAfterDays: config.storageCompressAfterDays,
-      retentionDays: config.storageRetentionDays,
-    };
-    const dbLogger = logger.child({ room: 'db' });
-    await applyStoragePolicies(db.pool, db.capabilities, storagePolicy, dbLogger);
-    const maintenance = setInterval(() => {
-      maintainStorage(db.pool, db.capabilities, storagePolicy, Date.now(), dbLogger).catch(
-        (err: unknown) => dbLogger.warn({ err }, 'storage maintenance failed'),
-      );
-    }, 3_600_000).unref();
-    cleanup.push(async () => clearInterval(maintenance));
-    await insertMissingRules(db.pool, defaultRulePack);
-    const demoCredentials: DemoCredential[] | null = config.demoCity
-      ? await seedDemoCityIfEmpty(db.pool, {
-          dataDir: config.dataDir,
-          deviceCount: config.demoDeviceCount,
-          logger: logger.child({ room: 'db' }),
-        })
-      : null;
-
-    // Cases workflow (issue #5): deadlines, demo routing table, the first admin.
-    await seedCaseWorkflow(db.pool);
-    const adminCreated = await ensureAdminUser(db.pool, config.dataDir);
-    if (adminCreated) logger.info({ file: adminCreated }, 'admin user created');
+    const { demoCredentials, adminCreated } = await prepareDatabase(
+      db.pool,
+      db.capabilities,
+      config,
+      logger,
+    );
 
     const directory = new Map((await listDeviceIdentities(db.pool)).map((d) => [d.id, d]));
-    const evaluator = createEvaluator(await listRules(db.pool), await listRuleOverrides(db.pool));
-    evaluator.setFleet(await listFleet(db.pool), Date.now());
-    evaluator.restore(await loadRuleState(db.pool));
-    const alarms = createAlarmService(db.pool, evaluator, logger.child({ room: 'rules' }));
-    await alarms.restore(new Map([...directory.values()].map((d) => [d.id, d.type])));
-    const reloadRules = async () => {
-      const rules = await listRules(db.pool);
-      evaluator.reload(rules, await listRuleOverrides(db.pool));
-      // Sites and roads edited since start: a new site override finds its devices.
-      evaluator.setFleet(await listFleet(db.pool), Date.now());
-      alarms.retire(new Set(rules.filter((r) => r.enabled).map((r) => r.id)));
-    };
-    const checkpoint = (all = false) =>
-      saveRuleState(db.pool, evaluator.checkpoint(all)).catch((err: unknown) =>
-        logger.error({ err }, 'rule state checkpoint failed'),
-      );
-    const tickTimer = setInterval(
-      () => void alarms.tick().catch((err: unknown) => logger.error({ err }, 'rules tick failed')),
-      options.rulesTickMs ?? 10_000,
+    const rules = await startRulesRuntime(
+      db.pool,
+      directory,
+      { tickMs: options.rulesTickMs, checkpointMs: options.rulesCheckpointMs },
+      logger,
     );
-    const checkpointTimer = setInterval(
-      () => void checkpoint(),
-      options.rulesCheckpointMs ?? 60_000,
-    );
-    tickTimer.unref();
-    checkpointTimer.unref();
+    const { alarms, evaluator, reloadRules } = rules;
     const cases = createCaseService(db.pool, logger.child({ room: 'cases' }), {
       now: options.now,
+      timeZone: config.cityTimezone,
     });
     const webhooks = createWebhookService(db.pool, logger.child({ room: 'webhooks' }), {
       maxAttempts: config.webhookMaxAttempts,
       backoffMs: config.webhookBackoffMs,
     });
     cases.onChange((change) => webhooks.onCaseChange(change));
-    webhooks.resumePending();
     cleanup.push(async () => webhooks.stop());
-    const ticker = setInterval(
-      () => void cases.tick().catch((err: unknown) => logger.error({ err }, 'case tick failed')),
-      config.caseTickIntervalMs,
+    const duties = startDuties(
+      { pool: db.pool, capabilities: db.capabilities, cases, webhooks },
+      config,
+      logger,
     );
-    ticker.unref();
-    cleanup.push(async () => clearInterval(ticker));
+    cleanup.push(() => duties.stop());
     alarms.onAlarm((event) => {
       // `updated` carries severity changes too: the case follows its alarm's severity.
       void cases
@@ -150,13 +106,10 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
     ingest.onReadings((device, readings) => alarms.handle(device, readings));
     await ingest.recover();
     cleanup.push(async () => {
-      clearInterval(tickTimer);
-      clearInterval(checkpointTimer);
+      rules.stopTimers();
       // Held readings become durable (committed, or spooled if the database is away).
       await ingest.stop();
-      await alarms.settled();
-      await alarms.flushHolds();
-      await checkpoint(true);
+      await rules.drain();
       await cases.settled();
     });
 
@@ -167,33 +120,9 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
     const broker = await createBroker(
       directory,
       ingest.accept,
-      {
-        host: config.mqttHost,
-        port: config.mqttPort,
-        tcpEnabled: config.mqttTcpEnabled,
-        ...(config.mqttTlsPort
-          ? {
-              tls: {
-                port: config.mqttTlsPort,
-                certFile: config.mqttTlsCertFile,
-                keyFile: config.mqttTlsKeyFile,
-              },
-            }
-          : {}),
-        ...(config.mqttWsPort ? { wsPort: config.mqttWsPort } : {}),
-        maxPayloadBytes: config.ingestMaxPayloadBytes,
-        maxConnections: config.mqttMaxConnections,
-        ratePerS: config.mqttRatePerS,
-        rateBurst: config.mqttRateBurst,
-        servicePassword: config.mqttServicePassword,
-        stores: config.redisUrl
-          ? { kind: 'redis', url: config.redisUrl, keyPrefix: config.redisKeyPrefix }
-          : config.mqttPersistence === 'level'
-            ? { kind: 'level', dir: path.join(config.dataDir, 'mqtt') }
-            : { kind: 'memory' },
-        statusSink: (records) => upsertDeviceStatuses(db.pool, records),
-        statusFlushIntervalMs: config.statusFlushIntervalMs,
+      brokerOptions(config, {
         registry: metricsRegistry,
+        statusSink: (records) => upsertDeviceStatuses(db.pool, records),
         onCommandAck: (device, payload) => late.commands?.handleAck(device, payload),
         onOversize: (device, topic, payload) =>
           ingest.deadLetter(
@@ -203,7 +132,7 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
             `${payload.length} bytes refused by the broker (limit ${config.ingestMaxPayloadBytes})`,
             payload,
           ),
-      },
+      }),
       logger.child({ room: 'broker' }),
     );
     cleanup.push(() => broker.close());
@@ -238,6 +167,9 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
         replayDeadLetters: (ids) => ingest.replayDeadLetters(ids, (id) => directory.get(id)),
         dataDir: config.dataDir,
         sessionTtlHours: config.sessionTtlHours,
+        sessionSweepIntervalMs: config.sessionSweepIntervalMs,
+        cookieSecure: config.cookieSecure,
+        trustProxy: config.trustProxy,
         metricsRegistry,
         gateway: {
           applyDevice: (device) => broker.applyDevice(device),

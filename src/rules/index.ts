@@ -19,6 +19,7 @@ export { mergeSettings, overrideApplies, type OverrideTarget } from './overrides
 export {
   isLightingTime,
   readingKinds,
+  type LightingHours,
   ruleKindNames,
   ruleKinds,
   tickKinds,
