@@ -88,6 +88,28 @@ describe('the alarm lifecycle', () => {
     expect(events.at(-1)).toBe('cleared critical');
   });
 
+  it('counts every reading that held an alarm open, those that came before its open was stored too', async () => {
+    const gas = device('gas');
+    // 60 %LEL held 30 s opens it; the readings after hold it open.
+    t.hub.alarms.handle(gas, [
+      { timeMs: min(100), metrics: { ch4: 60 } },
+      { timeMs: min(100) + 30_000, metrics: { ch4: 61 } },
+      { timeMs: min(101), metrics: { ch4: 62 } },
+    ]);
+    // Flushed while the open is still being stored: the hold waits for it.
+    const early = t.hub.alarms.flushHolds();
+    t.hub.alarms.handle(gas, [{ timeMs: min(102), metrics: { ch4: 63 } }]);
+    await early;
+    await t.hub.alarms.settled();
+    await t.hub.alarms.flushHolds();
+    const [alarm] = await rows(
+      `SELECT count, peak_value, last_value FROM alarms WHERE source = $1 AND rule_id = 'gas.ch4' AND state = 'open'`,
+      [gas.id],
+    );
+    // The open, then two readings that held it: none lost.
+    expect(alarm).toMatchObject({ count: 3, peak_value: 63, last_value: 63 });
+  });
+
   it('after six transitions in an hour holds a flapping cover open as one alarm until it has been stable', async () => {
     const mh = device('manhole');
     for (let i = 0; i < 8; i++)
