@@ -1,22 +1,16 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
-import { authed, connectDevice, startTestHub, type TestHub } from '../support/hub.js';
-import { chromiumPath, launchBrowser } from '../support/browser.js';
+import { authed, connectDevice, type TestHub } from '../support/hub.js';
+import { chromiumPath, closeHubAndBrowser, startHubAndBrowser } from '../support/browser.js';
 
 /** The operator's view in a real browser: a case appears live, recovers, and a lost link shows. */
 describe.skipIf(!chromiumPath)('the control-room page in Chromium', () => {
   let t: TestHub;
   let browser: Browser;
 
-  beforeAll(async () => {
-    t = await startTestHub();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.stop();
-  });
+  beforeAll(async () => ({ t, browser } = await startHubAndBrowser()));
+  afterAll(() => closeHubAndBrowser(t, browser));
 
   it('shows integrity, online, lighting and closure rates per district as the API gives them', async () => {
     const page = await browser.newPage({ locale: 'zh-CN' });

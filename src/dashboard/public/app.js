@@ -536,6 +536,16 @@
       }
     });
 
+    socket.on('session:ended', (ended) => {
+      // Still logged in, but the role, crew or area changed: reconnect for a fresh snapshot.
+      if (ended && ended.reason === 'user_changed') {
+        hadSnapshot = false;
+        return;
+      }
+      socket.close();
+      showLogin(true);
+    });
+
     socket.on('cases:snapshot', (snapshot) => {
       const version = Number(snapshot && snapshot.version) || 0;
       const list = Array.isArray(snapshot && snapshot.cases) ? snapshot.cases : [];
