@@ -64,6 +64,7 @@ export interface CaseServiceOptions {
 }
 
 const minute = 60_000;
+const calendarTtlMs = 60_000;
 
 /**
  * The case workflow (docs/cases.md). Every change runs under one in-process
@@ -77,18 +78,28 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
   const timeZone = options.timeZone ?? 'Asia/Shanghai';
   const periods = options.workingPeriods ?? parseWorkingPeriods('08:30-12:00,13:30-17:30');
   let calendarCache: Promise<WorkingCalendar> | null = null;
+  let calendarLoadedMs = 0;
 
-  /** The working calendar: holidays and make-up days from `work_calendar`, reloaded each tick. */
+  /**
+   * The working calendar: holidays and make-up days from `work_calendar`. Reloaded
+   * after a change through this node's API, and at least every minute, so a change
+   * made through another hub node applies here within a minute.
+   */
   function calendar(): Promise<WorkingCalendar> {
-    calendarCache ??= listCalendarDays(pool).then((days) => ({
+    if (calendarCache && performance.now() - calendarLoadedMs < calendarTtlMs) return calendarCache;
+    calendarLoadedMs = performance.now();
+    const loading = listCalendarDays(pool).then((days) => ({
       timeZone,
       periods,
       holidays: new Set(days.filter((d) => d.kind === 'holiday').map((d) => d.date)),
       workdays: new Set(days.filter((d) => d.kind === 'workday').map((d) => d.date)),
     }));
+    calendarCache = loading;
     // A failed load is retried next time rather than cached.
-    calendarCache.catch(() => (calendarCache = null));
-    return calendarCache;
+    loading.catch(() => {
+      if (calendarCache === loading) calendarCache = null;
+    });
+    return loading;
   }
   const deadlineAfter = async (startIso: string, minutes: number, unit: 'calendar' | 'working') =>
     addDeadline(new Date(startIso), minutes, unit, await calendar()).toISOString();
@@ -497,8 +508,6 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
         const iso = at.toISOString();
         let escalated = 0;
         let verified = 0;
-        // Holidays entered on another hub node reach this one within a tick.
-        calendarCache = null;
         const notDispatched = await flagLate(await casesNotDispatched(pool, iso), iso, 'dispatch', [
           'dispatchDueAt',
         ]);
