@@ -85,10 +85,11 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
    * after a change through this node's API, and at least every minute, so a change
    * made through another hub node applies here within a minute.
    */
-  function calendar(): Promise<WorkingCalendar> {
+  function calendar(db: Queryable = pool): Promise<WorkingCalendar> {
     if (calendarCache && performance.now() - calendarLoadedMs < calendarTtlMs) return calendarCache;
     calendarLoadedMs = performance.now();
-    const loading = listCalendarDays(pool).then((days) => ({
+    // On the caller's connection: inside a transaction, a second one may not be free.
+    const loading = listCalendarDays(db).then((days) => ({
       timeZone,
       periods,
       holidays: new Set(days.filter((d) => d.kind === 'holiday').map((d) => d.date)),
@@ -101,8 +102,12 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     });
     return loading;
   }
-  const deadlineAfter = async (startIso: string, minutes: number, unit: 'calendar' | 'working') =>
-    addDeadline(new Date(startIso), minutes, unit, await calendar()).toISOString();
+  const deadlineAfter = async (
+    db: Queryable,
+    startIso: string,
+    minutes: number,
+    unit: 'calendar' | 'working',
+  ) => addDeadline(new Date(startIso), minutes, unit, await calendar(db)).toISOString();
   const listeners: CaseListener[] = [];
   let chain: Promise<unknown> = Promise.resolve();
 
@@ -193,10 +198,10 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     const d = await findDeadline(db, c.severity, c.facilityType);
     if (!d) return c;
     const deadlines = {
-      dueAt: await deadlineAfter(c.createdAt, d.handleMinutes, d.unit),
+      dueAt: await deadlineAfter(db, c.createdAt, d.handleMinutes, d.unit),
       unit: d.unit,
       handleMinutes: d.handleMinutes,
-      dispatchDueAt: await deadlineAfter(c.createdAt, d.dispatchMinutes, d.dispatchUnit),
+      dispatchDueAt: await deadlineAfter(db, c.createdAt, d.dispatchMinutes, d.dispatchUnit),
     };
     // The registration event already took this version; the deadlines ride on it.
     await setCaseDeadlines(db, c.id, deadlines);
@@ -218,7 +223,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
   ): Promise<void> {
     const d = await findDeadline(db, c.severity, c.facilityType);
     if (!d) return;
-    patch.dispatch_due_at = await deadlineAfter(at, d.dispatchMinutes, d.dispatchUnit);
+    patch.dispatch_due_at = await deadlineAfter(db, at, d.dispatchMinutes, d.dispatchUnit);
     patch.dispatch_overdue = false;
   }
 
@@ -524,7 +529,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
           // One level up per elapsed deadline period, in the deadline's own unit.
           const period =
             c.handleMinutes ?? (Date.parse(c.dueAt!) - Date.parse(c.createdAt)) / minute;
-          const next = up === null ? null : await deadlineAfter(iso, period, c.deadlineUnit);
+          const next = up === null ? null : await deadlineAfter(pool, iso, period, c.deadlineUnit);
           await transaction(async (db) => {
             const updated = await updateCaseRow(db, c.id, c.state, iso, {
               overdue: true,
