@@ -71,6 +71,11 @@ describe.skipIf(!chromiumPath)('the admin page in Chromium', () => {
     });
     expect(me.status).toBe(401);
 
+    // The control room links here for admins.
+    await page.goto(t.httpUrl + '/');
+    await page.locator('#admin-link').click();
+    await page.locator('#user-rows tr[data-username="night1"]').waitFor();
+
     await page.screenshot({
       path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/admin-page.png`,
       fullPage: true,
