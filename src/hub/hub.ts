@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -12,8 +13,9 @@ import {
   upsertDeviceStatuses,
 } from '../db/index.js';
 import { createIngest } from '../ingest/index.js';
+import { parseWorkingPeriods } from '../domain/index.js';
 import { brokerOptions } from './broker-options.js';
-import { startDuties } from './cluster.js';
+import { startDuties, startLeadership } from './cluster.js';
 import type { HubConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { prepareDatabase } from './prepare.js';
@@ -34,11 +36,17 @@ export interface HubOptions {
   /** Rules engine timers (#4): fleet-wide rules and batched alarm updates, and state checkpoints. */
   rulesTickMs?: number;
   rulesCheckpointMs?: number;
+  /** The rules' clock (fleet-wide rules); tests pass a fake one. */
+  rulesNow?: () => number;
+  /** How often a node that is not the leader tries the leader lock (default 2 s). */
+  leaderRetryMs?: number;
 }
 
 export async function startHub(config: HubConfig, options: HubOptions = {}) {
   const logger = options.logger ?? createLogger(config.logLevel);
   const startedAt = Date.now();
+  const nodeId = randomUUID();
+  const clustered = config.redisUrl !== '';
   const db = await openDatabase({
     url: config.databaseUrl,
     poolMax: config.databasePoolMax,
@@ -62,17 +70,29 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
       logger,
     );
 
+    const leadership = await startLeadership(
+      db.pool,
+      clustered,
+      { eligible: true, retryMs: options.leaderRetryMs },
+      logger,
+    );
     const directory = new Map((await listDeviceIdentities(db.pool)).map((d) => [d.id, d]));
     const rules = await startRulesRuntime(
       db.pool,
       directory,
-      { tickMs: options.rulesTickMs, checkpointMs: options.rulesCheckpointMs },
+      {
+        tickMs: options.rulesTickMs,
+        checkpointMs: options.rulesCheckpointMs,
+        now: options.rulesNow,
+        leadership,
+      },
       logger,
     );
     const { alarms, evaluator, reloadRules } = rules;
     const cases = createCaseService(db.pool, logger.child({ room: 'cases' }), {
       now: options.now,
       timeZone: config.cityTimezone,
+      workingPeriods: parseWorkingPeriods(config.workingHours),
     });
     const webhooks = createWebhookService(db.pool, logger.child({ room: 'webhooks' }), {
       maxAttempts: config.webhookMaxAttempts,
@@ -81,7 +101,7 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
     cases.onChange((change) => webhooks.onCaseChange(change));
     cleanup.push(async () => webhooks.stop());
     const duties = startDuties(
-      { pool: db.pool, capabilities: db.capabilities, cases, webhooks },
+      { pool: db.pool, capabilities: db.capabilities, cases, webhooks, leadership },
       config,
       logger,
     );
@@ -121,6 +141,7 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
       directory,
       ingest.accept,
       brokerOptions(config, {
+        nodeId,
         registry: metricsRegistry,
         statusSink: (records) => upsertDeviceStatuses(db.pool, records),
         onCommandAck: (device, payload) => late.commands?.handleAck(device, payload),
@@ -147,6 +168,7 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
 
     const health = () => ({
       status: 'ok',
+      node: { id: nodeId, role: 'all', leader: leadership.isLeader(), clustered },
       uptimeS: Math.round((Date.now() - startedAt) / 1000),
       database: db.capabilities,
       devices: { registered: directory.size, online: broker.onlineCount() },
@@ -182,6 +204,8 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
     );
     cleanup.push(() => dashboard.close());
 
+    // Released first at stop: another node takes over while this one drains.
+    cleanup.push(() => leadership.release());
     logger.info(
       {
         mqtt: `mqtt://${config.mqttHost}:${broker.port}`,

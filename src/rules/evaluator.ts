@@ -19,6 +19,7 @@ import {
   type Reading,
   type ReadingKind,
 } from './kinds/index.js';
+import { byScope, mergeSettings, overrideApplies } from './overrides.js';
 import type { AlarmSource, FleetDevice, Hold, RuleOverrideInput, RuleTransition } from './types.js';
 
 export type { AlarmSource, FleetDevice, Hold, RuleOverrideInput, RuleTransition };
@@ -43,6 +44,7 @@ interface Entry {
   type: FacilityType;
   gridCode: string;
   road: string | null;
+  site: string | null;
   source: AlarmSource;
   generation: number;
   compiled: Compiled[];
@@ -52,8 +54,6 @@ interface Entry {
   last: Record<string, unknown> | null;
   dirty: boolean;
 }
-
-const orderOfScope = { district: 0, grid: 1, device: 2 } as const;
 
 /**
  * Evaluates readings against the rules of the device's facility type only, in
@@ -87,9 +87,7 @@ export function createEvaluator(
     byType = new Map();
     tickRules = [];
     overrides = new Map();
-    for (const o of [...nextOverrides].sort(
-      (a, b) => orderOfScope[a.scope] - orderOfScope[b.scope],
-    ))
+    for (const o of byScope(nextOverrides))
       overrides.set(o.ruleId, [...(overrides.get(o.ruleId) ?? []), o]);
     for (const rule of next) {
       if (isTickKind(rule.kind)) {
@@ -104,29 +102,23 @@ export function createEvaluator(
     generation++;
   }
 
-  /** The device's rules with its district, grid and device overrides merged in, most specific last. */
+  /** The device's rules with its district, grid, site and device overrides merged in deeply, most specific last. */
   function resolve(e: Entry): Compiled[] {
     const base = byType.get(e.type) ?? [];
     const out: Compiled[] = [];
     for (const c of base) {
       const os = overrides.get(c.rule.id);
       let enabled = c.rule.enabled;
-      let settings: Record<string, unknown> | null = null;
+      let applied: Record<string, unknown>[] | null = null;
       if (os) {
         for (const o of os) {
-          const match =
-            o.scope === 'device'
-              ? o.scopeId === e.id
-              : o.scope === 'grid'
-                ? o.scopeId === e.gridCode
-                : e.gridCode.startsWith(o.scopeId);
-          if (!match) continue;
+          if (!overrideApplies(o, e)) continue;
           if (o.enabled !== null) enabled = o.enabled;
-          settings = { ...(settings ?? c.rule.settings), ...o.settings };
+          (applied ??= []).push(o.settings);
         }
       }
       if (!enabled) continue;
-      out.push(settings ? compile(c.rule, settings) : c);
+      out.push(applied ? compile(c.rule, mergeSettings(c.rule.settings, ...applied)) : c);
     }
     return out;
   }
@@ -156,6 +148,7 @@ export function createEvaluator(
         type,
         gridCode,
         road: null,
+        site: null,
         source: { id, kind: 'device', deviceId: id, gridCode, facilityType: type },
         generation: -1,
         compiled: [],
@@ -310,8 +303,10 @@ export function createEvaluator(
       for (const d of devices) {
         if (!isFacilityType(d.type)) continue;
         const e = entryOf(d.id, d.type, d.gridCode, nowMs);
+        if (e.gridCode !== d.gridCode || e.site !== (d.site ?? null)) e.generation = -1;
         e.gridCode = d.gridCode;
         e.road = d.road ?? null;
+        e.site = d.site ?? null;
         e.source = {
           id: d.id,
           kind: 'device',
@@ -367,7 +362,7 @@ export function createEvaluator(
     },
 
     /** State changed since the last checkpoint, as rows for rule_state. */
-    checkpoint(all = false): { key: string; state: unknown }[] {
+    checkpoint(all = false, groups = true): { key: string; state: unknown }[] {
       const rows: { key: string; state: unknown }[] = [];
       for (const e of entries.values()) {
         if (!e.dirty && !all) continue;
@@ -379,7 +374,9 @@ export function createEvaluator(
           state: { lastSeenMs: e.lastSeenMs, last: e.last, states },
         });
       }
-      for (const [ruleId, g] of groupStates) rows.push({ key: `rule:${ruleId}`, state: g });
+      // Only the node that runs the fleet-wide rules has their state to save.
+      if (groups)
+        for (const [ruleId, g] of groupStates) rows.push({ key: `rule:${ruleId}`, state: g });
       return rows;
     },
 
@@ -408,6 +405,26 @@ export function createEvaluator(
           if (s && s.v === c.rule.version) e.states[i] = s.s;
         });
       }
+    },
+
+    /**
+     * A device's latest reading as another node stored it (device_latest):
+     * the leader of a cluster runs the fleet-wide rules over every device,
+     * not only those that report to it. Older than what is known: ignored.
+     */
+    observe(deviceId: string, timeMs: number, metrics: Record<string, unknown>): void {
+      const e = entries.get(deviceId);
+      if (!e || timeMs <= e.lastSeenMs) return;
+      e.lastSeenMs = timeMs;
+      e.last = metrics;
+    },
+
+    /** Whether a rule runs from `tick` (group ratio, offline): one node's duty in a cluster. */
+    isTickRule: (ruleId: string): boolean => tickRules.some((r) => r.id === ruleId),
+
+    /** Forgets the state of the fleet-wide rules; a new leader restores it from the open alarms. */
+    resetGroups(): void {
+      groupStates.clear();
     },
 
     rules: (): readonly RuleDefinition[] => rules,

@@ -11,7 +11,7 @@ import type {
   ServerToClientEvents,
 } from '../../src/domain/index.js';
 import { loadConfig } from '../../src/hub/config.js';
-import { startHub, type Hub } from '../../src/hub/hub.js';
+import { startHub, type Hub, type HubOptions } from '../../src/hub/hub.js';
 import { backends, createPrimaryDatabase, type TestDatabase } from './databases.js';
 
 export interface TestHub {
@@ -47,7 +47,7 @@ export function quietReading(type: FacilityType, i: number): Record<string, numb
 export async function startTestHub(
   env: Record<string, string> = {},
   backend: 'primary' | 'timescaledb' | TestDatabase = 'primary',
-  options: { now?: () => Date } = {},
+  options: Omit<HubOptions, 'logger'> = {},
 ): Promise<TestHub> {
   const database =
     backend === 'primary'
@@ -72,7 +72,7 @@ export async function startTestHub(
   });
   const hub = await startHub(config, {
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-    now: options.now,
+    ...options,
   });
   const httpUrl = `http://127.0.0.1:${hub.httpPort}`;
   const adminPassword = (await readFile(hub.adminPasswordFile, 'utf8')).trim();
@@ -90,6 +90,38 @@ export async function startTestHub(
     async stop() {
       await hub.stop();
       await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Another hub node on the database of `first` (a cluster when `env` carries
+ * REDIS_URL), with a data directory of its own; `stop` removes it.
+ */
+export async function startOtherNode(
+  first: TestHub,
+  env: Record<string, string> = {},
+  options: Omit<HubOptions, 'logger'> = {},
+): Promise<{ hub: Hub; httpUrl: string; stop(): Promise<void> }> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hub-test-node-'));
+  const hub = await startHub(
+    loadConfig({
+      DATABASE_URL: first.database.url,
+      DATA_DIR: dataDir,
+      MQTT_PORT: '0',
+      HTTP_PORT: '0',
+      INGEST_FLUSH_INTERVAL_MS: '20',
+      LOG_LEVEL: 'silent',
+      ...env,
+    }),
+    { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), ...options },
+  );
+  return {
+    hub,
+    httpUrl: `http://127.0.0.1:${hub.httpPort}`,
+    async stop() {
+      await hub.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
