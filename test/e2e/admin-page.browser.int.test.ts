@@ -78,6 +78,7 @@ describe.skipIf(!chromiumPath)('the admin page in Chromium', () => {
     );
     const deadline = page.locator(`#deadline-rows tr[data-deadline-id="${rows[0]!.id}"]`);
     await deadline.locator('input[aria-label="handle minutes"]').fill('45');
+    await deadline.locator('select[aria-label="unit"]').selectOption('working');
     await deadline.locator('button[data-act=save]').click();
     await page.locator('#notice[data-kind=ok]', { hasText: 'deadline saved' }).waitFor();
     const policy = page.locator('#policy-rows tr[data-rule-id="manhole.displaced"]');
@@ -87,12 +88,12 @@ describe.skipIf(!chromiumPath)('the admin page in Chromium', () => {
       .locator('#policy-rows tr[data-rule-id="manhole.displaced"][data-custom="true"]')
       .waitFor();
     const saved = await t.hub.db.pool.query(
-      `SELECT d.handle_minutes AS handle, p.open_case AS "openCase"
+      `SELECT d.handle_minutes AS handle, d.unit, p.open_case AS "openCase"
        FROM case_deadlines d, rule_case_policies p
        WHERE d.id = $1 AND p.rule_id = 'manhole.displaced'`,
       [rows[0]!.id],
     );
-    expect(saved.rows[0]).toEqual({ handle: 45, openCase: false });
+    expect(saved.rows[0]).toEqual({ handle: 45, unit: 'working', openCase: false });
 
     // The control room links here for admins.
     await page.goto(t.httpUrl + '/');

@@ -252,6 +252,9 @@
     warning: ['提示', 'Warning'],
   };
 
+  // Calendar minutes run round the clock; working minutes only in WORKING_HOURS (docs/cases.md).
+  const units = { calendar: ['自然时间', 'Calendar'], working: ['工作时间', 'Working'] };
+
   const numberInput = (value, label) =>
     el('input', { type: 'number', min: '1', step: '1', value: String(value), 'aria-label': label });
 
@@ -261,6 +264,12 @@
       ...deadlines.map((d) => {
         const accept = numberInput(d.acceptMinutes, 'accept minutes');
         const handle = numberInput(d.handleMinutes, 'handle minutes');
+        const unit = el('select', { 'aria-label': 'unit' });
+        options(
+          unit,
+          Object.entries(units).map(([k, v]) => [k, bilingual(v)]),
+          d.unit,
+        );
         const source = el('input', { value: d.source, 'aria-label': 'source' });
         const save = el(
           'button',
@@ -272,6 +281,7 @@
                 session.request('PATCH', `/api/case-deadlines/${d.id}`, {
                   acceptMinutes: Number(accept.value),
                   handleMinutes: Number(handle.value),
+                  unit: unit.value,
                   source: source.value,
                 }),
               );
@@ -287,6 +297,7 @@
           el('td', {}, bilingual(types[d.facilityType || ''] || [d.facilityType, d.facilityType])),
           el('td', {}, accept),
           el('td', {}, handle),
+          el('td', {}, unit),
           el('td', {}, source),
           el('td', { class: 'row-actions' }, save),
         );
