@@ -7,7 +7,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Server as SocketServer } from 'socket.io';
-import type { CaseService } from '../cases/index.js';
+import type { CaseFeed, CaseService } from '../cases/index.js';
 import { sweepExpiredSessions, type Queryable } from '../db/index.js';
 import {
   HubError,
@@ -23,7 +23,7 @@ import { registerCaseRoutes } from './case-routes.js';
 import { registerKpiRoutes } from './kpi-routes.js';
 import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import type { CookieSecure, TrustProxy } from './http-config.js';
-import { attachLive, broadcastChange, revalidateLiveSessions } from './live.js';
+import { attachLive, revalidateLiveSessions } from './live.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
 import { registerRulesRoutes, type RulesRoutesDeps } from './rules-routes.js';
 import { createSessionEnds, type SessionEnds } from './sessions.js';
@@ -37,6 +37,8 @@ export interface DashboardOptions {
 export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps, RulesRoutesDeps {
   readonly db: Queryable;
   readonly cases: CaseService;
+  /** Every node's case changes, in version order (socket.io). */
+  readonly caseFeed: CaseFeed;
   /** Case photos go under `<dataDir>/photos` (issue #5); default: the OS temp dir. */
   readonly dataDir?: string;
   readonly sessionTtlHours?: number;
@@ -146,8 +148,7 @@ export async function createDashboard(
     cors: { origin: false },
   });
 
-  attachLive(io, deps.db, deps.cases, sessions, logger);
-  deps.cases.onChange((change) => broadcastChange(io, change));
+  attachLive(io, deps.db, deps.caseFeed, sessions, logger);
 
   // Expired sessions go; live connections whose session ended elsewhere (another
   // hub process, an expiry) are told and closed.

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createBroker, createCommandService, type CommandService } from '../broker/index.js';
-import { createCaseService, createWebhookService } from '../cases/index.js';
+import { createCaseFeed, createCaseService, createWebhookService } from '../cases/index.js';
 import { createDashboard } from '../dashboard/index.js';
 import {
   adminPasswordFile,
@@ -97,6 +97,15 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
       backoffMs: config.webhookBackoffMs,
     });
     cases.onChange((change) => webhooks.onCaseChange(change));
+    // Every node's case changes for this node's sockets; a local commit reads at once.
+    const caseFeed = createCaseFeed(
+      db.pool,
+      { pollMs: config.caseFeedPollMs, listen: clustered },
+      logger.child({ room: 'cases' }),
+    );
+    await caseFeed.start();
+    cases.onChange(() => void caseFeed.wake());
+    cleanup.push(() => caseFeed.stop());
     cleanup.push(async () => webhooks.stop());
     const duties = startDuties(
       { pool: db.pool, capabilities: db.capabilities, cases, webhooks, leadership },
@@ -182,6 +191,7 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
       {
         db: db.pool,
         cases,
+        caseFeed,
         health,
         isOnline: broker.isOnline,
         replayDeadLetters: (ids) => ingest.replayDeadLetters(ids, (id) => directory.get(id)),
