@@ -10,7 +10,6 @@ import { Server as SocketServer } from 'socket.io';
 import type { CaseFeed, CaseService } from '../cases/index.js';
 import { sweepExpiredSessions, type Queryable } from '../db/index.js';
 import {
-  HubError,
   isHubError,
   type ClientToServerEvents,
   type ServerToClientEvents,
@@ -23,6 +22,7 @@ import { registerCaseRoutes } from './case-routes.js';
 import { registerKpiRoutes } from './kpi-routes.js';
 import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import type { CookieSecure, TrustProxy } from './http-config.js';
+import { listenOrExplain } from './listen.js';
 import { attachLive, revalidateLiveSessions } from './live.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
 import { registerRulesRoutes, type RulesRoutesDeps } from './rules-routes.js';
@@ -160,21 +160,13 @@ export async function createDashboard(
   }, deps.sessionSweepIntervalMs ?? 300_000);
   sweep.unref();
 
+  let port: number;
   try {
-    await app.listen({ host: options.host, port: options.port });
+    port = await listenOrExplain(app, options);
   } catch (err) {
     clearInterval(sweep);
-    await app.close().catch(() => {});
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new HubError(
-        'HUB_ERR_PORT_IN_USE',
-        `HTTP ${options.host}:${options.port} is taken; set HTTP_PORT to a free port`,
-      );
-    }
     throw err;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
   logger.info({ host: options.host, port }, 'HTTP and socket.io listening');
 
   return {
