@@ -84,6 +84,8 @@ interface LoadResult {
   failed: number;
   skipped: number;
   publishSeconds: number;
+  /** CPU seconds the generator process used while publishing and waiting for acks. */
+  cpuS: number;
   latencies: number[];
 }
 
@@ -125,8 +127,21 @@ async function generate(
     failed: results.reduce((a, r) => a + r.failed, 0),
     skipped: results.reduce((a, r) => a + r.skipped, 0),
     publishSeconds: Math.max(...results.map((r) => r.publishSeconds)),
+    cpuS: results.reduce((a, r) => a + r.cpuS, 0),
     latencies: results.flatMap((r) => r.latencies),
   };
+}
+
+/** Busy and total jiffies of the whole machine, for its CPU use during the run. */
+async function machineTicks(): Promise<{ busy: number; total: number }> {
+  const f = (await readFile('/proc/stat', 'utf8'))
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - f[4]!, total };
 }
 
 function procStat(pid: number): Promise<{ cpuS: number; rssMb: number }> {
@@ -221,11 +236,22 @@ async function main() {
     MQTT_RATE_PER_S: '100000',
     MQTT_RATE_BURST: '1000000',
   };
-  const hub = spawn(process.execPath, ['--import', 'tsx', 'src/hub/main.ts'], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const hub = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_HUB_PROF
+        ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_HUB_PROF]
+        : []),
+      '--import',
+      'tsx',
+      'src/hub/main.ts',
+    ],
+    {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   hub.stdout.on('data', (d: Buffer) => (out += d.toString()));
   while (!out.includes('is running')) {
@@ -244,10 +270,17 @@ async function main() {
 
   const baseMs = Date.now() - 30 * 86_400_000;
   const before = await procStat(hub.pid!);
+  const machineBefore = await machineTicks();
   const wallStart = performance.now();
   const r = await generate(`mqtt://127.0.0.1:${mqttPort}`, devices, rate, seconds, baseMs);
   const wallS = (performance.now() - wallStart) / 1000;
   const after = await procStat(hub.pid!);
+  const machineAfter = await machineTicks();
+  // Share of all cores busy (hub, generators, PostgreSQL and whatever else runs on the machine).
+  const machineBusyPct = Math.round(
+    ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100,
+  );
+  const genCpuPct = Math.round((r.cpuS / wallS) * 100);
 
   const client = new pg.Client({
     connectionString:
@@ -285,6 +318,9 @@ async function main() {
   console.log(
     `hub process: CPU ${(((after.cpuS - before.cpuS) / wallS) * 100).toFixed(0)} % of one core, RSS ${after.rssMb.toFixed(0)} MB; ${bytesPerReading} bytes/reading uncompressed (PostgreSQL, with indexes)`,
   );
+  console.log(
+    `load generators: CPU ${genCpuPct} % of one core (all ${workers}); machine: ${machineBusyPct} % of ${os.cpus().length} cores busy`,
+  );
   const mosquitto = await mosquittoBaseline(devices);
   await db.drop();
   await rm(dataDir, { recursive: true, force: true });
@@ -300,6 +336,8 @@ async function main() {
       p99_commit_ms: Number(percentile(sorted, 0.99).toFixed(1)),
       hub_cpu_pct: Math.round(((after.cpuS - before.cpuS) / wallS) * 100),
       hub_rss_mb: Math.round(after.rssMb),
+      generators_cpu_pct: genCpuPct,
+      machine_busy_pct: machineBusyPct,
       mosquitto_msgs_per_s: mosquitto,
       bytes_per_reading: bytesPerReading,
       bytes_per_reading_compressed: compressed,

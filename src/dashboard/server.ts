@@ -20,6 +20,7 @@ import { registerAuthRoutes } from './auth-routes.js';
 import { setupAuth } from './auth.js';
 import { registerCaseRoutes } from './case-routes.js';
 import { registerKpiRoutes } from './kpi-routes.js';
+import { registerCalendarRoutes } from './calendar-routes.js';
 import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import type { CookieSecure, TrustProxy } from './http-config.js';
 import { listenOrExplain } from './listen.js';
@@ -116,6 +117,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
         dataDir: deps.dataDir ?? os.tmpdir(),
       });
       registerKpiRoutes(api, { db: deps.db, cases: deps.cases });
+      registerCalendarRoutes(api, { db: deps.db, cases: deps.cases });
     },
     { prefix: '/api' },
   );

@@ -1,4 +1,4 @@
-import type { CaseDetail, CaseEvent } from '../domain/index.js';
+import type { CaseDetail, CaseEvent, DeadlineUnit } from '../domain/index.js';
 import { matchingRoutes } from './admin.js';
 import type { Queryable } from './pool.js';
 
@@ -14,7 +14,9 @@ export const caseDetailColumns = `c.id, c.code, c.version, c.state, c.kind, c.se
   c.deferred_at AS "deferredAt", c.extension_count AS "extensionCount",
   c.rework_count AS "reworkCount", c.overdue, c.accept_overdue AS "acceptOverdue",
   c.escalation_area AS "escalationArea",
-  c.escalated_at AS "escalatedAt"`;
+  c.escalated_at AS "escalatedAt", c.dispatch_due_at AS "dispatchDueAt",
+  c.dispatch_overdue AS "dispatchOverdue", c.deadline_unit AS "deadlineUnit",
+  c.handle_minutes AS "handleMinutes"`;
 
 export async function getCaseDetail(db: Queryable, id: number): Promise<CaseDetail | null> {
   const { rows } = await db.query<CaseDetail>(
@@ -217,6 +219,9 @@ const settable = new Set([
   'escalation_area',
   'escalated_at',
   'recovered_at',
+  'dispatch_due_at',
+  'dispatch_overdue',
+  'next_escalation_at',
 ]);
 
 /** Counters a transition may bump by one. */
@@ -331,18 +336,51 @@ export async function getCrew(
   return rows[0] ?? null;
 }
 
+export interface Deadline {
+  readonly acceptMinutes: number;
+  readonly handleMinutes: number;
+  readonly unit: DeadlineUnit;
+  readonly dispatchMinutes: number;
+  readonly dispatchUnit: DeadlineUnit;
+}
+
 export async function findDeadline(
   db: Queryable,
   severity: string,
   facilityType: string | null,
-): Promise<{ acceptMinutes: number; handleMinutes: number } | null> {
-  const { rows } = await db.query<{ acceptMinutes: number; handleMinutes: number }>(
-    `SELECT accept_minutes AS "acceptMinutes", handle_minutes AS "handleMinutes" FROM case_deadlines
+): Promise<Deadline | null> {
+  const { rows } = await db.query<Deadline>(
+    `SELECT accept_minutes AS "acceptMinutes", handle_minutes AS "handleMinutes", unit,
+            dispatch_minutes AS "dispatchMinutes", dispatch_unit AS "dispatchUnit"
+     FROM case_deadlines
      WHERE severity = $1 AND (facility_type IS NULL OR facility_type = $2)
      ORDER BY (facility_type IS NULL) ASC LIMIT 1`,
     [severity, facilityType],
   );
   return rows[0] ?? null;
+}
+
+/** Sets the deadlines of a case just registered; the registration event carries them. */
+export async function setCaseDeadlines(
+  db: Queryable,
+  id: number,
+  d: { dueAt: string; unit: DeadlineUnit; handleMinutes: number; dispatchDueAt: string },
+): Promise<void> {
+  await db.query(
+    `UPDATE cases SET due_at = $2, next_escalation_at = $2, deadline_unit = $3, handle_minutes = $4,
+       dispatch_due_at = $5
+     WHERE id = $1`,
+    [id, d.dueAt, d.unit, d.handleMinutes, d.dispatchDueAt],
+  );
+}
+
+/** Escalation bookkeeping with no change a person sees: no version, no event. */
+export async function setNextEscalation(
+  db: Queryable,
+  id: number,
+  at: string | null,
+): Promise<void> {
+  await db.query(`UPDATE cases SET next_escalation_at = $2 WHERE id = $1`, [id, at]);
 }
 
 export async function ruleCasePolicy(
@@ -357,31 +395,34 @@ export async function ruleCasePolicy(
   return rows[0] ?? { openCase: true, autoVerifyAfterS: null };
 }
 
-/** Open cases past their handling deadline, and those due for the next escalation step. */
-export async function casesToEscalate(db: Queryable, nowIso: string): Promise<CaseDetail[]> {
+/** Cases matching a fixed condition on the time `$1`, oldest first. */
+async function casesAt(db: Queryable, where: string, nowIso: string): Promise<CaseDetail[]> {
   const { rows } = await db.query<CaseDetail>(
-    `SELECT ${caseDetailColumns} FROM cases c
-     WHERE c.state IN ('registered', 'dispatched', 'in_handling', 'returned')
-       AND c.due_at IS NOT NULL AND c.due_at <= $1
-       AND (c.escalated_at IS NULL
-            OR c.escalated_at + (c.due_at - c.created_at) <= $1)
-     ORDER BY c.id`,
+    `SELECT ${caseDetailColumns} FROM cases c WHERE ${where} ORDER BY c.id`,
     [nowIso],
   );
   return rows;
 }
 
-/** Dispatched cases the crew has not signed for by the accept deadline, not yet flagged. */
-export async function casesNotAccepted(db: Queryable, nowIso: string): Promise<CaseDetail[]> {
-  const { rows } = await db.query<CaseDetail>(
-    `SELECT ${caseDetailColumns} FROM cases c
-     WHERE c.state = 'dispatched' AND NOT c.accept_overdue
-       AND c.accept_due_at IS NOT NULL AND c.accept_due_at <= $1
-     ORDER BY c.id`,
-    [nowIso],
+/** Open cases whose handling deadline, or next escalation period, has passed. */
+export const casesToEscalate = (db: Queryable, nowIso: string) =>
+  casesAt(
+    db,
+    `c.state IN ('registered', 'dispatched', 'in_handling', 'returned') AND c.next_escalation_at <= $1`,
+    nowIso,
   );
-  return rows;
-}
+
+/** Cases still waiting for dispatch after the dispatch deadline, not yet flagged. */
+export const casesNotDispatched = (db: Queryable, nowIso: string) =>
+  casesAt(
+    db,
+    `c.state IN ('registered', 'returned') AND NOT c.dispatch_overdue AND c.dispatch_due_at <= $1`,
+    nowIso,
+  );
+
+/** Dispatched cases the crew has not signed for by the accept deadline, not yet flagged. */
+export const casesNotAccepted = (db: Queryable, nowIso: string) =>
+  casesAt(db, `c.state = 'dispatched' AND NOT c.accept_overdue AND c.accept_due_at <= $1`, nowIso);
 
 /** Handled alarm cases whose telemetry has stayed recovered long enough to verify. */
 export async function casesToAutoVerify(db: Queryable, nowIso: string): Promise<CaseDetail[]> {

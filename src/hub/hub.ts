@@ -14,6 +14,7 @@ import {
   upsertDeviceStatuses,
 } from '../db/index.js';
 import { createIngest } from '../ingest/index.js';
+import { parseWorkingPeriods } from '../domain/index.js';
 import { brokerOptions } from './broker-options.js';
 import { startDuties, startLeadership } from './cluster.js';
 import type { HubConfig, HubRole } from './config.js';
@@ -112,6 +113,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     const cases = createCaseService(db.pool, logger.child({ room: 'cases' }), {
       now: options.now,
       timeZone: config.cityTimezone,
+      workingPeriods: parseWorkingPeriods(config.workingHours),
     });
     const webhooks = createWebhookService(db.pool, logger.child({ room: 'webhooks' }), {
       maxAttempts: config.webhookMaxAttempts,

@@ -86,6 +86,8 @@ export async function startRulesRuntime(
   const reloadRules = async () => {
     const rules = await listRules(pool);
     evaluator.reload(rules, await listRuleOverrides(pool));
+    // Sites and roads edited since start: a new site override finds its devices.
+    evaluator.setFleet(await listFleet(pool), Date.now());
     alarms.retire(new Set(rules.filter((r) => r.enabled).map((r) => r.id)));
   };
   const checkpoint = (all = false) =>

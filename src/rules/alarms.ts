@@ -161,17 +161,32 @@ export function createAlarmService(
   async function flushHolds(): Promise<void> {
     const holds = [...waiting, ...evaluator.drainHolds()];
     waiting = [];
-    const rows = [];
+    // One row per alarm: a hold kept waiting and a newer one would otherwise both
+    // match in one UPDATE … FROM, and PostgreSQL applies only one of them.
+    const rows = new Map<number, Omit<Hold, 'source' | 'ruleId'> & { id: number }>();
     for (const h of holds) {
       const a = open.get(keyOf(h.source, h.ruleId));
-      if (a) rows.push({ id: a.id, count: h.count, last: h.last, peak: h.peak, lastMs: h.lastMs });
-      // Its open is still being stored: keep the hold for the next flush.
-      else if (chains.has(h.source)) waiting.push(h);
+      if (!a) {
+        // Its open is still being stored: keep the hold for the next flush.
+        if (chains.has(h.source)) waiting.push(h);
+        continue;
+      }
+      const row = rows.get(a.id);
+      if (!row) {
+        rows.set(a.id, { id: a.id, count: h.count, last: h.last, peak: h.peak, lastMs: h.lastMs });
+        continue;
+      }
+      row.count += h.count;
+      if (h.peak > row.peak) row.peak = h.peak;
+      if (h.lastMs >= row.lastMs) {
+        row.last = h.last;
+        row.lastMs = h.lastMs;
+      }
     }
-    if (rows.length === 0) return;
+    if (rows.size === 0) return;
     try {
-      await applyAlarmHolds(db, rows);
-      counters.holdsWritten += rows.length;
+      await applyAlarmHolds(db, [...rows.values()]);
+      counters.holdsWritten += rows.size;
     } catch (err) {
       counters.errors++;
       logger.error({ err }, 'alarm holds not stored');

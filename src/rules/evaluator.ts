@@ -19,6 +19,7 @@ import {
   type Reading,
   type ReadingKind,
 } from './kinds/index.js';
+import { byScope, mergeSettings, overrideApplies } from './overrides.js';
 import type { AlarmSource, FleetDevice, Hold, RuleOverrideInput, RuleTransition } from './types.js';
 
 export type { AlarmSource, FleetDevice, Hold, RuleOverrideInput, RuleTransition };
@@ -43,6 +44,7 @@ interface Entry {
   type: FacilityType;
   gridCode: string;
   road: string | null;
+  site: string | null;
   source: AlarmSource;
   generation: number;
   compiled: Compiled[];
@@ -52,8 +54,6 @@ interface Entry {
   last: Record<string, unknown> | null;
   dirty: boolean;
 }
-
-const orderOfScope = { district: 0, grid: 1, device: 2 } as const;
 
 /**
  * Evaluates readings against the rules of the device's facility type only, in
@@ -87,9 +87,7 @@ export function createEvaluator(
     byType = new Map();
     tickRules = [];
     overrides = new Map();
-    for (const o of [...nextOverrides].sort(
-      (a, b) => orderOfScope[a.scope] - orderOfScope[b.scope],
-    ))
+    for (const o of byScope(nextOverrides))
       overrides.set(o.ruleId, [...(overrides.get(o.ruleId) ?? []), o]);
     for (const rule of next) {
       if (isTickKind(rule.kind)) {
@@ -104,29 +102,23 @@ export function createEvaluator(
     generation++;
   }
 
-  /** The device's rules with its district, grid and device overrides merged in, most specific last. */
+  /** The device's rules with its district, grid, site and device overrides merged in deeply, most specific last. */
   function resolve(e: Entry): Compiled[] {
     const base = byType.get(e.type) ?? [];
     const out: Compiled[] = [];
     for (const c of base) {
       const os = overrides.get(c.rule.id);
       let enabled = c.rule.enabled;
-      let settings: Record<string, unknown> | null = null;
+      let applied: Record<string, unknown>[] | null = null;
       if (os) {
         for (const o of os) {
-          const match =
-            o.scope === 'device'
-              ? o.scopeId === e.id
-              : o.scope === 'grid'
-                ? o.scopeId === e.gridCode
-                : e.gridCode.startsWith(o.scopeId);
-          if (!match) continue;
+          if (!overrideApplies(o, e)) continue;
           if (o.enabled !== null) enabled = o.enabled;
-          settings = { ...(settings ?? c.rule.settings), ...o.settings };
+          (applied ??= []).push(o.settings);
         }
       }
       if (!enabled) continue;
-      out.push(settings ? compile(c.rule, settings) : c);
+      out.push(applied ? compile(c.rule, mergeSettings(c.rule.settings, ...applied)) : c);
     }
     return out;
   }
@@ -156,6 +148,7 @@ export function createEvaluator(
         type,
         gridCode,
         road: null,
+        site: null,
         source: { id, kind: 'device', deviceId: id, gridCode, facilityType: type },
         generation: -1,
         compiled: [],
@@ -310,8 +303,10 @@ export function createEvaluator(
       for (const d of devices) {
         if (!isFacilityType(d.type)) continue;
         const e = entryOf(d.id, d.type, d.gridCode, nowMs);
+        if (e.gridCode !== d.gridCode || e.site !== (d.site ?? null)) e.generation = -1;
         e.gridCode = d.gridCode;
         e.road = d.road ?? null;
+        e.site = d.site ?? null;
         e.source = {
           id: d.id,
           kind: 'device',

@@ -180,6 +180,40 @@ export async function login(httpUrl: string, username: string, password: string)
   return ((await res.json()) as { token: string }).token;
 }
 
+/** The streetlight's grid and district, and the demo city's other district. */
+export function lightingAreas(t: TestHub): {
+  grid: string;
+  district: string;
+  otherDistrict: string;
+} {
+  const grid = t.devices.streetlight.gridCode;
+  const district = grid.slice(0, 6);
+  return { grid, district, otherDistrict: district === '430302' ? '430304' : '430302' };
+}
+
+/** The password `createUsers` gives a test user. */
+export const testPassword = (username: string) => `pw-${username}-long-enough`;
+
+/** Creates users through the admin API and logs each in: id and session token by username. */
+export async function createUsers(
+  httpUrl: string,
+  adminToken: string,
+  users: readonly { username: string; role: string; crewId?: string }[],
+): Promise<Record<string, { id: number; token: string }>> {
+  const out: Record<string, { id: number; token: string }> = {};
+  for (const u of users) {
+    const res = await authed(adminToken)(`${httpUrl}/api/users`, {
+      method: 'POST',
+      body: JSON.stringify({ ...u, password: testPassword(u.username) }),
+    });
+    if (res.status !== 201)
+      throw new Error(`user ${u.username}: ${res.status} ${await res.text()}`);
+    const { id } = (await res.json()) as { id: number };
+    out[u.username] = { id, token: await login(httpUrl, u.username, testPassword(u.username)) };
+  }
+  return out;
+}
+
 /** An authenticated socket.io client; `sinceVersion` resumes after that version. */
 export function connectOperator(
   httpUrl: string,
