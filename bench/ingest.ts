@@ -20,6 +20,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import mqtt from 'mqtt';
 import pg from 'pg';
+import { benchDatabase } from './database.js';
 
 const opts = new Command()
   .option('--devices <n>', 'simulated devices', '1000')
@@ -50,35 +51,6 @@ const freePort = () =>
   });
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
-
-async function database(): Promise<{ url: string; drop: () => Promise<void>; label: string }> {
-  if (process.env.BENCH_DATABASE_URL)
-    return {
-      url: process.env.BENCH_DATABASE_URL,
-      drop: async () => {},
-      label: 'BENCH_DATABASE_URL',
-    };
-  const admin = 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `bench_ingest_${randomBytes(4).toString('hex')}`;
-  const c = new pg.Client({ connectionString: admin, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.query(`CREATE DATABASE ${name}`);
-    await c.end();
-    return {
-      url: `postgres://postgres@127.0.0.1:5432/${name}`,
-      label: 'machine PostgreSQL server',
-      drop: async () => {
-        const d = new pg.Client({ connectionString: admin });
-        await d.connect();
-        await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await d.end();
-      },
-    };
-  } catch {
-    return { url: '', drop: async () => {}, label: 'embedded PostgreSQL' };
-  }
-}
 
 interface LoadResult {
   sent: number;
@@ -222,7 +194,7 @@ async function bytesPerReadingCompressed(db: pg.Client): Promise<number | null> 
 }
 
 async function main() {
-  const db = await database();
+  const db = await benchDatabase('bench_ingest');
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-ingest-'));
   const mqttPort = await freePort();
   const env = {

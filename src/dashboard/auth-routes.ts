@@ -1,19 +1,34 @@
 import type { FastifyInstance } from 'fastify';
 import {
+  deleteSession,
+  deleteUserSessions,
+  getCrewRecord,
+  getUser,
   insertSession,
   insertUser,
   listAudit,
   listUsers,
+  otherEnabledAdmins,
+  passwordHashOf,
+  setUserEnabled,
+  setUserPassword,
+  updateUser,
   userForLogin,
-  deleteSession,
+  type AuditQuery,
   type Queryable,
+  type UserPatch,
+  type UserRecord,
 } from '../db/index.js';
 import { HubError, hashSecret, secretCost, verifySecret } from '../domain/index.js';
-import { hashToken, newSessionToken, sessionCookie, tokenFrom } from './auth.js';
+import { hashToken, newSessionToken, sessionCookie, sessionCookieOptions } from './auth.js';
+import type { CookieSecure } from './http-config.js';
+import type { SessionEnds } from './sessions.js';
 
 export interface AuthRouteDeps {
   readonly db: Queryable;
   readonly sessionTtlHours: number;
+  readonly cookieSecure: CookieSecure;
+  readonly sessions: SessionEnds;
 }
 
 const userSchema = {
@@ -26,8 +41,28 @@ const userSchema = {
     departmentId: { type: ['string', 'null'] },
     crewId: { type: ['string', 'null'] },
     areaCode: { type: ['string', 'null'] },
+    enabled: { type: 'boolean' },
+    createdAt: { type: 'string' },
+    updatedAt: { type: 'string' },
+    passwordChangedAt: { type: ['string', 'null'] },
+    disabledAt: { type: ['string', 'null'] },
   },
 } as const;
+
+const roles = ['admin', 'operator', 'supervisor', 'crew', 'viewer'] as const;
+const password = { type: 'string', minLength: 10, maxLength: 200 } as const;
+const userIdParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1 } },
+} as const;
+
+/** Foreign-key and check violations of the users table, worded for the admin. */
+function userWriteError(err: { code?: string; constraint?: string }): never {
+  if (err.code === '23503') throw new HubError('HUB_ERR_BAD_REQUEST', 'unknown crew or department');
+  if (err.code === '23514') throw new HubError('HUB_ERR_BAD_REQUEST', 'a crew user needs crewId');
+  throw err;
+}
 
 /** Failed logins per username allowed in the window before further attempts are refused. */
 const maxFailures = 5;
@@ -41,6 +76,21 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   const { db } = deps;
   // Password guessing: per username, in memory (one hub process); cleared by a good login.
   const failures = new Map<string, { count: number; since: number }>();
+
+  function refuseWhileLocked(username: string): void {
+    const key = username.toLowerCase();
+    const seen = failures.get(key);
+    if (seen && Date.now() - seen.since > failureWindowMs) failures.delete(key);
+    if ((failures.get(key)?.count ?? 0) >= maxFailures) {
+      throw new HubError('HUB_ERR_TOO_MANY_LOGINS');
+    }
+  }
+
+  function countFailure(username: string): void {
+    const key = username.toLowerCase();
+    const f = failures.get(key) ?? { count: 0, since: Date.now() };
+    failures.set(key, { count: f.count + 1, since: f.since });
+  }
 
   api.post<{ Body: { username: string; password: string } }>(
     '/auth/login',
@@ -60,21 +110,15 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
     },
     async (req, reply) => {
       req.auditUsername = req.body.username;
-      const key = req.body.username.toLowerCase();
-      const seen = failures.get(key);
-      if (seen && Date.now() - seen.since > failureWindowMs) failures.delete(key);
-      if ((failures.get(key)?.count ?? 0) >= maxFailures) {
-        throw new HubError('HUB_ERR_TOO_MANY_LOGINS');
-      }
+      refuseWhileLocked(req.body.username);
       const user = await userForLogin(db, req.body.username);
       dummyHash ??= hashSecret('not-a-password', secretCost.password);
       const ok = await verifySecret(req.body.password, user?.passwordHash ?? (await dummyHash));
       if (!user || !ok || !user.enabled) {
-        const f = failures.get(key) ?? { count: 0, since: Date.now() };
-        failures.set(key, { count: f.count + 1, since: f.since });
+        countFailure(req.body.username);
         throw new HubError('HUB_ERR_LOGIN_FAILED');
       }
-      failures.delete(key);
+      failures.delete(req.body.username.toLowerCase());
       const token = newSessionToken();
       const expiresAt = new Date(Date.now() + deps.sessionTtlHours * 3600_000);
       await insertSession(db, {
@@ -84,30 +128,130 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
         ip: req.ip,
       });
       req.user = user;
-      void reply.setCookie(sessionCookie, token, {
-        httpOnly: true,
-        sameSite: 'strict',
-        path: '/',
-        expires: expiresAt,
-      });
+      void reply.setCookie(
+        sessionCookie,
+        token,
+        sessionCookieOptions(req, deps.cookieSecure, expiresAt),
+      );
       const { passwordHash: _hash, ...safe } = user;
       return { token, expiresAt: expiresAt.toISOString(), user: safe };
     },
   );
 
   api.post('/auth/logout', { schema: { tags: ['auth'] } }, async (req, reply) => {
-    const token = tokenFrom(req.headers.authorization, req.cookies);
-    if (token) await deleteSession(db, hashToken(token));
-    void reply.clearCookie(sessionCookie, { path: '/' });
+    const hash = req.sessionTokenHash;
+    if (hash) {
+      await deleteSession(db, hash);
+      deps.sessions.end([hash], 'logout');
+    }
+    void reply.clearCookie(sessionCookie, sessionCookieOptions(req, deps.cookieSecure));
     return { ok: true };
   });
 
   api.get('/auth/me', { schema: { tags: ['auth'] } }, async (req) => ({ user: req.user }));
 
-  api.get(
+  /** Ends sessions in the database and on every live connection of this process. */
+  async function endSessions(
+    userId: number,
+    reason: 'disabled' | 'password_changed' | 'password_reset',
+    except: string | null = null,
+  ): Promise<void> {
+    deps.sessions.end(await deleteUserSessions(db, userId, except), reason);
+  }
+
+  async function existingUser(id: number): Promise<UserRecord> {
+    const user = await getUser(db, id);
+    if (!user) throw new HubError('HUB_ERR_NOT_FOUND', `no user ${id}`);
+    return user;
+  }
+
+  /** An admin may not take away the city's last enabled admin. */
+  async function keepOneAdmin(user: UserRecord): Promise<void> {
+    if (user.role === 'admin' && user.enabled && (await otherEnabledAdmins(db, user.id)) === 0) {
+      throw new HubError('HUB_ERR_LAST_ADMIN', `${user.username} is the only enabled admin`);
+    }
+  }
+
+  api.post<{ Body: { currentPassword: string; newPassword: string } }>(
+    '/auth/password',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Change your own password; your other sessions end',
+        body: {
+          type: 'object',
+          required: ['currentPassword', 'newPassword'],
+          additionalProperties: false,
+          properties: {
+            currentPassword: { type: 'string', minLength: 1, maxLength: 200 },
+            newPassword: password,
+          },
+        },
+        response: { 200: { type: 'object', properties: { user: userSchema } } },
+      },
+    },
+    async (req) => {
+      const me = req.user!;
+      refuseWhileLocked(me.username);
+      const stored = await passwordHashOf(db, me.id);
+      if (!stored || !(await verifySecret(req.body.currentPassword, stored))) {
+        // Guesses here count against the same limit as failed logins.
+        countFailure(me.username);
+        throw new HubError('HUB_ERR_WRONG_PASSWORD');
+      }
+      if (req.body.newPassword === req.body.currentPassword) {
+        throw new HubError('HUB_ERR_BAD_REQUEST', 'the new password must differ from the current');
+      }
+      const user = await setUserPassword(
+        db,
+        me.id,
+        await hashSecret(req.body.newPassword, secretCost.password),
+      );
+      await endSessions(me.id, 'password_changed', req.sessionTokenHash);
+      return { user };
+    },
+  );
+
+  api.get<{ Querystring: { role?: string; enabled?: boolean; crewId?: string } }>(
     '/users',
-    { preHandler: api.requireRole('admin'), schema: { tags: ['auth'] } },
-    async () => ({ users: await listUsers(db) }),
+    {
+      preHandler: api.requireRole('admin'),
+      schema: {
+        tags: ['users'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            role: { enum: [...roles] },
+            enabled: { type: 'boolean' },
+            crewId: { type: 'string' },
+          },
+        },
+        response: {
+          200: { type: 'object', properties: { users: { type: 'array', items: userSchema } } },
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      return {
+        users: (await listUsers(db)).filter(
+          (u) =>
+            (q.role === undefined || u.role === q.role) &&
+            (q.enabled === undefined || u.enabled === q.enabled) &&
+            (q.crewId === undefined || u.crewId === q.crewId),
+        ),
+      };
+    },
+  );
+
+  api.get<{ Params: { id: number } }>(
+    '/users/:id',
+    {
+      preHandler: api.requireRole('admin'),
+      schema: { tags: ['users'], params: userIdParams, response: { 200: userSchema } },
+    },
+    async (req) => existingUser(req.params.id),
   );
 
   api.post<{
@@ -115,7 +259,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
       username: string;
       password: string;
       displayName?: string;
-      role: string;
+      role: UserRecord['role'];
       crewId?: string;
       departmentId?: string;
       areaCode?: string;
@@ -125,16 +269,16 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
     {
       preHandler: api.requireRole('admin'),
       schema: {
-        tags: ['auth'],
+        tags: ['users'],
         body: {
           type: 'object',
           required: ['username', 'password', 'role'],
           additionalProperties: false,
           properties: {
             username: { type: 'string', pattern: '^[A-Za-z0-9_.-]{2,64}$' },
-            password: { type: 'string', minLength: 10, maxLength: 200 },
-            displayName: { type: 'string', maxLength: 100 },
-            role: { enum: ['admin', 'operator', 'supervisor', 'crew', 'viewer'] },
+            password,
+            displayName: { type: 'string', minLength: 1, maxLength: 100 },
+            role: { enum: [...roles] },
             crewId: { type: 'string' },
             departmentId: { type: 'string' },
             areaCode: { type: 'string', pattern: '^\\d{6}$' },
@@ -148,6 +292,9 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
       if (b.role === 'crew' && !b.crewId) {
         throw new HubError('HUB_ERR_BAD_REQUEST', 'a crew user needs crewId');
       }
+      if (b.role !== 'crew' && b.crewId) {
+        throw new HubError('HUB_ERR_BAD_REQUEST', 'only crew users belong to a crew');
+      }
       const user = await insertUser(db, {
         username: b.username,
         displayName: b.displayName ?? b.username,
@@ -156,16 +303,135 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
         crewId: b.crewId ?? null,
         departmentId: b.departmentId ?? null,
         areaCode: b.areaCode ?? null,
-      }).catch((err: { code?: string }) => {
-        if (err.code === '23503') throw new HubError('HUB_ERR_BAD_REQUEST', 'unknown crew');
-        throw err;
-      });
+      }).catch(userWriteError);
       if (!user) throw new HubError('HUB_ERR_USER_EXISTS', b.username);
       return reply.status(201).send(user);
     },
   );
 
-  api.get<{ Querystring: { username?: string; outcome?: string; limit: number } }>(
+  api.patch<{ Params: { id: number }; Body: UserPatch }>(
+    '/users/:id',
+    {
+      preHandler: api.requireRole('admin'),
+      schema: {
+        tags: ['users'],
+        summary: 'Change role, department, crew, area or display name',
+        params: userIdParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            displayName: { type: 'string', minLength: 1, maxLength: 100 },
+            role: { enum: [...roles] },
+            departmentId: { type: ['string', 'null'] },
+            crewId: { type: ['string', 'null'] },
+            areaCode: { type: ['string', 'null'], pattern: '^\\d{6}$' },
+          },
+        },
+        response: { 200: userSchema },
+      },
+    },
+    async (req) => {
+      const before = await existingUser(req.params.id);
+      const patch: { -readonly [K in keyof UserPatch]: UserPatch[K] } = { ...req.body };
+      const role = patch.role ?? before.role;
+      if (role !== 'admin') await keepOneAdmin(before);
+      // A user leaving the crew role leaves its crew; a crew's department follows the crew.
+      if (role !== 'crew' && patch.crewId) {
+        throw new HubError('HUB_ERR_BAD_REQUEST', 'only crew users belong to a crew');
+      }
+      if (role !== 'crew' && before.crewId !== null && !('crewId' in patch)) patch.crewId = null;
+      const crewId = 'crewId' in patch ? patch.crewId : before.crewId;
+      if (role === 'crew' && !crewId) {
+        throw new HubError('HUB_ERR_BAD_REQUEST', 'a crew user needs crewId');
+      }
+      // A crew user's department is its crew's, whichever of the two the patch names.
+      if (crewId && (patch.crewId || 'departmentId' in patch)) {
+        const crew = await getCrewRecord(db, crewId);
+        if (!crew) throw new HubError('HUB_ERR_BAD_REQUEST', `no crew ${crewId}`);
+        if (patch.departmentId && patch.departmentId !== crew.departmentId) {
+          throw new HubError(
+            'HUB_ERR_BAD_REQUEST',
+            `crew ${crew.id} belongs to department ${crew.departmentId}`,
+          );
+        }
+        patch.departmentId = crew.departmentId;
+      }
+      const user = (await updateUser(db, before.id, patch).catch(userWriteError))!;
+      // Live connections joined rooms by role, crew and area: they must re-subscribe.
+      if (
+        user.role !== before.role ||
+        user.crewId !== before.crewId ||
+        user.areaCode !== before.areaCode
+      ) {
+        deps.sessions.userChanged(user.id);
+      }
+      return user;
+    },
+  );
+
+  api.post<{ Params: { id: number } }>(
+    '/users/:id/disable',
+    {
+      preHandler: api.requireRole('admin'),
+      schema: {
+        tags: ['users'],
+        summary: 'Disable a user: its sessions end at once',
+        params: userIdParams,
+        response: { 200: userSchema },
+      },
+    },
+    async (req) => {
+      const before = await existingUser(req.params.id);
+      await keepOneAdmin(before);
+      const user = await setUserEnabled(db, before.id, false);
+      await endSessions(before.id, 'disabled');
+      return user;
+    },
+  );
+
+  api.post<{ Params: { id: number } }>(
+    '/users/:id/enable',
+    {
+      preHandler: api.requireRole('admin'),
+      schema: { tags: ['users'], params: userIdParams, response: { 200: userSchema } },
+    },
+    async (req) => setUserEnabled(db, (await existingUser(req.params.id)).id, true),
+  );
+
+  api.post<{ Params: { id: number }; Body: { password: string } }>(
+    '/users/:id/password',
+    {
+      preHandler: api.requireRole('admin'),
+      schema: {
+        tags: ['users'],
+        summary: "Reset a user's password: all its sessions end at once",
+        params: userIdParams,
+        body: {
+          type: 'object',
+          required: ['password'],
+          additionalProperties: false,
+          properties: { password },
+        },
+        response: { 200: userSchema },
+      },
+    },
+    async (req) => {
+      const before = await existingUser(req.params.id);
+      const user = await setUserPassword(
+        db,
+        before.id,
+        await hashSecret(req.body.password, secretCost.password),
+      );
+      await endSessions(before.id, 'password_reset');
+      // A reset also lifts a lockout from failed logins.
+      failures.delete(before.username.toLowerCase());
+      return user;
+    },
+  );
+
+  api.get<{ Querystring: AuditQuery }>(
     '/audit',
     {
       preHandler: api.requireRole('supervisor'),
@@ -176,8 +442,13 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
           additionalProperties: false,
           properties: {
             username: { type: 'string' },
+            action: { type: 'string', maxLength: 200 },
+            target: { type: 'string', maxLength: 200 },
             outcome: { enum: ['ok', 'refused', 'failed'] },
+            from: { type: 'string', format: 'date-time' },
+            to: { type: 'string', format: 'date-time' },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            offset: { type: 'integer', minimum: 0, default: 0 },
           },
         },
       },

@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
+import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { Logger } from 'pino';
 import { insertAudit, userForSession, type Queryable, type UserRecord } from '../db/index.js';
 import { HubError, type Actor } from '../domain/index.js';
+import { cookieIsSecure, maskSecrets, type CookieSecure } from './http-config.js';
 
 /** Cookie that carries the session token; HttpOnly and SameSite=Strict. */
 export const sessionCookie = 'hub_session';
@@ -17,6 +19,8 @@ declare module 'fastify' {
     user: UserRecord | null;
     /** Username a failed login tried, for the audit log. */
     auditUsername: string | null;
+    /** SHA-256 of the request's session token, when it has a valid one. */
+    sessionTokenHash: string | null;
   }
   interface FastifyInstance {
     requireRole: (...roles: string[]) => preHandlerHookHandler;
@@ -56,8 +60,44 @@ export async function userForToken(
   db: Queryable,
   token: string | null,
 ): Promise<UserRecord | null> {
+  return (await sessionForToken(db, token))?.user ?? null;
+}
+
+/** The session of a token: its hash (the key to end it by) and its user. */
+export async function sessionForToken(
+  db: Queryable,
+  token: string | null,
+): Promise<{ tokenHash: string; user: UserRecord } | null> {
   if (!token || token.length > 200) return null;
-  return userForSession(db, hashToken(token));
+  const tokenHash = hashToken(token);
+  const user = await userForSession(db, tokenHash);
+  return user ? { tokenHash, user } : null;
+}
+
+/**
+ * The session cookie's attributes: HttpOnly, SameSite=Strict, and Secure per
+ * COOKIE_SECURE (`auto`: when the request came over https, X-Forwarded-Proto
+ * included when TRUST_PROXY trusts the proxy).
+ */
+export function sessionCookieOptions(
+  request: FastifyRequest,
+  secure: CookieSecure,
+  expires?: Date,
+): CookieSerializeOptions {
+  return {
+    httpOnly: true,
+    sameSite: 'strict',
+    path: '/',
+    secure: cookieIsSecure(secure, request.protocol),
+    ...(expires ? { expires } : {}),
+  };
+}
+
+/** What the audit log keeps of a request body: secrets masked, text as its size. */
+function auditBody(body: unknown): unknown {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string') return { bytes: Buffer.byteLength(body) };
+  return maskSecrets(body);
 }
 
 function requestUser(request: FastifyRequest): UserRecord {
@@ -68,7 +108,8 @@ function requestUser(request: FastifyRequest): UserRecord {
 /**
  * Sessions, the `requireRole` preHandler factory, login for every /api route
  * but the open ones, and the audit log: every change (any method but GET) and
- * every refusal (401, 403), with who, what, when and from where.
+ * every refusal (401, 403), with who, what, when and from where, and the
+ * request body with its secrets masked.
  */
 export async function setupAuth(
   app: FastifyInstance,
@@ -78,10 +119,13 @@ export async function setupAuth(
   await app.register(fastifyCookie);
   app.decorateRequest('user', null);
   app.decorateRequest('auditUsername', null);
+  app.decorateRequest('sessionTokenHash', null);
 
   app.addHook('onRequest', async (request) => {
     const token = tokenFrom(request.headers.authorization, request.cookies);
-    request.user = await userForToken(db, token);
+    const session = await sessionForToken(db, token);
+    request.user = session?.user ?? null;
+    request.sessionTokenHash = session?.tokenHash ?? null;
     const path = request.url.split('?')[0]!;
     if (path.startsWith('/api/') && !openApiRoutes.has(path) && !request.user) {
       throw new HubError('HUB_ERR_UNAUTHENTICATED');
@@ -102,16 +146,21 @@ export async function setupAuth(
     const refused = status === 401 || status === 403 || status === 429;
     if (!change && !refused) return;
     const params = (request.params ?? {}) as Record<string, string>;
+    const body = change ? auditBody(request.body) : undefined;
+    const detail = {
+      ...(params.action ? { action: params.action } : {}),
+      ...(body !== undefined ? { body } : {}),
+    };
     await insertAudit(db, {
       userId: request.user?.id ?? null,
       username: request.user?.username ?? request.auditUsername,
       role: request.user?.role ?? null,
       action: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
-      target: params.id ?? params.deviceId ?? null,
+      target: params.id ?? params.deviceId ?? params.ruleId ?? null,
       outcome: status < 400 ? 'ok' : refused ? 'refused' : 'failed',
       status,
       ip: request.ip,
-      detail: params.action ? { action: params.action } : null,
+      detail: Object.keys(detail).length > 0 ? detail : null,
     }).catch((err: unknown) => logger.error({ err }, 'audit log write failed'));
   });
 }

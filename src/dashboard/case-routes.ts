@@ -12,18 +12,14 @@ import {
   type Role,
 } from '../cases/index.js';
 import {
-  caseKpis,
   caseTimeline,
   getCaseDetail,
   getCasePhoto,
   insertCasePhoto,
   insertWebhook,
-  kpiGroupings,
   listCaseDetails,
-  listCrews,
   listDeliveries,
   listWebhooks,
-  type KpiGrouping,
   type Queryable,
 } from '../db/index.js';
 import {
@@ -61,7 +57,7 @@ function actor(req: FastifyRequest) {
   return actorOf(req.user);
 }
 
-/** Cases, actions, photos, KPIs and webhooks (docs/api.md, "Cases workflow"). */
+/** Cases, actions, photos and webhooks (KPIs: kpi-routes.ts) (docs/api.md, "Cases workflow"). */
 export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): void {
   const { db, cases } = deps;
 
@@ -77,9 +73,6 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   // The transition table as data, for screens that draw the action buttons (docs/cases.md).
   api.get('/workflow', { schema: { tags: ['cases'] } }, async () => ({ transitions }));
 
-  // Departments' crews, for manual dispatch and reassignment.
-  api.get('/crews', { schema: { tags: ['cases'] } }, async () => ({ crews: await listCrews(db) }));
-
   api.get<{
     Querystring: {
       state?: string;
@@ -89,6 +82,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
       crewId?: string;
       departmentId?: string;
       overdue?: boolean;
+      dispatchOverdue?: boolean;
       q?: string;
       limit: number;
       offset: number;
@@ -109,6 +103,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
             crewId: { type: 'string' },
             departmentId: { type: 'string' },
             overdue: { type: 'boolean' },
+            dispatchOverdue: { type: 'boolean' },
             q: { type: 'string', maxLength: 100 },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
             offset: { type: 'integer', minimum: 0, default: 0 },
@@ -283,40 +278,6 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
       return reply
         .type(photo.contentType)
         .send(createReadStream(path.join(deps.dataDir, 'photos', String(c.id), photo.fileName)));
-    },
-  );
-
-  api.get<{
-    Querystring: { groupBy: KpiGrouping; from?: string; to?: string; asOf?: string; area?: string };
-  }>(
-    '/kpis',
-    {
-      preHandler: api.requireRole('operator', 'supervisor', 'viewer'),
-      schema: {
-        tags: ['kpis'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            groupBy: { enum: [...kpiGroupings], default: 'district' },
-            from: { type: 'string', format: 'date-time' },
-            to: { type: 'string', format: 'date-time' },
-            asOf: { type: 'string', format: 'date-time' },
-            area: { type: 'string', pattern: '^\\d{1,15}$' },
-          },
-        },
-      },
-    },
-    async (req) => {
-      const now = cases.now();
-      const to = req.query.to ?? now.toISOString();
-      const from = req.query.from ?? new Date(Date.parse(to) - 31 * 24 * 3600_000).toISOString();
-      const asOf = req.query.asOf ?? now.toISOString();
-      // An area-scoped user sees its own area's figures only.
-      const scope = req.user!.areaCode;
-      const area = scope && !(req.query.area ?? '').startsWith(scope) ? scope : req.query.area;
-      const rows = await caseKpis(db, { groupBy: req.query.groupBy, from, to, asOf, area });
-      return { groupBy: req.query.groupBy, from, to, asOf, area: area ?? null, rows };
     },
   );
 

@@ -5,3 +5,10 @@ export {
   type DashboardDeps,
   type DashboardOptions,
 } from './server.js';
+export {
+  cookieIsSecure,
+  parseTrustProxy,
+  type CookieSecure,
+  type TrustProxy,
+} from './http-config.js';
+export { createOpsServer } from './ops-server.js';

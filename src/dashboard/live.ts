@@ -1,9 +1,21 @@
 import type { Logger } from 'pino';
 import type { Server as SocketServer, Socket } from 'socket.io';
-import type { CaseChange, CaseService } from '../cases/index.js';
-import { caseEventsSince, openCaseDetails, type Queryable, type UserRecord } from '../db/index.js';
-import { HubError, type ClientToServerEvents, type ServerToClientEvents } from '../domain/index.js';
-import { tokenFrom, userForToken, sessionCookie } from './auth.js';
+import type { CaseChange, CaseFeed } from '../cases/index.js';
+import {
+  caseEventsSince,
+  openCaseDetails,
+  validSessions,
+  type Queryable,
+  type UserRecord,
+} from '../db/index.js';
+import {
+  HubError,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+  type SessionEndReason,
+} from '../domain/index.js';
+import { sessionCookie, sessionForToken, tokenFrom } from './auth.js';
+import type { SessionEnds } from './sessions.js';
 
 type Io = SocketServer<ClientToServerEvents, ServerToClientEvents>;
 
@@ -12,6 +24,9 @@ const cityRoom = 'city';
 const crewRoom = (crewId: string) => `crew:${crewId}`;
 const areaRoom = (district: string) => `area:${district}`;
 const roleRoom = (role: string) => `role:${role}`;
+/** Every connection of one session, and of one user: to end them or re-scope them at once. */
+const sessionRoom = (tokenHash: string) => `session:${tokenHash}`;
+const userRoom = (userId: number) => `user:${userId}`;
 
 /** The more a client missed, the cheaper a fresh snapshot is than a replay. */
 const maxReplay = 5000;
@@ -36,24 +51,36 @@ function scopeOf(user: UserRecord) {
  * socket.io with a session on the handshake (`auth.token` or the session
  * cookie), rooms by role, area (district) and crew, and resume: a client that
  * sends `auth.sinceVersion` gets exactly the changes after it it may see,
- * replayed from `case_events` under the case service's lock, so no live change
- * slips between the replay and joining the rooms.
+ * replayed from `case_events` up to the case feed's cursor between two of its
+ * reads, so no change slips between the replay and joining the rooms, and
+ * none comes twice. Changes of every node reach the rooms through the feed.
  */
-export function attachLive(io: Io, db: Queryable, cases: CaseService, logger: Logger): void {
+export function attachLive(
+  io: Io,
+  db: Queryable,
+  feed: CaseFeed,
+  sessions: SessionEnds,
+  logger: Logger,
+): void {
+  feed.onChange((change) => broadcastChange(io, change));
+  sessions.onEnd((hashes, reason) => endLive(io, hashes.map(sessionRoom), reason));
+  sessions.onUserChanged((userId) => endLive(io, [userRoom(userId)], 'user_changed'));
+
   io.use((socket, next) => {
     const auth = (socket.handshake.auth ?? {}) as { token?: unknown };
     const cookies = parseCookies(socket.handshake.headers.cookie);
     const token = tokenFrom(typeof auth.token === 'string' ? `Bearer ${auth.token}` : undefined, {
       [sessionCookie]: cookies[sessionCookie],
     });
-    userForToken(db, token).then(
-      (user) => {
-        if (!user) {
+    sessionForToken(db, token).then(
+      (session) => {
+        if (!session) {
           const err = new HubError('HUB_ERR_UNAUTHENTICATED') as Error & { data?: unknown };
           err.data = { code: 'HUB_ERR_UNAUTHENTICATED' };
           return next(err);
         }
-        socket.data.user = user;
+        socket.data.user = session.user;
+        socket.data.tokenHash = session.tokenHash;
         next();
       },
       (err: unknown) => next(err instanceof Error ? err : new Error(String(err))),
@@ -62,6 +89,8 @@ export function attachLive(io: Io, db: Queryable, cases: CaseService, logger: Lo
 
   io.on('connection', (socket: Socket<ClientToServerEvents, ServerToClientEvents>) => {
     const user = socket.data.user as UserRecord;
+    // At once, not after the snapshot: a session ended meanwhile must reach this socket too.
+    void socket.join([sessionRoom(socket.data.tokenHash as string), userRoom(user.id)]);
     const scope = scopeOf(user);
     const rooms = [roleRoom(user.role)];
     if (scope.crewId) rooms.push(crewRoom(scope.crewId));
@@ -69,10 +98,11 @@ export function attachLive(io: Io, db: Queryable, cases: CaseService, logger: Lo
     else rooms.push(cityRoom);
     const since = Number((socket.handshake.auth as { sinceVersion?: unknown }).sinceVersion);
 
-    void cases
+    void feed
       .withLock(async () => {
+        const upTo = feed.cursor();
         if (Number.isInteger(since) && since >= 0) {
-          const missed = await caseEventsSince(db, since, scope, maxReplay + 1);
+          const missed = await caseEventsSince(db, since, scope, maxReplay + 1, upTo);
           if (missed.length <= maxReplay) {
             await socket.join(rooms);
             for (const e of missed) {
@@ -83,7 +113,8 @@ export function attachLive(io: Io, db: Queryable, cases: CaseService, logger: Lo
         }
         const snapshot = await openCaseDetails(db, scope);
         await socket.join(rooms);
-        socket.emit('cases:snapshot', snapshot);
+        // Resume from what the feed has sent: a later change in the snapshot comes again, harmlessly.
+        socket.emit('cases:snapshot', { ...snapshot, version: Math.min(snapshot.version, upTo) });
       })
       .catch((err: unknown) => logger.error({ err }, 'case snapshot or replay failed'));
   });
@@ -97,4 +128,32 @@ export function broadcastChange(io: Io, change: CaseChange): void {
   if (c.crewId) rooms.push(crewRoom(c.crewId));
   if (change.prevCrewId) rooms.push(crewRoom(change.prevCrewId));
   io.to(rooms).emit('case:changed', { reason: change.reason, case: c, action: change.action });
+}
+
+/** Tells the connections in these rooms why, then closes them. */
+function endLive(io: Io, rooms: string[], reason: SessionEndReason): void {
+  if (rooms.length === 0) return;
+  io.to(rooms).emit('session:ended', { reason });
+  io.in(rooms).disconnectSockets(true);
+}
+
+/**
+ * Closes this process's live connections whose session is gone: ended by
+ * another hub process, expired, or its user disabled. Run by the sweep.
+ */
+export async function revalidateLiveSessions(
+  io: Io,
+  db: Queryable,
+  sessions: SessionEnds,
+): Promise<void> {
+  const hashes = new Set<string>();
+  for (const socket of io.of('/').sockets.values()) {
+    const h = socket.data.tokenHash as string | undefined;
+    if (h) hashes.add(h);
+  }
+  const valid = await validSessions(db, [...hashes]);
+  sessions.end(
+    [...hashes].filter((h) => !valid.has(h)),
+    'revoked',
+  );
 }

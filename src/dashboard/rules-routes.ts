@@ -15,11 +15,12 @@ import {
 import {
   HubError,
   facilityTypes,
+  overrideScopes,
   severities,
   type AlarmRecord,
   type RuleDefinition,
 } from '../domain/index.js';
-import { ruleKindNames, ruleKinds } from '../rules/index.js';
+import { mergeSettings, ruleKindNames, ruleKinds } from '../rules/index.js';
 
 export interface RulesRoutesDeps {
   readonly db: Queryable;
@@ -89,7 +90,6 @@ const editBody = {
     enabled: ruleBody.properties.enabled,
   },
 } as const;
-const scopes = ['district', 'grid', 'device'] as const;
 
 /** /api/rules and /api/alarms/:id/ack (docs/api.md, docs/rules.md). */
 export function registerRulesRoutes(api: FastifyInstance, deps: RulesRoutesDeps): void {
@@ -184,7 +184,7 @@ export function registerRulesRoutes(api: FastifyInstance, deps: RulesRoutesDeps)
           type: 'object',
           properties: {
             id: { type: 'string' },
-            scope: { enum: [...scopes] },
+            scope: { enum: [...overrideScopes] },
             scopeId: { type: 'string', minLength: 1 },
           },
         },
@@ -199,7 +199,8 @@ export function registerRulesRoutes(api: FastifyInstance, deps: RulesRoutesDeps)
     async (req) => {
       const rule = await mustGet(req.params.id);
       const settings = req.body.settings ?? {};
-      mustBeValid({ kind: rule.kind, settings: { ...rule.settings, ...settings } });
+      // Validated as it will apply: merged deeply over the rule's own settings.
+      mustBeValid({ kind: rule.kind, settings: mergeSettings(rule.settings, settings) });
       const saved = await putRuleOverride(db, {
         ruleId: rule.id,
         scope: req.params.scope,

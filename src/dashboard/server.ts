@@ -7,22 +7,27 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Server as SocketServer } from 'socket.io';
-import type { CaseService } from '../cases/index.js';
-import type { Queryable } from '../db/index.js';
+import type { CaseFeed, CaseService } from '../cases/index.js';
+import { sweepExpiredSessions, type Queryable } from '../db/index.js';
 import {
-  HubError,
   isHubError,
   type ClientToServerEvents,
   type ServerToClientEvents,
 } from '../domain/index.js';
 import type { Registry } from 'prom-client';
+import { registerAdminRoutes } from './admin-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { setupAuth } from './auth.js';
 import { registerCaseRoutes } from './case-routes.js';
+import { registerKpiRoutes } from './kpi-routes.js';
+import { registerCalendarRoutes } from './calendar-routes.js';
 import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
-import { attachLive, broadcastChange } from './live.js';
+import type { CookieSecure, TrustProxy } from './http-config.js';
+import { listenOrExplain } from './listen.js';
+import { attachLive, revalidateLiveSessions } from './live.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
 import { registerRulesRoutes, type RulesRoutesDeps } from './rules-routes.js';
+import { createSessionEnds, type SessionEnds } from './sessions.js';
 import { registerStorageRoutes, type StorageApiDeps } from './storage-routes.js';
 
 export interface DashboardOptions {
@@ -33,9 +38,19 @@ export interface DashboardOptions {
 export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps, RulesRoutesDeps {
   readonly db: Queryable;
   readonly cases: CaseService;
+  /** Every node's case changes, in version order (socket.io). */
+  readonly caseFeed: CaseFeed;
   /** Case photos go under `<dataDir>/photos` (issue #5); default: the OS temp dir. */
   readonly dataDir?: string;
   readonly sessionTtlHours?: number;
+  /** How often expired sessions are deleted and live connections re-checked; default 5 min. */
+  readonly sessionSweepIntervalMs?: number;
+  /** `Secure` on the session cookie (default `auto`: when the request came over https). */
+  readonly cookieSecure?: CookieSecure;
+  /** Fastify's trustProxy: whose X-Forwarded-For/-Proto to believe (default: nobody's). */
+  readonly trustProxy?: TrustProxy;
+  /** Where ended sessions are announced; buildApp makes one when not given. */
+  readonly sessions?: SessionEnds;
   /** Shared Prometheus registry served at GET /metrics (#6). */
   readonly metricsRegistry?: Registry;
 }
@@ -44,8 +59,10 @@ const publicDir = fileURLToPath(new URL('./public', import.meta.url));
 
 /** Builds the Fastify app without listening, so tests can inject requests. */
 export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<FastifyInstance> {
+  const sessions = deps.sessions ?? createSessionEnds();
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    trustProxy: deps.trustProxy ?? false,
     // A control room polls; one log line per request would drown the ones that matter.
     logController: new LogController({ disableRequestLogging: true }),
   });
@@ -87,12 +104,20 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
   await app.register(
     async (api) => {
       registerApiRoutes(api, { ...deps, requireRole: app.requireRole });
-      registerAuthRoutes(api, { db: deps.db, sessionTtlHours: deps.sessionTtlHours ?? 12 });
+      registerAuthRoutes(api, {
+        db: deps.db,
+        sessionTtlHours: deps.sessionTtlHours ?? 12,
+        cookieSecure: deps.cookieSecure ?? 'auto',
+        sessions,
+      });
+      registerAdminRoutes(api, { db: deps.db });
       registerCaseRoutes(api, {
         db: deps.db,
         cases: deps.cases,
         dataDir: deps.dataDir ?? os.tmpdir(),
       });
+      registerKpiRoutes(api, { db: deps.db, cases: deps.cases });
+      registerCalendarRoutes(api, { db: deps.db, cases: deps.cases });
     },
     { prefix: '/api' },
   );
@@ -118,29 +143,32 @@ export async function createDashboard(
   options: DashboardOptions,
   logger: Logger,
 ) {
-  const app = await buildApp(deps, logger);
+  const sessions = deps.sessions ?? createSessionEnds();
+  const app = await buildApp({ ...deps, sessions }, logger);
   const io = new SocketServer<ClientToServerEvents, ServerToClientEvents>(app.server, {
     serveClient: true,
     cors: { origin: false },
   });
 
-  attachLive(io, deps.db, deps.cases, logger);
-  deps.cases.onChange((change) => broadcastChange(io, change));
+  attachLive(io, deps.db, deps.caseFeed, sessions, logger);
 
+  // Expired sessions go; live connections whose session ended elsewhere (another
+  // hub process, an expiry) are told and closed.
+  const sweep = setInterval(() => {
+    void (async () => {
+      sessions.end(await sweepExpiredSessions(deps.db), 'expired');
+      await revalidateLiveSessions(io, deps.db, sessions);
+    })().catch((err: unknown) => logger.warn({ err }, 'session sweep failed'));
+  }, deps.sessionSweepIntervalMs ?? 300_000);
+  sweep.unref();
+
+  let port: number;
   try {
-    await app.listen({ host: options.host, port: options.port });
+    port = await listenOrExplain(app, options);
   } catch (err) {
-    await app.close().catch(() => {});
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new HubError(
-        'HUB_ERR_PORT_IN_USE',
-        `HTTP ${options.host}:${options.port} is taken; set HTTP_PORT to a free port`,
-      );
-    }
+    clearInterval(sweep);
     throw err;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
   logger.info({ host: options.host, port }, 'HTTP and socket.io listening');
 
   return {
@@ -148,6 +176,7 @@ export async function createDashboard(
     io,
     port,
     async close(): Promise<void> {
+      clearInterval(sweep);
       io.disconnectSockets(true);
       await app.close();
     },

@@ -96,11 +96,13 @@ export async function clearAlarm(
 export async function changeAlarmSeverity(
   db: Queryable,
   id: number,
-  c: { severity: Severity; threshold: Value; value: Value; atMs: number },
+  c: { severity: Severity; threshold: Value; value: Value; atMs: number; detail?: string },
 ): Promise<AlarmRecord | null> {
+  // explain.detail says why when the value alone does not (raised by rising, not by level).
   const { rows } = await db.query<AlarmRecord>(
     `UPDATE alarms SET severity = $2, threshold = $3::jsonb, last_value = $4::jsonb, count = count + 1,
-       peak_value = GREATEST(peak_value, $5), last_reading_at = to_timestamp($6 / 1000.0), updated_at = now()
+       peak_value = GREATEST(peak_value, $5), last_reading_at = to_timestamp($6 / 1000.0), updated_at = now(),
+       explain = CASE WHEN $7::text IS NULL THEN explain ELSE COALESCE(explain, '{}'::jsonb) || jsonb_build_object('detail', $7::text) END
      WHERE id = $1 AND state = 'open' RETURNING ${columns}`,
     [
       id,
@@ -109,6 +111,7 @@ export async function changeAlarmSeverity(
       JSON.stringify(c.value),
       typeof c.value === 'number' ? c.value : null,
       c.atMs,
+      c.detail ?? null,
     ],
   );
   return rows[0] ?? null;

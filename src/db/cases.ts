@@ -10,17 +10,18 @@ const eventFacilityTypes = new Set(['waterlogging', 'dust_noise', 'gas']);
 
 /**
  * Registers (立案) the case of an alarm; at most one case per alarm. The code
- * carries the China Standard Time date: it is read out over the phone.
+ * carries the city's local date (CITY_TIMEZONE): it is read out over the phone.
  */
 export async function registerCaseForAlarm(
   db: Queryable,
   alarm: AlarmRecord,
+  timeZone: string,
 ): Promise<CaseRecord | null> {
   const { rows } = await db.query<CaseRecord>(
     `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
      INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code, alarm_id)
      SELECT next.id,
-            'AJ-' || to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || '-' || lpad(next.id::text, 6, '0'),
+            'AJ-' || to_char(now() AT TIME ZONE $8::text, 'YYYYMMDD') || '-' || lpad(next.id::text, 6, '0'),
             'registered', $1, $2, $3, $4, $5, $6, $7
      FROM next
      ON CONFLICT (alarm_id) DO NOTHING
@@ -33,6 +34,7 @@ export async function registerCaseForAlarm(
       alarm.deviceId,
       alarm.gridCode,
       alarm.id,
+      timeZone,
     ],
   );
   return rows[0] ?? null;

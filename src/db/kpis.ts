@@ -17,7 +17,8 @@ const groupKey: Record<KpiGrouping, string> = {
   street: 'left(c.grid_code, 9)',
   district: 'left(c.grid_code, 6)',
   department: 'c.department_id',
-  month: `to_char(c.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')`,
+  // The city's months (CITY_TIMEZONE), bound as parameter $5.
+  month: `to_char(c.created_at AT TIME ZONE $5::text, 'YYYY-MM')`,
 };
 
 export interface KpiRow {
@@ -62,7 +63,15 @@ export interface KpiRow {
  */
 export async function caseKpis(
   db: Queryable,
-  q: { groupBy: KpiGrouping; from: string; to: string; asOf: string; area?: string | null },
+  q: {
+    groupBy: KpiGrouping;
+    from: string;
+    to: string;
+    asOf: string;
+    area?: string | null;
+    /** IANA time zone of the city (CITY_TIMEZONE), for months. */
+    timeZone: string;
+  },
 ): Promise<KpiRow[]> {
   const rate = (num: string, den: string) =>
     `round(${num}::numeric / nullif(${den}, 0), 4)::float8`;
@@ -73,6 +82,7 @@ export async function caseKpis(
        FROM cases c
        WHERE c.created_at >= $1 AND c.created_at < $2
          AND ($4::text IS NULL OR c.grid_code LIKE $4 || '%')
+         AND $5::text IS NOT NULL -- typed even when no month key uses it
      ), counts AS (
        SELECT key,
          count(*) FILTER (WHERE state <> 'cancelled')::int AS registered,
@@ -103,7 +113,7 @@ export async function caseKpis(
        mean_dispatch_s AS "meanDispatchS", mean_accept_s AS "meanAcceptS",
        mean_handle_s AS "meanHandleS", mean_close_s AS "meanCloseS"
      FROM counts ORDER BY key NULLS LAST`,
-    [q.from, q.to, q.asOf, q.area ?? null],
+    [q.from, q.to, q.asOf, q.area ?? null, q.timeZone],
   );
   return rows;
 }

@@ -1,16 +1,16 @@
-import type { RuleDefinition } from '../domain/index.js';
+import type { OverrideScope, RuleDefinition } from '../domain/index.js';
 import type { Queryable } from './pool.js';
 
 /**
- * Rules as a city edits them (#4): versions, overrides per district, grid or
- * device, and the evaluator's checkpointed state. The hub reloads its
+ * Rules as a city edits them (#4): versions, overrides per district, grid,
+ * site or device, and the evaluator's checkpointed state. The hub reloads its
  * compiled rules after each change; nothing here is on the per-reading path.
  */
 
 const columns = `id, version, facility_type AS "facilityType", kind, severity, title, description, source,
   settings, enabled`;
 
-export type OverrideScope = 'district' | 'grid' | 'device';
+export type { OverrideScope };
 
 export interface RuleOverride {
   readonly ruleId: string;
@@ -132,30 +132,39 @@ export async function deleteRuleOverride(
   return (r.rowCount ?? 0) > 0;
 }
 
-/** Devices as the fleet-wide rules see them: grid and road (devices.attrs.road). */
+/** Devices as the rules see them: grid, road (devices.attrs.road) and site (devices.attrs.site). */
 export async function listFleet(
   db: Queryable,
-): Promise<{ id: string; type: string; gridCode: string; road: string | null }[]> {
+): Promise<
+  { id: string; type: string; gridCode: string; road: string | null; site: string | null }[]
+> {
   const { rows } = await db.query<{
     id: string;
     type: string;
     gridCode: string;
     road: string | null;
-  }>(`SELECT id, type, grid_code AS "gridCode", attrs->>'road' AS road FROM devices WHERE enabled`);
+    site: string | null;
+  }>(
+    `SELECT id, type, grid_code AS "gridCode", attrs->>'road' AS road, attrs->>'site' AS site
+     FROM devices WHERE enabled`,
+  );
   return rows;
 }
+
+/** Rows per upsert: a few hundred kB of JSON a statement, not one huge parameter. */
+const stateBatch = 1000;
 
 export async function saveRuleState(
   db: Queryable,
   rows: readonly { key: string; state: unknown }[],
 ): Promise<void> {
-  if (rows.length === 0) return;
-  await db.query(
-    `INSERT INTO rule_state (key, state)
-     SELECT key, state FROM jsonb_to_recordset($1::jsonb) AS r(key text, state jsonb)
-     ON CONFLICT (key) DO UPDATE SET state = EXCLUDED.state, saved_at = now()`,
-    [JSON.stringify(rows)],
-  );
+  for (let i = 0; i < rows.length; i += stateBatch)
+    await db.query(
+      `INSERT INTO rule_state (key, state)
+       SELECT key, state FROM jsonb_to_recordset($1::jsonb) AS r(key text, state jsonb)
+       ON CONFLICT (key) DO UPDATE SET state = EXCLUDED.state, saved_at = now()`,
+      [JSON.stringify(rows.slice(i, i + stateBatch))],
+    );
 }
 
 export async function loadRuleState(db: Queryable): Promise<{ key: string; state: unknown }[]> {

@@ -10,11 +10,15 @@ export interface UserRecord {
   readonly areaCode: string | null;
   readonly enabled: boolean;
   readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly passwordChangedAt: string | null;
+  readonly disabledAt: string | null;
 }
 
 const userColumns = `u.id, u.username, u.display_name AS "displayName", u.role,
   u.department_id AS "departmentId", u.crew_id AS "crewId", u.area_code AS "areaCode",
-  u.enabled, u.created_at AS "createdAt"`;
+  u.enabled, u.created_at AS "createdAt", u.updated_at AS "updatedAt",
+  u.password_changed_at AS "passwordChangedAt", u.disabled_at AS "disabledAt"`;
 
 export async function countUsers(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`);
@@ -92,6 +96,126 @@ export async function deleteSession(db: Queryable, tokenHash: string): Promise<v
   await db.query(`DELETE FROM sessions WHERE token_hash = $1`, [tokenHash]);
 }
 
+export async function getUser(db: Queryable, id: number): Promise<UserRecord | null> {
+  const { rows } = await db.query<UserRecord>(
+    `SELECT ${userColumns} FROM users u WHERE u.id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+/** Fields an admin may change; a key present with null clears the column. */
+export interface UserPatch {
+  readonly displayName?: string;
+  readonly role?: UserRecord['role'];
+  readonly departmentId?: string | null;
+  readonly crewId?: string | null;
+  readonly areaCode?: string | null;
+}
+
+/**
+ * Applies the keys present in the patch. Throws the foreign-key (23503) or
+ * check (23514: a crew user without a crew) error for the caller to word.
+ */
+export async function updateUser(
+  db: Queryable,
+  id: number,
+  patch: UserPatch,
+): Promise<UserRecord | null> {
+  const { rows } = await db.query<UserRecord>(
+    `UPDATE users u SET
+       display_name  = CASE WHEN $2::jsonb ? 'displayName' THEN $2->>'displayName' ELSE display_name END,
+       role          = CASE WHEN $2::jsonb ? 'role' THEN $2->>'role' ELSE role END,
+       department_id = CASE WHEN $2::jsonb ? 'departmentId' THEN $2->>'departmentId' ELSE department_id END,
+       crew_id       = CASE WHEN $2::jsonb ? 'crewId' THEN $2->>'crewId' ELSE crew_id END,
+       area_code     = CASE WHEN $2::jsonb ? 'areaCode' THEN $2->>'areaCode' ELSE area_code END,
+       updated_at    = now()
+     WHERE u.id = $1 RETURNING ${userColumns}`,
+    [id, JSON.stringify(patch)],
+  );
+  return rows[0] ?? null;
+}
+
+export async function setUserEnabled(
+  db: Queryable,
+  id: number,
+  enabled: boolean,
+): Promise<UserRecord | null> {
+  const { rows } = await db.query<UserRecord>(
+    `UPDATE users u SET enabled = $2, updated_at = now(),
+       disabled_at = CASE WHEN $2 THEN NULL ELSE coalesce(disabled_at, now()) END
+     WHERE u.id = $1 RETURNING ${userColumns}`,
+    [id, enabled],
+  );
+  return rows[0] ?? null;
+}
+
+export async function setUserPassword(
+  db: Queryable,
+  id: number,
+  passwordHash: string,
+): Promise<UserRecord | null> {
+  const { rows } = await db.query<UserRecord>(
+    `UPDATE users u SET password_hash = $2, password_changed_at = now(), updated_at = now()
+     WHERE u.id = $1 RETURNING ${userColumns}`,
+    [id, passwordHash],
+  );
+  return rows[0] ?? null;
+}
+
+export async function passwordHashOf(db: Queryable, id: number): Promise<string | null> {
+  const { rows } = await db.query<{ h: string }>(
+    `SELECT password_hash AS h FROM users WHERE id = $1`,
+    [id],
+  );
+  return rows[0]?.h ?? null;
+}
+
+/** Enabled admins other than this user: the city must keep one. */
+export async function otherEnabledAdmins(db: Queryable, id: number): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM users WHERE role = 'admin' AND enabled AND id <> $1`,
+    [id],
+  );
+  return rows[0]!.n;
+}
+
+/** Ends a user's sessions (all, or all but one); returns the ended token hashes. */
+export async function deleteUserSessions(
+  db: Queryable,
+  userId: number,
+  exceptTokenHash: string | null = null,
+): Promise<string[]> {
+  const { rows } = await db.query<{ h: string }>(
+    `DELETE FROM sessions WHERE user_id = $1 AND ($2::text IS NULL OR token_hash <> $2)
+     RETURNING token_hash AS h`,
+    [userId, exceptTokenHash],
+  );
+  return rows.map((r) => r.h);
+}
+
+/** Deletes expired sessions; returns their token hashes. */
+export async function sweepExpiredSessions(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ h: string }>(
+    `DELETE FROM sessions WHERE expires_at <= now() RETURNING token_hash AS h`,
+  );
+  return rows.map((r) => r.h);
+}
+
+/**
+ * Of these token hashes, those still in the table and of an enabled user.
+ * Expiry is left to the sweep's delete, so an expired session is reported once, as expired.
+ */
+export async function validSessions(db: Queryable, tokenHashes: string[]): Promise<Set<string>> {
+  if (tokenHashes.length === 0) return new Set();
+  const { rows } = await db.query<{ h: string }>(
+    `SELECT s.token_hash AS h FROM sessions s JOIN users u ON u.id = s.user_id
+     WHERE s.token_hash = ANY($1) AND u.enabled`,
+    [tokenHashes],
+  );
+  return new Set(rows.map((r) => r.h));
+}
+
 export interface AuditEntry {
   readonly userId: number | null;
   readonly username: string | null;
@@ -122,16 +246,40 @@ export async function insertAudit(db: Queryable, e: AuditEntry): Promise<void> {
   );
 }
 
+export interface AuditQuery {
+  readonly username?: string;
+  /** Substring of the action, e.g. `POST /api/users` or `dispatch-routes`. */
+  readonly action?: string;
+  readonly outcome?: string;
+  readonly target?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly limit: number;
+  readonly offset?: number;
+}
+
+/** Newest first; `from` inclusive, `to` exclusive. */
 export async function listAudit(
   db: Queryable,
-  q: { username?: string; outcome?: string; limit: number },
+  q: AuditQuery,
 ): Promise<(AuditEntry & { id: number; at: string })[]> {
   const { rows } = await db.query<AuditEntry & { id: number; at: string }>(
     `SELECT id, at, user_id AS "userId", username, role, action, target, outcome, status, ip, detail
      FROM audit_log
      WHERE ($1::text IS NULL OR username = $1) AND ($2::text IS NULL OR outcome = $2)
-     ORDER BY id DESC LIMIT $3`,
-    [q.username ?? null, q.outcome ?? null, q.limit],
+       AND ($3::text IS NULL OR strpos(action, $3) > 0) AND ($4::text IS NULL OR target = $4)
+       AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)
+     ORDER BY id DESC LIMIT $7 OFFSET $8`,
+    [
+      q.username ?? null,
+      q.outcome ?? null,
+      q.action ?? null,
+      q.target ?? null,
+      q.from ?? null,
+      q.to ?? null,
+      q.limit,
+      q.offset ?? 0,
+    ],
   );
   return rows;
 }

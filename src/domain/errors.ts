@@ -69,6 +69,13 @@ export const errorCatalog = {
   },
   HUB_ERR_NO_ROUTE: { status: 409, message: 'No department or crew is routed for this case' },
   HUB_ERR_USER_EXISTS: { status: 409, message: 'A user with that name exists' },
+  HUB_ERR_EXISTS: { status: 409, message: 'A record with this key already exists' },
+  HUB_ERR_IN_USE: { status: 409, message: 'Still in use; remove what refers to it first' },
+  HUB_ERR_LAST_ADMIN: {
+    status: 409,
+    message: 'This would leave the city without an enabled admin',
+  },
+  HUB_ERR_WRONG_PASSWORD: { status: 403, message: 'The current password is wrong' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type HubErrorCode = keyof typeof errorCatalog;

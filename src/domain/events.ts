@@ -86,6 +86,22 @@ export interface ServerToClientEvents {
     /** Workflow action that caused the change (issue #5), e.g. `dispatch`, `accept`. */
     action?: string;
   }) => void;
+  /**
+   * This connection's session ended (docs/api.md, "socket.io"); the server
+   * disconnects right after. `user_changed`: the session is still valid but
+   * the user's role, crew or area changed; reconnect without `sinceVersion`.
+   */
+  'session:ended': (ended: { reason: SessionEndReason }) => void;
 }
+
+/** Why a session ended: logout, an admin's or the user's own action, or expiry. */
+export type SessionEndReason =
+  | 'logout'
+  | 'disabled'
+  | 'password_changed'
+  | 'password_reset'
+  | 'user_changed'
+  | 'expired'
+  | 'revoked';
 
 export type ClientToServerEvents = Record<string, never>;

@@ -10,3 +10,4 @@ export * from './rules.js';
 export * from './random.js';
 export * from './case-workflow.js';
 export * from './commands.js';
+export * from './working-time.js';

@@ -17,3 +17,7 @@ export interface RuleDefinition {
   readonly settings: Record<string, unknown>;
   readonly enabled: boolean;
 }
+
+/** Where a rule override applies, least specific first (docs/rules.md): a site is devices.attrs.site. */
+export const overrideScopes = ['district', 'grid', 'site', 'device'] as const;
+export type OverrideScope = (typeof overrideScopes)[number];

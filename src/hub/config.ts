@@ -1,5 +1,6 @@
 import { envSchema } from 'env-schema';
-import { HubError } from '../domain/index.js';
+import { parseTrustProxy, type CookieSecure, type TrustProxy } from '../dashboard/index.js';
+import { HubError, timeZoneProblem, workingPeriodsProblem } from '../domain/index.js';
 
 /**
  * Configuration: read from the environment once, validated, every bad
@@ -30,8 +31,17 @@ const schema = {
     STORAGE_RETENTION_DAYS: { type: 'integer', minimum: 0, maximum: 36500, default: 0 },
     SESSION_TTL_HOURS: { type: 'integer', minimum: 1, maximum: 720, default: 12 },
     CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
+    CASE_FEED_POLL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
+    HUB_ROLE: { type: 'string', enum: ['all', 'broker', 'worker', 'api'], default: 'all' },
     WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
     WEBHOOK_BACKOFF_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 2000 },
+    // Cases in the city's time: codes, months, working-time deadlines (docs/cases.md).
+    CITY_TIMEZONE: { type: 'string', minLength: 1, default: 'Asia/Shanghai' },
+    WORKING_HOURS: {
+      type: 'string',
+      pattern: '^\\d\\d:\\d\\d-\\d\\d:\\d\\d(,\\d\\d:\\d\\d-\\d\\d:\\d\\d)*$',
+      default: '08:30-12:00,13:30-17:30',
+    },
     // Device gateway (#6): docs/mqtt.md and docs/gateway.md.
     MQTT_TCP_ENABLED: { type: 'boolean', default: true },
     MQTT_TLS_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 0 },
@@ -47,8 +57,26 @@ const schema = {
     REDIS_KEY_PREFIX: { type: 'string', minLength: 1, default: 'hub:' },
     COMMAND_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 86400000, default: 30000 },
     STATUS_FLUSH_INTERVAL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
+    // Sessions and cookies behind a reverse proxy (decision 0109; README "Behind nginx").
+    SESSION_SWEEP_INTERVAL_MS: {
+      type: 'integer',
+      minimum: 100,
+      maximum: 86400000,
+      default: 300000,
+    },
+    COOKIE_SECURE: { type: 'string', enum: ['auto', 'true', 'false'], default: 'auto' },
+    TRUST_PROXY: { type: 'string', default: '' },
   },
 } as const;
+
+export const hubRoles = ['all', 'broker', 'worker', 'api'] as const;
+/**
+ * `broker`: MQTT listeners, ingest and the per-device rules of the devices it
+ * serves; `worker`: the exactly-once duties when it leads (fleet-wide rules,
+ * case ticks, storage maintenance, webhooks); `api`: REST and socket.io;
+ * `all`: everything in one process.
+ */
+export type HubRole = (typeof hubRoles)[number];
 
 export interface HubConfig {
   /** Empty: start the embedded PostgreSQL under dataDir. */
@@ -70,8 +98,16 @@ export interface HubConfig {
   readonly storageRetentionDays: number;
   readonly sessionTtlHours: number;
   readonly caseTickIntervalMs: number;
+  /** How often each node reads new case events when no NOTIFY woke it. */
+  readonly caseFeedPollMs: number;
+  /** What this process runs (docs/deploy.md); `--role` on the command line wins. */
+  readonly role: HubRole;
   readonly webhookMaxAttempts: number;
   readonly webhookBackoffMs: number;
+  /** IANA time zone of the city. */
+  readonly cityTimezone: string;
+  /** Working periods of a working day, local time, e.g. 08:30-12:00,13:30-17:30. */
+  readonly workingHours: string;
   readonly mqttTcpEnabled: boolean;
   /** 0: TLS listener off. */
   readonly mqttTlsPort: number;
@@ -90,6 +126,9 @@ export interface HubConfig {
   readonly redisKeyPrefix: string;
   readonly commandTimeoutMs: number;
   readonly statusFlushIntervalMs: number;
+  readonly sessionSweepIntervalMs: number;
+  readonly cookieSecure: CookieSecure;
+  readonly trustProxy: TrustProxy;
 }
 
 type Env = Record<string, string | undefined>;
@@ -113,8 +152,12 @@ interface RawConfig {
   STORAGE_RETENTION_DAYS: number;
   SESSION_TTL_HOURS: number;
   CASE_TICK_INTERVAL_MS: number;
+  CASE_FEED_POLL_MS: number;
+  HUB_ROLE: HubRole;
   WEBHOOK_MAX_ATTEMPTS: number;
   WEBHOOK_BACKOFF_MS: number;
+  CITY_TIMEZONE: string;
+  WORKING_HOURS: string;
   MQTT_TCP_ENABLED: boolean;
   MQTT_TLS_PORT: number;
   MQTT_TLS_CERT_FILE: string;
@@ -129,6 +172,9 @@ interface RawConfig {
   REDIS_KEY_PREFIX: string;
   COMMAND_TIMEOUT_MS: number;
   STATUS_FLUSH_INTERVAL_MS: number;
+  SESSION_SWEEP_INTERVAL_MS: number;
+  COOKIE_SECURE: CookieSecure;
+  TRUST_PROXY: string;
 }
 
 export const configVariables = Object.keys(schema.properties);
@@ -153,6 +199,19 @@ export function loadConfig(env: Env = process.env): HubConfig {
       });
     throw new HubError('HUB_ERR_CONFIG', `\n${lines.join('\n')}`);
   }
+  const calendarProblem =
+    timeZoneProblem(raw.CITY_TIMEZONE) ?? workingPeriodsProblem(raw.WORKING_HOURS);
+  if (calendarProblem) throw new HubError('HUB_ERR_CONFIG', `\n  ${calendarProblem}`);
+  let trustProxy: TrustProxy;
+  try {
+    trustProxy = parseTrustProxy(raw.TRUST_PROXY);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new HubError(
+      'HUB_ERR_CONFIG',
+      `\n  TRUST_PROXY ${why} (got ${JSON.stringify(raw.TRUST_PROXY)})`,
+    );
+  }
   return {
     databaseUrl: raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
@@ -172,8 +231,12 @@ export function loadConfig(env: Env = process.env): HubConfig {
     storageRetentionDays: raw.STORAGE_RETENTION_DAYS,
     sessionTtlHours: raw.SESSION_TTL_HOURS,
     caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
+    caseFeedPollMs: raw.CASE_FEED_POLL_MS,
+    role: raw.HUB_ROLE,
     webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
     webhookBackoffMs: raw.WEBHOOK_BACKOFF_MS,
+    cityTimezone: raw.CITY_TIMEZONE,
+    workingHours: raw.WORKING_HOURS,
     mqttTcpEnabled: raw.MQTT_TCP_ENABLED,
     mqttTlsPort: raw.MQTT_TLS_PORT,
     mqttTlsCertFile: raw.MQTT_TLS_CERT_FILE,
@@ -188,5 +251,8 @@ export function loadConfig(env: Env = process.env): HubConfig {
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     commandTimeoutMs: raw.COMMAND_TIMEOUT_MS,
     statusFlushIntervalMs: raw.STATUS_FLUSH_INTERVAL_MS,
+    sessionSweepIntervalMs: raw.SESSION_SWEEP_INTERVAL_MS,
+    cookieSecure: raw.COOKIE_SECURE,
+    trustProxy,
   };
 }

@@ -134,6 +134,7 @@ export function createAlarmService(
         threshold: transition.threshold,
         value: transition.value,
         atMs: t.readingMs,
+        ...(transition.detail ? { detail: transition.detail } : {}),
       });
       if (alarm) emit('updated', alarm);
       return;
@@ -160,17 +161,32 @@ export function createAlarmService(
   async function flushHolds(): Promise<void> {
     const holds = [...waiting, ...evaluator.drainHolds()];
     waiting = [];
-    const rows = [];
+    // One row per alarm: a hold kept waiting and a newer one would otherwise both
+    // match in one UPDATE … FROM, and PostgreSQL applies only one of them.
+    const rows = new Map<number, Omit<Hold, 'source' | 'ruleId'> & { id: number }>();
     for (const h of holds) {
       const a = open.get(keyOf(h.source, h.ruleId));
-      if (a) rows.push({ id: a.id, count: h.count, last: h.last, peak: h.peak, lastMs: h.lastMs });
-      // Its open is still being stored: keep the hold for the next flush.
-      else if (chains.has(h.source)) waiting.push(h);
+      if (!a) {
+        // Its open is still being stored: keep the hold for the next flush.
+        if (chains.has(h.source)) waiting.push(h);
+        continue;
+      }
+      const row = rows.get(a.id);
+      if (!row) {
+        rows.set(a.id, { id: a.id, count: h.count, last: h.last, peak: h.peak, lastMs: h.lastMs });
+        continue;
+      }
+      row.count += h.count;
+      if (h.peak > row.peak) row.peak = h.peak;
+      if (h.lastMs >= row.lastMs) {
+        row.last = h.last;
+        row.lastMs = h.lastMs;
+      }
     }
-    if (rows.length === 0) return;
+    if (rows.size === 0) return;
     try {
-      await applyAlarmHolds(db, rows);
-      counters.holdsWritten += rows.length;
+      await applyAlarmHolds(db, [...rows.values()]);
+      counters.holdsWritten += rows.size;
     } catch (err) {
       counters.errors++;
       logger.error({ err }, 'alarm holds not stored');
@@ -225,6 +241,28 @@ export function createAlarmService(
     });
   }
 
+  function restoreOne(a: AlarmRecord, types: ReadonlyMap<string, FacilityType>): void {
+    open.set(keyOf(a.source, a.ruleId), {
+      id: a.id,
+      flapping: a.flapping,
+      pendingClearMs: null,
+      pendingClearValue: a.lastValue ?? false,
+      ruleId: a.ruleId,
+      source: a.source,
+    });
+    const type = a.deviceId ? (types.get(a.deviceId) ?? a.facilityType) : a.facilityType;
+    evaluator.restoreOpen(a.source, type, a.ruleId, a.severity, {
+      sourceKind: a.sourceKind,
+      deviceId: a.deviceId,
+      gridCode: a.gridCode,
+      value: typeof a.lastValue === 'number' ? a.lastValue : 0,
+      threshold: typeof a.threshold === 'number' ? a.threshold : 0,
+      severity: a.severity,
+      firstMs: Date.parse(a.firstReadingAt),
+      detail: '',
+    });
+  }
+
   return {
     counters,
     onAlarm(listener: AlarmListener): void {
@@ -238,13 +276,14 @@ export function createAlarmService(
       enqueue(device.id, evaluator.evaluate(device.id, device.type, readings, device.gridCode));
     },
     /**
-     * Time-driven work at `at` (default: the injected clock): fleet-wide rules,
+     * Time-driven work at `at` (default: the injected clock): fleet-wide rules
+     * (unless `fleet` is false: in a cluster only the leader runs them),
      * flapping alarms that have been stable long enough, and the batched hold
      * updates of open alarms.
      */
-    async tick(at: number = now()): Promise<void> {
+    async tick(at: number = now(), options: { fleet?: boolean } = {}): Promise<void> {
       const byChain = new Map<string, RuleTransition[]>();
-      for (const t of evaluator.tick(at)) {
+      for (const t of options.fleet === false ? [] : evaluator.tick(at)) {
         const list = byChain.get(t.source.id) ?? [];
         list.push(t);
         byChain.set(t.source.id, list);
@@ -264,27 +303,19 @@ export function createAlarmService(
     /** Loads open alarms at start: they are not opened again, and clear as usual. */
     async restore(types: ReadonlyMap<string, FacilityType>): Promise<number> {
       const alarms = await listOpenAlarms(db);
-      for (const a of alarms) {
-        open.set(keyOf(a.source, a.ruleId), {
-          id: a.id,
-          flapping: a.flapping,
-          pendingClearMs: null,
-          pendingClearValue: a.lastValue ?? false,
-          ruleId: a.ruleId,
-          source: a.source,
-        });
-        const type = a.deviceId ? (types.get(a.deviceId) ?? a.facilityType) : a.facilityType;
-        evaluator.restoreOpen(a.source, type, a.ruleId, a.severity, {
-          sourceKind: a.sourceKind,
-          deviceId: a.deviceId,
-          gridCode: a.gridCode,
-          value: typeof a.lastValue === 'number' ? a.lastValue : 0,
-          threshold: typeof a.threshold === 'number' ? a.threshold : 0,
-          severity: a.severity,
-          firstMs: Date.parse(a.firstReadingAt),
-          detail: '',
-        });
-      }
+      for (const a of alarms) restoreOne(a, types);
+      return alarms.length;
+    },
+    /**
+     * This node starts running the fleet-wide rules (it became the leader):
+     * their state is rebuilt from the alarms open now, which another node may
+     * have opened or cleared since this one started.
+     */
+    async takeOverFleet(types: ReadonlyMap<string, FacilityType>): Promise<number> {
+      const alarms = (await listOpenAlarms(db)).filter((a) => evaluator.isTickRule(a.ruleId));
+      evaluator.resetGroups();
+      for (const [key, a] of open) if (evaluator.isTickRule(a.ruleId)) open.delete(key);
+      for (const a of alarms) restoreOne(a, types);
       return alarms.length;
     },
     /**

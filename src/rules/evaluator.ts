@@ -16,9 +16,11 @@ import {
   type BaseState,
   type FleetMember,
   type GroupState,
+  isLit,
   type Reading,
   type ReadingKind,
 } from './kinds/index.js';
+import { byScope, mergeSettings, overrideApplies } from './overrides.js';
 import type { AlarmSource, FleetDevice, Hold, RuleOverrideInput, RuleTransition } from './types.js';
 
 export type { AlarmSource, FleetDevice, Hold, RuleOverrideInput, RuleTransition };
@@ -27,6 +29,7 @@ type AnyKind = ReadingKind<unknown, unknown, BaseState>;
 
 /** Returned when nothing changed: the common case allocates nothing. */
 const noTransitions: readonly RuleTransition[] = Object.freeze([]);
+const noneOpen: readonly string[] = Object.freeze([]);
 
 interface Compiled {
   readonly rule: RuleDefinition;
@@ -42,6 +45,7 @@ interface Entry {
   type: FacilityType;
   gridCode: string;
   road: string | null;
+  site: string | null;
   source: AlarmSource;
   generation: number;
   compiled: Compiled[];
@@ -50,9 +54,26 @@ interface Entry {
   lastSeenMs: number;
   last: Record<string, unknown> | null;
   dirty: boolean;
+  /** The stored checkpoint row holds busy states: an idle entry must overwrite it. */
+  savedBusy: boolean;
+  /** Lit or not in the stored row (lamps): the lighting rate reads it after a restart. */
+  savedLit: boolean | null | undefined;
 }
 
-const orderOfScope = { district: 0, grid: 1, device: 2 } as const;
+/**
+ * Not open, waiting for no duration (`sinceMs`), holding no window (`times`,
+ * `rt`; kinds/types.ts): the same as a fresh state for a restart, so not
+ * worth a checkpoint.
+ */
+function isIdle(s: BaseState): boolean {
+  const st = s as BaseState & { sinceMs?: number | null; times?: unknown[]; rt?: unknown[] };
+  return (
+    !st.open &&
+    (st.sinceMs ?? null) === null &&
+    (st.times?.length ?? 0) === 0 &&
+    (st.rt?.length ?? 0) === 0
+  );
+}
 
 /**
  * Evaluates readings against the rules of the device's facility type only, in
@@ -74,6 +95,8 @@ export function createEvaluator(
   const entries = new Map<string, Entry>();
   const groupStates = new Map<string, { version: number; state: GroupState }>();
   const holding = new Set<Entry>();
+  /** Group states as last checkpointed, so an unchanged one is not written again. */
+  const savedGroups = new Map<string, string>();
 
   function compile(rule: RuleDefinition, settings: Record<string, unknown>): Compiled {
     const kind = readingKinds[rule.kind as keyof typeof readingKinds] as unknown as AnyKind;
@@ -86,9 +109,7 @@ export function createEvaluator(
     byType = new Map();
     tickRules = [];
     overrides = new Map();
-    for (const o of [...nextOverrides].sort(
-      (a, b) => orderOfScope[a.scope] - orderOfScope[b.scope],
-    ))
+    for (const o of byScope(nextOverrides))
       overrides.set(o.ruleId, [...(overrides.get(o.ruleId) ?? []), o]);
     for (const rule of next) {
       if (isTickKind(rule.kind)) {
@@ -103,29 +124,23 @@ export function createEvaluator(
     generation++;
   }
 
-  /** The device's rules with its district, grid and device overrides merged in, most specific last. */
+  /** The device's rules with its district, grid, site and device overrides merged in deeply, most specific last. */
   function resolve(e: Entry): Compiled[] {
     const base = byType.get(e.type) ?? [];
     const out: Compiled[] = [];
     for (const c of base) {
       const os = overrides.get(c.rule.id);
       let enabled = c.rule.enabled;
-      let settings: Record<string, unknown> | null = null;
+      let applied: Record<string, unknown>[] | null = null;
       if (os) {
         for (const o of os) {
-          const match =
-            o.scope === 'device'
-              ? o.scopeId === e.id
-              : o.scope === 'grid'
-                ? o.scopeId === e.gridCode
-                : e.gridCode.startsWith(o.scopeId);
-          if (!match) continue;
+          if (!overrideApplies(o, e)) continue;
           if (o.enabled !== null) enabled = o.enabled;
-          settings = { ...(settings ?? c.rule.settings), ...o.settings };
+          (applied ??= []).push(o.settings);
         }
       }
       if (!enabled) continue;
-      out.push(settings ? compile(c.rule, settings) : c);
+      out.push(applied ? compile(c.rule, mergeSettings(c.rule.settings, ...applied)) : c);
     }
     return out;
   }
@@ -155,6 +170,7 @@ export function createEvaluator(
         type,
         gridCode,
         road: null,
+        site: null,
         source: { id, kind: 'device', deviceId: id, gridCode, facilityType: type },
         generation: -1,
         compiled: [],
@@ -163,11 +179,23 @@ export function createEvaluator(
         lastSeenMs: nowMs,
         last: null,
         dirty: false,
+        savedBusy: false,
+        // Only lamps have a lit state worth a row of its own.
+        savedLit: type === 'streetlight' ? undefined : null,
       };
       entries.set(id, e);
     }
     if (e.generation !== generation) refresh(e);
     return e;
+  }
+
+  /** The dark-lamp current of the lamp's rules (0.05 A in the pack). */
+  function darkCurrentOf(e: Entry): number {
+    for (const c of e.compiled) {
+      const a = c.settings.darkCurrentA;
+      if (typeof a === 'number') return a;
+    }
+    return 0;
   }
 
   function hold(e: Entry, i: number, v: number, t: number): void {
@@ -236,7 +264,16 @@ export function createEvaluator(
       if (tickRules.length === 0) return [];
       const members: FleetMember[] = [];
       for (const e of entries.values()) {
+        let open: string[] | null = null;
+        let dueOn: boolean | null = null;
+        for (let i = 0; i < e.states.length; i++) {
+          const c = e.compiled[i]!;
+          if (e.states[i]!.open) (open ??= []).push(c.rule.id);
+          if (dueOn === null && c.kind.dueAt) dueOn = c.kind.dueAt(c.prepared, now);
+        }
         members.push({
+          open: open ?? noneOpen,
+          dueOn,
           id: e.id,
           type: e.type,
           gridCode: e.gridCode,
@@ -300,8 +337,10 @@ export function createEvaluator(
       for (const d of devices) {
         if (!isFacilityType(d.type)) continue;
         const e = entryOf(d.id, d.type, d.gridCode, nowMs);
+        if (e.gridCode !== d.gridCode || e.site !== (d.site ?? null)) e.generation = -1;
         e.gridCode = d.gridCode;
         e.road = d.road ?? null;
+        e.site = d.site ?? null;
         e.source = {
           id: d.id,
           kind: 'device',
@@ -334,6 +373,7 @@ export function createEvaluator(
       if (i < 0) return;
       const state = e.states[i]! as BaseState & { level?: number };
       state.open = true;
+      e.dirty = true;
       const levels = (e.compiled[i]!.rule.settings as { levels?: { severity: string }[] }).levels;
       if (levels && state.level !== undefined && state.level < 0)
         state.level = Math.max(
@@ -356,20 +396,44 @@ export function createEvaluator(
       return out;
     },
 
-    /** State changed since the last checkpoint, as rows for rule_state. */
-    checkpoint(all = false): { key: string; state: unknown }[] {
+    /**
+     * State changed since the last checkpoint, as rows for rule_state; `all`:
+     * whether changed or not; `groups`: whether this node runs the fleet-wide
+     * rules (only that node has their state to save). Only what a restart
+     * needs: busy states (open, timing a duration, holding a window), a row
+     * that turns idle (to overwrite the busy one stored), and lamps whose lit
+     * state changed (the lighting rate reads it). Idle devices, the most, cost
+     * nothing.
+     */
+    checkpoint(all = false, groups = true): { key: string; state: unknown }[] {
       const rows: { key: string; state: unknown }[] = [];
       for (const e of entries.values()) {
         if (!e.dirty && !all) continue;
         e.dirty = false;
-        const states: Record<string, { v: number; s: BaseState }> = {};
-        e.compiled.forEach((c, i) => (states[c.rule.id] = { v: c.rule.version, s: e.states[i]! }));
+        let states: Record<string, { v: number; s: BaseState }> | null = null;
+        for (let i = 0; i < e.compiled.length; i++) {
+          const st = e.states[i]!;
+          if (isIdle(st)) continue;
+          const c = e.compiled[i]!;
+          c.kind.compact?.(st);
+          (states ??= {})[c.rule.id] = { v: c.rule.version, s: st };
+        }
+        const lit = e.type === 'streetlight' && e.last ? isLit(e.last, darkCurrentOf(e)) : null;
+        if (!states && !e.savedBusy && lit === e.savedLit) continue;
+        e.savedBusy = states !== null;
+        e.savedLit = lit;
         rows.push({
           key: `device:${e.id}`,
-          state: { lastSeenMs: e.lastSeenMs, last: e.last, states },
+          state: { lastSeenMs: e.lastSeenMs, last: e.last, states: states ?? {} },
         });
       }
-      for (const [ruleId, g] of groupStates) rows.push({ key: `rule:${ruleId}`, state: g });
+      if (groups)
+        for (const [ruleId, g] of groupStates) {
+          const json = JSON.stringify(g);
+          if (!all && savedGroups.get(ruleId) === json) continue;
+          savedGroups.set(ruleId, json);
+          rows.push({ key: `rule:${ruleId}`, state: g });
+        }
       return rows;
     },
 
@@ -391,6 +455,8 @@ export function createEvaluator(
         };
         // A restart is not an outage: silence counts from the later of the last reading and the start.
         e.lastSeenMs = Math.max(e.lastSeenMs, saved.lastSeenMs);
+        e.savedBusy = true; // whatever it holds is overwritten at the next checkpoint
+        if (e.type === 'streetlight') e.savedLit = undefined;
         e.last = saved.last;
         if (e.generation !== generation) refresh(e);
         e.compiled.forEach((c, i) => {
@@ -398,6 +464,26 @@ export function createEvaluator(
           if (s && s.v === c.rule.version) e.states[i] = s.s;
         });
       }
+    },
+
+    /**
+     * A device's latest reading as another node stored it (device_latest):
+     * the leader of a cluster runs the fleet-wide rules over every device,
+     * not only those that report to it. Older than what is known: ignored.
+     */
+    observe(deviceId: string, timeMs: number, metrics: Record<string, unknown>): void {
+      const e = entries.get(deviceId);
+      if (!e || timeMs <= e.lastSeenMs) return;
+      e.lastSeenMs = timeMs;
+      e.last = metrics;
+    },
+
+    /** Whether a rule runs from `tick` (group ratio, offline): one node's duty in a cluster. */
+    isTickRule: (ruleId: string): boolean => tickRules.some((r) => r.id === ruleId),
+
+    /** Forgets the state of the fleet-wide rules; a new leader restores it from the open alarms. */
+    resetGroups(): void {
+      groupStates.clear();
     },
 
     rules: (): readonly RuleDefinition[] => rules,

@@ -15,9 +15,11 @@ export {
   type AlarmServiceOptions,
 } from './alarms.js';
 export { cityLightingHours, defaultRulePack, supersededRuleIds } from './rule-pack.js';
+export { mergeSettings, overrideApplies, type OverrideTarget } from './overrides.js';
 export {
   isLightingTime,
   readingKinds,
+  type LightingHours,
   ruleKindNames,
   ruleKinds,
   tickKinds,

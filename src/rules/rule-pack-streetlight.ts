@@ -97,4 +97,62 @@ export const streetlightRules: readonly Rule[] = [
       severity: 'major',
     },
   }),
+  rule({
+    id: 'streetlight.integrity',
+    facilityType: 'streetlight',
+    kind: 'integrity',
+    severity: 'major',
+    title: '路灯设施完好率低于目标 Streetlight integrity rate below target',
+    description:
+      'Lamps in good order ÷ lamps, per district, under 95 % for 15 min; a lamp is out of order while its dark-lamp or leakage alarm is open. Districts under 20 reporting lamps are not judged.',
+    source:
+      'seeds 001 and 003: 道路照明设施完好率达到95%以上 (docs/domain.md, facility integrity rate ≥ 95 %); 15 min and 20 lamps are defaults',
+    settings: {
+      facilityType: 'streetlight',
+      groupBy: 'district',
+      target: 0.95,
+      faultRules: ['streetlight.dark', 'streetlight.leakage'],
+      minDevices: 20,
+      forSeconds: 900,
+      severity: 'major',
+    },
+  }),
+  rule({
+    id: 'streetlight.not_dimmed',
+    facilityType: 'streetlight',
+    kind: 'lamp-off',
+    severity: 'warning',
+    title: '路灯未按时调光 Lamp not dimmed',
+    description:
+      'Lamp lit above 50 % output in the 00:00–05:00 dimming window for 30 min: energy waste; clears when dimmed, dark, or the window ends.',
+    source:
+      'docs/domain.md streetlight: “dark-sky zones (暗夜保护区, seed 002) and dimming windows are part of the schedule”; 00:00–05:00 at ≤ 50 % and 30 min are defaults (the simulated lamps dim to half after midnight)',
+    settings: {
+      hours: { ...cityLightingHours, dimming: { from: '00:00', to: '05:00', maxDim: 50 } },
+      darkCurrentA: 0.05,
+      forSeconds: 1800,
+      mode: 'not-dimmed',
+    },
+  }),
+  {
+    // Off until a city names its dark-sky zones: enable it per district, grid, site or device.
+    ...rule({
+      id: 'streetlight.dark_sky_lit',
+      facilityType: 'streetlight',
+      kind: 'lamp-off',
+      severity: 'warning',
+      title: '暗夜保护区亮灯 Lamp lit in dark-sky hours',
+      description:
+        'Lamp of a dark-sky zone lit during its dark-sky hours (23:00–05:00) for 10 min. Disabled by default: enable it, and give streetlight.dark the same hours.darkSky, by override on each zone.',
+      source:
+        'seed 002 城市景观照明优化行动: 设置暗夜保护区 10 处以上; docs/domain.md streetlight schedule; 23:00–05:00 and 10 min are defaults',
+      settings: {
+        hours: { ...cityLightingHours, darkSky: { from: '23:00', to: '05:00' } },
+        darkCurrentA: 0.05,
+        forSeconds: 600,
+        mode: 'dark-sky-lit',
+      },
+    }),
+    enabled: false,
+  },
 ];

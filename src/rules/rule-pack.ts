@@ -182,9 +182,9 @@ export const defaultRulePack: readonly Rule[] = [
     severity: 'major',
     title: '燃气浓度报警 Gas concentration alarm',
     description:
-      '≥ 20 %LEL held 30 s: level 1, major; ≥ 50 %LEL: level 2, critical (close the valve, dispatch); clears under 10 %LEL.',
+      '≥ 20 %LEL held 30 s: level 1, major; ≥ 50 %LEL, or still rising (up 5 %LEL or more within 2 min while at level 1): level 2, critical (close the valve, dispatch); clears under 10 %LEL.',
     source:
-      'docs/domain.md gas: GB/T 50493-2019 level 1 ≤ 25 %LEL, level 2 ≤ 50 %LEL; GB 50838 alarm ≤ 20 %LEL; 30 s hold, 10 %LEL clear default',
+      'docs/domain.md gas: “≥ 20 %LEL held 30 s: level-1 alarm, major; ≥ 50 %LEL or still rising: level-2, critical”; GB/T 50493-2019 level 1 ≤ 25 %LEL, level 2 ≤ 50 %LEL; GB 50838 alarm ≤ 20 %LEL; 30 s hold, 10 %LEL clear, 5 %LEL / 2 min rise are defaults',
     settings: {
       metric: 'ch4',
       op: '>=',
@@ -193,6 +193,7 @@ export const defaultRulePack: readonly Rule[] = [
         { severity: 'critical', value: 50, clear: 40 },
       ],
       forSeconds: 30,
+      rising: { rise: 5, windowS: 120, level: 1 },
     },
   }),
   rule({

@@ -118,3 +118,35 @@ describe('the default rule pack', () => {
     expect(t!.source).toMatchObject({ id: 'MH-9', kind: 'device', gridCode: '430302001001001' });
   });
 });
+
+describe('facility integrity from the device alarms the evaluator holds open', () => {
+  it('opens one district alarm once dark-lamp alarms take the district under 95 % for 15 min, and clears after repair', () => {
+    const evaluator = createEvaluator(defaultRulePack);
+    const start = Date.UTC(2026, 10, 23, 14, 0); // 22:00 in the demo city: lamps due on
+    const lamps = Array.from({ length: 40 }, (_, i) => ({
+      id: `SL-${i}`,
+      type: 'streetlight',
+      gridCode: '430302001001001',
+      road: `路${i}`, // one lamp a road: the road rule stays out of it
+    }));
+    evaluator.setFleet(lamps, start);
+    const report = (minute: number, darkUntil: number) => {
+      const t = start + minute * 60_000;
+      const out = [];
+      for (const [i, l] of lamps.entries()) {
+        const current = i < darkUntil ? 0 : 0.45;
+        out.push(...evaluator.evaluate(l.id, 'streetlight', [{ timeMs: t, metrics: { current } }]));
+      }
+      return [...out, ...evaluator.tick(t)].filter((tr) => tr.rule.id === 'streetlight.integrity');
+    };
+    const log: string[] = [];
+    for (let m = 0; m <= 40; m += 5)
+      for (const tr of report(m, m < 30 ? 3 : 0))
+        log.push(`${m} ${tr.transition.action} ${tr.source.id} ${tr.detail}`);
+    // Dark for 5 min at minute 5 (alarms open), under target from then, open 15 min later.
+    expect(log).toEqual([
+      '20 open district:430302 integrity 92.5 %: 3 of 40 streetlight out of order (target 95 %)',
+      '30 clear district:430302 integrity 92.5 %: 3 of 40 streetlight out of order (target 95 %)',
+    ]);
+  });
+});

@@ -1,4 +1,9 @@
-import type { AlarmSourceKind, FacilityType, RuleDefinition } from '../domain/index.js';
+import type {
+  AlarmSourceKind,
+  FacilityType,
+  OverrideScope,
+  RuleDefinition,
+} from '../domain/index.js';
 import type { Transition } from './kinds/index.js';
 
 /** The evaluator's vocabulary, shared with the alarm service. */
@@ -24,7 +29,7 @@ export interface RuleTransition {
 
 export interface RuleOverrideInput {
   readonly ruleId: string;
-  readonly scope: 'district' | 'grid' | 'device';
+  readonly scope: OverrideScope;
   readonly scopeId: string;
   readonly settings: Record<string, unknown>;
   readonly enabled: boolean | null;
@@ -35,6 +40,8 @@ export interface FleetDevice {
   readonly type: string;
   readonly gridCode: string;
   readonly road?: string | null;
+  /** Construction site (devices.attrs.site): the `site` override scope. */
+  readonly site?: string | null;
 }
 
 /** Readings that kept an open alarm open since the last drain: written in batches, not per reading. */

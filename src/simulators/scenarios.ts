@@ -147,6 +147,9 @@ export function normalReading(type: FacilityType, localHourOfDay: number): Readi
   const night = localHourOfDay >= 19 || localHourOfDay < 6;
   switch (type) {
     case 'streetlight':
+      // Dimmed to half after midnight, as the pack's streetlight.not_dimmed expects.
+      if (night && localHourOfDay < 6)
+        return { on: true, dim: 50, voltage: 220, current: 0.25, power: 52, pf: 0.95, leakage: 2 };
       return night
         ? { on: true, dim: 100, voltage: 220, current: 0.45, power: 95, pf: 0.96, leakage: 2 }
         : { on: false, dim: 0, voltage: 220, current: 0, power: 0, pf: 0, leakage: 1 };
@@ -178,13 +181,17 @@ export function scriptStartMs(startLocal: string): number {
   return Date.UTC(2026, 10, 23, h - 8, m);
 }
 
-/** Plays a script over a fleet: every reading in time order. */
+/**
+ * Plays a script over a fleet: every reading in time order. `startMs` moves
+ * it from its own local time of day to another start (the hand-played
+ * scenarios start about now); normal readings follow that time of day.
+ */
 export function playScript(
   script: ScenarioScript,
   fleet: readonly ScriptDevice[],
+  startMs: number = scriptStartMs(script.startLocal),
 ): ScriptReading[] {
-  const startMs = scriptStartMs(script.startLocal);
-  const startHour = Number(script.startLocal.slice(0, 2)) + Number(script.startLocal.slice(3)) / 60;
+  const startHour = ((((startMs + 8 * 3_600_000) % 86_400_000) + 86_400_000) / 3_600_000) % 24;
   const targets = script.targets(fleet);
   const targetIndex = new Map(targets.map((d, i) => [d.id, i]));
   const out: ScriptReading[] = [];

@@ -88,6 +88,28 @@ describe('the alarm lifecycle', () => {
     expect(events.at(-1)).toBe('cleared critical');
   });
 
+  it('counts every reading that held an alarm open, those that came before its open was stored too', async () => {
+    const gas = device('gas');
+    // 60 %LEL held 30 s opens it; the readings after hold it open.
+    t.hub.alarms.handle(gas, [
+      { timeMs: min(100), metrics: { ch4: 60 } },
+      { timeMs: min(100) + 30_000, metrics: { ch4: 61 } },
+      { timeMs: min(101), metrics: { ch4: 62 } },
+    ]);
+    // Flushed while the open is still being stored: the hold waits for it.
+    const early = t.hub.alarms.flushHolds();
+    t.hub.alarms.handle(gas, [{ timeMs: min(102), metrics: { ch4: 63 } }]);
+    await early;
+    await t.hub.alarms.settled();
+    await t.hub.alarms.flushHolds();
+    const [alarm] = await rows(
+      `SELECT count, peak_value, last_value FROM alarms WHERE source = $1 AND rule_id = 'gas.ch4' AND state = 'open'`,
+      [gas.id],
+    );
+    // The open, then two readings that held it: none lost.
+    expect(alarm).toMatchObject({ count: 3, peak_value: 63, last_value: 63 });
+  });
+
   it('after six transitions in an hour holds a flapping cover open as one alarm until it has been stable', async () => {
     const mh = device('manhole');
     for (let i = 0; i < 8; i++)
@@ -243,6 +265,28 @@ describe('rules over REST', () => {
     t.hub.alarms.handle(wl, [{ timeMs: min(1), metrics: { depth: 45 } }]);
     await t.hub.alarms.settled();
     expect(t.hub.alarms.isOpen(wl.id, 'waterlogging.depth')).toBe(true);
+  });
+
+  it('overrides a rule for one construction site, and merges an override into a nested setting', async () => {
+    const dn = t.hub.directory.get(t.devices.dust_noise.id)!;
+    const { rows } = await t.hub.db.pool.query<{ site: string }>(
+      `SELECT attrs->>'site' AS site FROM devices WHERE id = $1`,
+      [dn.id],
+    );
+    const site = encodeURIComponent(rows[0]!.site);
+    const put = await api('PUT', `/rules/dust_noise.pm10/overrides/site/${site}`, {
+      settings: { raise: [{ metric: 'pm10', op: '>', value: 100 }], forSeconds: 0 },
+    });
+    expect(put.body).toMatchObject({ scope: 'site', scopeId: rows[0]!.site });
+    t.hub.alarms.handle(dn, [{ timeMs: min(0), metrics: { pm10: 120 } }]);
+    await t.hub.alarms.settled();
+    expect(t.hub.alarms.isOpen(dn.id, 'dust_noise.pm10')).toBe(true);
+    // One field of the noise rule's night schedule: the rest of `schedule` stays.
+    const night = await api('PUT', `/rules/dust_noise.noise/overrides/site/${site}`, {
+      settings: { schedule: { nightLevels: [{ severity: 'major', value: 50 }] } },
+    });
+    expect(night.status).toBe(200);
+    expect((await api('DELETE', `/rules/dust_noise.pm10/overrides/site/${site}`)).status).toBe(204);
   });
 });
 

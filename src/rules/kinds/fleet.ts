@@ -17,6 +17,10 @@ export interface FleetMember {
   readonly intervalS: number;
   readonly lastSeenMs: number;
   readonly last: Record<string, unknown> | null;
+  /** Ids of the device's rules with an alarm open now (facility integrity counts faults by them). */
+  readonly open: readonly string[];
+  /** Whether the device's own schedule wants it on now (lamps, overrides included); null: no schedule. */
+  readonly dueOn: boolean | null;
 }
 
 export type SourceKind = 'device' | 'grid' | 'street' | 'district' | 'road';

@@ -10,7 +10,8 @@ import { isLightingTime, lightingHoursSchema, type LightingHours } from './sched
  * of dark lamps instead (Changsha's assessment as domain.md quotes it:
  * 150–199 lamps: 4; 100–149: 3; ≤ 99: 2), so one dark lamp on a short road
  * does not misfire. Lamps with no reading yet are left out: silence is the
- * offline rule's business. Below target for `forSeconds`: one group alarm.
+ * offline rule's business; so are lamps whose own schedule (their
+ * `streetlight.dark` rule with overrides, e.g. a dark-sky zone) wants them off. Below target for `forSeconds`: one group alarm.
  */
 
 export interface GroupRatioSettings {
@@ -65,7 +66,8 @@ function active(
   if (!isLightingTime(now, s.hours)) return [];
   const groups = new Map<string, Group>();
   for (const m of members) {
-    if (m.type !== 'streetlight' || !m.last) continue;
+    // A lamp its own schedule wants off (a dark-sky zone at night) is not "should be lit".
+    if (m.type !== 'streetlight' || !m.last || m.dueOn === false) continue;
     const lit = isLit(m.last, s.darkCurrentA);
     if (lit === null) continue;
     const district = m.gridCode.slice(0, 6);

@@ -1,6 +1,7 @@
 import { aggregateKind } from './aggregate.js';
 import { eventKind } from './event.js';
 import { groupRatioKind } from './group-ratio.js';
+import { integrityKind } from './integrity.js';
 import { lampOffKind } from './lamp-off.js';
 import { levelsKind } from './levels.js';
 import { offlineKind } from './offline.js';
@@ -22,6 +23,7 @@ export const readingKinds = {
 
 export const tickKinds = {
   'group-ratio': groupRatioKind,
+  integrity: integrityKind,
   offline: offlineKind,
 } as const;
 
@@ -69,6 +71,7 @@ export type { RateSettings } from './rate.js';
 export type { EventSettings } from './event.js';
 export type { LampOffSettings } from './lamp-off.js';
 export type { GroupRatioSettings } from './group-ratio.js';
+export type { IntegritySettings } from './integrity.js';
 export type { OfflineSettings } from './offline.js';
 export {
   diffActive,
@@ -80,3 +83,4 @@ export {
   type SourceKind,
 } from './fleet.js';
 export { isLightingTime, isDay, type LightingHours, type DayNight } from './schedule.js';
+export { isLit } from './lamp-off.js';

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { defaultRulePack } from '../rule-pack.js';
 import { aggregateKind, type AggregateSettings } from './aggregate.js';
 import { eventKind } from './event.js';
 import { diffActive, initialGroupState, type FleetMember } from './fleet.js';
 import { groupRatioKind, type GroupRatioSettings } from './group-ratio.js';
+import { integrityKind, type IntegritySettings } from './integrity.js';
 import { lampOffKind } from './lamp-off.js';
 import { levelsKind, type LevelsSettings } from './levels.js';
 import { offlineKind, type OfflineSettings } from './offline.js';
@@ -33,6 +35,39 @@ describe('the multi-level kind', () => {
     expect(step(4, 12).action).toBe('severity');
     expect(step(5, 11).action).toBe('none');
     expect(step(6, 9)).toEqual({ action: 'clear', value: 9 });
+  });
+});
+
+describe('the multi-level kind with "still rising"', () => {
+  // domain.md gas: ≥ 20 %LEL held 30 s level 1; ≥ 50 %LEL *or still rising*: level 2.
+  const gas = defaultRulePack.find((p) => p.id === 'gas.ch4')!
+    .settings as unknown as LevelsSettings;
+  const min = 60_000;
+  it('takes an open level-1 alarm to level 2 while the concentration keeps rising, and back when it stops', () => {
+    const st = levelsKind.initialState(gas);
+    const step = (t: number, ch4: number) => levelsKind.evaluate(r(t, { ch4 }), gas, st);
+    expect(step(0, 22).action).toBe('none');
+    expect(step(40_000, 23)).toMatchObject({ action: 'open', severity: 'major' });
+    expect(step(min, 25).action).toBe('none');
+    expect(step(2 * min, 29)).toMatchObject({
+      action: 'severity',
+      severity: 'critical',
+      value: 29,
+      detail: expect.stringContaining('rising'),
+    });
+    expect(step(3 * min, 33).action).toBe('none');
+    // The rise within 2 min fell under 5 %LEL: back to level 1, still open.
+    expect(step(4 * min, 30)).toMatchObject({ action: 'severity', severity: 'major' });
+    expect(step(5 * min, 8)).toEqual({ action: 'clear', value: 8 });
+  });
+
+  it('does not escalate a steady level-1 concentration, nor rise before the alarm is open', () => {
+    const st = levelsKind.initialState(gas);
+    const step = (t: number, ch4: number) => levelsKind.evaluate(r(t, { ch4 }), gas, st);
+    expect(step(0, 1).action).toBe('none');
+    expect(step(min, 25)).toMatchObject({ action: 'none' });
+    expect(step(2 * min, 25)).toMatchObject({ action: 'open', severity: 'major' });
+    for (let k = 3; k < 10; k++) expect(step(k * min, 25 + (k % 2)).action).toBe('none');
   });
 });
 
@@ -141,6 +176,50 @@ describe('schedules', () => {
     expect(lampOffKind.evaluate(r(cst(22, 5), { current: 0 }), p, st).action).toBe('open');
     expect(lampOffKind.evaluate(r(cst(22, 10), { current: 0.4 }), p, st).action).toBe('clear');
   });
+  it('flags a lamp still at full output in the dimming window, and not one that is dimmed', () => {
+    const hours = { ...city, dimming: { from: '00:00', to: '05:00', maxDim: 50 } };
+    const p = lampOffKind.prepare({
+      hours,
+      darkCurrentA: 0.05,
+      forSeconds: 1800,
+      mode: 'not-dimmed',
+    });
+    const st = lampOffKind.initialState(p);
+    const step = (h: number, m: number, dim: number) =>
+      lampOffKind.evaluate(r(cst(h, m), { current: 0.45, dim }), p, st);
+    expect(step(23, 0, 100).action).toBe('none'); // before the window
+    expect(step(24, 0, 100).action).toBe('none');
+    expect(step(24, 30, 100)).toMatchObject({ action: 'open', value: 100, threshold: 50 });
+    expect(step(25, 0, 100).action).toBe('none');
+    expect(step(25, 5, 50)).toEqual({ action: 'clear', value: 50 });
+    expect(step(26, 0, 50).action).toBe('none');
+    // A lamp that does not report its dim level cannot be judged.
+    expect(lampOffKind.evaluate(r(cst(27), { current: 0.45 }), p, st).action).toBe('none');
+  });
+  it('in dark-sky hours, wants the lamp off: lit is an alarm, dark is not', () => {
+    const hours = { ...city, darkSky: { from: '23:00', to: '05:00' } };
+    const lit = lampOffKind.prepare({
+      hours,
+      darkCurrentA: 0.05,
+      forSeconds: 600,
+      mode: 'dark-sky-lit',
+    });
+    const dark = lampOffKind.prepare({ hours, darkCurrentA: 0.05, forSeconds: 300 });
+    const sl = lampOffKind.initialState(lit);
+    const sd = lampOffKind.initialState(dark);
+    const step = (h: number, m: number, current: number) => [
+      lampOffKind.evaluate(r(cst(h, m), { current }), lit, sl).action,
+      lampOffKind.evaluate(r(cst(h, m), { current }), dark, sd).action,
+    ];
+    expect(step(22, 0, 0.45)).toEqual(['none', 'none']);
+    expect(step(23, 0, 0.45)).toEqual(['none', 'none']);
+    expect(step(23, 10, 0.45)).toEqual(['open', 'none']);
+    expect(step(23, 20, 0)).toEqual(['clear', 'none']);
+    expect(step(24, 0, 0)).toEqual(['none', 'none']); // dark on purpose: no dark-lamp alarm
+    expect(lampOffKind.dueAt!(dark, cst(24))).toBe(false);
+    expect(lampOffKind.dueAt!(dark, cst(22))).toBe(true);
+    expect(lampOffKind.dueAt!(lit, cst(22))).toBeNull();
+  });
 });
 
 const member = (
@@ -157,6 +236,8 @@ const member = (
     intervalS: 60,
     lastSeenMs,
     last: null,
+    open: [],
+    dueOn: null,
     ...extra,
   }) as FleetMember;
 
@@ -219,5 +300,48 @@ describe('the group-ratio kind', () => {
     const active = groupRatioKind.active(fleet, s, cst(22));
     expect(active.map((c) => [c.source, c.value])).toEqual([['road:430302:long', 97]]);
     expect(groupRatioKind.active(fleet, s, cst(12))).toEqual([]);
+  });
+  it('leaves out lamps their own schedule wants off (a dark-sky zone)', () => {
+    const fleet = lamps('long', 300, 9).map((m, i) => (i < 9 ? { ...m, dueOn: false } : m));
+    expect(groupRatioKind.active(fleet, s, cst(22))).toEqual([]);
+  });
+});
+
+describe('the facility integrity kind', () => {
+  const s = defaultRulePack.find((p) => p.id === 'streetlight.integrity')!
+    .settings as unknown as IntegritySettings;
+  const district = (code: string, n: number, faulty: number, silent = 0) =>
+    Array.from({ length: n }, (_, i) =>
+      member(`${code}-${i}`, `${code}001001001`, 0, {
+        type: 'streetlight',
+        last: i < silent ? null : { current: 0.45 },
+        open: i >= silent && i < silent + faulty ? ['streetlight.dark'] : [],
+      }),
+    );
+  it('judges each district of reporting lamps against 95 %, counting lamps with a fault alarm open', () => {
+    const fleet = [
+      ...district('430302', 100, 6), // 94 %
+      ...district('430303', 100, 5), // 95 %: on target
+      ...district('430304', 10, 5), // too few lamps to judge
+      ...district('430305', 60, 2, 20), // 40 reporting, 2 faulty: 95 %
+      ...Array.from({ length: 50 }, (_, i) =>
+        member(`g${i}`, '430305001001001', 0, { last: {}, open: ['gas.ch4'] }),
+      ),
+    ];
+    const active = integrityKind.active(fleet, s, 0);
+    expect(active.map((c) => [c.source, c.value, c.threshold])).toEqual([
+      ['district:430302', 94, 95],
+    ]);
+    expect(active[0]!.detail).toBe(
+      'integrity 94 %: 6 of 100 streetlight out of order (target 95 %)',
+    );
+    const leaking = district('430302', 100, 0).map((m, i) =>
+      i < 6 ? { ...m, open: ['streetlight.leakage'] } : m,
+    );
+    expect(integrityKind.active(leaking, s, 0)).toHaveLength(1);
+    const daytime = district('430302', 100, 0).map((m, i) =>
+      i < 6 ? { ...m, open: ['streetlight.lit_in_daytime'] } : m,
+    );
+    expect(integrityKind.active(daytime, s, 0)).toEqual([]);
   });
 });

@@ -24,12 +24,26 @@ export interface LevelsSettings {
   /** Ascending by value. */
   readonly levels: readonly Level[];
   readonly forSeconds: number;
+  /**
+   * "Still rising" (domain.md gas: ≥ 50 %LEL *or still rising*: level 2): while
+   * the alarm is open, a rise of at least `rise` within `windowS` takes it to
+   * at least level `level` (0-based), held while the rise stays that fast.
+   */
+  readonly rising?: { readonly rise: number; readonly windowS: number; readonly level: number };
 }
 
 export interface LevelState extends BaseState {
   level: number;
   sinceMs: number | null;
   firstMs: number;
+}
+
+/** The levels kind's own state: the rising window, filled only while the alarm is open. */
+export interface RisingLevelState extends LevelState {
+  rt: number[];
+  rv: number[];
+  /** The current level was reached by rising, not by value. */
+  risen: boolean;
 }
 
 export const levelsSchema = {
@@ -57,6 +71,16 @@ export const levelsSettingsSchema = {
     op: { enum: ['>', '>='] },
     levels: levelsSchema,
     forSeconds: { type: 'number', minimum: 0, maximum: 86400 },
+    rising: {
+      type: 'object',
+      required: ['rise', 'windowS', 'level'],
+      additionalProperties: false,
+      properties: {
+        rise: { type: 'number', exclusiveMinimum: 0 },
+        windowS: { type: 'number', minimum: 1, maximum: 3600 },
+        level: { type: 'integer', minimum: 0, maximum: 4 },
+      },
+    },
   },
 } as const;
 
@@ -126,15 +150,62 @@ export function stepLevels(
   };
 }
 
-export const levelsKind: ReadingKind<LevelsSettings, LevelsSettings, LevelState> = {
+/** Adds (t, v) to the rising window and returns the rise: v minus the window's lowest value. */
+function track(st: RisingLevelState, v: number, t: number, windowS: number): number {
+  st.rt.push(t);
+  st.rv.push(v);
+  let drop = 0;
+  while (st.rt[drop]! < t - windowS * 1000) drop++;
+  if (drop > 0) {
+    st.rt.splice(0, drop);
+    st.rv.splice(0, drop);
+  }
+  let min = v;
+  for (const x of st.rv) if (x < min) min = x;
+  return v - min;
+}
+
+function evaluate(reading: Reading, s: LevelsSettings, st: RisingLevelState): Transition {
+  const v = reading.metrics[s.metric];
+  const t = reading.timeMs;
+  if (typeof v !== 'number' || t < st.lastMs) return none;
+  st.lastMs = t;
+  const r = s.rising;
+  const strict = s.op === '>';
+  if (!r) return stepLevels(v, t, s.levels, strict, s.forSeconds, st);
+  const target = Math.min(r.level, s.levels.length - 1);
+  const wasOpen = st.open;
+  const rise = wasOpen ? track(st, v, t, r.windowS) : 0;
+  // Reached by rising and still rising as fast: hold the level even under its value.
+  if (st.risen && rise >= r.rise && hit(v, s.levels, strict) <= st.level) return none;
+  const out = stepLevels(v, t, s.levels, strict, s.forSeconds, st);
+  if (!st.open) {
+    st.rt.length = 0;
+    st.rv.length = 0;
+    st.risen = false;
+    return out;
+  }
+  if (!wasOpen) track(st, v, t, r.windowS);
+  else if (rise >= r.rise && st.level < target) {
+    st.level = target;
+    st.risen = true;
+    const level = s.levels[target]!;
+    return {
+      action: 'severity',
+      value: v,
+      threshold: level.value,
+      severity: level.severity,
+      detail: `rising ${Math.round(rise * 100) / 100} within ${r.windowS} s (at least ${r.rise})`,
+    };
+  }
+  if (st.level < target) st.risen = false;
+  return out;
+}
+
+export const levelsKind: ReadingKind<LevelsSettings, LevelsSettings, RisingLevelState> = {
   settingsSchema: levelsSettingsSchema,
   prepare: (s) => s,
-  initialState: initialLevelState,
+  initialState: () => ({ ...initialLevelState(), rt: [], rv: [], risen: false }),
   metricOf: (s) => s.metric,
-  evaluate(reading: Reading, s: LevelsSettings, state: LevelState): Transition {
-    const v = reading.metrics[s.metric];
-    if (typeof v !== 'number' || reading.timeMs < state.lastMs) return none;
-    state.lastMs = reading.timeMs;
-    return stepLevels(v, reading.timeMs, s.levels, s.op === '>', s.forSeconds, state);
-  },
+  evaluate,
 };

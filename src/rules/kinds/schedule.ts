@@ -42,7 +42,19 @@ export interface LightingHours {
   readonly offsetMin?: number;
   /** A fixed timetable instead of dusk/dawn: local "HH:MM" on and off. */
   readonly timetable?: { readonly on: string; readonly off: string };
+  /** Dimming window (domain.md schedule): lamps lit in it should be at or under `maxDim` % output. */
+  readonly dimming?: { readonly from: string; readonly to: string; readonly maxDim: number };
+  /** Dark-sky hours (暗夜保护区, seed 002): lamps of a dark-sky zone are due off in this window. */
+  readonly darkSky?: { readonly from: string; readonly to: string };
 }
+
+/** Local "HH:MM" from (inclusive) to (exclusive); wraps past midnight when from > to. */
+export interface LocalWindow {
+  readonly from: string;
+  readonly to: string;
+}
+
+const hhmm = { type: 'string', pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' } as const;
 
 export const lightingHoursSchema = {
   type: 'object',
@@ -57,10 +69,19 @@ export const lightingHoursSchema = {
       type: 'object',
       required: ['on', 'off'],
       additionalProperties: false,
-      properties: {
-        on: { type: 'string', pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' },
-        off: { type: 'string', pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' },
-      },
+      properties: { on: hhmm, off: hhmm },
+    },
+    dimming: {
+      type: 'object',
+      required: ['from', 'to', 'maxDim'],
+      additionalProperties: false,
+      properties: { from: hhmm, to: hhmm, maxDim: { type: 'number', minimum: 0, maximum: 100 } },
+    },
+    darkSky: {
+      type: 'object',
+      required: ['from', 'to'],
+      additionalProperties: false,
+      properties: { from: hhmm, to: hhmm },
     },
   },
 } as const;
@@ -87,15 +108,20 @@ function sunTimes(day: number, h: LightingHours): { sunrise: number; sunset: num
 
 const minutes = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
+/** Whether `ms` falls in a local window (from inclusive, to exclusive, wrapping midnight). */
+export function inLocalWindow(ms: number, tzOffsetMin: number, w: LocalWindow): boolean {
+  const local = ms + tzOffsetMin * 60_000;
+  const m = Math.floor((((local % 86_400_000) + 86_400_000) % 86_400_000) / 60_000);
+  const from = minutes(w.from);
+  const to = minutes(w.to);
+  return from > to ? m >= from || m < to : m >= from && m < to;
+}
+
 /** Whether lamps are due on at `ms`: between dusk and dawn, or inside the timetable. */
 export function isLightingTime(ms: number, h: LightingHours): boolean {
   const local = ms + h.tzOffsetMin * 60_000;
-  if (h.timetable) {
-    const m = Math.floor((((local % 86_400_000) + 86_400_000) % 86_400_000) / 60_000);
-    const on = minutes(h.timetable.on);
-    const off = minutes(h.timetable.off);
-    return on > off ? m >= on || m < off : m >= on && m < off;
-  }
+  if (h.timetable)
+    return inLocalWindow(ms, h.tzOffsetMin, { from: h.timetable.on, to: h.timetable.off });
   const day = Math.floor(local / 86_400_000);
   const { sunrise, sunset } = sunTimes(day, h);
   const offset = (h.offsetMin ?? 0) * 60_000;
@@ -104,7 +130,10 @@ export function isLightingTime(ms: number, h: LightingHours): boolean {
 
 /** `isLightingTime` with the day's sun times kept in the closure: no allocation per reading. */
 export function lightingClock(h: LightingHours): (ms: number) => boolean {
-  if (h.timetable) return (ms) => isLightingTime(ms, h);
+  if (h.timetable) {
+    const w = { from: h.timetable.on, to: h.timetable.off };
+    return (ms) => inLocalWindow(ms, h.tzOffsetMin, w);
+  }
   let day = NaN;
   let sunrise = 0;
   let sunset = 0;

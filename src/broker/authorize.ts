@@ -1,0 +1,139 @@
+import type { DeviceIdentity } from '../db/index.js';
+import { HubError, parseDeviceTopic, type DeviceTopicKind } from '../domain/index.js';
+import { maySubscribe, publishKindFor, serviceMayPublish, serviceMaySubscribe } from './acl.js';
+import type { BrokerContext } from './context.js';
+import { createRateLimiter } from './limits.js';
+
+/**
+ * Receives every authorised publish of a device. `ack` completes the
+ * publish: for QoS 1 the broker sends PUBACK only after it is called, so the
+ * handler can hold it until the reading is durable (issue #3). Call it once;
+ * an error closes the device's connection.
+ */
+export type PublishHandler = (
+  device: DeviceIdentity,
+  kind: DeviceTopicKind,
+  topic: string,
+  payload: Buffer,
+  ack: (err?: Error | null) => void,
+) => void;
+
+export interface AuthorizeOptions {
+  readonly maxPayloadBytes: number;
+  readonly ratePerS?: number;
+  readonly rateBurst?: number;
+  /** A payload the broker refused as too large (the hub dead-letters it: never a silent drop). */
+  readonly onOversize?: (device: DeviceIdentity, topic: string, payload: Buffer) => void;
+  /** A device's publish on its own `commands/ack` topic (the command service). */
+  readonly onCommandAck?: (device: DeviceIdentity, payload: Buffer) => void;
+  /** Every publish of a connected device (presence refreshes its last-seen time). */
+  readonly onSeen: (deviceId: string) => void;
+}
+
+/** Drops per minute after which a device is reported as abusing its rate. */
+const abuseDropsPerMinute = 100;
+/** Where a rate-limited publish goes: nowhere (no client can subscribe to `$` topics). */
+const droppedTopic = '$HUB/dropped';
+
+/**
+ * What a connected client may do (#6): the topic ACL of `acl.ts` for publish
+ * and subscribe, the payload cap, and the per-device token bucket. Authorised
+ * device publishes go to `onPublish` synchronously. Returns a stop function.
+ */
+export function installAuthorize(
+  ctx: BrokerContext,
+  onPublish: PublishHandler,
+  options: AuthorizeOptions,
+): () => void {
+  const { aedes, logger, metrics, counters } = ctx;
+  const limiter = createRateLimiter(options.ratePerS ?? 10, options.rateBurst ?? 100);
+  const dropsThisMinute = new Map<string, number>();
+  const abuseTimer = setInterval(() => dropsThisMinute.clear(), 60_000);
+  abuseTimer.unref();
+
+  const deny = (action: 'publish' | 'subscribe') => {
+    counters.aclDenials++;
+    metrics.aclDenials.inc({ action });
+  };
+
+  aedes.authorizePublish = (client, packet, done) => {
+    if (!client) {
+      // An obsolete last will of a client of a node that went away; validated at its CONNECT.
+      return done(
+        parseDeviceTopic(packet.topic)?.kind === 'status'
+          ? null
+          : new HubError('HUB_ERR_TOPIC_FORBIDDEN', packet.topic),
+      );
+    }
+    if (ctx.services.has(client)) {
+      if (!serviceMayPublish(packet.topic)) {
+        deny('publish');
+        return done(new HubError('HUB_ERR_TOPIC_FORBIDDEN', packet.topic));
+      }
+      metrics.messagesIn.inc();
+      return done(null);
+    }
+    const device = ctx.deviceOf.get(client);
+    const kind = device ? publishKindFor(device.id, packet.topic) : null;
+    if (!device || !kind) {
+      deny('publish');
+      logger.warn(
+        { deviceId: device?.id, topic: packet.topic },
+        'publish outside own topics refused',
+      );
+      // An error closes the connection [MQTT-3.3.5-2]: a device that breaks its ACL is misconfigured.
+      return done(new HubError('HUB_ERR_TOPIC_FORBIDDEN', packet.topic));
+    }
+    const payload = packet.payload as Buffer;
+    if (payload.length > options.maxPayloadBytes) {
+      counters.oversize++;
+      metrics.drops.inc({ reason: 'payload_too_large' });
+      logger.warn({ deviceId: device.id, bytes: payload.length }, 'HUB_ERR_PAYLOAD_TOO_LARGE');
+      options.onOversize?.(device, packet.topic, payload);
+      // MQTT 3.1.1 has no reason code for it: close, as for any bad packet.
+      return done(new HubError('HUB_ERR_PAYLOAD_TOO_LARGE', `${payload.length} bytes`));
+    }
+    options.onSeen(device.id);
+    if (kind !== 'status' && !limiter.take(device.id)) {
+      counters.rateLimited++;
+      metrics.drops.inc({ reason: 'rate_limited' });
+      const drops = (dropsThisMinute.get(device.id) ?? 0) + 1;
+      dropsThisMinute.set(device.id, drops);
+      if (drops === abuseDropsPerMinute) {
+        logger.warn(
+          { deviceId: device.id, code: 'HUB_ERR_MQTT_RATE_LIMITED', drops },
+          'device keeps publishing over its rate; excess dropped',
+        );
+      }
+      // Acknowledged and discarded: no subscriber, not ingested.
+      packet.topic = droppedTopic;
+      packet.retain = false;
+      packet.payload = Buffer.alloc(0);
+      return done(null);
+    }
+    metrics.messagesIn.inc();
+    if (kind === 'commands/ack') options.onCommandAck?.(device, payload);
+    onPublish(device, kind, packet.topic, payload, done);
+  };
+
+  aedes.authorizeSubscribe = (client, sub, done) => {
+    const device = ctx.deviceOf.get(client);
+    const ok = ctx.services.has(client)
+      ? serviceMaySubscribe(sub.topic)
+      : device !== undefined && maySubscribe(device.id, sub.topic);
+    if (!ok) {
+      deny('subscribe');
+      logger.warn({ deviceId: device?.id, topic: sub.topic }, 'subscription refused');
+      // Negate the subscription: SUBACK carries 0x80 for it [MQTT-3.9.3].
+      return done(null, null);
+    }
+    done(null, sub);
+  };
+
+  aedes.authorizeForward = (_client, packet) => {
+    metrics.messagesOut.inc();
+    return packet;
+  };
+
+  return () => clearInterval(abuseTimer);
+}

@@ -1,0 +1,88 @@
+import net from 'node:net';
+
+/**
+ * HTTP settings a city's IT team sets when the hub sits behind a reverse proxy
+ * (README, "Behind nginx"): whether to trust X-Forwarded-* and when the
+ * session cookie carries `Secure`.
+ */
+
+/** `auto`: Secure when the request came over https (X-Forwarded-Proto counts when trusted). */
+export type CookieSecure = 'auto' | 'true' | 'false';
+
+/** Fastify's `trustProxy`: false, true (any hop), the nearest n hops, or addresses/CIDRs. */
+export type TrustProxy = boolean | string | ((address: string, hop: number) => boolean);
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, bits, extra] = entry.split('/');
+  if (extra !== undefined || !address) return false;
+  const family = net.isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY: empty or `false` (default: X-Forwarded-* ignored), `true` (any
+ * hop; only when nothing but the proxy can reach the hub), a hop count, or a
+ * comma-separated list of proxy addresses or CIDRs. Throws a message naming
+ * the bad entry.
+ */
+export function parseTrustProxy(value: string): TrustProxy {
+  const v = value.trim();
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    return (_address, hop) => hop < hops;
+  }
+  const entries = v.split(',').map((e) => e.trim());
+  const bad = entries.filter((e) => !isAddressOrCidr(e));
+  if (bad.length > 0) {
+    throw new Error(
+      `must be true, false, a hop count or IP addresses/CIDRs separated by commas; not ${bad
+        .map((b) => JSON.stringify(b))
+        .join(', ')}`,
+    );
+  }
+  return entries.join(',');
+}
+
+/** Whether the session cookie of a request carries `Secure`. */
+export function cookieIsSecure(setting: CookieSecure, protocol: string): boolean {
+  if (setting === 'auto') return protocol === 'https';
+  return setting === 'true';
+}
+
+const secretKey = /pass(word)?|secret|token|authorization|cookie/i;
+const maxString = 500;
+const maxItems = 50;
+const maxDepth = 5;
+
+/**
+ * A request body as the audit log keeps it: values of password, secret and
+ * token fields (any depth, any spelling such as `oldPassword`) replaced by
+ * `***`, long strings and arrays cut. Not an object: its size only.
+ */
+export function maskSecrets(body: unknown, depth = 0): unknown {
+  if (body === null || body === undefined) return body ?? null;
+  if (typeof body === 'string') {
+    return body.length > maxString ? `${body.slice(0, maxString)}… (${body.length} chars)` : body;
+  }
+  if (typeof body !== 'object') return body;
+  if (Buffer.isBuffer(body)) return { bytes: body.length };
+  if (depth >= maxDepth) return '…';
+  if (Array.isArray(body)) {
+    const items = body.slice(0, maxItems).map((x) => maskSecrets(x, depth + 1));
+    if (body.length > maxItems) items.push(`… (${body.length} items)`);
+    return items;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    out[key] =
+      secretKey.test(key) && value !== null && value !== undefined
+        ? '***'
+        : maskSecrets(value, depth + 1);
+  }
+  return out;
+}
