@@ -35,6 +35,7 @@ import {
   type CaseDetail,
   type CaseState,
 } from '../domain/index.js';
+import { caseEventsChannel } from './feed.js';
 import { nextState, roleMay, transitions, type CaseAction } from './workflow.js';
 
 export type CaseChange = {
@@ -65,13 +66,19 @@ export interface CaseServiceOptions {
 
 const minute = 60_000;
 const calendarTtlMs = 60_000;
+/**
+ * Transaction advisory lock every case change takes before its versions, on
+ * every node: versions commit in order, so a feed that reads after a cursor
+ * never skips one (decision 0110).
+ */
+export const caseVersionLockKey = 0x48_55_42_63;
 
 /**
  * The case workflow (docs/cases.md). Every change runs under one in-process
- * lock, updates the case with the next version and stores the event with the
- * same version in one transaction, then tells listeners in version order. That
- * order lets a reconnecting client replay `case_events` with no gap and no
- * duplicate (replay happens under the same lock).
+ * lock and, across nodes, a transaction advisory lock; it updates the case
+ * with the next version and stores the event with the same version in one
+ * transaction, then tells this node's listeners (webhooks). Sockets get the
+ * changes of every node from the case feed (`feed.ts`), in version order.
  */
 export function createCaseService(pool: Pool, logger: Logger, options: CaseServiceOptions = {}) {
   const now = options.now ?? (() => new Date());
@@ -182,7 +189,10 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [caseVersionLockKey]);
       const changes = await fn(client);
+      // Delivered at COMMIT, to the case feed of every node.
+      if (changes.length > 0) await client.query(`SELECT pg_notify($1, '')`, [caseEventsChannel]);
       await client.query('COMMIT');
       for (const c of changes) emit(c);
       return changes;

@@ -155,21 +155,50 @@ export async function caseEventsSince(
   sinceVersion: number,
   scope: { crewId: string | null; area: string | null },
   limit = 5000,
+  upToVersion = Number.MAX_SAFE_INTEGER,
 ): Promise<
   { version: number; reason: CaseEventRow['reason']; action: string; snapshot: CaseDetail }[]
 > {
   const { rows } = await db.query(
     `SELECT version, reason, action, snapshot FROM case_events
-     WHERE version > $1
+     WHERE version > $1 AND version <= $5
        AND ($2::text IS NULL OR crew_id = $2 OR prev_crew_id = $2)
        AND ($3::text IS NULL OR district LIKE $3 || '%' OR $3 LIKE district || '%')
      ORDER BY version LIMIT $4`,
-    [sinceVersion, scope.crewId, scope.area, limit],
+    [sinceVersion, scope.crewId, scope.area, limit, upToVersion],
   );
   return rows as {
     version: number;
     reason: CaseEventRow['reason'];
     action: string;
+    snapshot: CaseDetail;
+  }[];
+}
+
+/** Every event after `afterVersion`, oldest first: what a node's case feed sends on. */
+export async function caseEventsAfter(
+  db: Queryable,
+  afterVersion: number,
+  limit: number,
+): Promise<
+  {
+    version: number;
+    reason: CaseEventRow['reason'];
+    action: string;
+    prevCrewId: string | null;
+    snapshot: CaseDetail;
+  }[]
+> {
+  const { rows } = await db.query(
+    `SELECT version, reason, action, prev_crew_id AS "prevCrewId", snapshot FROM case_events
+     WHERE version > $1 ORDER BY version LIMIT $2`,
+    [afterVersion, limit],
+  );
+  return rows as {
+    version: number;
+    reason: CaseEventRow['reason'];
+    action: string;
+    prevCrewId: string | null;
     snapshot: CaseDetail;
   }[];
 }

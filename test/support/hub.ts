@@ -11,7 +11,7 @@ import type {
   ServerToClientEvents,
 } from '../../src/domain/index.js';
 import { loadConfig } from '../../src/hub/config.js';
-import { startHub, type Hub, type HubOptions } from '../../src/hub/hub.js';
+import { startHub, startNode, type Hub, type HubNode, type HubOptions } from '../../src/hub/hub.js';
 import { backends, createPrimaryDatabase, type TestDatabase } from './databases.js';
 
 export interface TestHub {
@@ -99,13 +99,31 @@ export async function startTestHub(
  * Another hub node on the database of `first` (a cluster when `env` carries
  * REDIS_URL), with a data directory of its own; `stop` removes it.
  */
-export async function startOtherNode(
+export function startOtherNode(
   first: TestHub,
   env: Record<string, string> = {},
   options: Omit<HubOptions, 'logger'> = {},
 ): Promise<{ hub: Hub; httpUrl: string; stop(): Promise<void> }> {
+  return startNodeOn(first, startHub, env, options);
+}
+
+/** A process of one role (HUB_ROLE in `env`) on the database of `first`. */
+export function startRoleNode(
+  first: TestHub,
+  env: Record<string, string>,
+  options: Omit<HubOptions, 'logger'> = {},
+): Promise<{ hub: HubNode; httpUrl: string; stop(): Promise<void> }> {
+  return startNodeOn(first, startNode, env, options);
+}
+
+async function startNodeOn<T extends { httpPort: number; stop(): Promise<void> }>(
+  first: TestHub,
+  start: (config: ReturnType<typeof loadConfig>, options: HubOptions) => Promise<T>,
+  env: Record<string, string>,
+  options: Omit<HubOptions, 'logger'>,
+): Promise<{ hub: T; httpUrl: string; stop(): Promise<void> }> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hub-test-node-'));
-  const hub = await startHub(
+  const hub = await start(
     loadConfig({
       DATABASE_URL: first.database.url,
       DATA_DIR: dataDir,

@@ -456,6 +456,7 @@
       !show && session.me ? `${session.me.displayName} · ${session.me.role}` : '';
     newCase.hidden =
       show || !session.me || !['admin', 'operator', 'supervisor'].includes(session.me.role);
+    $('admin-link').hidden = show || !session.me || session.me.role !== 'admin';
     kpiPanel.hidden =
       show ||
       !session.me ||
