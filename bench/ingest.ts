@@ -8,6 +8,8 @@
  *
  * Database: BENCH_DATABASE_URL, else a fresh database on the machine's server
  * at 127.0.0.1:5432 if it answers, else the embedded PostgreSQL. Last line: JSON.
+ * The hub takes INGEST_* variables from the environment (A/B of settings);
+ * BENCH_HUB_PROF=<dir> writes the hub's CPU profile there (node --cpu-prof).
  */
 import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +20,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import mqtt from 'mqtt';
 import pg from 'pg';
+import { benchDatabase } from './database.js';
 
 const opts = new Command()
   .option('--devices <n>', 'simulated devices', '1000')
@@ -48,35 +51,6 @@ const freePort = () =>
   });
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
-
-async function database(): Promise<{ url: string; drop: () => Promise<void>; label: string }> {
-  if (process.env.BENCH_DATABASE_URL)
-    return {
-      url: process.env.BENCH_DATABASE_URL,
-      drop: async () => {},
-      label: 'BENCH_DATABASE_URL',
-    };
-  const admin = 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `bench_ingest_${randomBytes(4).toString('hex')}`;
-  const c = new pg.Client({ connectionString: admin, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.query(`CREATE DATABASE ${name}`);
-    await c.end();
-    return {
-      url: `postgres://postgres@127.0.0.1:5432/${name}`,
-      label: 'machine PostgreSQL server',
-      drop: async () => {
-        const d = new pg.Client({ connectionString: admin });
-        await d.connect();
-        await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await d.end();
-      },
-    };
-  } catch {
-    return { url: '', drop: async () => {}, label: 'embedded PostgreSQL' };
-  }
-}
 
 interface LoadResult {
   sent: number;
@@ -220,7 +194,7 @@ async function bytesPerReadingCompressed(db: pg.Client): Promise<number | null> 
 }
 
 async function main() {
-  const db = await database();
+  const db = await benchDatabase('bench_ingest');
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-ingest-'));
   const mqttPort = await freePort();
   const env = {
@@ -268,20 +242,6 @@ async function main() {
     `hub on ${db.label}, ${devices.length} devices, ${workers} load-generator processes, offered ${rate} msgs/s for ${seconds} s`,
   );
 
-  const baseMs = Date.now() - 30 * 86_400_000;
-  const before = await procStat(hub.pid!);
-  const machineBefore = await machineTicks();
-  const wallStart = performance.now();
-  const r = await generate(`mqtt://127.0.0.1:${mqttPort}`, devices, rate, seconds, baseMs);
-  const wallS = (performance.now() - wallStart) / 1000;
-  const after = await procStat(hub.pid!);
-  const machineAfter = await machineTicks();
-  // Share of all cores busy (hub, generators, PostgreSQL and whatever else runs on the machine).
-  const machineBusyPct = Math.round(
-    ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100,
-  );
-  const genCpuPct = Math.round((r.cpuS / wallS) * 100);
-
   const client = new pg.Client({
     connectionString:
       db.url ||
@@ -291,6 +251,41 @@ async function main() {
       )),
   });
   await client.connect();
+  // CPU of the hub's PostgreSQL backends (the bench database's sessions but this one).
+  const backendsCpuS = async () => {
+    const { rows } = await client.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
+    const stats = await Promise.all(
+      rows.map((r) =>
+        procStat(r.pid).then(
+          (st) => [r.pid, st.cpuS] as const,
+          () => null,
+        ),
+      ),
+    );
+    return new Map(stats.filter((x) => x !== null));
+  };
+
+  const baseMs = Date.now() - 30 * 86_400_000;
+  const pgBefore = await backendsCpuS();
+  const before = await procStat(hub.pid!);
+  const machineBefore = await machineTicks();
+  const wallStart = performance.now();
+  const r = await generate(`mqtt://127.0.0.1:${mqttPort}`, devices, rate, seconds, baseMs);
+  const wallS = (performance.now() - wallStart) / 1000;
+  const after = await procStat(hub.pid!);
+  const pgAfter = await backendsCpuS();
+  let pgCpuS = 0;
+  for (const [pid, cpuS] of pgAfter) pgCpuS += cpuS - (pgBefore.get(pid) ?? 0);
+  const pgCpuPct = Math.round((pgCpuS / wallS) * 100);
+  const machineAfter = await machineTicks();
+  // Share of all cores busy (hub, generators, PostgreSQL and whatever else runs on the machine).
+  const machineBusyPct = Math.round(
+    ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100,
+  );
+  const genCpuPct = Math.round((r.cpuS / wallS) * 100);
+
   const counted = await client.query<{ n: string; d: string }>(
     `SELECT count(*) AS n, count(DISTINCT (device_id, time)) AS d FROM telemetry WHERE time >= to_timestamp($1 / 1000.0) AND time < to_timestamp($2 / 1000.0)`,
     [baseMs, baseMs + 86_400_000],
@@ -319,7 +314,7 @@ async function main() {
     `hub process: CPU ${(((after.cpuS - before.cpuS) / wallS) * 100).toFixed(0)} % of one core, RSS ${after.rssMb.toFixed(0)} MB; ${bytesPerReading} bytes/reading uncompressed (PostgreSQL, with indexes)`,
   );
   console.log(
-    `load generators: CPU ${genCpuPct} % of one core (all ${workers}); machine: ${machineBusyPct} % of ${os.cpus().length} cores busy`,
+    `PostgreSQL backends: CPU ${pgCpuPct} % of one core; load generators: CPU ${genCpuPct} % of one core (all ${workers}); machine: ${machineBusyPct} % of ${os.cpus().length} cores busy`,
   );
   const mosquitto = await mosquittoBaseline(devices);
   await db.drop();
@@ -336,6 +331,7 @@ async function main() {
       p99_commit_ms: Number(percentile(sorted, 0.99).toFixed(1)),
       hub_cpu_pct: Math.round(((after.cpuS - before.cpuS) / wallS) * 100),
       hub_rss_mb: Math.round(after.rssMb),
+      pg_cpu_pct: pgCpuPct,
       generators_cpu_pct: genCpuPct,
       machine_busy_pct: machineBusyPct,
       mosquitto_msgs_per_s: mosquitto,

@@ -65,6 +65,7 @@ export interface CaseServiceOptions {
 }
 
 const minute = 60_000;
+const calendarTtlMs = 60_000;
 /**
  * Transaction advisory lock every case change takes before its versions, on
  * every node: versions commit in order, so a feed that reads after a cursor
@@ -84,21 +85,36 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
   const timeZone = options.timeZone ?? 'Asia/Shanghai';
   const periods = options.workingPeriods ?? parseWorkingPeriods('08:30-12:00,13:30-17:30');
   let calendarCache: Promise<WorkingCalendar> | null = null;
+  let calendarLoadedMs = 0;
 
-  /** The working calendar: holidays and make-up days from `work_calendar`, reloaded each tick. */
-  function calendar(): Promise<WorkingCalendar> {
-    calendarCache ??= listCalendarDays(pool).then((days) => ({
+  /**
+   * The working calendar: holidays and make-up days from `work_calendar`. Reloaded
+   * after a change through this node's API, and at least every minute, so a change
+   * made through another hub node applies here within a minute.
+   */
+  function calendar(db: Queryable = pool): Promise<WorkingCalendar> {
+    if (calendarCache && performance.now() - calendarLoadedMs < calendarTtlMs) return calendarCache;
+    calendarLoadedMs = performance.now();
+    // On the caller's connection: inside a transaction, a second one may not be free.
+    const loading = listCalendarDays(db).then((days) => ({
       timeZone,
       periods,
       holidays: new Set(days.filter((d) => d.kind === 'holiday').map((d) => d.date)),
       workdays: new Set(days.filter((d) => d.kind === 'workday').map((d) => d.date)),
     }));
+    calendarCache = loading;
     // A failed load is retried next time rather than cached.
-    calendarCache.catch(() => (calendarCache = null));
-    return calendarCache;
+    loading.catch(() => {
+      if (calendarCache === loading) calendarCache = null;
+    });
+    return loading;
   }
-  const deadlineAfter = async (startIso: string, minutes: number, unit: 'calendar' | 'working') =>
-    addDeadline(new Date(startIso), minutes, unit, await calendar()).toISOString();
+  const deadlineAfter = async (
+    db: Queryable,
+    startIso: string,
+    minutes: number,
+    unit: 'calendar' | 'working',
+  ) => addDeadline(new Date(startIso), minutes, unit, await calendar(db)).toISOString();
   const listeners: CaseListener[] = [];
   let chain: Promise<unknown> = Promise.resolve();
 
@@ -192,10 +208,10 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     const d = await findDeadline(db, c.severity, c.facilityType);
     if (!d) return c;
     const deadlines = {
-      dueAt: await deadlineAfter(c.createdAt, d.handleMinutes, d.unit),
+      dueAt: await deadlineAfter(db, c.createdAt, d.handleMinutes, d.unit),
       unit: d.unit,
       handleMinutes: d.handleMinutes,
-      dispatchDueAt: await deadlineAfter(c.createdAt, d.dispatchMinutes, d.dispatchUnit),
+      dispatchDueAt: await deadlineAfter(db, c.createdAt, d.dispatchMinutes, d.dispatchUnit),
     };
     // The registration event already took this version; the deadlines ride on it.
     await setCaseDeadlines(db, c.id, deadlines);
@@ -206,6 +222,19 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
       deadlineUnit: d.unit,
       handleMinutes: d.handleMinutes,
     };
+  }
+
+  /** Back in the control room (returned, resumed): a new dispatch deadline from `at`. */
+  async function newDispatchDeadline(
+    db: Queryable,
+    c: CaseDetail,
+    at: string,
+    patch: Record<string, unknown>,
+  ): Promise<void> {
+    const d = await findDeadline(db, c.severity, c.facilityType);
+    if (!d) return;
+    patch.dispatch_due_at = await deadlineAfter(db, at, d.dispatchMinutes, d.dispatchUnit);
+    patch.dispatch_overdue = false;
   }
 
   /** Applies one action; checks role, crew ownership and the transition table. */
@@ -271,17 +300,11 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
       case 'accept':
         patch.accepted_at = at;
         break;
-      case 'return': {
+      case 'return':
         patch.crew_id = null;
         prevCrewId = current.crewId;
-        // Back in the control room: a new dispatch deadline from now.
-        const d = await findDeadline(db, current.severity, current.facilityType);
-        if (d) {
-          patch.dispatch_due_at = await deadlineAfter(at, d.dispatchMinutes, d.dispatchUnit);
-          patch.dispatch_overdue = false;
-        }
+        await newDispatchDeadline(db, current, at, patch);
         break;
-      }
       case 'handle':
         patch.handled_at = at;
         if (body.photoIds?.length) data.photoIds = body.photoIds;
@@ -304,6 +327,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
         break;
       case 'resume':
         patch.deferred_at = null;
+        await newDispatchDeadline(db, current, at, patch);
         break;
       case 'extend': {
         const base = Date.parse(current.dueAt ?? at);
@@ -499,8 +523,6 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
         const iso = at.toISOString();
         let escalated = 0;
         let verified = 0;
-        // Holidays entered on another hub node reach this one within a tick.
-        calendarCache = null;
         const notDispatched = await flagLate(await casesNotDispatched(pool, iso), iso, 'dispatch', [
           'dispatchDueAt',
         ]);
@@ -517,7 +539,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
           // One level up per elapsed deadline period, in the deadline's own unit.
           const period =
             c.handleMinutes ?? (Date.parse(c.dueAt!) - Date.parse(c.createdAt)) / minute;
-          const next = up === null ? null : await deadlineAfter(iso, period, c.deadlineUnit);
+          const next = up === null ? null : await deadlineAfter(pool, iso, period, c.deadlineUnit);
           await transaction(async (db) => {
             const updated = await updateCaseRow(db, c.id, c.state, iso, {
               overdue: true,

@@ -34,6 +34,7 @@ export interface CaseFilter {
   readonly crewId?: string;
   readonly departmentId?: string;
   readonly overdue?: boolean;
+  readonly dispatchOverdue?: boolean;
   readonly q?: string;
   readonly limit: number;
   readonly offset: number;
@@ -50,7 +51,8 @@ export async function listCaseDetails(
     AND ($5::text IS NULL OR c.crew_id = $5)
     AND ($6::text IS NULL OR c.department_id = $6)
     AND ($7::boolean IS NULL OR c.overdue = $7)
-    AND ($8::text IS NULL OR c.title ILIKE '%' || $8 || '%' OR c.code = $8)`;
+    AND ($8::text IS NULL OR c.title ILIKE '%' || $8 || '%' OR c.code = $8)
+    AND ($9::boolean IS NULL OR c.dispatch_overdue = $9)`;
   const params = [
     f.state ?? null,
     f.severity ?? null,
@@ -60,11 +62,12 @@ export async function listCaseDetails(
     f.departmentId ?? null,
     f.overdue ?? null,
     f.q ?? null,
+    f.dispatchOverdue ?? null,
   ];
   const [total, page] = await Promise.all([
     db.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases c WHERE ${where}`, params),
     db.query<CaseDetail>(
-      `SELECT ${caseDetailColumns} FROM cases c WHERE ${where} ORDER BY c.id DESC LIMIT $9 OFFSET $10`,
+      `SELECT ${caseDetailColumns} FROM cases c WHERE ${where} ORDER BY c.id DESC LIMIT $10 OFFSET $11`,
       [...params, f.limit, f.offset],
     ),
   ]);

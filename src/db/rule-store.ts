@@ -151,17 +151,20 @@ export async function listFleet(
   return rows;
 }
 
+/** Rows per upsert: a few hundred kB of JSON a statement, not one huge parameter. */
+const stateBatch = 1000;
+
 export async function saveRuleState(
   db: Queryable,
   rows: readonly { key: string; state: unknown }[],
 ): Promise<void> {
-  if (rows.length === 0) return;
-  await db.query(
-    `INSERT INTO rule_state (key, state)
-     SELECT key, state FROM jsonb_to_recordset($1::jsonb) AS r(key text, state jsonb)
-     ON CONFLICT (key) DO UPDATE SET state = EXCLUDED.state, saved_at = now()`,
-    [JSON.stringify(rows)],
-  );
+  for (let i = 0; i < rows.length; i += stateBatch)
+    await db.query(
+      `INSERT INTO rule_state (key, state)
+       SELECT key, state FROM jsonb_to_recordset($1::jsonb) AS r(key text, state jsonb)
+       ON CONFLICT (key) DO UPDATE SET state = EXCLUDED.state, saved_at = now()`,
+      [JSON.stringify(rows.slice(i, i + stateBatch))],
+    );
 }
 
 export async function loadRuleState(db: Queryable): Promise<{ key: string; state: unknown }[]> {

@@ -43,9 +43,12 @@ export async function seedDemoCityIfEmpty(
   } finally {
     client.release();
   }
-  const lines = ['id,type,grid_code,name,lat,lon,secret'];
+  // road: the simulator's scripted lamp scenarios pick the lamps of one road.
+  const lines = ['id,type,grid_code,name,lat,lon,secret,road'];
   city.devices.forEach((d, i) =>
-    lines.push([d.id, d.type, d.gridCode, d.name, d.lat, d.lon, secrets[i]].join(',')),
+    lines.push(
+      [d.id, d.type, d.gridCode, d.name, d.lat, d.lon, secrets[i], d.attrs.road ?? ''].join(','),
+    ),
   );
   await mkdir(options.dataDir, { recursive: true });
   const file = path.join(options.dataDir, demoCredentialsFile);

@@ -16,6 +16,7 @@ import {
   type BaseState,
   type FleetMember,
   type GroupState,
+  isLit,
   type Reading,
   type ReadingKind,
 } from './kinds/index.js';
@@ -53,6 +54,25 @@ interface Entry {
   lastSeenMs: number;
   last: Record<string, unknown> | null;
   dirty: boolean;
+  /** The stored checkpoint row holds busy states: an idle entry must overwrite it. */
+  savedBusy: boolean;
+  /** Lit or not in the stored row (lamps): the lighting rate reads it after a restart. */
+  savedLit: boolean | null | undefined;
+}
+
+/**
+ * Not open, waiting for no duration (`sinceMs`), holding no window (`times`,
+ * `rt`; kinds/types.ts): the same as a fresh state for a restart, so not
+ * worth a checkpoint.
+ */
+function isIdle(s: BaseState): boolean {
+  const st = s as BaseState & { sinceMs?: number | null; times?: unknown[]; rt?: unknown[] };
+  return (
+    !st.open &&
+    (st.sinceMs ?? null) === null &&
+    (st.times?.length ?? 0) === 0 &&
+    (st.rt?.length ?? 0) === 0
+  );
 }
 
 /**
@@ -75,6 +95,8 @@ export function createEvaluator(
   const entries = new Map<string, Entry>();
   const groupStates = new Map<string, { version: number; state: GroupState }>();
   const holding = new Set<Entry>();
+  /** Group states as last checkpointed, so an unchanged one is not written again. */
+  const savedGroups = new Map<string, string>();
 
   function compile(rule: RuleDefinition, settings: Record<string, unknown>): Compiled {
     const kind = readingKinds[rule.kind as keyof typeof readingKinds] as unknown as AnyKind;
@@ -157,11 +179,23 @@ export function createEvaluator(
         lastSeenMs: nowMs,
         last: null,
         dirty: false,
+        savedBusy: false,
+        // Only lamps have a lit state worth a row of its own.
+        savedLit: type === 'streetlight' ? undefined : null,
       };
       entries.set(id, e);
     }
     if (e.generation !== generation) refresh(e);
     return e;
+  }
+
+  /** The dark-lamp current of the lamp's rules (0.05 A in the pack). */
+  function darkCurrentOf(e: Entry): number {
+    for (const c of e.compiled) {
+      const a = c.settings.darkCurrentA;
+      if (typeof a === 'number') return a;
+    }
+    return 0;
   }
 
   function hold(e: Entry, i: number, v: number, t: number): void {
@@ -339,6 +373,7 @@ export function createEvaluator(
       if (i < 0) return;
       const state = e.states[i]! as BaseState & { level?: number };
       state.open = true;
+      e.dirty = true;
       const levels = (e.compiled[i]!.rule.settings as { levels?: { severity: string }[] }).levels;
       if (levels && state.level !== undefined && state.level < 0)
         state.level = Math.max(
@@ -361,22 +396,44 @@ export function createEvaluator(
       return out;
     },
 
-    /** State changed since the last checkpoint, as rows for rule_state. */
+    /**
+     * State changed since the last checkpoint, as rows for rule_state; `all`:
+     * whether changed or not; `groups`: whether this node runs the fleet-wide
+     * rules (only that node has their state to save). Only what a restart
+     * needs: busy states (open, timing a duration, holding a window), a row
+     * that turns idle (to overwrite the busy one stored), and lamps whose lit
+     * state changed (the lighting rate reads it). Idle devices, the most, cost
+     * nothing.
+     */
     checkpoint(all = false, groups = true): { key: string; state: unknown }[] {
       const rows: { key: string; state: unknown }[] = [];
       for (const e of entries.values()) {
         if (!e.dirty && !all) continue;
         e.dirty = false;
-        const states: Record<string, { v: number; s: BaseState }> = {};
-        e.compiled.forEach((c, i) => (states[c.rule.id] = { v: c.rule.version, s: e.states[i]! }));
+        let states: Record<string, { v: number; s: BaseState }> | null = null;
+        for (let i = 0; i < e.compiled.length; i++) {
+          const st = e.states[i]!;
+          if (isIdle(st)) continue;
+          const c = e.compiled[i]!;
+          c.kind.compact?.(st);
+          (states ??= {})[c.rule.id] = { v: c.rule.version, s: st };
+        }
+        const lit = e.type === 'streetlight' && e.last ? isLit(e.last, darkCurrentOf(e)) : null;
+        if (!states && !e.savedBusy && lit === e.savedLit) continue;
+        e.savedBusy = states !== null;
+        e.savedLit = lit;
         rows.push({
           key: `device:${e.id}`,
-          state: { lastSeenMs: e.lastSeenMs, last: e.last, states },
+          state: { lastSeenMs: e.lastSeenMs, last: e.last, states: states ?? {} },
         });
       }
-      // Only the node that runs the fleet-wide rules has their state to save.
       if (groups)
-        for (const [ruleId, g] of groupStates) rows.push({ key: `rule:${ruleId}`, state: g });
+        for (const [ruleId, g] of groupStates) {
+          const json = JSON.stringify(g);
+          if (!all && savedGroups.get(ruleId) === json) continue;
+          savedGroups.set(ruleId, json);
+          rows.push({ key: `rule:${ruleId}`, state: g });
+        }
       return rows;
     },
 
@@ -398,6 +455,8 @@ export function createEvaluator(
         };
         // A restart is not an outage: silence counts from the later of the last reading and the start.
         e.lastSeenMs = Math.max(e.lastSeenMs, saved.lastSeenMs);
+        e.savedBusy = true; // whatever it holds is overwritten at the next checkpoint
+        if (e.type === 'streetlight') e.savedLit = undefined;
         e.last = saved.last;
         if (e.generation !== generation) refresh(e);
         e.compiled.forEach((c, i) => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createEvaluator, defaultRulePack } from './index.js';
+import { createEvaluator, defaultRulePack, type RuleTransition } from './index.js';
 import { levelsKind, type LevelsSettings } from './kinds/levels.js';
 import { evaluate, initialState, type ThresholdSettings } from './kinds/threshold.js';
 
@@ -127,6 +127,59 @@ describe('rule engine invariants', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('checkpoints', () => {
+  const kinds = [
+    ['GS-1', 'gas', 'ch4'],
+    ['WL-1', 'waterlogging', 'depth'],
+    ['DN-1', 'dust_noise', 'pm10'],
+  ] as const;
+  const fleet = kinds.map(([id, type]) => ({ id, type, gridCode: '430302001001001' }));
+  const run = fc.array(
+    fc.record({
+      device: fc.integer({ min: 0, max: 2 }),
+      dtS: fc.integer({ min: 1, max: 400 }),
+      value: fc.integer({ min: 0, max: 300 }),
+      checkpoint: fc.boolean(),
+    }),
+    { minLength: 2, maxLength: 150 },
+  );
+
+  it('restores from the incremental checkpoints (busy states only) to the same alarms as never stopping', () => {
+    fc.assert(
+      fc.property(run, fc.nat(), (steps, at) => {
+        const cut = at % steps.length;
+        const table = new Map<string, unknown>();
+        const save = (e: ReturnType<typeof createEvaluator>) => {
+          for (const row of e.checkpoint()) table.set(row.key, structuredClone(row.state));
+        };
+        const continuous = createEvaluator(defaultRulePack);
+        let restarted = createEvaluator(defaultRulePack);
+        continuous.setFleet(fleet, 0);
+        restarted.setFleet(fleet, 0);
+        let t = 0;
+        for (const [k, s] of steps.entries()) {
+          if (k === cut) {
+            save(restarted);
+            restarted = createEvaluator(defaultRulePack);
+            restarted.setFleet(fleet, 0);
+            restarted.restore([...table].map(([key, state]) => ({ key, state })));
+          }
+          t += s.dtS * 1000;
+          const [id, type, metric] = kinds[s.device]!;
+          const reading = [{ timeMs: t, metrics: { [metric]: s.value } }];
+          const summary = (ts: readonly RuleTransition[]) =>
+            ts.map((x) => `${x.rule.id} ${JSON.stringify(x.transition)}`);
+          expect(summary(restarted.evaluate(id, type, reading))).toEqual(
+            summary(continuous.evaluate(id, type, reading)),
+          );
+          if (s.checkpoint) save(restarted);
+        }
+      }),
+      { numRuns: 200 },
     );
   });
 });

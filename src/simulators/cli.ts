@@ -1,10 +1,19 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readCredentials } from './credentials.js';
 import { createFleet, type FleetStats } from './fleet.js';
-import { getScenario, pickDevices, scenarioNames, scenarios } from './scenarios.js';
+import {
+  getScenario,
+  pickDevices,
+  scenarioNames,
+  scenarios,
+  scenarioScripts,
+  type ScenarioScript,
+} from './scenarios.js';
+import { planScript, playScriptOverMqtt } from './script-player.js';
 
 /**
- * `npm run simulate -- --devices 200 --rate 50 --scenario dust-spike`
+ * `npm run simulate -- --devices 200 --rate 50 --scenario dust-spike`, or a
+ * scripted scenario: `npm run simulate -- --scenario rainstorm --speed 10`.
  * A thin wrapper: reads options and the credentials file, runs a fleet,
  * prints progress. Failures are one sentence and exit code 1, no stack trace:
  * the user is someone trying the hub, not debugging the simulator.
@@ -23,18 +32,37 @@ function positiveNumber(value: string): number {
   return n;
 }
 
-const scenarioList = scenarioNames
-  .map((name) => `  ${name.padEnd(12)} ${scenarios[name].description}`)
-  .join('\n');
+// A scripted scenario wins over a fleet one of the same name (gas-leak).
+const scriptNames = Object.keys(scenarioScripts);
+const fleetNames = scenarioNames.filter((n) => !scriptNames.includes(n));
+const scenarioList = [
+  ...fleetNames.map((name) => `  ${name.padEnd(20)} ${scenarios[name].description}`),
+  ...scriptNames.map(
+    (name) =>
+      `  ${name.padEnd(20)} [${scenarioScripts[name]!.durationMin} min script] ${scenarioScripts[name]!.description}`,
+  ),
+].join('\n');
 
 const program = new Command('simulate')
   .description(
     'Play a fleet of city facility devices that publish telemetry over MQTT. 模拟城市设施设备通过 MQTT 上报数据。',
   )
-  .option('--devices <n>', 'number of devices (the first N of the file)', positiveInt, 50)
+  .option(
+    '--devices <n>',
+    'number of devices, the first N of the file (default: 50; scripts: all)',
+    positiveInt,
+  )
   .option('--rate <r>', 'telemetry messages per second across the fleet', positiveNumber, 10)
   .addOption(
-    new Option('--scenario <name>', 'scenario to play').choices(scenarioNames).default('normal'),
+    new Option('--scenario <name>', 'scenario to play')
+      .choices([...fleetNames, ...scriptNames])
+      .default('normal'),
+  )
+  .option(
+    '--speed <n>',
+    'scripts: script minutes per real minute (1 = real time; power-cut plays at 1 only)',
+    positiveNumber,
+    1,
   )
   .option('--host <host>', 'MQTT broker host (env MQTT_HOST)', process.env.MQTT_HOST ?? '127.0.0.1')
   .option(
@@ -54,7 +82,8 @@ const program = new Command('simulate')
   .addHelpText('after', `\nScenarios:\n${scenarioList}`);
 
 interface CliOptions {
-  devices: number;
+  devices?: number;
+  speed: number;
   rate: number;
   scenario: string;
   host: string;
@@ -76,8 +105,14 @@ async function main(): Promise<void> {
     console.log(scenarioList);
     return;
   }
+  const script = scenarioScripts[opts.scenario];
+  if (script) return playScriptCli(opts, script);
   const scenario = getScenario(opts.scenario);
-  const devices = pickDevices(await readCredentials(opts.credentials), opts.devices, scenario);
+  const devices = pickDevices(
+    await readCredentials(opts.credentials),
+    opts.devices ?? 50,
+    scenario,
+  );
   const url = `mqtt://${opts.host}:${opts.port}`;
   const fleet = createFleet({
     url,
@@ -108,6 +143,40 @@ async function main(): Promise<void> {
     console.log(`Stopped. ${progressLine(startMs, devices.length, fleet.stats())}`);
   } finally {
     clearInterval(progress);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function playScriptCli(opts: CliOptions, script: ScenarioScript): Promise<void> {
+  const all = await readCredentials(opts.credentials);
+  const devices = opts.devices ? all.slice(0, opts.devices) : all;
+  const { targets, realMs } = planScript({ devices, script, speed: opts.speed });
+  const url = `mqtt://${opts.host}:${opts.port}`;
+  const shown = targets.slice(0, 5).map((d) => d.id);
+  console.log(
+    `Playing ${script.name} (${script.durationMin} min of script) at speed ${opts.speed}: ` +
+      `${(realMs / 60_000).toFixed(1)} min against ${url}, acting on ${targets.length} device(s): ` +
+      `${shown.join(', ')}${targets.length > shown.length ? ', …' : ''}. Ctrl+C to stop.`,
+  );
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const r = await playScriptOverMqtt({
+      url,
+      devices,
+      script,
+      speed: opts.speed,
+      qos: opts.qos === '0' ? 0 : 1,
+      signal: abort.signal,
+    });
+    console.log(
+      `${abort.signal.aborted ? 'Stopped' : 'Done'}. ${r.devices} devices, published ${r.published}, failed ${r.failed}.`,
+    );
+    if (r.failed > 0) process.exitCode = 1;
+  } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -10,9 +10,13 @@ export interface DeviceCredential {
   readonly lat: number;
   readonly lon: number;
   readonly secret: string;
+  /** Streetlights: the road (scripted lamp scenarios pick one road); null when not given. */
+  readonly road: string | null;
 }
 
 const header = 'id,type,grid_code,name,lat,lon,secret';
+/** Since #4 the hub adds the road; files without it still read. */
+const headerWithRoad = `${header},road`;
 
 /**
  * Reads a device credentials CSV. No field contains a comma (the hub writes
@@ -32,21 +36,23 @@ export async function readCredentials(path: string): Promise<DeviceCredential[]>
     throw new Error(`Cannot read device credentials file ${path}: ${(err as Error).message}`);
   }
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  if (lines[0]?.trim() !== header) {
-    throw new Error(`${path}:1: expected the header "${header}".`);
+  const first = lines[0]?.trim();
+  if (first !== header && first !== headerWithRoad) {
+    throw new Error(`${path}:1: expected the header "${headerWithRoad}".`);
   }
+  const width = first === header ? 7 : 8;
   const devices: DeviceCredential[] = [];
   lines.slice(1).forEach((line, i) => {
     if (line.trim() === '') return;
-    devices.push(parseLine(line, `${path}:${i + 2}`));
+    devices.push(parseLine(line, `${path}:${i + 2}`, width));
   });
   return devices;
 }
 
-function parseLine(line: string, where: string): DeviceCredential {
+function parseLine(line: string, where: string, width: number): DeviceCredential {
   const fields = line.split(',').map((f) => f.trim());
-  if (fields.length !== 7) {
-    throw new Error(`${where}: expected 7 comma-separated fields, found ${fields.length}.`);
+  if (fields.length !== width) {
+    throw new Error(`${where}: expected ${width} comma-separated fields, found ${fields.length}.`);
   }
   const [id, type, gridCode, name, lat, lon, secret] = fields as [
     string,
@@ -68,5 +74,6 @@ function parseLine(line: string, where: string): DeviceCredential {
     throw new Error(`${where}: longitude "${lon}" is not a number between -180 and 180.`);
   }
   if (secret === '') throw new Error(`${where}: the secret is empty.`);
-  return { id, type, gridCode, name, lat: latitude, lon: longitude, secret };
+  const road = fields[7] ? fields[7] : null;
+  return { id, type, gridCode, name, lat: latitude, lon: longitude, secret, road };
 }

@@ -181,13 +181,17 @@ export function scriptStartMs(startLocal: string): number {
   return Date.UTC(2026, 10, 23, h - 8, m);
 }
 
-/** Plays a script over a fleet: every reading in time order. */
+/**
+ * Plays a script over a fleet: every reading in time order. `startMs` moves
+ * it from its own local time of day to another start (the hand-played
+ * scenarios start about now); normal readings follow that time of day.
+ */
 export function playScript(
   script: ScenarioScript,
   fleet: readonly ScriptDevice[],
+  startMs: number = scriptStartMs(script.startLocal),
 ): ScriptReading[] {
-  const startMs = scriptStartMs(script.startLocal);
-  const startHour = Number(script.startLocal.slice(0, 2)) + Number(script.startLocal.slice(3)) / 60;
+  const startHour = ((((startMs + 8 * 3_600_000) % 86_400_000) + 86_400_000) / 3_600_000) % 24;
   const targets = script.targets(fleet);
   const targetIndex = new Map(targets.map((d, i) => [d.id, i]));
   const out: ScriptReading[] = [];

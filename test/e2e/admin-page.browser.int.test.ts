@@ -6,7 +6,8 @@ import { lightingAreas, login, type TestHub } from '../support/hub.js';
 /**
  * The admin page in a real browser (decision 0109): an admin creates a crew,
  * a crew user and a grid-level dispatch route, sees which route a case would
- * take, and disables the user, whose session ends at once.
+ * take, edits a deadline and a rule's case policy, and disables the user,
+ * whose session ends at once.
  */
 describe.skipIf(!chromiumPath)('the admin page in Chromium', () => {
   let t: TestHub;
@@ -70,6 +71,34 @@ describe.skipIf(!chromiumPath)('the admin page in Chromium', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(me.status).toBe(401);
+
+    // Deadlines and case policies are edited in place.
+    const { rows } = await t.hub.db.pool.query<{ id: number }>(
+      `SELECT id FROM case_deadlines WHERE severity = 'critical' AND facility_type = 'elevator'`,
+    );
+    const deadline = page.locator(`#deadline-rows tr[data-deadline-id="${rows[0]!.id}"]`);
+    await deadline.locator('input[aria-label="handle minutes"]').fill('45');
+    await deadline.locator('select[aria-label="unit"]').selectOption('working');
+    await deadline.locator('button[data-act=save]').click();
+    await page.locator('#notice[data-kind=ok]', { hasText: 'deadline saved' }).waitFor();
+    const policy = page.locator('#policy-rows tr[data-rule-id="manhole.displaced"]');
+    await policy.locator('input[type=checkbox]').uncheck();
+    await policy.locator('button[data-act=save]').click();
+    await page
+      .locator('#policy-rows tr[data-rule-id="manhole.displaced"][data-custom="true"]')
+      .waitFor();
+    const saved = await t.hub.db.pool.query(
+      `SELECT d.handle_minutes AS handle, d.unit, p.open_case AS "openCase"
+       FROM case_deadlines d, rule_case_policies p
+       WHERE d.id = $1 AND p.rule_id = 'manhole.displaced'`,
+      [rows[0]!.id],
+    );
+    expect(saved.rows[0]).toEqual({ handle: 45, unit: 'working', openCase: false });
+
+    // The control room links here for admins.
+    await page.goto(t.httpUrl + '/');
+    await page.locator('#admin-link').click();
+    await page.locator('#user-rows tr[data-username="night1"]').waitFor();
 
     await page.screenshot({
       path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/admin-page.png`,

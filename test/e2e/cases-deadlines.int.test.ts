@@ -184,6 +184,10 @@ describe('case deadlines and time-driven work', () => {
     expect(await t.hub.cases.tick(saturday('09:01'))).toMatchObject({ notDispatched: 1 });
     expect(await t.hub.cases.tick(saturday('09:30'))).toMatchObject({ notDispatched: 0 });
     expect(await caseOf(c.id)).toMatchObject({ dispatchOverdue: true, overdue: false });
+    const waiting = (await (await api()(`${t.httpUrl}/api/cases?dispatchOverdue=true`)).json()) as {
+      cases: CaseDetail[];
+    };
+    expect(waiting.cases.map((x) => x.id)).toEqual([c.id]);
 
     // Overdue after Wednesday 17:00; the next escalation one working period (3 working days) later.
     const wednesday = Date.parse('2026-12-02T17:00:00+08:00');

@@ -384,6 +384,9 @@ describe('city administration through REST and socket.io', () => {
     );
     await live(tokens['crew1']!);
 
+    const otherDept = await send(admin, 'PATCH', `/users/${ids['crew1']}`, { departmentId: 'gas' });
+    expect(otherDept.body.message).toContain(`belongs to department drainage`);
+
     const promoted = await send(admin, 'PATCH', `/users/${ids['crew1']}`, { role: 'supervisor' });
     expect(promoted.body).toMatchObject({ role: 'supervisor', crewId: null });
     const listed = await send(admin, 'GET', '/users?role=supervisor');

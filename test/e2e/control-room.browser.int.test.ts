@@ -27,8 +27,9 @@ describe.skipIf(!chromiumPath)('the control-room page in Chromium', () => {
     const rows = page.locator('#kpi-rows tr');
     await rows.first().waitFor();
 
-    const api = (await (
-      await authed(t.adminToken)(`${t.httpUrl}/api/kpis/facilities?level=district`)
+    const api = authed(t.adminToken);
+    const expected = (await (
+      await api(`${t.httpUrl}/api/kpis/facilities?level=district`)
     ).json()) as {
       lightingTime: boolean;
       rows: {
@@ -38,9 +39,9 @@ describe.skipIf(!chromiumPath)('the control-room page in Chromium', () => {
         onlineRate: number | null;
       }[];
     };
-    expect(await rows.count()).toBe(api.rows.length);
+    expect(await rows.count()).toBe(expected.rows.length);
     const percent = (r: number | null) => (r === null ? '—' : `${(r * 100).toFixed(1)} %`);
-    for (const r of api.rows) {
+    for (const r of expected.rows) {
       const tr = page.locator(`#kpi-rows tr[data-area="${r.area}"]`);
       expect(await tr.locator('[data-kpi="facilities"]').innerText()).toBe(String(r.facilities));
       expect(await tr.locator('[data-kpi="integrityRate"]').innerText()).toBe(
@@ -53,10 +54,28 @@ describe.skipIf(!chromiumPath)('the control-room page in Chromium', () => {
     await page.click('#lang-toggle');
     await expect.poll(async () => (await header.innerText()).split('\n')[0]).toContain('Area');
     expect(await page.locator('#kpi-panel summary').innerText()).toContain('KPIs by district');
+
+    // A 12345 call no route takes waits for the operator; past its dispatch deadline it says so.
+    const registered = await api(`${t.httpUrl}/api/cases`, {
+      method: 'POST',
+      body: JSON.stringify({ source: 'hotline', severity: 'minor', title: '12345：井盖异响' }),
+    });
+    const c = (await registered.json()) as { id: number; code: string; dispatchDueAt: string };
+    const caseRow = page.locator(`#cases tr[data-case-code="${c.code}"]`);
+    await caseRow.waitFor();
+    expect(await caseRow.innerText()).not.toContain('dispatch late');
+    await t.hub.cases.tick(new Date(Date.parse(c.dispatchDueAt) + 60_000));
+    await expect.poll(async () => (await caseRow.innerText()).includes('dispatch late')).toBe(true);
     await page.screenshot({
       path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/kpi-panel.png`,
       fullPage: true,
     });
+    // Cancelled, it leaves the list: the next test starts from an empty one.
+    await api(`${t.httpUrl}/api/cases/${c.id}/actions/cancel`, {
+      method: 'POST',
+      body: JSON.stringify({ reason: '测试' }),
+    });
+    await expect.poll(() => caseRow.count()).toBe(0);
     expect(errors).toEqual([]);
     await page.close();
   });

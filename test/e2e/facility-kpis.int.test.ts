@@ -203,7 +203,7 @@ describe.each(backends())('facility KPIs on $name', (backend) => {
       lampsLit: 2,
       lightingRate: 0.5,
     };
-    const district = await get(`facilities?level=district&area=439901&asOf=${asOf}`);
+    const district = await get(`facilities?level=district&district=439901&asOf=${asOf}`);
     expect(district.rows).toEqual([
       expect.objectContaining({ area: '439901', name: '测试区', ...totals }),
     ]);
@@ -211,7 +211,9 @@ describe.each(backends())('facility KPIs on $name', (backend) => {
     expect(city.rows).toEqual([
       expect.objectContaining({ area: '430300', name: '湘潭市', ...totals }),
     ]);
-    const lamps = await get(`facilities?level=street&area=439901&type=streetlight&asOf=${asOf}`);
+    const lamps = await get(
+      `facilities?level=street&street=439901001&type=streetlight&asOf=${asOf}`,
+    );
     expect(lamps.rows).toEqual([
       expect.objectContaining({ area: '439901001', facilities: 4, lightingRate: 0.5 }),
     ]);
@@ -233,7 +235,7 @@ describe.each(backends())('facility KPIs on $name', (backend) => {
       { area: G2, name: '网格二', period: '2026-11-19', due: 144, lit: 0, lightingRate: 0 },
       { area: G2, name: '网格二', period: '2026-11-20', due: 144, lit: 108, lightingRate: 0.75 },
     ]);
-    const month = await get(`lighting?level=district&area=439901&by=month&${period}`);
+    const month = await get(`lighting?level=district&district=439901&by=month&${period}`);
     // 4 lamps × 288 buckets; lit 216 + 72 + 0 + 108.
     expect(month.rows).toEqual([
       {

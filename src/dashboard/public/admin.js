@@ -245,6 +245,109 @@
     await loadRoutes();
   }
 
+  const severities = {
+    critical: ['紧急', 'Critical'],
+    major: ['重要', 'Major'],
+    minor: ['一般', 'Minor'],
+    warning: ['提示', 'Warning'],
+  };
+
+  // Calendar minutes run round the clock; working minutes only in WORKING_HOURS (docs/cases.md).
+  const units = { calendar: ['自然时间', 'Calendar'], working: ['工作时间', 'Working'] };
+
+  const numberInput = (value, label) =>
+    el('input', { type: 'number', min: '1', step: '1', value: String(value), 'aria-label': label });
+
+  async function loadDeadlines() {
+    const { deadlines } = await session.request('GET', '/api/case-deadlines');
+    $('deadline-rows').replaceChildren(
+      ...deadlines.map((d) => {
+        const accept = numberInput(d.acceptMinutes, 'accept minutes');
+        const handle = numberInput(d.handleMinutes, 'handle minutes');
+        const unit = el('select', { 'aria-label': 'unit' });
+        options(
+          unit,
+          Object.entries(units).map(([k, v]) => [k, bilingual(v)]),
+          d.unit,
+        );
+        const source = el('input', { value: d.source, 'aria-label': 'source' });
+        const save = el(
+          'button',
+          {
+            type: 'button',
+            dataset: { act: 'save' },
+            onclick: async () => {
+              await run(`时限已保存 deadline saved`, () =>
+                session.request('PATCH', `/api/case-deadlines/${d.id}`, {
+                  acceptMinutes: Number(accept.value),
+                  handleMinutes: Number(handle.value),
+                  unit: unit.value,
+                  source: source.value,
+                }),
+              );
+              await loadDeadlines();
+            },
+          },
+          '保存 Save',
+        );
+        return el(
+          'tr',
+          { dataset: { deadlineId: String(d.id) } },
+          el('td', {}, bilingual(severities[d.severity] || [d.severity, d.severity])),
+          el('td', {}, bilingual(types[d.facilityType || ''] || [d.facilityType, d.facilityType])),
+          el('td', {}, accept),
+          el('td', {}, handle),
+          el('td', {}, unit),
+          el('td', {}, source),
+          el('td', { class: 'row-actions' }, save),
+        );
+      }),
+    );
+  }
+
+  async function loadPolicies() {
+    const { policies } = await session.request('GET', '/api/rule-case-policies');
+    $('policy-rows').replaceChildren(
+      ...policies.map((p) => {
+        const openCase = el('input', { type: 'checkbox', 'aria-label': 'open a case' });
+        openCase.checked = p.openCase;
+        const after = el('input', {
+          type: 'number',
+          min: '1',
+          step: '1',
+          value: p.autoVerifyAfterMinutes === null ? '' : String(p.autoVerifyAfterMinutes),
+          placeholder: '— 人工核查 / supervisor',
+          'aria-label': 'auto-verify minutes',
+        });
+        const save = el(
+          'button',
+          {
+            type: 'button',
+            dataset: { act: 'save' },
+            onclick: async () => {
+              await run(`${p.ruleId}: 已保存 saved`, () =>
+                session.request('PUT', `/api/rule-case-policies/${encodeURIComponent(p.ruleId)}`, {
+                  openCase: openCase.checked,
+                  autoVerifyAfterMinutes: after.value ? Number(after.value) : null,
+                }),
+              );
+              await loadPolicies();
+            },
+          },
+          '保存 Save',
+        );
+        return el(
+          'tr',
+          { dataset: { ruleId: p.ruleId, custom: String(p.custom) } },
+          el('td', {}, el('span', { class: 'code' }, p.ruleId), ' ', p.title || ''),
+          el('td', {}, openCase),
+          el('td', {}, after),
+          el('td', { class: 'row-actions' }, save),
+        );
+      }),
+    );
+  }
+
   const formData = (form) => Object.fromEntries(new FormData(form).entries());
 
   $('user-form').addEventListener('submit', async (event) => {
@@ -318,7 +421,7 @@
     $('main').hidden = false;
     $('user-name').textContent = `${me.displayName} · ${bilingual(roles.admin)}`;
     await loadCrews();
-    await Promise.all([loadUsers(), loadRoutes()]);
+    await Promise.all([loadUsers(), loadRoutes(), loadDeadlines(), loadPolicies()]);
   }
 
   $('login-form').addEventListener('submit', (event) => {

@@ -30,6 +30,7 @@
     loginFailed: ['用户名或密码错误', 'Wrong username or password'],
     logout: ['退出', 'Log out'],
     overdue: ['超期', 'overdue'],
+    dispatchOverdue: ['派遣超时', 'dispatch late'],
     kpiTitle: ['考核指标（按区）', 'KPIs by district'],
     kpiArea: ['区域', 'Area'],
     kpiFacilities: ['设施数', 'Facilities'],
@@ -230,6 +231,10 @@
           }),
     );
     if (c.overdue) state.append(' ', bilingual(texts.overdue, 'chip overdue'));
+    // Still waiting for dispatch past its deadline (1 working hour, domain.md).
+    if (c.dispatchOverdue && (c.state === 'registered' || c.state === 'returned')) {
+      state.append(' ', bilingual(texts.dispatchOverdue, 'chip overdue'));
+    }
     if (c.recoveredAt) {
       const chip = bilingual(texts.recovered, 'chip recovered');
       chip.title = localTime(c.recoveredAt).date + ' ' + localTime(c.recoveredAt).time;
@@ -451,6 +456,7 @@
       !show && session.me ? `${session.me.displayName} · ${session.me.role}` : '';
     newCase.hidden =
       show || !session.me || !['admin', 'operator', 'supervisor'].includes(session.me.role);
+    $('admin-link').hidden = show || !session.me || session.me.role !== 'admin';
     kpiPanel.hidden =
       show ||
       !session.me ||

@@ -70,6 +70,14 @@ function initialState(): AggregateState {
 
 const weight = (fn: AggregateSettings['fn'], v: number) => (fn === 'leq' ? 10 ** (v / 10) : v);
 
+/** Drops the readings that left the window (lazily on the hot path, always before a checkpoint). */
+function compact(st: AggregateState): void {
+  if (st.head === 0) return;
+  st.times = st.times.slice(st.head);
+  st.values = st.values.slice(st.head);
+  st.head = 0;
+}
+
 function evaluate(reading: Reading, s: Prepared, st: AggregateState): Transition {
   const v = reading.metrics[s.metric];
   const t = reading.timeMs;
@@ -82,11 +90,7 @@ function evaluate(reading: Reading, s: Prepared, st: AggregateState): Transition
     st.sum -= weight(s.fn, st.values[st.head]!);
     st.head++;
   }
-  if (st.head > 32 && st.head * 2 > st.times.length) {
-    st.times = st.times.slice(st.head);
-    st.values = st.values.slice(st.head);
-    st.head = 0;
-  }
+  if (st.head > 32 && st.head * 2 > st.times.length) compact(st);
   const n = st.times.length - st.head;
   if (n < s.needed) return none;
   let agg: number;
@@ -111,4 +115,5 @@ export const aggregateKind: ReadingKind<AggregateSettings, Prepared, AggregateSt
   initialState,
   evaluate,
   metricOf: (s) => s.metric,
+  compact,
 };

@@ -100,3 +100,4 @@ export {
   type SourceKind,
 } from './fleet.js';
 export { isLightingTime, isDay, type LightingHours, type DayNight } from './schedule.js';
+export { isLit } from './lamp-off.js';

@@ -42,7 +42,11 @@ export type Transition =
 
 export const none: Transition = { action: 'none' };
 
-/** Every kind's state carries these two, so the evaluator can restore an open alarm. */
+/**
+ * Every kind's state carries these two, so the evaluator can restore an open
+ * alarm. By convention a pending duration is `sinceMs` and a window is
+ * `times` (or `rt`): the checkpoint skips states with none of them (idle).
+ */
 export interface BaseState {
   open: boolean;
   /** Reading time of the last reading that moved the state; MIN_SAFE_INTEGER before any (JSON-safe). */
@@ -60,6 +64,8 @@ export interface ReadingKind<S, P, St extends BaseState> {
   metricOf(prepared: P): string | null;
   /** Whether the device is due on at `ms` by this rule's schedule (lamps); null when the rule does not say. */
   dueAt?(prepared: P, ms: number): boolean | null;
+  /** Drops what the state no longer needs (a window's expired readings) before a checkpoint. */
+  compact?(state: St): void;
 }
 
 export function test(actual: Scalar, op: Operator, expected: Scalar): boolean {
