@@ -9,19 +9,29 @@
  * each with its own file limit and loopback source address (127.0.0.2, …).
  * Everything is loopback and bounded; the last line is one JSON object.
  *
+ * `--nodes 2` (or more): a cluster instead. Each node is a child process
+ * with the gateway sharing the machine's Redis (REDIS_URL, default
+ * redis://127.0.0.1:6379: mqemitter-redis and aedes-persistence-redis, under
+ * a key prefix of this run, deleted at the end); generator k connects to
+ * node k mod nodes; forwarding is publishers on the first node, subscriber
+ * on the second, so every message crosses Redis.
+ *
  * Run: bash -c 'ulimit -n $(ulimit -Hn); node --expose-gc --import tsx bench/broker.ts \
  *        --idle 19000 --procs 4 --messages 200000 --publishers 10'
+ *      bash -c 'ulimit -n $(ulimit -Hn); node --expose-gc --import tsx bench/broker.ts \
+ *        --nodes 2 --idle 38000 --procs 4 --messages 200000 --publishers 10'
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
-import mqttPacket from 'mqtt-packet';
 import pino from 'pino';
-import { createBroker } from '../src/broker/index.js';
+import { createBroker, type Broker, type StoreOptions } from '../src/broker/index.js';
 import type { DeviceIdentity } from '../src/db/index.js';
 import { hashSecret, secretCost } from '../src/domain/index.js';
+import { redisReachable, redisTestPrefix } from '../test/support/redis.js';
+import { connectPacket } from './mqtt-raw.js';
 
 const self = fileURLToPath(import.meta.url);
 const arg = (name: string, fallback: number): number => {
@@ -34,6 +44,20 @@ const servicePassword = 'bench-service-password';
 
 // ---------------------------------------------------------------- children
 
+/** A gateway node of a cluster. */
+interface NodeJob {
+  kind: 'node';
+  nodeId: string;
+  redisUrl: string;
+  keyPrefix: string;
+}
+/** What a node reports when asked: its resident memory after gc() and its clients. */
+interface NodeReport {
+  port: number;
+  rssKb: number;
+  clients: number;
+}
+
 interface IdleJob {
   kind: 'idle';
   port: number;
@@ -44,6 +68,8 @@ interface IdleJob {
 interface FlowJob {
   kind: 'flow';
   url: string;
+  /** Where the subscriber connects; `url` when absent. */
+  subUrl?: string;
   qos: 0 | 1;
   messages: number;
   publishers: number;
@@ -67,20 +93,7 @@ async function idleChild(job: IdleJob): Promise<void> {
         localAddress: job.localAddress,
       });
       sockets.push(socket);
-      socket.once('connect', () =>
-        socket.write(
-          mqttPacket.generate({
-            cmd: 'connect',
-            protocolId: 'MQTT',
-            protocolVersion: 4,
-            clean: true,
-            clientId: id,
-            keepalive: 0,
-            username: id,
-            password: Buffer.from(secret),
-          }),
-        ),
-      );
+      socket.once('connect', () => socket.write(connectPacket(id, id, secret)));
       socket.once('data', (d: Buffer) => {
         if (d[0] === 0x20 && d[3] === 0) connected++;
         else failed++;
@@ -111,7 +124,7 @@ function connectAsync(url: string, options: mqtt.IClientOptions): Promise<MqttCl
 }
 
 async function flowChild(job: FlowJob): Promise<void> {
-  const sub = await connectAsync(job.url, {
+  const sub = await connectAsync(job.subUrl ?? job.url, {
     clientId: `bench-sub-${randomBytes(3).toString('hex')}`,
     ...(job.auth ? { username: 'service:bench', password: servicePassword } : {}),
   });
@@ -168,14 +181,64 @@ async function flowChild(job: FlowJob): Promise<void> {
   setTimeout(() => process.exit(0), 100);
 }
 
+/** The bench's gateway: every `BENCH-*` device exists with the one secret; ingest acks at once. */
+async function startGateway(stores?: StoreOptions, nodeId?: string): Promise<Broker> {
+  const hash = await hashSecret(secret, secretCost.device);
+  const identity = (id: string): DeviceIdentity | undefined =>
+    id.startsWith('BENCH-')
+      ? { id, type: 'dust_noise', gridCode: '430302001001001', secretHash: hash, enabled: true }
+      : undefined;
+  return createBroker(
+    { get: identity, set: () => undefined },
+    (_d, _k, _t, _p, ack) => ack(null),
+    {
+      host: '127.0.0.1',
+      port: 0,
+      maxPayloadBytes: 65536,
+      ratePerS: 1e6,
+      rateBurst: 1e6,
+      servicePassword,
+      maxConnections: 1e7,
+      ...(stores ? { stores } : {}),
+      ...(nodeId ? { nodeId } : {}),
+    },
+    pino({ level: 'warn' }),
+  );
+}
+
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+const rssKb = () => {
+  gc();
+  gc();
+  return process.memoryUsage().rss / 1024;
+};
+
+async function nodeChild(job: NodeJob): Promise<void> {
+  const broker = await startGateway(
+    { kind: 'redis', url: job.redisUrl, keyPrefix: job.keyPrefix },
+    job.nodeId,
+  );
+  const report = (): NodeReport => ({
+    port: broker.port,
+    rssKb: rssKb(),
+    clients: broker.aedes.connectedClients,
+  });
+  process.send!(report());
+  process.on('message', (m) => {
+    if (m === 'report') process.send!(report());
+    else void broker.close().then(() => process.exit(0));
+  });
+}
+
 // ---------------------------------------------------------------- parent
 
 function runChild<T>(
-  job: IdleJob | FlowJob,
+  job: IdleJob | FlowJob | NodeJob,
   keep = false,
 ): { child: ChildProcess; result: Promise<T> } {
   const child = fork(self, ['--child', JSON.stringify(job)], {
-    execArgv: process.execArgv.filter((a) => a !== '--expose-gc'),
+    // Nodes measure their memory after gc(); generators need not.
+    execArgv: process.execArgv.filter((a) => job.kind === 'node' || a !== '--expose-gc'),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const result = new Promise<T>((resolve, reject) => {
@@ -187,12 +250,70 @@ function runChild<T>(
   return { child, result };
 }
 
-const gc = () => (globalThis as { gc?: () => void }).gc?.();
-const rssKb = () => {
-  gc();
-  gc();
-  return process.memoryUsage().rss / 1024;
-};
+/** A node's next report. */
+function ask(child: ChildProcess): Promise<NodeReport> {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m as NodeReport));
+    child.send('report');
+  });
+}
+
+interface Gateway {
+  /** Where generator k connects. */
+  portFor(k: number): number;
+  /** Per node: resident memory (KB, after gc) and clients held. */
+  report(): Promise<NodeReport[]>;
+  /** Publishers' and subscriber's URLs for the forwarding runs. */
+  readonly pubUrl: string;
+  readonly subUrl: string;
+  close(): Promise<void>;
+}
+
+async function inProcessGateway(): Promise<Gateway> {
+  const broker = await startGateway();
+  const url = `mqtt://127.0.0.1:${broker.port}`;
+  return {
+    portFor: () => broker.port,
+    report: async () => [
+      { port: broker.port, rssKb: rssKb(), clients: broker.aedes.connectedClients },
+    ],
+    pubUrl: url,
+    subUrl: url,
+    close: () => broker.close(),
+  };
+}
+
+async function clusterGateway(nodes: number): Promise<Gateway> {
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  if (!(await redisReachable(redisUrl))) throw new Error(`--nodes needs Redis at ${redisUrl}`);
+  const { prefix, cleanUp } = redisTestPrefix(redisUrl);
+  const children = Array.from({ length: nodes }, (_, i) =>
+    runChild<NodeReport>(
+      { kind: 'node', nodeId: `bench-node-${i}`, redisUrl, keyPrefix: prefix },
+      true,
+    ),
+  );
+  const first = await Promise.all(children.map((c) => c.result));
+  const urlOf = (i: number) => `mqtt://127.0.0.1:${first[i % nodes]!.port}`;
+  return {
+    portFor: (k) => first[k % nodes]!.port,
+    report: () => Promise.all(children.map((c) => ask(c.child))),
+    pubUrl: urlOf(0),
+    subUrl: urlOf(1),
+    async close() {
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise((resolve) => {
+              c.child.once('exit', resolve);
+              c.child.send('stop');
+            }),
+        ),
+      );
+      await cleanUp();
+    },
+  };
+}
 
 async function main(): Promise<void> {
   const idle = arg('idle', 5000);
@@ -201,39 +322,23 @@ async function main(): Promise<void> {
   const publishers = arg('publishers', 10);
   const mosquittoPort = arg('mosquitto-port', 1883);
 
-  const hash = await hashSecret(secret, secretCost.device);
-  const identity = (id: string): DeviceIdentity | undefined =>
-    id.startsWith('BENCH-')
-      ? { id, type: 'dust_noise', gridCode: '430302001001001', secretHash: hash, enabled: true }
-      : undefined;
-  const broker = await createBroker(
-    { get: identity, set: () => undefined },
-    (_d, _k, _t, _p, ack) => ack(null),
-    {
-      host: '127.0.0.1',
-      port: 0,
-      maxPayloadBytes: 65536,
-      ratePerS: 1e6,
-      rateBurst: 1e6,
-      servicePassword,
-      maxConnections: 1e7,
-    },
-    pino({ level: 'warn' }),
-  );
-  const url = `mqtt://127.0.0.1:${broker.port}`;
+  const nodes = Math.max(1, arg('nodes', 1));
+  const gateway = nodes > 1 ? await clusterGateway(nodes) : await inProcessGateway();
   console.log(
-    `gateway on ${url}; ${gc === undefined ? '' : ''}load generators: ${procs} processes`,
+    nodes > 1
+      ? `cluster of ${nodes} gateway nodes sharing Redis; load generators: ${procs} processes`
+      : `gateway on ${gateway.pubUrl}; load generators: ${procs} processes`,
   );
 
   // 1. idle connections
-  const before = rssKb();
+  const before = await gateway.report();
   const per = Math.ceil(idle / procs);
   const started = performance.now();
   const jobs = Array.from({ length: procs }, (_, k) =>
     runChild<{ connected: number; failed: number }>(
       {
         kind: 'idle',
-        port: broker.port,
+        port: gateway.portFor(k),
         localAddress: `127.0.0.${2 + k}`,
         from: k * per,
         count: Math.min(per, idle - k * per),
@@ -245,15 +350,31 @@ async function main(): Promise<void> {
   const connectS = (performance.now() - started) / 1000;
   const connected = results.reduce((n, r) => n + r.connected, 0);
   const failed = results.reduce((n, r) => n + r.failed, 0);
-  const after = rssKb();
-  const kbPerConnection = connected ? (after - before) / connected : 0;
+  const after = await gateway.report();
+  const held = after.reduce((n, r) => n + r.clients, 0);
+  const perNode = after.map((r, i) => ({
+    connections: r.clients,
+    rss_mb: Math.round(r.rssKb / 1024),
+    kb_per_connection: r.clients
+      ? Number(((r.rssKb - before[i]!.rssKb) / r.clients).toFixed(1))
+      : 0,
+  }));
+  const kbPerConnection = held
+    ? after.reduce((n, r, i) => n + r.rssKb - before[i]!.rssKb, 0) / held
+    : 0;
   console.log(
     `idle: ${connected} authenticated connections (${failed} failed) in ${connectS.toFixed(1)} s; ` +
-      `broker holds ${broker.aedes.connectedClients}; RSS ${Math.round(before / 1024)} → ${Math.round(after / 1024)} MB, ` +
-      `${kbPerConnection.toFixed(1)} KB per connection`,
+      `held ${held}; ${kbPerConnection.toFixed(1)} KB per connection`,
+  );
+  after.forEach((r, i) =>
+    console.log(
+      `  node ${i}: ${r.clients} connections, RSS ${Math.round(before[i]!.rssKb / 1024)} → ` +
+        `${Math.round(r.rssKb / 1024)} MB, ${perNode[i]!.kb_per_connection} KB per connection`,
+    ),
   );
   for (const j of jobs) j.child.send('stop');
-  for (let i = 0; i < 200 && broker.aedes.connectedClients > 0; i++) {
+  for (let i = 0; i < 200; i++) {
+    if ((await gateway.report()).every((r) => r.clients === 0)) break;
     await new Promise((r) => setTimeout(r, 50));
   }
 
@@ -264,7 +385,8 @@ async function main(): Promise<void> {
       target === 'gateway'
         ? {
             kind: 'flow',
-            url,
+            url: gateway.pubUrl,
+            subUrl: gateway.subUrl,
             qos,
             messages,
             publishers,
@@ -297,6 +419,9 @@ async function main(): Promise<void> {
   const skipMosquitto = flag('skip-mosquitto');
   const figures = {
     idle_connections: connected,
+    nodes,
+    cluster_connections: held,
+    per_node: perNode,
     kb_per_connection: Number(kbPerConnection.toFixed(1)),
     idle_connect_s: Number(connectS.toFixed(1)),
     qos0_msgs_per_s: await flow('gateway', 0),
@@ -305,7 +430,7 @@ async function main(): Promise<void> {
     mosquitto_qos1_msgs_per_s: skipMosquitto ? null : await flow('mosquitto', 1),
   };
   const ratio = (a: number, b: number | null) => (b ? Number((a / b).toFixed(2)) : null);
-  await broker.close();
+  await gateway.close();
   console.log(
     JSON.stringify({
       ...figures,
@@ -317,8 +442,11 @@ async function main(): Promise<void> {
 
 const childIndex = process.argv.indexOf('--child');
 if (childIndex >= 0) {
-  const job = JSON.parse(process.argv[childIndex + 1]!) as IdleJob | FlowJob;
-  void (job.kind === 'idle' ? idleChild(job) : flowChild(job));
+  const job = JSON.parse(process.argv[childIndex + 1]!) as IdleJob | FlowJob | NodeJob;
+  const run = { idle: idleChild, flow: flowChild, node: nodeChild }[job.kind] as (
+    j: typeof job,
+  ) => Promise<void>;
+  void run(job);
 } else {
   main().then(
     () => process.exit(0),

@@ -8,6 +8,8 @@
  *
  * Database: BENCH_DATABASE_URL, else a fresh database on the machine's server
  * at 127.0.0.1:5432 if it answers, else the embedded PostgreSQL. Last line: JSON.
+ * The hub takes INGEST_* variables from the environment (A/B of settings);
+ * BENCH_HUB_PROF=<dir> writes the hub's CPU profile there (node --cpu-prof).
  */
 import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -56,6 +58,8 @@ interface LoadResult {
   failed: number;
   skipped: number;
   publishSeconds: number;
+  /** CPU seconds the generator process used while publishing and waiting for acks. */
+  cpuS: number;
   latencies: number[];
 }
 
@@ -97,8 +101,21 @@ async function generate(
     failed: results.reduce((a, r) => a + r.failed, 0),
     skipped: results.reduce((a, r) => a + r.skipped, 0),
     publishSeconds: Math.max(...results.map((r) => r.publishSeconds)),
+    cpuS: results.reduce((a, r) => a + r.cpuS, 0),
     latencies: results.flatMap((r) => r.latencies),
   };
+}
+
+/** Busy and total jiffies of the whole machine, for its CPU use during the run. */
+async function machineTicks(): Promise<{ busy: number; total: number }> {
+  const f = (await readFile('/proc/stat', 'utf8'))
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - f[4]!, total };
 }
 
 function procStat(pid: number): Promise<{ cpuS: number; rssMb: number }> {
@@ -193,11 +210,22 @@ async function main() {
     MQTT_RATE_PER_S: '100000',
     MQTT_RATE_BURST: '1000000',
   };
-  const hub = spawn(process.execPath, ['--import', 'tsx', 'src/hub/main.ts'], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const hub = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_HUB_PROF
+        ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_HUB_PROF]
+        : []),
+      '--import',
+      'tsx',
+      'src/hub/main.ts',
+    ],
+    {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   hub.stdout.on('data', (d: Buffer) => (out += d.toString()));
   while (!out.includes('is running')) {
@@ -214,13 +242,6 @@ async function main() {
     `hub on ${db.label}, ${devices.length} devices, ${workers} load-generator processes, offered ${rate} msgs/s for ${seconds} s`,
   );
 
-  const baseMs = Date.now() - 30 * 86_400_000;
-  const before = await procStat(hub.pid!);
-  const wallStart = performance.now();
-  const r = await generate(`mqtt://127.0.0.1:${mqttPort}`, devices, rate, seconds, baseMs);
-  const wallS = (performance.now() - wallStart) / 1000;
-  const after = await procStat(hub.pid!);
-
   const client = new pg.Client({
     connectionString:
       db.url ||
@@ -230,6 +251,41 @@ async function main() {
       )),
   });
   await client.connect();
+  // CPU of the hub's PostgreSQL backends (the bench database's sessions but this one).
+  const backendsCpuS = async () => {
+    const { rows } = await client.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
+    const stats = await Promise.all(
+      rows.map((r) =>
+        procStat(r.pid).then(
+          (st) => [r.pid, st.cpuS] as const,
+          () => null,
+        ),
+      ),
+    );
+    return new Map(stats.filter((x) => x !== null));
+  };
+
+  const baseMs = Date.now() - 30 * 86_400_000;
+  const pgBefore = await backendsCpuS();
+  const before = await procStat(hub.pid!);
+  const machineBefore = await machineTicks();
+  const wallStart = performance.now();
+  const r = await generate(`mqtt://127.0.0.1:${mqttPort}`, devices, rate, seconds, baseMs);
+  const wallS = (performance.now() - wallStart) / 1000;
+  const after = await procStat(hub.pid!);
+  const pgAfter = await backendsCpuS();
+  let pgCpuS = 0;
+  for (const [pid, cpuS] of pgAfter) pgCpuS += cpuS - (pgBefore.get(pid) ?? 0);
+  const pgCpuPct = Math.round((pgCpuS / wallS) * 100);
+  const machineAfter = await machineTicks();
+  // Share of all cores busy (hub, generators, PostgreSQL and whatever else runs on the machine).
+  const machineBusyPct = Math.round(
+    ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100,
+  );
+  const genCpuPct = Math.round((r.cpuS / wallS) * 100);
+
   const counted = await client.query<{ n: string; d: string }>(
     `SELECT count(*) AS n, count(DISTINCT (device_id, time)) AS d FROM telemetry WHERE time >= to_timestamp($1 / 1000.0) AND time < to_timestamp($2 / 1000.0)`,
     [baseMs, baseMs + 86_400_000],
@@ -257,6 +313,9 @@ async function main() {
   console.log(
     `hub process: CPU ${(((after.cpuS - before.cpuS) / wallS) * 100).toFixed(0)} % of one core, RSS ${after.rssMb.toFixed(0)} MB; ${bytesPerReading} bytes/reading uncompressed (PostgreSQL, with indexes)`,
   );
+  console.log(
+    `PostgreSQL backends: CPU ${pgCpuPct} % of one core; load generators: CPU ${genCpuPct} % of one core (all ${workers}); machine: ${machineBusyPct} % of ${os.cpus().length} cores busy`,
+  );
   const mosquitto = await mosquittoBaseline(devices);
   await db.drop();
   await rm(dataDir, { recursive: true, force: true });
@@ -272,6 +331,9 @@ async function main() {
       p99_commit_ms: Number(percentile(sorted, 0.99).toFixed(1)),
       hub_cpu_pct: Math.round(((after.cpuS - before.cpuS) / wallS) * 100),
       hub_rss_mb: Math.round(after.rssMb),
+      pg_cpu_pct: pgCpuPct,
+      generators_cpu_pct: genCpuPct,
+      machine_busy_pct: machineBusyPct,
       mosquitto_msgs_per_s: mosquitto,
       bytes_per_reading: bytesPerReading,
       bytes_per_reading_compressed: compressed,

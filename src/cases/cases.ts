@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import {
   casesNotAccepted,
+  casesNotDispatched,
   casesToAutoVerify,
   casesToEscalate,
   findDeadline,
@@ -9,11 +10,14 @@ import {
   getCrew,
   insertCaseEvent,
   insertManualCase,
+  listCalendarDays,
   markCaseRecovered,
   setCaseSeverityFromAlarm,
   parentArea,
   registerCaseForAlarm,
   ruleCasePolicy,
+  setCaseDeadlines,
+  setNextEscalation,
   updateCaseRow,
   type ManualCaseInput,
   type Pool,
@@ -21,12 +25,17 @@ import {
 } from '../db/index.js';
 import {
   HubError,
+  addDeadline,
+  parseWorkingPeriods,
   systemActor,
+  type WorkingCalendar,
+  type WorkingPeriod,
   type Actor,
   type AlarmRecord,
   type CaseDetail,
   type CaseState,
 } from '../domain/index.js';
+import { caseEventsChannel } from './feed.js';
 import { nextState, roleMay, transitions, type CaseAction } from './workflow.js';
 
 export type CaseChange = {
@@ -51,20 +60,61 @@ export interface CaseServiceOptions {
   readonly now?: () => Date;
   /** IANA time zone of the city (CITY_TIMEZONE): case codes, months, working time. */
   readonly timeZone?: string;
+  /** Working periods of a working day (WORKING_HOURS); default 08:30–12:00, 13:30–17:30. */
+  readonly workingPeriods?: readonly WorkingPeriod[];
 }
 
 const minute = 60_000;
+const calendarTtlMs = 60_000;
+/**
+ * Transaction advisory lock every case change takes before its versions, on
+ * every node: versions commit in order, so a feed that reads after a cursor
+ * never skips one (decision 0110).
+ */
+export const caseVersionLockKey = 0x48_55_42_63;
 
 /**
  * The case workflow (docs/cases.md). Every change runs under one in-process
- * lock, updates the case with the next version and stores the event with the
- * same version in one transaction, then tells listeners in version order. That
- * order lets a reconnecting client replay `case_events` with no gap and no
- * duplicate (replay happens under the same lock).
+ * lock and, across nodes, a transaction advisory lock; it updates the case
+ * with the next version and stores the event with the same version in one
+ * transaction, then tells this node's listeners (webhooks). Sockets get the
+ * changes of every node from the case feed (`feed.ts`), in version order.
  */
 export function createCaseService(pool: Pool, logger: Logger, options: CaseServiceOptions = {}) {
   const now = options.now ?? (() => new Date());
   const timeZone = options.timeZone ?? 'Asia/Shanghai';
+  const periods = options.workingPeriods ?? parseWorkingPeriods('08:30-12:00,13:30-17:30');
+  let calendarCache: Promise<WorkingCalendar> | null = null;
+  let calendarLoadedMs = 0;
+
+  /**
+   * The working calendar: holidays and make-up days from `work_calendar`. Reloaded
+   * after a change through this node's API, and at least every minute, so a change
+   * made through another hub node applies here within a minute.
+   */
+  function calendar(db: Queryable = pool): Promise<WorkingCalendar> {
+    if (calendarCache && performance.now() - calendarLoadedMs < calendarTtlMs) return calendarCache;
+    calendarLoadedMs = performance.now();
+    // On the caller's connection: inside a transaction, a second one may not be free.
+    const loading = listCalendarDays(db).then((days) => ({
+      timeZone,
+      periods,
+      holidays: new Set(days.filter((d) => d.kind === 'holiday').map((d) => d.date)),
+      workdays: new Set(days.filter((d) => d.kind === 'workday').map((d) => d.date)),
+    }));
+    calendarCache = loading;
+    // A failed load is retried next time rather than cached.
+    loading.catch(() => {
+      if (calendarCache === loading) calendarCache = null;
+    });
+    return loading;
+  }
+  const deadlineAfter = async (
+    db: Queryable,
+    startIso: string,
+    minutes: number,
+    unit: 'calendar' | 'working',
+  ) => addDeadline(new Date(startIso), minutes, unit, await calendar(db)).toISOString();
   const listeners: CaseListener[] = [];
   let chain: Promise<unknown> = Promise.resolve();
 
@@ -139,7 +189,10 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [caseVersionLockKey]);
       const changes = await fn(client);
+      // Delivered at COMMIT, to the case feed of every node.
+      if (changes.length > 0) await client.query(`SELECT pg_notify($1, '')`, [caseEventsChannel]);
       await client.query('COMMIT');
       for (const c of changes) emit(c);
       return changes;
@@ -154,10 +207,34 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
   async function setDeadline(db: Queryable, c: CaseDetail): Promise<CaseDetail> {
     const d = await findDeadline(db, c.severity, c.facilityType);
     if (!d) return c;
-    const due = new Date(Date.parse(c.createdAt) + d.handleMinutes * minute).toISOString();
-    // The registration event already took this version; the deadline rides on it.
-    await db.query(`UPDATE cases SET due_at = $2 WHERE id = $1`, [c.id, due]);
-    return { ...c, dueAt: due };
+    const deadlines = {
+      dueAt: await deadlineAfter(db, c.createdAt, d.handleMinutes, d.unit),
+      unit: d.unit,
+      handleMinutes: d.handleMinutes,
+      dispatchDueAt: await deadlineAfter(db, c.createdAt, d.dispatchMinutes, d.dispatchUnit),
+    };
+    // The registration event already took this version; the deadlines ride on it.
+    await setCaseDeadlines(db, c.id, deadlines);
+    return {
+      ...c,
+      dueAt: deadlines.dueAt,
+      dispatchDueAt: deadlines.dispatchDueAt,
+      deadlineUnit: d.unit,
+      handleMinutes: d.handleMinutes,
+    };
+  }
+
+  /** Back in the control room (returned, resumed): a new dispatch deadline from `at`. */
+  async function newDispatchDeadline(
+    db: Queryable,
+    c: CaseDetail,
+    at: string,
+    patch: Record<string, unknown>,
+  ): Promise<void> {
+    const d = await findDeadline(db, c.severity, c.facilityType);
+    if (!d) return;
+    patch.dispatch_due_at = await deadlineAfter(db, at, d.dispatchMinutes, d.dispatchUnit);
+    patch.dispatch_overdue = false;
   }
 
   /** Applies one action; checks role, crew ownership and the transition table. */
@@ -226,6 +303,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
       case 'return':
         patch.crew_id = null;
         prevCrewId = current.crewId;
+        await newDispatchDeadline(db, current, at, patch);
         break;
       case 'handle':
         patch.handled_at = at;
@@ -249,10 +327,12 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
         break;
       case 'resume':
         patch.deferred_at = null;
+        await newDispatchDeadline(db, current, at, patch);
         break;
       case 'extend': {
         const base = Date.parse(current.dueAt ?? at);
         patch.due_at = new Date(base + body.hours! * 3600_000).toISOString();
+        patch.next_escalation_at = patch.due_at;
         patch.overdue = false;
         bump.push('extension_count');
         data.hours = body.hours;
@@ -284,6 +364,37 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     return true;
   }
 
+  /**
+   * Flags each case once as not dispatched or not accepted in time (an
+   * `<step>_overdue` timeline entry); returns how many were flagged.
+   */
+  async function flagLate(
+    late: readonly CaseDetail[],
+    iso: string,
+    step: 'dispatch' | 'accept',
+    fields: readonly (keyof CaseDetail)[],
+  ): Promise<number> {
+    let flagged = 0;
+    for (const c of late) {
+      await transaction(async (db) => {
+        const updated = await updateCaseRow(db, c.id, c.state, iso, { [`${step}_overdue`]: true });
+        if (!updated) return [];
+        flagged++;
+        return [
+          await record(db, updated, {
+            action: `${step}_overdue`,
+            reason: 'updated',
+            from: c.state,
+            actor: systemActor,
+            data: Object.fromEntries(fields.map((f) => [f, c[f]])),
+            at: iso,
+          }),
+        ];
+      });
+    }
+    return flagged;
+  }
+
   /** Registration is followed at once by automatic dispatch when the routing table knows a crew. */
   async function registerAndDispatch(
     db: Queryable,
@@ -306,6 +417,11 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
   return {
     now,
     timeZone,
+    calendar,
+    /** Drops the cached calendar after `/api/calendar` changed it. */
+    reloadCalendar(): void {
+      calendarCache = null;
+    },
     withLock,
     mayTouch,
     onChange(listener: CaseListener): void {
@@ -397,41 +513,39 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
      * Time-driven work (style.md, lesson 2): overdue detection with escalation one
      * level up the four-level network per elapsed deadline period, and auto-verify.
      */
-    async tick(
-      at: Date = now(),
-    ): Promise<{ escalated: number; verified: number; notAccepted: number }> {
+    async tick(at: Date = now()): Promise<{
+      escalated: number;
+      verified: number;
+      notAccepted: number;
+      notDispatched: number;
+    }> {
       return withLock(async () => {
         const iso = at.toISOString();
         let escalated = 0;
         let verified = 0;
-        let notAccepted = 0;
-        for (const c of await casesNotAccepted(pool, iso)) {
-          await transaction(async (db) => {
-            const updated = await updateCaseRow(db, c.id, c.state, iso, { accept_overdue: true });
-            if (!updated) return [];
-            notAccepted++;
-            return [
-              await record(db, updated, {
-                action: 'accept_overdue',
-                reason: 'updated',
-                from: c.state,
-                actor: systemActor,
-                data: { acceptDueAt: c.acceptDueAt, crewId: c.crewId },
-                at: iso,
-              }),
-            ];
-          });
-        }
+        const notDispatched = await flagLate(await casesNotDispatched(pool, iso), iso, 'dispatch', [
+          'dispatchDueAt',
+        ]);
+        const late = await casesNotAccepted(pool, iso);
+        const notAccepted = await flagLate(late, iso, 'accept', ['acceptDueAt', 'crewId']);
         for (const c of await casesToEscalate(pool, iso)) {
           const from = c.escalationArea ?? c.gridCode;
           const up = from ? await parentArea(pool, from) : null;
           // At the top of the four-level network (or with no area) there is no one to escalate to.
-          if (up === null && c.overdue) continue;
+          if (up === null && c.overdue) {
+            await setNextEscalation(pool, c.id, null);
+            continue;
+          }
+          // One level up per elapsed deadline period, in the deadline's own unit.
+          const period =
+            c.handleMinutes ?? (Date.parse(c.dueAt!) - Date.parse(c.createdAt)) / minute;
+          const next = up === null ? null : await deadlineAfter(pool, iso, period, c.deadlineUnit);
           await transaction(async (db) => {
             const updated = await updateCaseRow(db, c.id, c.state, iso, {
               overdue: true,
               escalation_area: up ?? c.escalationArea,
               escalated_at: iso,
+              next_escalation_at: next,
             });
             if (!updated) return [];
             escalated++;
@@ -455,7 +569,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
             return [change];
           });
         }
-        return { escalated, verified, notAccepted };
+        return { escalated, verified, notAccepted, notDispatched };
       });
     },
   };

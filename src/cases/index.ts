@@ -17,4 +17,5 @@ export {
   type Role,
   type Transition,
 } from './workflow.js';
+export { createCaseFeed, caseEventsChannel, type CaseFeed } from './feed.js';
 export { createWebhookService, signPayload, type WebhookService } from './webhooks.js';

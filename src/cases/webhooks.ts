@@ -32,6 +32,8 @@ export interface WebhookOptions {
 export function createWebhookService(db: Queryable, logger: Logger, options: WebhookOptions) {
   const timers = new Map<NodeJS.Timeout, () => void>();
   const inFlight = new Set<Promise<void>>();
+  /** Deliveries this node is attempting or waiting to retry: never picked up twice. */
+  const ownIds = new Set<number>();
   let stopped = false;
 
   async function attempt(
@@ -103,7 +105,9 @@ export function createWebhookService(db: Queryable, logger: Logger, options: Web
           case: change.case,
         };
         const id = await insertDelivery(db, { webhookId: hook.id, event, payload });
+        ownIds.add(id);
         await attempt(id, hook.url, hook.secret, event, JSON.stringify({ id, ...payload }), 1);
+        ownIds.delete(id);
       }),
     );
   }
@@ -119,25 +123,37 @@ export function createWebhookService(db: Queryable, logger: Logger, options: Web
       if (stopped) return;
       track(deliver(change));
     },
-    /** Picks up deliveries a previous run left pending, continuing their attempt count. */
-    resumePending(): void {
-      track(
-        pendingDeliveries(db).then(async (rows) => {
-          await Promise.all(
-            rows.map((d) =>
-              attempt(
+    /**
+     * Picks up deliveries left pending, continuing their attempt count: by a
+     * previous run, or (`idleForMs` > 0, on the leader of a cluster) by a node
+     * that went away, i.e. untouched for longer than any node waits between
+     * attempts.
+     */
+    resumePending(idleForMs = 0): Promise<void> {
+      const picked = pendingDeliveries(db, idleForMs).then(async (rows) => {
+        await Promise.all(
+          rows
+            .filter((d) => !ownIds.has(d.id))
+            .map(async (d) => {
+              ownIds.add(d.id);
+              await attempt(
                 d.id,
                 d.url,
                 d.secret,
                 d.event,
                 JSON.stringify({ id: d.id, ...d.payload }),
                 d.attempts + 1,
-              ),
-            ),
-          );
-        }),
-      );
+              ).finally(() => ownIds.delete(d.id));
+            }),
+        );
+      });
+      track(picked);
+      return picked.catch(() => {});
     },
+    /** The longest a live node leaves one of its deliveries untouched (its last backoff, plus a timeout). */
+    idleLimitMs: (): number =>
+      options.backoffMs * 2 ** Math.max(0, options.maxAttempts - 2) +
+      2 * (options.timeoutMs ?? 10_000),
     /** Resolves when every delivery started so far has succeeded or died. */
     async settled(): Promise<void> {
       while (inFlight.size > 0) await Promise.all([...inFlight]);

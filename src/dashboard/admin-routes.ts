@@ -32,7 +32,13 @@ import {
   type References,
   type RuleCasePolicy,
 } from '../db/index.js';
-import { HubError, facilityTypes, severities } from '../domain/index.js';
+import {
+  HubError,
+  deadlineUnits,
+  facilityTypes,
+  severities,
+  type DeadlineUnit,
+} from '../domain/index.js';
 
 export interface AdminRouteDeps {
   readonly db: Queryable;
@@ -82,8 +88,17 @@ const deadlineSchema = {
     facilityType: { type: ['string', 'null'] },
     acceptMinutes: { type: 'integer' },
     handleMinutes: { type: 'integer' },
+    unit: { type: 'string' },
+    dispatchMinutes: { type: 'integer' },
+    dispatchUnit: { type: 'string' },
     source: { type: 'string' },
   },
+} as const;
+/** Calendar or working minutes (decision 0108); settable on create and edit. */
+const deadlineTiming = {
+  unit: { enum: [...deadlineUnits] },
+  dispatchMinutes: { type: 'integer', minimum: 1, maximum: 43200 },
+  dispatchUnit: { enum: [...deadlineUnits] },
 } as const;
 const policySchema = {
   type: 'object',
@@ -498,6 +513,9 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
       acceptMinutes: number;
       handleMinutes: number;
       source: string;
+      unit?: DeadlineUnit;
+      dispatchMinutes?: number;
+      dispatchUnit?: DeadlineUnit;
     };
   }>(
     '/case-deadlines',
@@ -515,6 +533,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
             acceptMinutes: minutes,
             handleMinutes: minutes,
             source: { type: 'string', minLength: 1, maxLength: 300 },
+            ...deadlineTiming,
           },
         },
         response: { 201: deadlineSchema },
@@ -531,7 +550,14 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
 
   api.patch<{
     Params: { id: number };
-    Body: { acceptMinutes?: number; handleMinutes?: number; source?: string };
+    Body: {
+      acceptMinutes?: number;
+      handleMinutes?: number;
+      source?: string;
+      unit?: DeadlineUnit;
+      dispatchMinutes?: number;
+      dispatchUnit?: DeadlineUnit;
+    };
   }>(
     '/case-deadlines/:id',
     {
@@ -547,6 +573,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
             acceptMinutes: minutes,
             handleMinutes: minutes,
             source: { type: 'string', minLength: 1, maxLength: 300 },
+            ...deadlineTiming,
           },
         },
         response: { 200: deadlineSchema },

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import {
   deleteSession,
   deleteUserSessions,
+  getCrewRecord,
   getUser,
   insertSession,
   insertUser,
@@ -345,20 +346,17 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
       if (role === 'crew' && !crewId) {
         throw new HubError('HUB_ERR_BAD_REQUEST', 'a crew user needs crewId');
       }
-      if (patch.crewId) {
-        const { rows } = await db.query<{ departmentId: string }>(
-          `SELECT department_id AS "departmentId" FROM crews WHERE id = $1`,
-          [patch.crewId],
-        );
-        const crewDepartment = rows[0]?.departmentId;
-        if (!crewDepartment) throw new HubError('HUB_ERR_BAD_REQUEST', `no crew ${patch.crewId}`);
-        if (patch.departmentId && patch.departmentId !== crewDepartment) {
+      // A crew user's department is its crew's, whichever of the two the patch names.
+      if (crewId && (patch.crewId || 'departmentId' in patch)) {
+        const crew = await getCrewRecord(db, crewId);
+        if (!crew) throw new HubError('HUB_ERR_BAD_REQUEST', `no crew ${crewId}`);
+        if (patch.departmentId && patch.departmentId !== crew.departmentId) {
           throw new HubError(
             'HUB_ERR_BAD_REQUEST',
-            `crew ${patch.crewId} belongs to department ${crewDepartment}`,
+            `crew ${crew.id} belongs to department ${crew.departmentId}`,
           );
         }
-        patch.departmentId = crewDepartment;
+        patch.departmentId = crew.departmentId;
       }
       const user = (await updateUser(db, before.id, patch).catch(userWriteError))!;
       // Live connections joined rooms by role, crew and area: they must re-subscribe.

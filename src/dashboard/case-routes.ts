@@ -82,6 +82,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
       crewId?: string;
       departmentId?: string;
       overdue?: boolean;
+      dispatchOverdue?: boolean;
       q?: string;
       limit: number;
       offset: number;
@@ -102,6 +103,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
             crewId: { type: 'string' },
             departmentId: { type: 'string' },
             overdue: { type: 'boolean' },
+            dispatchOverdue: { type: 'boolean' },
             q: { type: 'string', maxLength: 100 },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
             offset: { type: 'integer', minimum: 0, default: 0 },

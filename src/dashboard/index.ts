@@ -11,3 +11,4 @@ export {
   type CookieSecure,
   type TrustProxy,
 } from './http-config.js';
+export { createOpsServer } from './ops-server.js';

@@ -58,6 +58,17 @@ const rateFields = {
 
 const readers = ['operator', 'supervisor', 'viewer'];
 
+/** Area filters of the facility KPIs: a code prefix, or a district, street or community by name of level. */
+const areaFilters = {
+  area: { type: 'string', pattern: '^\\d{1,15}$', description: 'area code prefix' },
+  district: { type: 'string', pattern: '^\\d{6}$' },
+  street: { type: 'string', pattern: '^\\d{9}$' },
+  community: { type: 'string', pattern: '^\\d{12}$' },
+} as const;
+type AreaFilters = { area?: string; district?: string; street?: string; community?: string };
+/** The narrowest filter given wins. */
+const areaOf = (q: AreaFilters) => q.community ?? q.street ?? q.district ?? q.area;
+
 /** Case KPIs and facility KPIs (docs/cases.md, "KPIs" and "Facility KPIs"; docs/api.md). */
 export function registerKpiRoutes(api: FastifyInstance, deps: KpiRouteDeps): void {
   const { db, cases } = deps;
@@ -102,7 +113,7 @@ export function registerKpiRoutes(api: FastifyInstance, deps: KpiRouteDeps): voi
     },
   );
 
-  api.get<{ Querystring: { level: AreaLevel; area?: string; type?: string; asOf?: string } }>(
+  api.get<{ Querystring: AreaFilters & { level: AreaLevel; type?: string; asOf?: string } }>(
     '/kpis/facilities',
     {
       preHandler: api.requireRole(...readers),
@@ -114,7 +125,7 @@ export function registerKpiRoutes(api: FastifyInstance, deps: KpiRouteDeps): voi
           additionalProperties: false,
           properties: {
             level: { enum: [...areaLevels], default: 'district' },
-            area: { type: 'string', pattern: '^\\d{1,15}$', description: 'area code prefix' },
+            ...areaFilters,
             type: { enum: [...facilityTypes] },
             asOf: { type: 'string', format: 'date-time' },
           },
@@ -149,7 +160,7 @@ export function registerKpiRoutes(api: FastifyInstance, deps: KpiRouteDeps): voi
     },
     async (req) => {
       const asOf = req.query.asOf ?? cases.now().toISOString();
-      const area = scopedArea(req, req.query.area);
+      const area = scopedArea(req, areaOf(req.query));
       const { hours, darkCurrentA } = await lightingSettings(db);
       const lightingTime = isLightingTime(Date.parse(asOf), hours);
       const rows = await facilityKpis(db, {
@@ -165,9 +176,8 @@ export function registerKpiRoutes(api: FastifyInstance, deps: KpiRouteDeps): voi
   );
 
   api.get<{
-    Querystring: {
+    Querystring: AreaFilters & {
       level: AreaLevel;
-      area?: string;
       by: 'night' | 'month';
       from?: string;
       to?: string;
@@ -184,7 +194,7 @@ export function registerKpiRoutes(api: FastifyInstance, deps: KpiRouteDeps): voi
           additionalProperties: false,
           properties: {
             level: { enum: [...areaLevels], default: 'district' },
-            area: { type: 'string', pattern: '^\\d{1,15}$', description: 'area code prefix' },
+            ...areaFilters,
             by: { enum: ['night', 'month'], default: 'night' },
             from: { type: 'string', description: 'ISO 8601 or epoch ms; default 7 days before to' },
             to: { type: 'string', description: 'ISO 8601 or epoch ms; default now' },
@@ -226,7 +236,7 @@ export function registerKpiRoutes(api: FastifyInstance, deps: KpiRouteDeps): voi
       if (toMs - fromMs > maxPeriodMs) {
         throw new HubError('HUB_ERR_BAD_REQUEST', 'the period is at most 366 days');
       }
-      const area = scopedArea(req, q.area);
+      const area = scopedArea(req, areaOf(q));
       const { hours, darkCurrentA } = await lightingSettings(db);
       // The 5-minute buckets inside lighting hours, judged at their middle.
       const buckets: { ms: number; period: string }[] = [];

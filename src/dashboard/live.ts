@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Server as SocketServer, Socket } from 'socket.io';
-import type { CaseChange, CaseService } from '../cases/index.js';
+import type { CaseChange, CaseFeed } from '../cases/index.js';
 import {
   caseEventsSince,
   openCaseDetails,
@@ -51,16 +51,18 @@ function scopeOf(user: UserRecord) {
  * socket.io with a session on the handshake (`auth.token` or the session
  * cookie), rooms by role, area (district) and crew, and resume: a client that
  * sends `auth.sinceVersion` gets exactly the changes after it it may see,
- * replayed from `case_events` under the case service's lock, so no live change
- * slips between the replay and joining the rooms.
+ * replayed from `case_events` up to the case feed's cursor between two of its
+ * reads, so no change slips between the replay and joining the rooms, and
+ * none comes twice. Changes of every node reach the rooms through the feed.
  */
 export function attachLive(
   io: Io,
   db: Queryable,
-  cases: CaseService,
+  feed: CaseFeed,
   sessions: SessionEnds,
   logger: Logger,
 ): void {
+  feed.onChange((change) => broadcastChange(io, change));
   sessions.onEnd((hashes, reason) => endLive(io, hashes.map(sessionRoom), reason));
   sessions.onUserChanged((userId) => endLive(io, [userRoom(userId)], 'user_changed'));
 
@@ -96,10 +98,11 @@ export function attachLive(
     else rooms.push(cityRoom);
     const since = Number((socket.handshake.auth as { sinceVersion?: unknown }).sinceVersion);
 
-    void cases
+    void feed
       .withLock(async () => {
+        const upTo = feed.cursor();
         if (Number.isInteger(since) && since >= 0) {
-          const missed = await caseEventsSince(db, since, scope, maxReplay + 1);
+          const missed = await caseEventsSince(db, since, scope, maxReplay + 1, upTo);
           if (missed.length <= maxReplay) {
             await socket.join(rooms);
             for (const e of missed) {
@@ -110,7 +113,8 @@ export function attachLive(
         }
         const snapshot = await openCaseDetails(db, scope);
         await socket.join(rooms);
-        socket.emit('cases:snapshot', snapshot);
+        // Resume from what the feed has sent: a later change in the snapshot comes again, harmlessly.
+        socket.emit('cases:snapshot', { ...snapshot, version: Math.min(snapshot.version, upTo) });
       })
       .catch((err: unknown) => logger.error({ err }, 'case snapshot or replay failed'));
   });

@@ -7,10 +7,9 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Server as SocketServer } from 'socket.io';
-import type { CaseService } from '../cases/index.js';
+import type { CaseFeed, CaseService } from '../cases/index.js';
 import { sweepExpiredSessions, type Queryable } from '../db/index.js';
 import {
-  HubError,
   isHubError,
   type ClientToServerEvents,
   type ServerToClientEvents,
@@ -21,9 +20,11 @@ import { registerAuthRoutes } from './auth-routes.js';
 import { setupAuth } from './auth.js';
 import { registerCaseRoutes } from './case-routes.js';
 import { registerKpiRoutes } from './kpi-routes.js';
+import { registerCalendarRoutes } from './calendar-routes.js';
 import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import type { CookieSecure, TrustProxy } from './http-config.js';
-import { attachLive, broadcastChange, revalidateLiveSessions } from './live.js';
+import { listenOrExplain } from './listen.js';
+import { attachLive, revalidateLiveSessions } from './live.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
 import { registerRulesRoutes, type RulesRoutesDeps } from './rules-routes.js';
 import { createSessionEnds, type SessionEnds } from './sessions.js';
@@ -37,6 +38,8 @@ export interface DashboardOptions {
 export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps, RulesRoutesDeps {
   readonly db: Queryable;
   readonly cases: CaseService;
+  /** Every node's case changes, in version order (socket.io). */
+  readonly caseFeed: CaseFeed;
   /** Case photos go under `<dataDir>/photos` (issue #5); default: the OS temp dir. */
   readonly dataDir?: string;
   readonly sessionTtlHours?: number;
@@ -114,6 +117,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
         dataDir: deps.dataDir ?? os.tmpdir(),
       });
       registerKpiRoutes(api, { db: deps.db, cases: deps.cases });
+      registerCalendarRoutes(api, { db: deps.db, cases: deps.cases });
     },
     { prefix: '/api' },
   );
@@ -146,8 +150,7 @@ export async function createDashboard(
     cors: { origin: false },
   });
 
-  attachLive(io, deps.db, deps.cases, sessions, logger);
-  deps.cases.onChange((change) => broadcastChange(io, change));
+  attachLive(io, deps.db, deps.caseFeed, sessions, logger);
 
   // Expired sessions go; live connections whose session ended elsewhere (another
   // hub process, an expiry) are told and closed.
@@ -159,21 +162,13 @@ export async function createDashboard(
   }, deps.sessionSweepIntervalMs ?? 300_000);
   sweep.unref();
 
+  let port: number;
   try {
-    await app.listen({ host: options.host, port: options.port });
+    port = await listenOrExplain(app, options);
   } catch (err) {
     clearInterval(sweep);
-    await app.close().catch(() => {});
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new HubError(
-        'HUB_ERR_PORT_IN_USE',
-        `HTTP ${options.host}:${options.port} is taken; set HTTP_PORT to a free port`,
-      );
-    }
     throw err;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
   logger.info({ host: options.host, port }, 'HTTP and socket.io listening');
 
   return {

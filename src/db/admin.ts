@@ -1,3 +1,4 @@
+import type { DeadlineUnit } from '../domain/index.js';
 import type { Queryable } from './pool.js';
 
 /**
@@ -36,6 +37,11 @@ export interface CaseDeadline {
   readonly facilityType: string | null;
   readonly acceptMinutes: number;
   readonly handleMinutes: number;
+  /** Whether `handleMinutes` are calendar or working minutes (decision 0108). */
+  readonly unit: DeadlineUnit;
+  /** Verify and dispatch within this (domain.md: 1 working hour). */
+  readonly dispatchMinutes: number;
+  readonly dispatchUnit: DeadlineUnit;
   readonly source: string;
 }
 
@@ -273,7 +279,8 @@ export async function getArea(
 // ---- case deadlines
 
 const deadlineColumns = `id, severity, facility_type AS "facilityType",
-  accept_minutes AS "acceptMinutes", handle_minutes AS "handleMinutes", source`;
+  accept_minutes AS "acceptMinutes", handle_minutes AS "handleMinutes", unit,
+  dispatch_minutes AS "dispatchMinutes", dispatch_unit AS "dispatchUnit", source`;
 
 export async function listCaseDeadlines(db: Queryable): Promise<CaseDeadline[]> {
   const { rows } = await db.query<CaseDeadline>(
@@ -292,15 +299,28 @@ export async function getCaseDeadline(db: Queryable, id: number): Promise<CaseDe
   return rows[0] ?? null;
 }
 
-/** Throws 23505 when (severity, facility type) is taken. */
+type DeadlineTiming = 'unit' | 'dispatchMinutes' | 'dispatchUnit';
+
+/** Throws 23505 when (severity, facility type) is taken. Unset timing: calendar, dispatch 1 working hour. */
 export async function insertCaseDeadline(
   db: Queryable,
-  d: Omit<CaseDeadline, 'id'>,
+  d: Omit<CaseDeadline, 'id' | DeadlineTiming> & Partial<Pick<CaseDeadline, DeadlineTiming>>,
 ): Promise<CaseDeadline> {
   const { rows } = await db.query<CaseDeadline>(
-    `INSERT INTO case_deadlines (severity, facility_type, accept_minutes, handle_minutes, source)
-     VALUES ($1, $2, $3, $4, $5) RETURNING ${deadlineColumns}`,
-    [d.severity, d.facilityType, d.acceptMinutes, d.handleMinutes, d.source],
+    `INSERT INTO case_deadlines (severity, facility_type, accept_minutes, handle_minutes, source,
+       unit, dispatch_minutes, dispatch_unit)
+     VALUES ($1, $2, $3, $4, $5, coalesce($6, 'calendar'), coalesce($7, 60), coalesce($8, 'working'))
+     RETURNING ${deadlineColumns}`,
+    [
+      d.severity,
+      d.facilityType,
+      d.acceptMinutes,
+      d.handleMinutes,
+      d.source,
+      d.unit ?? null,
+      d.dispatchMinutes ?? null,
+      d.dispatchUnit ?? null,
+    ],
   );
   return rows[0]!;
 }
@@ -308,13 +328,23 @@ export async function insertCaseDeadline(
 export async function updateCaseDeadline(
   db: Queryable,
   id: number,
-  d: Partial<Pick<CaseDeadline, 'acceptMinutes' | 'handleMinutes' | 'source'>>,
+  d: Partial<Pick<CaseDeadline, 'acceptMinutes' | 'handleMinutes' | 'source' | DeadlineTiming>>,
 ): Promise<CaseDeadline | null> {
   const { rows } = await db.query<CaseDeadline>(
     `UPDATE case_deadlines SET accept_minutes = coalesce($2, accept_minutes),
-       handle_minutes = coalesce($3, handle_minutes), source = coalesce($4, source)
+       handle_minutes = coalesce($3, handle_minutes), source = coalesce($4, source),
+       unit = coalesce($5, unit), dispatch_minutes = coalesce($6, dispatch_minutes),
+       dispatch_unit = coalesce($7, dispatch_unit)
      WHERE id = $1 RETURNING ${deadlineColumns}`,
-    [id, d.acceptMinutes ?? null, d.handleMinutes ?? null, d.source ?? null],
+    [
+      id,
+      d.acceptMinutes ?? null,
+      d.handleMinutes ?? null,
+      d.source ?? null,
+      d.unit ?? null,
+      d.dispatchMinutes ?? null,
+      d.dispatchUnit ?? null,
+    ],
   );
   return rows[0] ?? null;
 }

@@ -1,4 +1,4 @@
-import type { CaseDetail, CaseEvent } from '../domain/index.js';
+import type { CaseDetail, CaseEvent, DeadlineUnit } from '../domain/index.js';
 import { matchingRoutes } from './admin.js';
 import type { Queryable } from './pool.js';
 
@@ -14,7 +14,9 @@ export const caseDetailColumns = `c.id, c.code, c.version, c.state, c.kind, c.se
   c.deferred_at AS "deferredAt", c.extension_count AS "extensionCount",
   c.rework_count AS "reworkCount", c.overdue, c.accept_overdue AS "acceptOverdue",
   c.escalation_area AS "escalationArea",
-  c.escalated_at AS "escalatedAt"`;
+  c.escalated_at AS "escalatedAt", c.dispatch_due_at AS "dispatchDueAt",
+  c.dispatch_overdue AS "dispatchOverdue", c.deadline_unit AS "deadlineUnit",
+  c.handle_minutes AS "handleMinutes"`;
 
 export async function getCaseDetail(db: Queryable, id: number): Promise<CaseDetail | null> {
   const { rows } = await db.query<CaseDetail>(
@@ -32,6 +34,7 @@ export interface CaseFilter {
   readonly crewId?: string;
   readonly departmentId?: string;
   readonly overdue?: boolean;
+  readonly dispatchOverdue?: boolean;
   readonly q?: string;
   readonly limit: number;
   readonly offset: number;
@@ -48,7 +51,8 @@ export async function listCaseDetails(
     AND ($5::text IS NULL OR c.crew_id = $5)
     AND ($6::text IS NULL OR c.department_id = $6)
     AND ($7::boolean IS NULL OR c.overdue = $7)
-    AND ($8::text IS NULL OR c.title ILIKE '%' || $8 || '%' OR c.code = $8)`;
+    AND ($8::text IS NULL OR c.title ILIKE '%' || $8 || '%' OR c.code = $8)
+    AND ($9::boolean IS NULL OR c.dispatch_overdue = $9)`;
   const params = [
     f.state ?? null,
     f.severity ?? null,
@@ -58,11 +62,12 @@ export async function listCaseDetails(
     f.departmentId ?? null,
     f.overdue ?? null,
     f.q ?? null,
+    f.dispatchOverdue ?? null,
   ];
   const [total, page] = await Promise.all([
     db.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases c WHERE ${where}`, params),
     db.query<CaseDetail>(
-      `SELECT ${caseDetailColumns} FROM cases c WHERE ${where} ORDER BY c.id DESC LIMIT $9 OFFSET $10`,
+      `SELECT ${caseDetailColumns} FROM cases c WHERE ${where} ORDER BY c.id DESC LIMIT $10 OFFSET $11`,
       [...params, f.limit, f.offset],
     ),
   ]);
@@ -150,21 +155,50 @@ export async function caseEventsSince(
   sinceVersion: number,
   scope: { crewId: string | null; area: string | null },
   limit = 5000,
+  upToVersion = Number.MAX_SAFE_INTEGER,
 ): Promise<
   { version: number; reason: CaseEventRow['reason']; action: string; snapshot: CaseDetail }[]
 > {
   const { rows } = await db.query(
     `SELECT version, reason, action, snapshot FROM case_events
-     WHERE version > $1
+     WHERE version > $1 AND version <= $5
        AND ($2::text IS NULL OR crew_id = $2 OR prev_crew_id = $2)
        AND ($3::text IS NULL OR district LIKE $3 || '%' OR $3 LIKE district || '%')
      ORDER BY version LIMIT $4`,
-    [sinceVersion, scope.crewId, scope.area, limit],
+    [sinceVersion, scope.crewId, scope.area, limit, upToVersion],
   );
   return rows as {
     version: number;
     reason: CaseEventRow['reason'];
     action: string;
+    snapshot: CaseDetail;
+  }[];
+}
+
+/** Every event after `afterVersion`, oldest first: what a node's case feed sends on. */
+export async function caseEventsAfter(
+  db: Queryable,
+  afterVersion: number,
+  limit: number,
+): Promise<
+  {
+    version: number;
+    reason: CaseEventRow['reason'];
+    action: string;
+    prevCrewId: string | null;
+    snapshot: CaseDetail;
+  }[]
+> {
+  const { rows } = await db.query(
+    `SELECT version, reason, action, prev_crew_id AS "prevCrewId", snapshot FROM case_events
+     WHERE version > $1 ORDER BY version LIMIT $2`,
+    [afterVersion, limit],
+  );
+  return rows as {
+    version: number;
+    reason: CaseEventRow['reason'];
+    action: string;
+    prevCrewId: string | null;
     snapshot: CaseDetail;
   }[];
 }
@@ -188,6 +222,9 @@ const settable = new Set([
   'escalation_area',
   'escalated_at',
   'recovered_at',
+  'dispatch_due_at',
+  'dispatch_overdue',
+  'next_escalation_at',
 ]);
 
 /** Counters a transition may bump by one. */
@@ -302,18 +339,51 @@ export async function getCrew(
   return rows[0] ?? null;
 }
 
+export interface Deadline {
+  readonly acceptMinutes: number;
+  readonly handleMinutes: number;
+  readonly unit: DeadlineUnit;
+  readonly dispatchMinutes: number;
+  readonly dispatchUnit: DeadlineUnit;
+}
+
 export async function findDeadline(
   db: Queryable,
   severity: string,
   facilityType: string | null,
-): Promise<{ acceptMinutes: number; handleMinutes: number } | null> {
-  const { rows } = await db.query<{ acceptMinutes: number; handleMinutes: number }>(
-    `SELECT accept_minutes AS "acceptMinutes", handle_minutes AS "handleMinutes" FROM case_deadlines
+): Promise<Deadline | null> {
+  const { rows } = await db.query<Deadline>(
+    `SELECT accept_minutes AS "acceptMinutes", handle_minutes AS "handleMinutes", unit,
+            dispatch_minutes AS "dispatchMinutes", dispatch_unit AS "dispatchUnit"
+     FROM case_deadlines
      WHERE severity = $1 AND (facility_type IS NULL OR facility_type = $2)
      ORDER BY (facility_type IS NULL) ASC LIMIT 1`,
     [severity, facilityType],
   );
   return rows[0] ?? null;
+}
+
+/** Sets the deadlines of a case just registered; the registration event carries them. */
+export async function setCaseDeadlines(
+  db: Queryable,
+  id: number,
+  d: { dueAt: string; unit: DeadlineUnit; handleMinutes: number; dispatchDueAt: string },
+): Promise<void> {
+  await db.query(
+    `UPDATE cases SET due_at = $2, next_escalation_at = $2, deadline_unit = $3, handle_minutes = $4,
+       dispatch_due_at = $5
+     WHERE id = $1`,
+    [id, d.dueAt, d.unit, d.handleMinutes, d.dispatchDueAt],
+  );
+}
+
+/** Escalation bookkeeping with no change a person sees: no version, no event. */
+export async function setNextEscalation(
+  db: Queryable,
+  id: number,
+  at: string | null,
+): Promise<void> {
+  await db.query(`UPDATE cases SET next_escalation_at = $2 WHERE id = $1`, [id, at]);
 }
 
 export async function ruleCasePolicy(
@@ -328,31 +398,34 @@ export async function ruleCasePolicy(
   return rows[0] ?? { openCase: true, autoVerifyAfterS: null };
 }
 
-/** Open cases past their handling deadline, and those due for the next escalation step. */
-export async function casesToEscalate(db: Queryable, nowIso: string): Promise<CaseDetail[]> {
+/** Cases matching a fixed condition on the time `$1`, oldest first. */
+async function casesAt(db: Queryable, where: string, nowIso: string): Promise<CaseDetail[]> {
   const { rows } = await db.query<CaseDetail>(
-    `SELECT ${caseDetailColumns} FROM cases c
-     WHERE c.state IN ('registered', 'dispatched', 'in_handling', 'returned')
-       AND c.due_at IS NOT NULL AND c.due_at <= $1
-       AND (c.escalated_at IS NULL
-            OR c.escalated_at + (c.due_at - c.created_at) <= $1)
-     ORDER BY c.id`,
+    `SELECT ${caseDetailColumns} FROM cases c WHERE ${where} ORDER BY c.id`,
     [nowIso],
   );
   return rows;
 }
 
-/** Dispatched cases the crew has not signed for by the accept deadline, not yet flagged. */
-export async function casesNotAccepted(db: Queryable, nowIso: string): Promise<CaseDetail[]> {
-  const { rows } = await db.query<CaseDetail>(
-    `SELECT ${caseDetailColumns} FROM cases c
-     WHERE c.state = 'dispatched' AND NOT c.accept_overdue
-       AND c.accept_due_at IS NOT NULL AND c.accept_due_at <= $1
-     ORDER BY c.id`,
-    [nowIso],
+/** Open cases whose handling deadline, or next escalation period, has passed. */
+export const casesToEscalate = (db: Queryable, nowIso: string) =>
+  casesAt(
+    db,
+    `c.state IN ('registered', 'dispatched', 'in_handling', 'returned') AND c.next_escalation_at <= $1`,
+    nowIso,
   );
-  return rows;
-}
+
+/** Cases still waiting for dispatch after the dispatch deadline, not yet flagged. */
+export const casesNotDispatched = (db: Queryable, nowIso: string) =>
+  casesAt(
+    db,
+    `c.state IN ('registered', 'returned') AND NOT c.dispatch_overdue AND c.dispatch_due_at <= $1`,
+    nowIso,
+  );
+
+/** Dispatched cases the crew has not signed for by the accept deadline, not yet flagged. */
+export const casesNotAccepted = (db: Queryable, nowIso: string) =>
+  casesAt(db, `c.state = 'dispatched' AND NOT c.accept_overdue AND c.accept_due_at <= $1`, nowIso);
 
 /** Handled alarm cases whose telemetry has stayed recovered long enough to verify. */
 export async function casesToAutoVerify(db: Queryable, nowIso: string): Promise<CaseDetail[]> {

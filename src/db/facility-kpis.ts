@@ -47,6 +47,8 @@ export interface FacilityKpiRow extends FacilityCounts {
 const rate = (num: number, den: number): number | null =>
   den === 0 ? null : Math.round((num / den) * 10_000) / 10_000;
 
+const zero = { facilities: 0, faulty: 0, online: 0 };
+
 /** Only where a faulty component is still waiting for its fix. */
 const unfixedStates = `('registered', 'dispatched', 'in_handling', 'returned', 'deferred')`;
 
@@ -78,19 +80,22 @@ export async function facilityKpis(
     online: number;
     lit: number;
   }>(
-    `WITH dev AS (
-       SELECT d.id, d.type, ${areaKey[q.level]} AS area, l.time AS latest_at, l.data,
+    `WITH faulty AS (
+       SELECT DISTINCT c.device_id FROM cases c
+       WHERE c.device_id IS NOT NULL AND c.kind = 'component'
+         AND c.state IN ${unfixedStates} AND c.created_at <= $3
+     ), dev AS (
+       SELECT d.id, d.type, ${areaKey[q.level]} AS area, l.data, f.device_id IS NOT NULL AS faulty,
          l.time > $3::timestamptz - make_interval(secs => 3 * coalesce(($4::jsonb ->> d.type)::float8, 300))
            AND l.time <= $3::timestamptz AS fresh
        FROM devices d LEFT JOIN device_latest l ON l.device_id = d.id
+       LEFT JOIN faulty f ON f.device_id = d.id
        WHERE d.enabled AND ($1::text IS NULL OR d.grid_code LIKE $1 || '%')
          AND ($2::text IS NULL OR d.type = $2)
      )
      SELECT dev.area, a.name, dev.type,
        count(*)::int AS facilities,
-       count(*) FILTER (WHERE EXISTS (
-         SELECT 1 FROM cases c WHERE c.device_id = dev.id AND c.kind = 'component'
-           AND c.state IN ${unfixedStates} AND c.created_at <= $3))::int AS faulty,
+       count(*) FILTER (WHERE dev.faulty)::int AS faulty,
        count(*) FILTER (WHERE dev.fresh)::int AS online,
        count(*) FILTER (WHERE dev.fresh AND dev.type = 'streetlight' AND CASE
          WHEN jsonb_typeof(dev.data -> 'current') = 'number' THEN (dev.data ->> 'current')::float8 > $5
@@ -150,8 +155,6 @@ export async function facilityKpis(
     byType: row.byType,
   }));
 }
-
-const zero = { facilities: 0, faulty: 0, online: 0 };
 
 export interface LightingRateRow {
   readonly area: string | null;

@@ -24,3 +24,4 @@ export * from './commands.js';
 export { createLeaderLock, type LeaderLock } from './leader-lock.js';
 export * from './rule-store.js';
 export * from './facility-kpis.js';
+export * from './work-calendar.js';

@@ -19,6 +19,8 @@ export async function migrate(pool: Pool, logger: Logger): Promise<string[]> {
       direction: 'up',
       migrationsTable: 'schema_migrations',
       checkOrder: true,
+      // Processes of a cluster start together: the others wait for the first, then find nothing to do.
+      advisoryLockMode: 'wait',
       logger: {
         debug: () => {},
         info: (msg: string) => logger.debug(msg),

@@ -1,18 +1,25 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { generateSecret, hashSecret, secretCost } from '../domain/index.js';
+import { generateSecret, hashSecret, secretCost, type DeadlineUnit } from '../domain/index.js';
 import type { Queryable } from './pool.js';
 import { countUsers, insertUser } from './users.js';
 
 /**
- * Default deadlines (domain.md, "Deadlines"; minutes, calendar time: working-hour
- * calendars are not modelled yet). Per severity, with facility-type overrides.
+ * Default deadlines (domain.md, "Deadlines"), per severity with facility-type
+ * overrides. `unit` says whether the handling minutes are calendar or working
+ * minutes (a working day is 450 working minutes with the default WORKING_HOURS);
+ * dispatch is "verify and dispatch within 1 working hour" (domain.md, Fuzhou
+ * practice), in the row's unit: a deadline counted round the clock (critical
+ * cases, ponding, the 24 h lamp fault) is dispatched round the clock too.
  */
 export const defaultDeadlines: readonly {
   severity: string;
   facilityType: string | null;
   acceptMinutes: number;
   handleMinutes: number;
+  unit: DeadlineUnit;
+  dispatchMinutes: number;
+  dispatchUnit: DeadlineUnit;
   source: string;
 }[] = [
   {
@@ -20,6 +27,9 @@ export const defaultDeadlines: readonly {
     facilityType: null,
     acceptMinutes: 30,
     handleMinutes: 360,
+    unit: 'calendar',
+    dispatchMinutes: 60,
+    dispatchUnit: 'calendar',
     source: 'domain.md: critical, on site 30 min, fixed in 2–6 h',
   },
   {
@@ -27,6 +37,9 @@ export const defaultDeadlines: readonly {
     facilityType: 'elevator',
     acceptMinutes: 30,
     handleMinutes: 30,
+    unit: 'calendar',
+    dispatchMinutes: 60,
+    dispatchUnit: 'calendar',
     source: 'TSG T5002: trapped passengers, rescue within 30 min',
   },
   {
@@ -34,6 +47,9 @@ export const defaultDeadlines: readonly {
     facilityType: 'manhole',
     acceptMinutes: 30,
     handleMinutes: 360,
+    unit: 'calendar',
+    dispatchMinutes: 60,
+    dispatchUnit: 'calendar',
     source: 'Tianjin/Guangzhou: missing or displaced cover fixed within 6 h',
   },
   {
@@ -41,6 +57,9 @@ export const defaultDeadlines: readonly {
     facilityType: 'gas',
     acceptMinutes: 30,
     handleMinutes: 120,
+    unit: 'calendar',
+    dispatchMinutes: 60,
+    dispatchUnit: 'calendar',
     source: 'domain.md: critical 2–6 h; gas at the short end (default)',
   },
   {
@@ -48,20 +67,29 @@ export const defaultDeadlines: readonly {
     facilityType: 'waterlogging',
     acceptMinutes: 30,
     handleMinutes: 240,
+    unit: 'calendar',
+    dispatchMinutes: 60,
+    dispatchUnit: 'calendar',
     source: 'road ponding: on site 30 min, cleared in 4 h',
   },
   {
     severity: 'major',
     facilityType: null,
     acceptMinutes: 60,
-    handleMinutes: 1440,
+    handleMinutes: 450,
+    unit: 'working',
+    dispatchMinutes: 60,
+    dispatchUnit: 'working',
     source: 'domain.md: major, 1 working day',
   },
   {
     severity: 'major',
     facilityType: 'streetlight',
     acceptMinutes: 60,
-    handleMinutes: 4320,
+    handleMinutes: 1350,
+    unit: 'working',
+    dispatchMinutes: 60,
+    dispatchUnit: 'working',
     source: 'Hebei urban lighting rules: serious fault 3 working days',
   },
   {
@@ -69,13 +97,19 @@ export const defaultDeadlines: readonly {
     facilityType: 'waterlogging',
     acceptMinutes: 30,
     handleMinutes: 240,
+    unit: 'calendar',
+    dispatchMinutes: 60,
+    dispatchUnit: 'calendar',
     source: 'road ponding: on site 30 min, cleared in 4 h',
   },
   {
     severity: 'minor',
     facilityType: null,
     acceptMinutes: 60,
-    handleMinutes: 4320,
+    handleMinutes: 1350,
+    unit: 'working',
+    dispatchMinutes: 60,
+    dispatchUnit: 'working',
     source: 'domain.md: minor, 3–5 working days',
   },
   {
@@ -83,13 +117,19 @@ export const defaultDeadlines: readonly {
     facilityType: 'streetlight',
     acceptMinutes: 60,
     handleMinutes: 1440,
+    unit: 'calendar',
+    dispatchMinutes: 60,
+    dispatchUnit: 'calendar',
     source: 'Hebei urban lighting rules: ordinary fault 24 h',
   },
   {
     severity: 'warning',
     facilityType: null,
     acceptMinutes: 60,
-    handleMinutes: 7200,
+    handleMinutes: 2250,
+    unit: 'working',
+    dispatchMinutes: 60,
+    dispatchUnit: 'working',
     source: 'domain.md: minor 3–5 working days; warnings at the long end (default)',
   },
 ];
@@ -114,9 +154,11 @@ export async function seedCaseWorkflow(db: Queryable): Promise<void> {
   );
   if (d[0]!.n === 0) {
     await db.query(
-      `INSERT INTO case_deadlines (severity, facility_type, accept_minutes, handle_minutes, source)
+      `INSERT INTO case_deadlines (severity, facility_type, accept_minutes, handle_minutes, unit,
+         dispatch_minutes, dispatch_unit, source)
        SELECT * FROM jsonb_to_recordset($1::jsonb)
-         AS x(severity text, facility_type text, accept_minutes int, handle_minutes int, source text)`,
+         AS x(severity text, facility_type text, accept_minutes int, handle_minutes int, unit text,
+              dispatch_minutes int, dispatch_unit text, source text)`,
       [
         JSON.stringify(
           defaultDeadlines.map((x) => ({
@@ -124,6 +166,9 @@ export async function seedCaseWorkflow(db: Queryable): Promise<void> {
             facility_type: x.facilityType,
             accept_minutes: x.acceptMinutes,
             handle_minutes: x.handleMinutes,
+            unit: x.unit,
+            dispatch_minutes: x.dispatchMinutes,
+            dispatch_unit: x.dispatchUnit,
             source: x.source,
           })),
         ),

@@ -208,3 +208,20 @@ export async function queryBuckets(
   );
   return rows;
 }
+
+/** Latest readings newer than `sinceMs`, for the node that runs the fleet-wide rules. */
+export async function latestSince(
+  db: Queryable,
+  sinceMs: number,
+): Promise<{ deviceId: string; timeMs: number; data: Record<string, unknown> }[]> {
+  const { rows } = await db.query<{
+    deviceId: string;
+    timeMs: number;
+    data: Record<string, unknown>;
+  }>(
+    `SELECT device_id AS "deviceId", (extract(epoch FROM time) * 1000)::float8 AS "timeMs", data
+     FROM device_latest WHERE time > to_timestamp($1 / 1000.0)`,
+    [sinceMs],
+  );
+  return rows;
+}

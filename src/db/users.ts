@@ -202,12 +202,15 @@ export async function sweepExpiredSessions(db: Queryable): Promise<string[]> {
   return rows.map((r) => r.h);
 }
 
-/** Of these token hashes, those still valid: unexpired, of an enabled user. */
+/**
+ * Of these token hashes, those still in the table and of an enabled user.
+ * Expiry is left to the sweep's delete, so an expired session is reported once, as expired.
+ */
 export async function validSessions(db: Queryable, tokenHashes: string[]): Promise<Set<string>> {
   if (tokenHashes.length === 0) return new Set();
   const { rows } = await db.query<{ h: string }>(
     `SELECT s.token_hash AS h FROM sessions s JOIN users u ON u.id = s.user_id
-     WHERE s.token_hash = ANY($1) AND s.expires_at > now() AND u.enabled`,
+     WHERE s.token_hash = ANY($1) AND u.enabled`,
     [tokenHashes],
   );
   return new Set(rows.map((r) => r.h));

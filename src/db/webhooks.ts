@@ -75,7 +75,11 @@ export async function listDeliveries(
 }
 
 /** Deliveries left pending (the hub stopped between retries), with their webhook. */
-export async function pendingDeliveries(db: Queryable): Promise<
+/** Pending deliveries nobody has touched for `idleForMs` (0: all of them). */
+export async function pendingDeliveries(
+  db: Queryable,
+  idleForMs = 0,
+): Promise<
   {
     id: number;
     attempts: number;
@@ -88,7 +92,10 @@ export async function pendingDeliveries(db: Queryable): Promise<
   const { rows } = await db.query(
     `SELECT d.id, d.attempts, d.event, d.payload, w.url, w.secret
      FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-     WHERE d.status = 'pending' AND w.enabled ORDER BY d.id`,
+     WHERE d.status = 'pending' AND w.enabled
+       AND d.updated_at <= now() - make_interval(secs => $1 / 1000.0)
+     ORDER BY d.id`,
+    [idleForMs],
   );
   return rows as {
     id: number;

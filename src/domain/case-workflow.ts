@@ -1,4 +1,5 @@
 import type { CaseRecord } from './events.js';
+import type { DeadlineUnit } from './working-time.js';
 
 /** A case with its workflow fields (issue #5): who has it, its deadlines and its history counters. */
 export interface CaseDetail extends CaseRecord {
@@ -25,6 +26,13 @@ export interface CaseDetail extends CaseRecord {
   readonly acceptOverdue: boolean;
   readonly escalationArea: string | null;
   readonly escalatedAt: string | null;
+  /** Verify and dispatch by then (domain.md: within 1 working hour). */
+  readonly dispatchDueAt: string | null;
+  /** Not dispatched by `dispatchDueAt`. */
+  readonly dispatchOverdue: boolean;
+  /** Whether `handleMinutes` (registration → `dueAt`) counts calendar or working time. */
+  readonly deadlineUnit: DeadlineUnit;
+  readonly handleMinutes: number | null;
 }
 
 /** One entry of a case's timeline; `version` is the case version the change took. */

@@ -17,6 +17,7 @@ export function brokerStores(config: HubConfig): StoreOptions {
 export function brokerOptions(
   config: HubConfig,
   hooks: {
+    nodeId: string;
     registry: Registry;
     statusSink: (records: readonly DeviceStatusRecord[]) => Promise<void>;
     onCommandAck: NonNullable<BrokerOptions['onCommandAck']>;
@@ -43,6 +44,7 @@ export function brokerOptions(
     rateBurst: config.mqttRateBurst,
     servicePassword: config.mqttServicePassword,
     stores: brokerStores(config),
+    nodeId: hooks.nodeId,
     statusSink: hooks.statusSink,
     statusFlushIntervalMs: config.statusFlushIntervalMs,
     registry: hooks.registry,

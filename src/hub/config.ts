@@ -31,6 +31,8 @@ const schema = {
     STORAGE_RETENTION_DAYS: { type: 'integer', minimum: 0, maximum: 36500, default: 0 },
     SESSION_TTL_HOURS: { type: 'integer', minimum: 1, maximum: 720, default: 12 },
     CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
+    CASE_FEED_POLL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
+    HUB_ROLE: { type: 'string', enum: ['all', 'broker', 'worker', 'api'], default: 'all' },
     WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
     WEBHOOK_BACKOFF_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 2000 },
     // Cases in the city's time: codes, months, working-time deadlines (docs/cases.md).
@@ -67,6 +69,15 @@ const schema = {
   },
 } as const;
 
+export const hubRoles = ['all', 'broker', 'worker', 'api'] as const;
+/**
+ * `broker`: MQTT listeners, ingest and the per-device rules of the devices it
+ * serves; `worker`: the exactly-once duties when it leads (fleet-wide rules,
+ * case ticks, storage maintenance, webhooks); `api`: REST and socket.io;
+ * `all`: everything in one process.
+ */
+export type HubRole = (typeof hubRoles)[number];
+
 export interface HubConfig {
   /** Empty: start the embedded PostgreSQL under dataDir. */
   readonly databaseUrl: string;
@@ -87,6 +98,10 @@ export interface HubConfig {
   readonly storageRetentionDays: number;
   readonly sessionTtlHours: number;
   readonly caseTickIntervalMs: number;
+  /** How often each node reads new case events when no NOTIFY woke it. */
+  readonly caseFeedPollMs: number;
+  /** What this process runs (docs/deploy.md); `--role` on the command line wins. */
+  readonly role: HubRole;
   readonly webhookMaxAttempts: number;
   readonly webhookBackoffMs: number;
   /** IANA time zone of the city. */
@@ -137,6 +152,8 @@ interface RawConfig {
   STORAGE_RETENTION_DAYS: number;
   SESSION_TTL_HOURS: number;
   CASE_TICK_INTERVAL_MS: number;
+  CASE_FEED_POLL_MS: number;
+  HUB_ROLE: HubRole;
   WEBHOOK_MAX_ATTEMPTS: number;
   WEBHOOK_BACKOFF_MS: number;
   CITY_TIMEZONE: string;
@@ -214,6 +231,8 @@ export function loadConfig(env: Env = process.env): HubConfig {
     storageRetentionDays: raw.STORAGE_RETENTION_DAYS,
     sessionTtlHours: raw.SESSION_TTL_HOURS,
     caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
+    caseFeedPollMs: raw.CASE_FEED_POLL_MS,
+    role: raw.HUB_ROLE,
     webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
     webhookBackoffMs: raw.WEBHOOK_BACKOFF_MS,
     cityTimezone: raw.CITY_TIMEZONE,

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
+import { HubError } from '../domain/index.js';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createBroker, createCommandService, type CommandService } from '../broker/index.js';
-import { createCaseService, createWebhookService } from '../cases/index.js';
-import { createDashboard } from '../dashboard/index.js';
+import { createCaseFeed, createCaseService, createWebhookService } from '../cases/index.js';
+import { createDashboard, createOpsServer } from '../dashboard/index.js';
 import {
   adminPasswordFile,
   demoCredentialsFile,
@@ -12,9 +14,10 @@ import {
   upsertDeviceStatuses,
 } from '../db/index.js';
 import { createIngest } from '../ingest/index.js';
+import { parseWorkingPeriods } from '../domain/index.js';
 import { brokerOptions } from './broker-options.js';
-import { startDuties } from './cluster.js';
-import type { HubConfig } from './config.js';
+import { startDuties, startLeadership } from './cluster.js';
+import type { HubConfig, HubRole } from './config.js';
 import { createLogger } from './logger.js';
 import { prepareDatabase } from './prepare.js';
 import { startRulesRuntime } from './rules-runtime.js';
@@ -34,11 +37,48 @@ export interface HubOptions {
   /** Rules engine timers (#4): fleet-wide rules and batched alarm updates, and state checkpoints. */
   rulesTickMs?: number;
   rulesCheckpointMs?: number;
+  /** The rules' clock (fleet-wide rules); tests pass a fake one. */
+  rulesNow?: () => number;
+  /** How often a node that is not the leader tries the leader lock (default 2 s). */
+  leaderRetryMs?: number;
 }
 
-export async function startHub(config: HubConfig, options: HubOptions = {}) {
+/** What each role runs (docs/deploy.md). */
+export function partsOf(role: HubRole) {
+  return {
+    /** MQTT listeners, ingest, per-device rules of the devices this node serves. */
+    broker: role === 'all' || role === 'broker',
+    /** May lead: fleet-wide rules, case ticks, storage maintenance, webhook pickup. */
+    worker: role === 'all' || role === 'worker',
+    /** REST, socket.io, the case feed. */
+    api: role === 'all' || role === 'api',
+  };
+}
+
+function checkRole(config: HubConfig): void {
+  if (config.role === 'all') return;
+  const missing = [
+    config.databaseUrl ? null : 'DATABASE_URL (one PostgreSQL for every process)',
+    config.redisUrl ? null : 'REDIS_URL (MQTT fan-out between the processes)',
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    throw new HubError('HUB_ERR_CONFIG', `role ${config.role} needs ${missing.join(' and ')}`);
+  }
+}
+
+/**
+ * Starts the parts of one process by its role (`config.role`): `all` runs
+ * every room; `broker`, `worker` and `api` run their share of a cluster. A
+ * part a role does not run is `undefined` in the result.
+ */
+export async function startNode(config: HubConfig, options: HubOptions = {}) {
+  checkRole(config);
   const logger = options.logger ?? createLogger(config.logLevel);
   const startedAt = Date.now();
+  const nodeId = randomUUID();
+  const { role } = config;
+  const parts = partsOf(role);
+  const clustered = config.redisUrl !== '' || role !== 'all';
   const db = await openDatabase({
     url: config.databaseUrl,
     poolMax: config.databasePoolMax,
@@ -60,132 +100,205 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
       db.capabilities,
       config,
       logger,
+      { clustered },
     );
 
-    const directory = new Map((await listDeviceIdentities(db.pool)).map((d) => [d.id, d]));
-    const rules = await startRulesRuntime(
+    const leadership = await startLeadership(
       db.pool,
-      directory,
-      { tickMs: options.rulesTickMs, checkpointMs: options.rulesCheckpointMs },
+      clustered,
+      { eligible: parts.worker, retryMs: options.leaderRetryMs },
       logger,
     );
-    const { alarms, evaluator, reloadRules } = rules;
+    const directory = new Map((await listDeviceIdentities(db.pool)).map((d) => [d.id, d]));
     const cases = createCaseService(db.pool, logger.child({ room: 'cases' }), {
       now: options.now,
       timeZone: config.cityTimezone,
+      workingPeriods: parseWorkingPeriods(config.workingHours),
     });
     const webhooks = createWebhookService(db.pool, logger.child({ room: 'webhooks' }), {
       maxAttempts: config.webhookMaxAttempts,
       backoffMs: config.webhookBackoffMs,
     });
+    // The node that makes a case change delivers its webhooks.
     cases.onChange((change) => webhooks.onCaseChange(change));
     cleanup.push(async () => webhooks.stop());
-    const duties = startDuties(
-      { pool: db.pool, capabilities: db.capabilities, cases, webhooks },
-      config,
-      logger,
-    );
-    cleanup.push(() => duties.stop());
-    alarms.onAlarm((event) => {
+
+    const rules =
+      parts.broker || parts.worker
+        ? await startRulesRuntime(
+            db.pool,
+            directory,
+            {
+              tickMs: options.rulesTickMs,
+              checkpointMs: options.rulesCheckpointMs,
+              now: options.rulesNow,
+              leadership,
+            },
+            logger,
+          )
+        : undefined;
+    rules?.alarms.onAlarm((event) => {
       // `updated` carries severity changes too: the case follows its alarm's severity.
       void cases
         .handleAlarm({ kind: event.kind, alarm: event.alarm })
         .catch((err: unknown) => logger.error({ err }, 'case not updated from its alarm'));
     });
+    if (parts.worker) {
+      const duties = startDuties(
+        { pool: db.pool, capabilities: db.capabilities, cases, webhooks, leadership },
+        config,
+        logger,
+      );
+      cleanup.push(() => duties.stop());
+    }
 
-    const ingest = createIngest(
-      db.pool,
-      {
-        spoolDir: path.join(config.dataDir, 'spool'),
-        batchMaxRows: config.ingestBatchMaxRows,
-        flushIntervalMs: config.ingestFlushIntervalMs,
-        maxPayloadBytes: config.ingestMaxPayloadBytes,
-      },
-      logger.child({ room: 'ingest' }),
-    );
-    ingest.onReadings((device, readings) => alarms.handle(device, readings));
-    await ingest.recover();
+    // Ingest on broker nodes; on API nodes only for dead-letter replays.
+    const ingest =
+      parts.broker || parts.api
+        ? createIngest(
+            db.pool,
+            {
+              spoolDir: path.join(config.dataDir, 'spool'),
+              batchMaxRows: config.ingestBatchMaxRows,
+              flushIntervalMs: config.ingestFlushIntervalMs,
+              maxPayloadBytes: config.ingestMaxPayloadBytes,
+            },
+            logger.child({ room: 'ingest' }),
+          )
+        : undefined;
+    if (ingest && rules)
+      ingest.onReadings((device, readings) => rules.alarms.handle(device, readings));
+    await ingest?.recover();
     cleanup.push(async () => {
-      rules.stopTimers();
+      rules?.stopTimers();
       // Held readings become durable (committed, or spooled if the database is away).
-      await ingest.stop();
-      await rules.drain();
+      await ingest?.stop();
+      await rules?.drain();
       await cases.settled();
     });
 
     // One Prometheus registry for every room (GET /metrics); rooms add their own metrics to it.
     const metricsRegistry = new Registry();
     collectDefaultMetrics({ register: metricsRegistry });
+    // API nodes run a broker without listeners: commands and registry changes reach the
+    // broker nodes through the cluster's emitter.
     const late: { commands?: CommandService } = {};
-    const broker = await createBroker(
-      directory,
-      ingest.accept,
-      brokerOptions(config, {
-        registry: metricsRegistry,
-        statusSink: (records) => upsertDeviceStatuses(db.pool, records),
-        onCommandAck: (device, payload) => late.commands?.handleAck(device, payload),
-        onOversize: (device, topic, payload) =>
-          ingest.deadLetter(
-            device.id,
-            topic,
-            'HUB_ERR_PAYLOAD_TOO_LARGE',
-            `${payload.length} bytes refused by the broker (limit ${config.ingestMaxPayloadBytes})`,
-            payload,
-          ),
-      }),
-      logger.child({ room: 'broker' }),
-    );
-    cleanup.push(() => broker.close());
-    const commandService = createCommandService(
-      db.pool,
-      (topic, payload, qos) => broker.publish(topic, payload, qos),
-      { timeoutMs: config.commandTimeoutMs },
-      logger.child({ room: 'broker' }),
-    );
+    const broker =
+      parts.broker || parts.api
+        ? await createBroker(
+            directory,
+            ingest!.accept,
+            {
+              ...brokerOptions(config, {
+                nodeId,
+                registry: metricsRegistry,
+                statusSink: (records) => upsertDeviceStatuses(db.pool, records),
+                onCommandAck: (device, payload) => late.commands?.handleAck(device, payload),
+                onOversize: (device, topic, payload) =>
+                  ingest!.deadLetter(
+                    device.id,
+                    topic,
+                    'HUB_ERR_PAYLOAD_TOO_LARGE',
+                    `${payload.length} bytes refused by the broker (limit ${config.ingestMaxPayloadBytes})`,
+                    payload,
+                  ),
+              }),
+              ...(parts.broker ? {} : { tcpEnabled: false, tls: undefined, wsPort: undefined }),
+            },
+            logger.child({ room: 'broker' }),
+          )
+        : undefined;
+    if (broker) cleanup.push(() => broker.close());
+    const commandService = broker
+      ? createCommandService(
+          db.pool,
+          (topic, payload, qos) => broker.publish(topic, payload, qos),
+          { timeoutMs: config.commandTimeoutMs },
+          logger.child({ room: 'broker' }),
+        )
+      : undefined;
     late.commands = commandService;
-    cleanup.push(() => commandService.stop());
+    if (commandService) cleanup.push(() => commandService.stop());
 
     const health = () => ({
       status: 'ok',
+      node: { id: nodeId, role, leader: leadership.isLeader(), clustered },
       uptimeS: Math.round((Date.now() - startedAt) / 1000),
       database: db.capabilities,
-      devices: { registered: directory.size, online: broker.onlineCount() },
-      broker: { ...broker.counters, ports: broker.ports, commands: commandService.counters },
-      ingest: {
-        ...ingest.counters,
-        ...ingest.writer.counters,
-        pendingRows: ingest.writer.pendingRows(),
-      },
-      alarms: alarms.counters,
+      devices: { registered: directory.size, online: broker?.onlineCount() ?? 0 },
+      ...(broker && commandService
+        ? { broker: { ...broker.counters, ports: broker.ports, commands: commandService.counters } }
+        : {}),
+      ...(ingest
+        ? {
+            ingest: {
+              ...ingest.counters,
+              ...ingest.writer.counters,
+              pendingRows: ingest.writer.pendingRows(),
+            },
+          }
+        : {}),
+      ...(rules ? { alarms: rules.alarms.counters } : {}),
     });
-    const dashboard = await createDashboard(
-      {
-        db: db.pool,
-        cases,
-        health,
-        isOnline: broker.isOnline,
-        replayDeadLetters: (ids) => ingest.replayDeadLetters(ids, (id) => directory.get(id)),
-        dataDir: config.dataDir,
-        sessionTtlHours: config.sessionTtlHours,
-        sessionSweepIntervalMs: config.sessionSweepIntervalMs,
-        cookieSecure: config.cookieSecure,
-        trustProxy: config.trustProxy,
-        metricsRegistry,
-        gateway: {
-          applyDevice: (device) => broker.applyDevice(device),
-          commands: commandService,
-        },
-        reloadRules,
-      },
-      { host: config.httpHost, port: config.httpPort },
-      logger.child({ room: 'dashboard' }),
-    );
-    cleanup.push(() => dashboard.close());
 
+    let dashboard: Awaited<ReturnType<typeof createDashboard>> | undefined;
+    let httpPort: number;
+    if (parts.api) {
+      // Every node's case changes for this node's sockets; a local commit reads at once.
+      const caseFeed = createCaseFeed(
+        db.pool,
+        { pollMs: config.caseFeedPollMs, listen: clustered },
+        logger.child({ room: 'cases' }),
+      );
+      await caseFeed.start();
+      cases.onChange(() => void caseFeed.wake());
+      cleanup.push(() => caseFeed.stop());
+      const d = await createDashboard(
+        {
+          db: db.pool,
+          cases,
+          caseFeed,
+          health,
+          isOnline: (deviceId) => broker!.isOnline(deviceId),
+          replayDeadLetters: (ids) => ingest!.replayDeadLetters(ids, (id) => directory.get(id)),
+          dataDir: config.dataDir,
+          sessionTtlHours: config.sessionTtlHours,
+          sessionSweepIntervalMs: config.sessionSweepIntervalMs,
+          cookieSecure: config.cookieSecure,
+          trustProxy: config.trustProxy,
+          metricsRegistry,
+          gateway: {
+            applyDevice: (device) => broker!.applyDevice(device),
+            commands: commandService!,
+          },
+          // Rules run on broker and worker nodes; an API node stores the change, they load it.
+          reloadRules: rules?.reloadRules ?? (async () => {}),
+        },
+        { host: config.httpHost, port: config.httpPort },
+        logger.child({ room: 'dashboard' }),
+      );
+      cleanup.push(() => d.close());
+      dashboard = d;
+      httpPort = d.port;
+    } else {
+      const ops = await createOpsServer(
+        health,
+        metricsRegistry,
+        { host: config.httpHost, port: config.httpPort },
+        logger.child({ room: 'dashboard' }),
+      );
+      cleanup.push(() => ops.close());
+      httpPort = ops.port;
+    }
+
+    // Released first at stop: another node takes over while this one drains.
+    cleanup.push(() => leadership.release());
     logger.info(
       {
-        mqtt: `mqtt://${config.mqttHost}:${broker.port}`,
-        http: `http://${config.httpHost}:${dashboard.port}`,
+        role,
+        nodeId,
+        ...(broker && parts.broker ? { mqtt: `mqtt://${config.mqttHost}:${broker.port}` } : {}),
+        http: `http://${config.httpHost}:${httpPort}`,
       },
       'hub started',
     );
@@ -193,12 +306,15 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
       config,
       logger,
       db,
+      role,
+      nodeId,
+      isLeader: () => leadership.isLeader(),
       broker,
       dashboard,
       ingest,
-      alarms,
-      evaluator,
-      reloadRules,
+      alarms: rules?.alarms,
+      evaluator: rules?.evaluator,
+      reloadRules: rules?.reloadRules,
       cases,
       webhooks,
       directory,
@@ -208,14 +324,27 @@ export async function startHub(config: HubConfig, options: HubOptions = {}) {
       metricsRegistry,
       demoCredentials,
       credentialsFile: path.join(config.dataDir, demoCredentialsFile),
-      mqttPort: broker.port,
-      httpPort: dashboard.port,
+      mqttPort: broker && parts.broker ? broker.port : 0,
+      httpPort,
       stop,
     };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+export type HubNode = Awaited<ReturnType<typeof startNode>>;
+
+/** Every room in one process (`--role all`): the shape tests and `npm start` use. */
+export async function startHub(config: HubConfig, options: HubOptions = {}) {
+  const node = await startNode({ ...config, role: 'all' }, options);
+  const { broker, dashboard, ingest, alarms, evaluator, reloadRules, commands } = node;
+  if (!broker || !dashboard || !ingest || !alarms || !evaluator || !reloadRules || !commands) {
+    await node.stop();
+    throw new Error('role all started without every part');
+  }
+  return { ...node, broker, dashboard, ingest, alarms, evaluator, reloadRules, commands };
 }
 
 export type Hub = Awaited<ReturnType<typeof startHub>>;

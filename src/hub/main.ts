@@ -1,24 +1,47 @@
+import { Command, Option } from 'commander';
 import { isHubError } from '../domain/index.js';
-import { loadConfig } from './config.js';
-import { startHub } from './hub.js';
+import { hubRoles, loadConfig, type HubRole } from './config.js';
+import { startNode } from './hub.js';
 
-/** `npm start`: read config, start everything in one process, stop cleanly on a signal. */
+/**
+ * `npm start`: read config, start the parts of this process's role (every
+ * room by default; `--role broker|worker|api` or HUB_ROLE in a cluster, see
+ * docs/deploy.md), stop cleanly on a signal.
+ */
 async function main(): Promise<void> {
-  const config = loadConfig();
-  const hub = await startHub(config);
+  const cli = new Command()
+    .name('hub')
+    .addOption(
+      new Option('--role <role>', 'what this process runs (default: HUB_ROLE, else all)').choices(
+        hubRoles,
+      ),
+    )
+    .parse(process.argv)
+    .opts<{ role?: HubRole }>();
+  const fromEnv = loadConfig();
+  const config = cli.role ? { ...fromEnv, role: cli.role } : fromEnv;
+  const hub = await startNode(config);
   const { mqttHost, httpHost } = config;
-  console.log(
-    [
-      '',
-      `  城市设施监测中枢 Urban Facility Hub is running`,
-      `  Control room  http://${httpHost}:${hub.httpPort}/`,
-      `  MQTT          mqtt://${mqttHost}:${hub.mqttPort}`,
-      `  Database      ${hub.db.capabilities.kind}${hub.db.embedded ? ' (embedded, under ' + config.dataDir + ')' : ''}`,
-      `  Devices       ${hub.directory.size}; demo credentials: ${hub.credentialsFile} (npm run devices -- --list)`,
-      `  Login         admin / password in ${hub.adminPasswordFile}${hub.adminCreated ? ' (created now)' : ''}; API docs http://${httpHost}:${hub.httpPort}/docs`,
-      '',
-    ].join('\n'),
-  );
+  if (config.role !== 'all') {
+    console.log(
+      `\n  Urban Facility Hub, role ${config.role}, node ${hub.nodeId}` +
+        (hub.mqttPort ? `: MQTT mqtt://${mqttHost}:${hub.mqttPort}` : '') +
+        `; HTTP http://${httpHost}:${hub.httpPort}/${hub.dashboard ? '' : 'api/health'}\n`,
+    );
+  } else {
+    console.log(
+      [
+        '',
+        `  城市设施监测中枢 Urban Facility Hub is running`,
+        `  Control room  http://${httpHost}:${hub.httpPort}/`,
+        `  MQTT          mqtt://${mqttHost}:${hub.mqttPort}`,
+        `  Database      ${hub.db.capabilities.kind}${hub.db.embedded ? ' (embedded, under ' + config.dataDir + ')' : ''}`,
+        `  Devices       ${hub.directory.size}; demo credentials: ${hub.credentialsFile} (npm run devices -- --list)`,
+        `  Login         admin / password in ${hub.adminPasswordFile}${hub.adminCreated ? ' (created now)' : ''}; API docs http://${httpHost}:${hub.httpPort}/docs`,
+        '',
+      ].join('\n'),
+    );
+  }
 
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -23,6 +23,27 @@ export async function prepareDatabase(
   capabilities: DatabaseCapabilities,
   config: HubConfig,
   logger: Logger,
+  options: { clustered: boolean },
+): Promise<{ demoCredentials: DemoCredential[] | null; adminCreated: string | null }> {
+  if (!options.clustered) return prepareSteps(pool, capabilities, config, logger);
+  // Processes of a cluster start together: one prepares while the others wait, then find it done.
+  const lock = await pool.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [prepareLockKey]);
+    return await prepareSteps(pool, capabilities, config, logger);
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1)', [prepareLockKey]).catch(() => {});
+    lock.release();
+  }
+}
+
+const prepareLockKey = 0x48_55_42_70;
+
+async function prepareSteps(
+  pool: Pool,
+  capabilities: DatabaseCapabilities,
+  config: HubConfig,
+  logger: Logger,
 ): Promise<{ demoCredentials: DemoCredential[] | null; adminCreated: string | null }> {
   const dbLogger = logger.child({ room: 'db' });
   await applyStoragePolicies(pool, capabilities, storagePolicyOf(config), dbLogger);

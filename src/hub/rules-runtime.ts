@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import {
   listFleet,
   listRuleOverrides,
+  latestSince,
   listRules,
   loadRuleState,
   saveRuleState,
@@ -14,7 +15,25 @@ export interface RulesRuntimeOptions {
   /** Fleet-wide rules and batched alarm updates (#4). */
   readonly tickMs?: number;
   readonly checkpointMs?: number;
+  /** The rules' clock (ticks); tests pass a fake one. */
+  readonly now?: () => number;
+  /**
+   * Who runs the fleet-wide rules (group ratio, offline): the leader of the
+   * cluster. In a cluster the leader sees other nodes' devices through
+   * `device_latest`.
+   */
+  readonly leadership: Leadership;
 }
+
+/** This node's part in the cluster: a single node is always the leader. */
+export interface Leadership {
+  readonly clustered: boolean;
+  isLeader(): boolean;
+  onChange(listener: (leader: boolean) => void): void;
+}
+
+/** Readings stored a little late (batching, another node's 5 s latest flush) are still seen. */
+const latestSlackMs = 60_000;
 
 /**
  * The rules engine of this process: the evaluator loaded with the rules,
@@ -30,8 +49,40 @@ export async function startRulesRuntime(
   const evaluator = createEvaluator(await listRules(pool), await listRuleOverrides(pool));
   evaluator.setFleet(await listFleet(pool), Date.now());
   evaluator.restore(await loadRuleState(pool));
-  const alarms = createAlarmService(pool, evaluator, logger.child({ room: 'rules' }));
-  await alarms.restore(new Map([...directory.values()].map((d) => [d.id, d.type])));
+  const alarms = createAlarmService(pool, evaluator, logger.child({ room: 'rules' }), {
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const types = () => new Map([...directory.values()].map((d) => [d.id, d.type]));
+  await alarms.restore(types());
+  const { leadership } = options;
+  // Fleet-wide rules run once this node has taken their state over.
+  let runsFleet = leadership.isLeader();
+  let latestCursorMs = 0;
+  leadership.onChange((leader) => {
+    runsFleet = false;
+    if (!leader) return;
+    alarms.takeOverFleet(types()).then(
+      (n) => {
+        latestCursorMs = 0;
+        runsFleet = leadership.isLeader();
+        logger.info({ openFleetAlarms: n }, 'this node runs the fleet-wide rules');
+      },
+      (err: unknown) => logger.error({ err }, 'fleet-wide rules not taken over'),
+    );
+  });
+  /** Other nodes' devices, as they stored them: the leader's view of the whole fleet. */
+  async function observeFleet(): Promise<void> {
+    const rows = await latestSince(pool, latestCursorMs - latestSlackMs);
+    for (const r of rows) {
+      evaluator.observe(r.deviceId, r.timeMs, r.data);
+      if (r.timeMs > latestCursorMs) latestCursorMs = r.timeMs;
+    }
+  }
+  const tick = async () => {
+    const fleet = runsFleet;
+    if (fleet && leadership.clustered) await observeFleet();
+    await alarms.tick(undefined, { fleet });
+  };
   const reloadRules = async () => {
     const rules = await listRules(pool);
     evaluator.reload(rules, await listRuleOverrides(pool));
@@ -40,11 +91,11 @@ export async function startRulesRuntime(
     alarms.retire(new Set(rules.filter((r) => r.enabled).map((r) => r.id)));
   };
   const checkpoint = (all = false) =>
-    saveRuleState(pool, evaluator.checkpoint(all)).catch((err: unknown) =>
+    saveRuleState(pool, evaluator.checkpoint(all, runsFleet)).catch((err: unknown) =>
       logger.error({ err }, 'rule state checkpoint failed'),
     );
   const tickTimer = setInterval(
-    () => void alarms.tick().catch((err: unknown) => logger.error({ err }, 'rules tick failed')),
+    () => void tick().catch((err: unknown) => logger.error({ err }, 'rules tick failed')),
     options.tickMs ?? 10_000,
   );
   const checkpointTimer = setInterval(() => void checkpoint(), options.checkpointMs ?? 60_000);
@@ -54,6 +105,8 @@ export async function startRulesRuntime(
     evaluator,
     alarms,
     reloadRules,
+    /** Whether this node runs the fleet-wide rules now. */
+    runsFleet: () => runsFleet,
     /** Stops the timers; the caller drains ingest first, then calls `drain`. */
     stopTimers(): void {
       clearInterval(tickTimer);

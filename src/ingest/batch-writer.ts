@@ -5,7 +5,9 @@ import type { Spool } from './spool.js';
 export type Ack = (err?: Error | null) => void;
 
 export interface BatchWriterOptions {
+  /** Most readings in one write (a single publish's readings are never split). */
   readonly maxRows: number;
+  /** Longest a reading waits for its batch while a write slot is free. */
   readonly flushIntervalMs: number;
   /** Batches committed at once in direct mode; the spool is written one at a time. */
   readonly concurrency: number;
@@ -26,9 +28,41 @@ export interface CommittedBatch extends ReadingColumns {
 interface Batch extends CommittedBatch {
   readonly metrics: Record<string, unknown>[];
   readonly acks: Ack[];
+  /** Per ack: the number of rows up to and including its publish's readings. */
+  readonly ackEnds: number[];
 }
 
-const emptyBatch = (): Batch => ({ deviceIds: [], timesMs: [], data: [], metrics: [], acks: [] });
+const emptyBatch = (): Batch => ({
+  deviceIds: [],
+  timesMs: [],
+  data: [],
+  metrics: [],
+  acks: [],
+  ackEnds: [],
+});
+
+/**
+ * Takes the first `maxRows` readings of `pending` (cut after the last whole
+ * publish that fits; a first publish larger than that goes alone) and leaves
+ * the rest in `pending`.
+ */
+function takeBatch(pending: Batch, maxRows: number): Batch {
+  let messages = 0;
+  while (messages < pending.ackEnds.length && pending.ackEnds[messages]! <= maxRows) messages++;
+  if (messages === 0) messages = 1;
+  const rows = pending.ackEnds[messages - 1]!;
+  const acks = pending.acks.splice(0, messages);
+  const ackEnds = pending.ackEnds.splice(0, messages);
+  for (let i = 0; i < pending.ackEnds.length; i++) pending.ackEnds[i]! -= rows;
+  return {
+    deviceIds: pending.deviceIds.splice(0, rows),
+    timesMs: pending.timesMs.splice(0, rows),
+    data: pending.data.splice(0, rows),
+    metrics: pending.metrics.splice(0, rows),
+    acks,
+    ackEnds,
+  };
+}
 
 /**
  * Writes readings in batches, one statement per batch, and acknowledges the
@@ -40,6 +74,12 @@ const emptyBatch = (): Batch => ({ deviceIds: [], timesMs: [], data: [], metrics
  * replayer commits the spooled segments oldest first, returning to `direct`
  * once nothing is left. Held acknowledgements are the backpressure: the
  * broker reads no further packets from a client until its publish is acked.
+ *
+ * A batch is written when `maxRows` readings wait or the oldest has waited
+ * `flushIntervalMs`; if every write slot is busy then, as soon as one frees
+ * up (not one more interval later). A write carries at most `maxRows`
+ * readings, so under load the slots take turns with full batches instead of
+ * one ever-growing batch.
  */
 export function createBatchWriter(
   db: Queryable,
@@ -48,6 +88,8 @@ export function createBatchWriter(
   logger: Logger,
 ) {
   let pending = emptyBatch();
+  // Readings wait that are due (full batch or timer) but found no free write slot.
+  let overdue = false;
   const inFlight = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | null = null;
   let mode: 'direct' | 'spool' = 'direct';
@@ -124,12 +166,22 @@ export function createBatchWriter(
   /** Starts a write if a slot is free; a finishing write starts the next. */
   function flush(): Promise<void> {
     if (!hasPending()) return Promise.resolve();
-    if (inFlight.size >= (mode === 'direct' ? options.concurrency : 1)) return Promise.resolve();
-    const batch = pending;
-    pending = emptyBatch();
+    if (inFlight.size >= (mode === 'direct' ? options.concurrency : 1)) {
+      overdue = true;
+      return Promise.resolve();
+    }
+    let batch: Batch;
+    if (pending.deviceIds.length > options.maxRows && pending.acks.length > 1) {
+      batch = takeBatch(pending, options.maxRows);
+    } else {
+      batch = pending;
+      pending = emptyBatch();
+    }
+    overdue = hasPending();
     const p: Promise<void> = write(batch).finally(() => {
       inFlight.delete(p);
-      if (pending.deviceIds.length >= options.maxRows) void flush();
+      // Readings that found every slot busy are due: write them in the slot just freed.
+      if (overdue) void flush();
       else if (hasPending()) schedule();
     });
     inFlight.add(p);
@@ -192,6 +244,7 @@ export function createBatchWriter(
     /** Acknowledge the publish whose readings were just added, once they are durable. */
     ackWhenDurable(ack: Ack): void {
       pending.acks.push(ack);
+      pending.ackEnds.push(pending.deviceIds.length);
       if (pending.deviceIds.length >= options.maxRows) void flush();
       else schedule();
     },

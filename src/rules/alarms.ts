@@ -241,6 +241,28 @@ export function createAlarmService(
     });
   }
 
+  function restoreOne(a: AlarmRecord, types: ReadonlyMap<string, FacilityType>): void {
+    open.set(keyOf(a.source, a.ruleId), {
+      id: a.id,
+      flapping: a.flapping,
+      pendingClearMs: null,
+      pendingClearValue: a.lastValue ?? false,
+      ruleId: a.ruleId,
+      source: a.source,
+    });
+    const type = a.deviceId ? (types.get(a.deviceId) ?? a.facilityType) : a.facilityType;
+    evaluator.restoreOpen(a.source, type, a.ruleId, a.severity, {
+      sourceKind: a.sourceKind,
+      deviceId: a.deviceId,
+      gridCode: a.gridCode,
+      value: typeof a.lastValue === 'number' ? a.lastValue : 0,
+      threshold: typeof a.threshold === 'number' ? a.threshold : 0,
+      severity: a.severity,
+      firstMs: Date.parse(a.firstReadingAt),
+      detail: '',
+    });
+  }
+
   return {
     counters,
     onAlarm(listener: AlarmListener): void {
@@ -254,13 +276,14 @@ export function createAlarmService(
       enqueue(device.id, evaluator.evaluate(device.id, device.type, readings, device.gridCode));
     },
     /**
-     * Time-driven work at `at` (default: the injected clock): fleet-wide rules,
+     * Time-driven work at `at` (default: the injected clock): fleet-wide rules
+     * (unless `fleet` is false: in a cluster only the leader runs them),
      * flapping alarms that have been stable long enough, and the batched hold
      * updates of open alarms.
      */
-    async tick(at: number = now()): Promise<void> {
+    async tick(at: number = now(), options: { fleet?: boolean } = {}): Promise<void> {
       const byChain = new Map<string, RuleTransition[]>();
-      for (const t of evaluator.tick(at)) {
+      for (const t of options.fleet === false ? [] : evaluator.tick(at)) {
         const list = byChain.get(t.source.id) ?? [];
         list.push(t);
         byChain.set(t.source.id, list);
@@ -280,27 +303,19 @@ export function createAlarmService(
     /** Loads open alarms at start: they are not opened again, and clear as usual. */
     async restore(types: ReadonlyMap<string, FacilityType>): Promise<number> {
       const alarms = await listOpenAlarms(db);
-      for (const a of alarms) {
-        open.set(keyOf(a.source, a.ruleId), {
-          id: a.id,
-          flapping: a.flapping,
-          pendingClearMs: null,
-          pendingClearValue: a.lastValue ?? false,
-          ruleId: a.ruleId,
-          source: a.source,
-        });
-        const type = a.deviceId ? (types.get(a.deviceId) ?? a.facilityType) : a.facilityType;
-        evaluator.restoreOpen(a.source, type, a.ruleId, a.severity, {
-          sourceKind: a.sourceKind,
-          deviceId: a.deviceId,
-          gridCode: a.gridCode,
-          value: typeof a.lastValue === 'number' ? a.lastValue : 0,
-          threshold: typeof a.threshold === 'number' ? a.threshold : 0,
-          severity: a.severity,
-          firstMs: Date.parse(a.firstReadingAt),
-          detail: '',
-        });
-      }
+      for (const a of alarms) restoreOne(a, types);
+      return alarms.length;
+    },
+    /**
+     * This node starts running the fleet-wide rules (it became the leader):
+     * their state is rebuilt from the alarms open now, which another node may
+     * have opened or cleared since this one started.
+     */
+    async takeOverFleet(types: ReadonlyMap<string, FacilityType>): Promise<number> {
+      const alarms = (await listOpenAlarms(db)).filter((a) => evaluator.isTickRule(a.ruleId));
+      evaluator.resetGroups();
+      for (const [key, a] of open) if (evaluator.isTickRule(a.ruleId)) open.delete(key);
+      for (const a of alarms) restoreOne(a, types);
       return alarms.length;
     },
     /**

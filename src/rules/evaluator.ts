@@ -398,12 +398,14 @@ export function createEvaluator(
 
     /**
      * State changed since the last checkpoint, as rows for rule_state; `all`:
-     * whether changed or not. Only what a restart needs: busy states (open,
-     * timing a duration, holding a window), a row that turns idle (to
-     * overwrite the busy one stored), and lamps whose lit state changed (the
-     * lighting rate reads it). Idle devices, the most, cost nothing.
+     * whether changed or not; `groups`: whether this node runs the fleet-wide
+     * rules (only that node has their state to save). Only what a restart
+     * needs: busy states (open, timing a duration, holding a window), a row
+     * that turns idle (to overwrite the busy one stored), and lamps whose lit
+     * state changed (the lighting rate reads it). Idle devices, the most, cost
+     * nothing.
      */
-    checkpoint(all = false): { key: string; state: unknown }[] {
+    checkpoint(all = false, groups = true): { key: string; state: unknown }[] {
       const rows: { key: string; state: unknown }[] = [];
       for (const e of entries.values()) {
         if (!e.dirty && !all) continue;
@@ -425,12 +427,13 @@ export function createEvaluator(
           state: { lastSeenMs: e.lastSeenMs, last: e.last, states: states ?? {} },
         });
       }
-      for (const [ruleId, g] of groupStates) {
-        const json = JSON.stringify(g);
-        if (!all && savedGroups.get(ruleId) === json) continue;
-        savedGroups.set(ruleId, json);
-        rows.push({ key: `rule:${ruleId}`, state: g });
-      }
+      if (groups)
+        for (const [ruleId, g] of groupStates) {
+          const json = JSON.stringify(g);
+          if (!all && savedGroups.get(ruleId) === json) continue;
+          savedGroups.set(ruleId, json);
+          rows.push({ key: `rule:${ruleId}`, state: g });
+        }
       return rows;
     },
 
@@ -461,6 +464,26 @@ export function createEvaluator(
           if (s && s.v === c.rule.version) e.states[i] = s.s;
         });
       }
+    },
+
+    /**
+     * A device's latest reading as another node stored it (device_latest):
+     * the leader of a cluster runs the fleet-wide rules over every device,
+     * not only those that report to it. Older than what is known: ignored.
+     */
+    observe(deviceId: string, timeMs: number, metrics: Record<string, unknown>): void {
+      const e = entries.get(deviceId);
+      if (!e || timeMs <= e.lastSeenMs) return;
+      e.lastSeenMs = timeMs;
+      e.last = metrics;
+    },
+
+    /** Whether a rule runs from `tick` (group ratio, offline): one node's duty in a cluster. */
+    isTickRule: (ruleId: string): boolean => tickRules.some((r) => r.id === ruleId),
+
+    /** Forgets the state of the fleet-wide rules; a new leader restores it from the open alarms. */
+    resetGroups(): void {
+      groupStates.clear();
     },
 
     rules: (): readonly RuleDefinition[] => rules,

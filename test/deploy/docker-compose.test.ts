@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { configVariables, loadConfig } from '../../src/hub/config.js';
 
 // Docker has no engine on the test machines: parsing the files is the validation.
 
 interface ComposeService {
+  profiles?: string[];
+  healthcheck?: { test?: string[] };
   image?: string;
   build?: string | { context?: string; dockerfile?: string };
   environment?: Record<string, string | number | boolean | null> | string[];
@@ -131,6 +134,50 @@ describe('docker-compose.yml', () => {
       (service.ports ?? []).map(containerPortOf),
     );
     expect(published).not.toContain(5432);
+  });
+});
+
+describe('docker-compose.yml, cluster profile', () => {
+  // `<<` merge keys (the shared cluster environment) need the YAML 1.1 merge option.
+  const merged = parse(readRepoFile('docker-compose.yml'), { merge: true }) as Compose;
+  const roleServices = ['worker', 'broker', 'api'] as const;
+
+  it('puts Redis and one service per role in the cluster profile, outside the default start', () => {
+    for (const name of ['redis', ...roleServices]) {
+      expect(merged.services[name]?.profiles).toEqual(['cluster']);
+    }
+    expect(merged.services.hub!.profiles).toBeUndefined();
+  });
+
+  it('gives each role service its role, the shared database and Redis, and only documented variables', () => {
+    for (const role of roleServices) {
+      const env = environmentOf(merged.services[role]!);
+      expect(env.HUB_ROLE).toBe(role);
+      expect(new URL(env.DATABASE_URL ?? '').hostname).toBe('timescaledb');
+      expect(new URL(env.REDIS_URL ?? '').hostname).toBe('redis');
+      for (const name of Object.keys(env)) expect(configVariables).toContain(name);
+      expect(() => loadConfig(env)).not.toThrow();
+    }
+  });
+
+  it('starts broker and API processes once the worker (which prepares the database) is healthy', () => {
+    expect(merged.services.worker!.depends_on).toMatchObject({
+      timescaledb: { condition: 'service_healthy' },
+      redis: { condition: 'service_healthy' },
+    });
+    for (const role of ['broker', 'api']) {
+      expect(merged.services[role]!.depends_on).toMatchObject({
+        worker: { condition: 'service_healthy' },
+      });
+      expect(merged.services[role]!.healthcheck?.test?.join(' ')).toContain('/api/health');
+    }
+  });
+
+  it('publishes MQTT on the broker and HTTP on the API process only', () => {
+    expect((merged.services.broker!.ports ?? []).map(containerPortOf)).toEqual([1883]);
+    expect((merged.services.api!.ports ?? []).map(containerPortOf)).toEqual([8080]);
+    expect(merged.services.worker!.ports ?? []).toEqual([]);
+    expect(merged.services.redis!.ports ?? []).toEqual([]);
   });
 });
 

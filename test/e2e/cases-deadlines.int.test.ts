@@ -1,7 +1,14 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseDetail } from '../../src/domain/index.js';
-import { authed, connectDevice, startTestHub, waitFor, type TestHub } from '../support/hub.js';
+import {
+  authed,
+  connectDevice,
+  login,
+  startTestHub,
+  waitFor,
+  type TestHub,
+} from '../support/hub.js';
 
 const minute = 60_000;
 
@@ -113,6 +120,110 @@ describe('case deadlines and time-driven work', () => {
     expect(now).toMatchObject({ overdue: false, extensionCount: 1 });
     expect(now.dueAt).toBe(new Date(start + 30 * minute + 4 * 3600_000).toISOString());
     expect(now.updatedAt).toBe(new Date(clock).toISOString());
+  });
+
+  it('counts working-time deadlines in working hours, skipping holidays and working make-up days', async () => {
+    // Only an admin edits the calendar.
+    const created = await api()(`${t.httpUrl}/api/users`, {
+      method: 'POST',
+      body: JSON.stringify({ username: 'op-cal', password: 'op-cal-password-1', role: 'operator' }),
+    });
+    expect(created.status).toBe(201);
+    const operator = authed(await login(t.httpUrl, 'op-cal', 'op-cal-password-1'));
+    const days = [
+      { date: '2026-11-28', kind: 'workday', name: '调休上班 (fixture)' },
+      { date: '2026-11-30', kind: 'holiday', name: '假日 (fixture)' },
+    ];
+    const refused = await operator(`${t.httpUrl}/api/calendar/days`, {
+      method: 'PUT',
+      body: JSON.stringify({ days }),
+    });
+    expect(refused.status).toBe(403);
+    const put = await api()(`${t.httpUrl}/api/calendar/days`, {
+      method: 'PUT',
+      body: JSON.stringify({ days }),
+    });
+    expect(put.status).toBe(200);
+    const cal = (await (await operator(`${t.httpUrl}/api/calendar`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(cal).toMatchObject({
+      timeZone: 'Asia/Shanghai',
+      workingHours: [
+        { start: '08:30', end: '12:00' },
+        { start: '13:30', end: '17:30' },
+      ],
+      workingDayMinutes: 450,
+      days,
+    });
+    const badDay = await api()(`${t.httpUrl}/api/calendar/days`, {
+      method: 'PUT',
+      body: JSON.stringify({ days: [{ date: '2026-02-30', kind: 'holiday' }] }),
+    });
+    expect(badDay.status).toBe(400);
+
+    // Friday 27 November, 17:00 China Standard Time. No facility type: no route, so the case
+    // waits for an operator to dispatch it.
+    clock = Date.parse('2026-11-27T17:00:00+08:00');
+    const c = await register({
+      severity: 'minor',
+      title: '井盖周边路面破损',
+      gridCode: t.devices.gas.gridCode,
+    });
+    expect(c.state).toBe('registered');
+    expect(c.deadlineUnit).toBe('working');
+    // Dispatch within 1 working hour: 30 min on Friday, 30 min on the make-up Saturday.
+    expect(c.dispatchDueAt).toBe(new Date('2026-11-28T09:00:00+08:00').toISOString());
+    // Minor: 3 working days = 1350 working minutes: Friday 30, Saturday 450, (Sunday, the
+    // Monday holiday) Tuesday 450, Wednesday 420 → Wednesday 2 December 17:00.
+    expect(c.dueAt).toBe(new Date('2026-12-02T17:00:00+08:00').toISOString());
+
+    const saturday = (hhmm: string) => new Date(`2026-11-28T${hhmm}:00+08:00`);
+    expect(await t.hub.cases.tick(saturday('08:59'))).toMatchObject({ notDispatched: 0 });
+    expect(await t.hub.cases.tick(saturday('09:01'))).toMatchObject({ notDispatched: 1 });
+    expect(await t.hub.cases.tick(saturday('09:30'))).toMatchObject({ notDispatched: 0 });
+    expect(await caseOf(c.id)).toMatchObject({ dispatchOverdue: true, overdue: false });
+    const waiting = (await (await api()(`${t.httpUrl}/api/cases?dispatchOverdue=true`)).json()) as {
+      cases: CaseDetail[];
+    };
+    expect(waiting.cases.map((x) => x.id)).toEqual([c.id]);
+
+    // Overdue after Wednesday 17:00; the next escalation one working period (3 working days) later.
+    const wednesday = Date.parse('2026-12-02T17:00:00+08:00');
+    expect(await t.hub.cases.tick(new Date(wednesday - minute))).toMatchObject({ escalated: 0 });
+    expect(await t.hub.cases.tick(new Date(wednesday + minute))).toMatchObject({ escalated: 1 });
+    // Wednesday 17:01 + 1350 working minutes: Wed 29, Thu 450, Fri 450, Mon 421 → Monday 7 Dec 17:01.
+    const monday = Date.parse('2026-12-07T17:01:00+08:00');
+    expect(await t.hub.cases.tick(new Date(monday - minute))).toMatchObject({ escalated: 0 });
+    expect(await t.hub.cases.tick(new Date(monday))).toMatchObject({ escalated: 1 });
+    expect((await caseOf(c.id)).escalationArea).toBe(t.devices.gas.gridCode.slice(0, 9));
+
+    // The deadline table says which rows count working time (domain.md defaults).
+    const table = (await (await api()(`${t.httpUrl}/api/case-deadlines`)).json()) as {
+      deadlines: Record<string, unknown>[];
+    };
+    expect(table.deadlines).toContainEqual(
+      expect.objectContaining({
+        severity: 'major',
+        facilityType: 'streetlight',
+        handleMinutes: 1350,
+        unit: 'working',
+        dispatchMinutes: 60,
+        dispatchUnit: 'working',
+      }),
+    );
+    const minorAny = table.deadlines.find((d) => d.severity === 'minor' && !d.facilityType)!;
+    const patched = await api()(`${t.httpUrl}/api/case-deadlines/${minorAny.id as number}`, {
+      method: 'PATCH',
+      body: JSON.stringify({ unit: 'calendar', handleMinutes: 4320 }),
+    });
+    expect(await patched.json()).toMatchObject({ unit: 'calendar', handleMinutes: 4320 });
+
+    const removed = await api()(`${t.httpUrl}/api/calendar/days/2026-11-30`, { method: 'DELETE' });
+    expect(removed.status).toBe(204);
+    const again = await api()(`${t.httpUrl}/api/calendar/days/2026-11-30`, { method: 'DELETE' });
+    expect(again.status).toBe(404);
   });
 
   it('verifies a handled case by itself once telemetry has shown recovery for the configured time', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseDetail } from '../../src/domain/index.js';
-import { authed, login, startTestHub, type TestHub } from '../support/hub.js';
+import { authed, createUsers, lightingAreas, startTestHub, type TestHub } from '../support/hub.js';
 
 type Fetch = ReturnType<typeof authed>;
 
@@ -12,7 +12,6 @@ type Fetch = ReturnType<typeof authed>;
  */
 describe('the cases workflow through REST', () => {
   let t: TestHub;
-  let admin: Fetch;
   const as: Record<string, Fetch> = {};
   const ids: Record<string, number> = {};
   let grid = '';
@@ -23,10 +22,7 @@ describe('the cases workflow through REST', () => {
 
   beforeAll(async () => {
     t = await startTestHub({ CASE_TICK_INTERVAL_MS: '3600000' });
-    admin = authed(t.adminToken);
-    grid = t.devices.streetlight.gridCode;
-    district = grid.slice(0, 6);
-    otherDistrict = district === '430302' ? '430304' : '430302';
+    ({ grid, district, otherDistrict } = lightingAreas(t));
     const users = [
       { username: 'op1', role: 'operator' },
       { username: 'sup1', role: 'supervisor' },
@@ -34,14 +30,9 @@ describe('the cases workflow through REST', () => {
       { username: 'crew-a', role: 'crew', crewId: `lighting-${district}` },
       { username: 'crew-b', role: 'crew', crewId: `lighting-${otherDistrict}` },
     ];
-    for (const u of users) {
-      const res = await admin(`${t.httpUrl}/api/users`, {
-        method: 'POST',
-        body: JSON.stringify({ ...u, password: `pw-${u.username}-long-enough` }),
-      });
-      expect(res.status, u.username).toBe(201);
-      ids[u.username] = ((await res.json()) as { id: number }).id;
-      as[u.username] = authed(await login(t.httpUrl, u.username, `pw-${u.username}-long-enough`));
+    for (const [username, u] of Object.entries(await createUsers(t.httpUrl, t.adminToken, users))) {
+      ids[username] = u.id;
+      as[username] = authed(u.token);
     }
   });
   afterAll(async () => {
@@ -94,14 +85,16 @@ describe('the cases workflow through REST', () => {
     expect(sixth.status).toBe(429);
     expect(await sixth.json()).toMatchObject({ code: 'HUB_ERR_TOO_MANY_LOGINS' });
 
+    // No TRUST_PROXY: a forged X-Forwarded-Proto does not make the cookie Secure.
     const res = await fetch(`${t.httpUrl}/api/auth/login`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https' },
       body: JSON.stringify({ username: 'view1', password: 'pw-view1-long-enough' }),
     });
     const cookie = res.headers.get('set-cookie') ?? '';
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Strict');
+    expect(cookie).not.toContain('Secure');
     const cookieHeader = cookie.split(';')[0]!;
     const withCookie = await fetch(`${t.httpUrl}/api/cases`, { headers: { cookie: cookieHeader } });
     expect(withCookie.status).toBe(200);

@@ -1,13 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { MqttClient } from 'mqtt';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/hub/config.js';
-import { startHub, type Hub } from '../../src/hub/hub.js';
 import { nextMessage } from '../support/broker.js';
-import { connectDevice, startTestHub, waitFor, type TestHub } from '../support/hub.js';
+import {
+  connectDevice,
+  startOtherNode,
+  startTestHub,
+  waitFor,
+  type TestHub,
+} from '../support/hub.js';
 import { machineRedisUrl, redisReachable, redisTestPrefix } from '../support/redis.js';
 
 const reachable = await redisReachable();
@@ -20,38 +20,24 @@ const reachable = await redisReachable();
 describe.skipIf(!reachable)('two hub nodes sharing PostgreSQL and Redis', () => {
   const { prefix, cleanUp } = redisTestPrefix();
   let a: TestHub;
-  let b: Hub;
-  let bDataDir: string;
+  let node: Awaited<ReturnType<typeof startOtherNode>>;
   const clients: MqttClient[] = [];
   const env = { REDIS_URL: machineRedisUrl, REDIS_KEY_PREFIX: prefix };
 
   beforeAll(async () => {
     a = await startTestHub(env);
-    bDataDir = await mkdtemp(path.join(os.tmpdir(), 'hub-test-node-b-'));
-    b = await startHub(
-      loadConfig({
-        DATABASE_URL: a.database.url,
-        DATA_DIR: bDataDir,
-        MQTT_PORT: '0',
-        HTTP_PORT: '0',
-        INGEST_FLUSH_INTERVAL_MS: '20',
-        LOG_LEVEL: 'silent',
-        ...env,
-      }),
-      { logger: pino({ level: 'silent' }) },
-    );
+    node = await startOtherNode(a, env);
   });
   afterAll(async () => {
     for (const c of clients) c.end(true);
-    await b?.stop();
+    await node?.stop();
     await a?.stop();
-    await rm(bDataDir, { recursive: true, force: true });
     await cleanUp();
   });
 
   it('delivers a command sent through node A to a device on node B, and settles its ack', async () => {
     const lamp = a.devices.streetlight;
-    const device = await connectDevice(`mqtt://127.0.0.1:${b.mqttPort}`, lamp);
+    const device = await connectDevice(`mqtt://127.0.0.1:${node.hub.mqttPort}`, lamp);
     clients.push(device);
     await device.subscribeAsync(`devices/${lamp.id}/commands`, { qos: 1 });
     const got = nextMessage(device, `devices/${lamp.id}/commands`);
@@ -80,7 +66,7 @@ describe.skipIf(!reachable)('two hub nodes sharing PostgreSQL and Redis', () => 
 
   it('raises one alarm, not two, for telemetry received by node B', async () => {
     const manhole = a.devices.manhole;
-    const device = await connectDevice(`mqtt://127.0.0.1:${b.mqttPort}`, manhole);
+    const device = await connectDevice(`mqtt://127.0.0.1:${node.hub.mqttPort}`, manhole);
     clients.push(device);
     await device.publishAsync(`devices/${manhole.id}/events`, JSON.stringify({ tilt: 45 }), {
       qos: 1,
@@ -90,7 +76,7 @@ describe.skipIf(!reachable)('two hub nodes sharing PostgreSQL and Redis', () => 
         .rows;
     await waitFor(async () => ((await rows()).length > 0 ? true : undefined), 'the alarm');
     await a.hub.alarms.settled();
-    await b.alarms.settled();
+    await node.hub.alarms.settled();
     expect(await rows()).toEqual([{ state: 'open' }]);
   });
 });

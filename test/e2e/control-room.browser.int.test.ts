@@ -1,21 +1,83 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
-import { connectDevice, startTestHub, type TestHub } from '../support/hub.js';
-import { chromiumPath, launchBrowser } from '../support/browser.js';
+import { authed, connectDevice, type TestHub } from '../support/hub.js';
+import { chromiumPath, closeHubAndBrowser, startHubAndBrowser } from '../support/browser.js';
 
 /** The operator's view in a real browser: a case appears live, recovers, and a lost link shows. */
 describe.skipIf(!chromiumPath)('the control-room page in Chromium', () => {
   let t: TestHub;
   let browser: Browser;
 
-  beforeAll(async () => {
-    t = await startTestHub();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.stop();
+  beforeAll(async () => ({ t, browser } = await startHubAndBrowser()));
+  afterAll(() => closeHubAndBrowser(t, browser));
+
+  it('shows integrity, online, lighting and closure rates per district as the API gives them', async () => {
+    const page = await browser.newPage({ locale: 'zh-CN' });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(t.httpUrl + '/');
+    await page.fill('#login-username', 'admin');
+    await page.fill('#login-password', (await readFile(t.hub.adminPasswordFile, 'utf8')).trim());
+    await page.click('#login-submit');
+    // The KPI panel of the control room: the district figures of the API, Chinese first.
+    await page.locator('#kpi-panel:not([hidden])').waitFor();
+
+    await page.click('#kpi-panel summary');
+    const rows = page.locator('#kpi-rows tr');
+    await rows.first().waitFor();
+
+    const api = authed(t.adminToken);
+    const expected = (await (
+      await api(`${t.httpUrl}/api/kpis/facilities?level=district`)
+    ).json()) as {
+      lightingTime: boolean;
+      rows: {
+        area: string;
+        facilities: number;
+        integrityRate: number | null;
+        onlineRate: number | null;
+      }[];
+    };
+    expect(await rows.count()).toBe(expected.rows.length);
+    const percent = (r: number | null) => (r === null ? '—' : `${(r * 100).toFixed(1)} %`);
+    for (const r of expected.rows) {
+      const tr = page.locator(`#kpi-rows tr[data-area="${r.area}"]`);
+      expect(await tr.locator('[data-kpi="facilities"]').innerText()).toBe(String(r.facilities));
+      expect(await tr.locator('[data-kpi="integrityRate"]').innerText()).toBe(
+        percent(r.integrityRate),
+      );
+      expect(await tr.locator('[data-kpi="onlineRate"]').innerText()).toBe(percent(r.onlineRate));
+    }
+    const header = page.locator('#kpi-panel thead');
+    expect(await header.innerText()).toContain('设施完好率');
+    await page.click('#lang-toggle');
+    await expect.poll(async () => (await header.innerText()).split('\n')[0]).toContain('Area');
+    expect(await page.locator('#kpi-panel summary').innerText()).toContain('KPIs by district');
+
+    // A 12345 call no route takes waits for the operator; past its dispatch deadline it says so.
+    const registered = await api(`${t.httpUrl}/api/cases`, {
+      method: 'POST',
+      body: JSON.stringify({ source: 'hotline', severity: 'minor', title: '12345：井盖异响' }),
+    });
+    const c = (await registered.json()) as { id: number; code: string; dispatchDueAt: string };
+    const caseRow = page.locator(`#cases tr[data-case-code="${c.code}"]`);
+    await caseRow.waitFor();
+    expect(await caseRow.innerText()).not.toContain('dispatch late');
+    await t.hub.cases.tick(new Date(Date.parse(c.dispatchDueAt) + 60_000));
+    await expect.poll(async () => (await caseRow.innerText()).includes('dispatch late')).toBe(true);
+    await page.screenshot({
+      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/kpi-panel.png`,
+      fullPage: true,
+    });
+    // Cancelled, it leaves the list: the next test starts from an empty one.
+    await api(`${t.httpUrl}/api/cases/${c.id}/actions/cancel`, {
+      method: 'POST',
+      body: JSON.stringify({ reason: '测试' }),
+    });
+    await expect.poll(() => caseRow.count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
   });
 
   it('shows a case the moment its alarm opens, marks it recovered, and warns when the link drops', async () => {

@@ -1,21 +1,15 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authed, startTestHub, type TestHub } from '../support/hub.js';
-import { chromiumPath, launchBrowser } from '../support/browser.js';
+import { authed, type TestHub } from '../support/hub.js';
+import { chromiumPath, closeHubAndBrowser, startHubAndBrowser } from '../support/browser.js';
 
 /** The crew's phone page in a real browser: its new case arrives live; accept, report handled with a photo. */
 describe.skipIf(!chromiumPath)('the crew phone page in Chromium', () => {
   let t: TestHub;
   let browser: Browser;
 
-  beforeAll(async () => {
-    t = await startTestHub();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.stop();
-  });
+  beforeAll(async () => ({ t, browser } = await startHubAndBrowser()));
+  afterAll(() => closeHubAndBrowser(t, browser));
 
   it('shows a crew its new case on the phone page and lets it accept and report the fix', async () => {
     const api = authed(t.adminToken);

@@ -1,4 +1,5 @@
 import { chromium, type Browser } from 'playwright-core';
+import { startTestHub, type TestHub } from './hub.js';
 import { findTool } from './tools.js';
 
 /** Debian's chromium (or CHROMIUM_PATH), or null with a printed reason. */
@@ -20,4 +21,18 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/** A test hub and a browser for a page test; `closeHubAndBrowser` in afterAll. */
+export async function startHubAndBrowser(): Promise<{ t: TestHub; browser: Browser }> {
+  const t = await startTestHub();
+  return { t, browser: await launchBrowser() };
+}
+
+export async function closeHubAndBrowser(
+  t: TestHub | undefined,
+  browser: Browser | undefined,
+): Promise<void> {
+  await browser?.close();
+  await t?.stop();
 }

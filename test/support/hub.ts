@@ -11,7 +11,7 @@ import type {
   ServerToClientEvents,
 } from '../../src/domain/index.js';
 import { loadConfig } from '../../src/hub/config.js';
-import { startHub, type Hub } from '../../src/hub/hub.js';
+import { startHub, startNode, type Hub, type HubNode, type HubOptions } from '../../src/hub/hub.js';
 import { backends, createPrimaryDatabase, type TestDatabase } from './databases.js';
 
 export interface TestHub {
@@ -47,7 +47,7 @@ export function quietReading(type: FacilityType, i: number): Record<string, numb
 export async function startTestHub(
   env: Record<string, string> = {},
   backend: 'primary' | 'timescaledb' | TestDatabase = 'primary',
-  options: { now?: () => Date } = {},
+  options: Omit<HubOptions, 'logger'> = {},
 ): Promise<TestHub> {
   const database =
     backend === 'primary'
@@ -72,7 +72,7 @@ export async function startTestHub(
   });
   const hub = await startHub(config, {
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-    now: options.now,
+    ...options,
   });
   const httpUrl = `http://127.0.0.1:${hub.httpPort}`;
   const adminPassword = (await readFile(hub.adminPasswordFile, 'utf8')).trim();
@@ -90,6 +90,56 @@ export async function startTestHub(
     async stop() {
       await hub.stop();
       await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Another hub node on the database of `first` (a cluster when `env` carries
+ * REDIS_URL), with a data directory of its own; `stop` removes it.
+ */
+export function startOtherNode(
+  first: TestHub,
+  env: Record<string, string> = {},
+  options: Omit<HubOptions, 'logger'> = {},
+): Promise<{ hub: Hub; httpUrl: string; stop(): Promise<void> }> {
+  return startNodeOn(first, startHub, env, options);
+}
+
+/** A process of one role (HUB_ROLE in `env`) on the database of `first`. */
+export function startRoleNode(
+  first: TestHub,
+  env: Record<string, string>,
+  options: Omit<HubOptions, 'logger'> = {},
+): Promise<{ hub: HubNode; httpUrl: string; stop(): Promise<void> }> {
+  return startNodeOn(first, startNode, env, options);
+}
+
+async function startNodeOn<T extends { httpPort: number; stop(): Promise<void> }>(
+  first: TestHub,
+  start: (config: ReturnType<typeof loadConfig>, options: HubOptions) => Promise<T>,
+  env: Record<string, string>,
+  options: Omit<HubOptions, 'logger'>,
+): Promise<{ hub: T; httpUrl: string; stop(): Promise<void> }> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hub-test-node-'));
+  const hub = await start(
+    loadConfig({
+      DATABASE_URL: first.database.url,
+      DATA_DIR: dataDir,
+      MQTT_PORT: '0',
+      HTTP_PORT: '0',
+      INGEST_FLUSH_INTERVAL_MS: '20',
+      LOG_LEVEL: 'silent',
+      ...env,
+    }),
+    { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), ...options },
+  );
+  return {
+    hub,
+    httpUrl: `http://127.0.0.1:${hub.httpPort}`,
+    async stop() {
+      await hub.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
@@ -128,6 +178,40 @@ export async function login(httpUrl: string, username: string, password: string)
   });
   if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
+}
+
+/** The streetlight's grid and district, and the demo city's other district. */
+export function lightingAreas(t: TestHub): {
+  grid: string;
+  district: string;
+  otherDistrict: string;
+} {
+  const grid = t.devices.streetlight.gridCode;
+  const district = grid.slice(0, 6);
+  return { grid, district, otherDistrict: district === '430302' ? '430304' : '430302' };
+}
+
+/** The password `createUsers` gives a test user. */
+export const testPassword = (username: string) => `pw-${username}-long-enough`;
+
+/** Creates users through the admin API and logs each in: id and session token by username. */
+export async function createUsers(
+  httpUrl: string,
+  adminToken: string,
+  users: readonly { username: string; role: string; crewId?: string }[],
+): Promise<Record<string, { id: number; token: string }>> {
+  const out: Record<string, { id: number; token: string }> = {};
+  for (const u of users) {
+    const res = await authed(adminToken)(`${httpUrl}/api/users`, {
+      method: 'POST',
+      body: JSON.stringify({ ...u, password: testPassword(u.username) }),
+    });
+    if (res.status !== 201)
+      throw new Error(`user ${u.username}: ${res.status} ${await res.text()}`);
+    const { id } = (await res.json()) as { id: number };
+    out[u.username] = { id, token: await login(httpUrl, u.username, testPassword(u.username)) };
+  }
+  return out;
 }
 
 /** An authenticated socket.io client; `sinceVersion` resumes after that version. */

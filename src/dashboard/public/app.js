@@ -30,7 +30,21 @@
     loginFailed: ['用户名或密码错误', 'Wrong username or password'],
     logout: ['退出', 'Log out'],
     overdue: ['超期', 'overdue'],
+    dispatchOverdue: ['派遣超时', 'dispatch late'],
+    kpiTitle: ['考核指标（按区）', 'KPIs by district'],
+    kpiArea: ['区域', 'Area'],
+    kpiFacilities: ['设施数', 'Facilities'],
+    kpiIntegrity: ['设施完好率', 'Integrity'],
+    kpiOnline: ['在线率', 'Online'],
+    kpiLighting: ['亮灯率', 'Lighting'],
+    kpiClosure: ['结案率', 'Closure'],
+    kpiOnTime: ['按期结案率', 'On-time closure'],
+    kpiDaytime: ['非亮灯时段：亮灯率不计', 'Outside lighting hours: no lighting rate'],
+    kpiFailed: ['指标加载失败', 'KPIs failed to load'],
   };
+
+  /** Targets a rate is judged against (domain.md): integrity ≥ 95 %, lighting ≥ 98 %. */
+  const kpiTargets = { integrityRate: 0.95, lightingRate: 0.98 };
 
   const severityLabels = {
     critical: ['紧急', 'critical'],
@@ -136,6 +150,7 @@
     }
     applyStaticTexts();
     for (const [id, tr] of rows) fillRow(tr, cases.get(id));
+    renderKpis();
     render();
   });
 
@@ -216,6 +231,10 @@
           }),
     );
     if (c.overdue) state.append(' ', bilingual(texts.overdue, 'chip overdue'));
+    // Still waiting for dispatch past its deadline (1 working hour, domain.md).
+    if (c.dispatchOverdue && (c.state === 'registered' || c.state === 'returned')) {
+      state.append(' ', bilingual(texts.dispatchOverdue, 'chip overdue'));
+    }
     if (c.recoveredAt) {
       const chip = bilingual(texts.recovered, 'chip recovered');
       chip.title = localTime(c.recoveredAt).date + ' ' + localTime(c.recoveredAt).time;
@@ -352,6 +371,81 @@
   applyStaticTexts();
   render();
 
+  // ---------- KPIs (docs/cases.md, "KPIs" and "Facility KPIs") ----------
+
+  const kpiPanel = $('kpi-panel');
+  const kpiRows = $('kpi-rows');
+  const kpiNote = $('kpi-note');
+  /** The last answer: rendered again when the language changes. */
+  let kpiData = null;
+  let kpiTimer = null;
+
+  const percent = (rate) =>
+    typeof rate === 'number' ? `${(Math.round(rate * 1000) / 10).toFixed(1)} %` : '—';
+
+  function kpiCell(tr, key, value, rate) {
+    const td = document.createElement('td');
+    td.setAttribute('data-kpi', key);
+    td.textContent = value;
+    const target = kpiTargets[key];
+    if (target !== undefined && typeof rate === 'number' && rate < target) {
+      td.classList.add('below-target');
+    }
+    tr.appendChild(td);
+  }
+
+  function renderKpis() {
+    if (!kpiData) return;
+    if (kpiData.error) {
+      kpiRows.replaceChildren();
+      fillBilingual(kpiNote, texts.kpiFailed);
+      return;
+    }
+    const closure = new Map(kpiData.cases.map((r) => [r.key, r]));
+    kpiRows.replaceChildren(
+      ...kpiData.facilities.rows.map((r) => {
+        const tr = document.createElement('tr');
+        tr.setAttribute('data-area', text(r.area));
+        kpiCell(tr, 'area', `${text(r.name)} ${text(r.area)}`);
+        kpiCell(tr, 'facilities', String(r.facilities));
+        kpiCell(tr, 'integrityRate', percent(r.integrityRate), r.integrityRate);
+        kpiCell(tr, 'onlineRate', percent(r.onlineRate), r.onlineRate);
+        kpiCell(tr, 'lightingRate', percent(r.lightingRate), r.lightingRate);
+        const c = closure.get(r.area) || {};
+        kpiCell(tr, 'closureRate', percent(c.closureRate));
+        kpiCell(tr, 'onTimeClosureRate', percent(c.onTimeClosureRate));
+        return tr;
+      }),
+    );
+    if (kpiData.facilities.lightingTime) kpiNote.replaceChildren();
+    else fillBilingual(kpiNote, texts.kpiDaytime);
+  }
+
+  function loadKpis() {
+    Promise.all([
+      session.request('GET', '/api/kpis/facilities?level=district'),
+      session.request('GET', '/api/kpis?groupBy=district'),
+    ]).then(
+      ([facilities, caseKpis]) => {
+        kpiData = { facilities, cases: caseKpis.rows };
+        renderKpis();
+      },
+      () => {
+        kpiData = { error: true };
+        renderKpis();
+      },
+    );
+  }
+
+  // Read while open: on opening, then every minute.
+  kpiPanel.addEventListener('toggle', () => {
+    window.clearInterval(kpiTimer);
+    kpiTimer = null;
+    if (!kpiPanel.open) return;
+    loadKpis();
+    kpiTimer = window.setInterval(loadKpis, 60_000);
+  });
+
   // ---------- login ----------
 
   function showLogin(show) {
@@ -362,6 +456,11 @@
       !show && session.me ? `${session.me.displayName} · ${session.me.role}` : '';
     newCase.hidden =
       show || !session.me || !['admin', 'operator', 'supervisor'].includes(session.me.role);
+    $('admin-link').hidden = show || !session.me || session.me.role !== 'admin';
+    kpiPanel.hidden =
+      show ||
+      !session.me ||
+      !['admin', 'operator', 'supervisor', 'viewer'].includes(session.me.role);
     if (show) $('login-username').focus();
   }
 
@@ -441,6 +540,16 @@
         socket.close();
         showLogin(true);
       }
+    });
+
+    socket.on('session:ended', (ended) => {
+      // Still logged in, but the role, crew or area changed: reconnect for a fresh snapshot.
+      if (ended && ended.reason === 'user_changed') {
+        hadSnapshot = false;
+        return;
+      }
+      socket.close();
+      showLogin(true);
     });
 
     socket.on('cases:snapshot', (snapshot) => {

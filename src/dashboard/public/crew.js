@@ -119,8 +119,25 @@
       auth: (cb) => cb(hadSnapshot ? { sinceVersion: lastVersion } : {}),
     });
     socket.on('connect', () => setConnection(true));
-    socket.on('disconnect', () => setConnection(false));
-    socket.on('connect_error', () => setConnection(false));
+    socket.on('disconnect', (reason) => {
+      setConnection(false);
+      // The server closed the socket on purpose: socket.io does not reconnect by itself then.
+      if (reason === 'io server disconnect') socket.connect();
+    });
+    socket.on('connect_error', (err) => {
+      setConnection(false);
+      if (err && err.data && err.data.code === 'HUB_ERR_UNAUTHENTICATED') socket.close();
+    });
+    socket.on('session:ended', (ended) => {
+      // Still logged in, but moved to another crew: reconnect for that crew's snapshot.
+      if (ended && ended.reason === 'user_changed') {
+        hadSnapshot = false;
+        return;
+      }
+      socket.close();
+      $('main').hidden = true;
+      $('login-panel').hidden = false;
+    });
     socket.on('cases:snapshot', (snapshot) => {
       cases.clear();
       for (const c of snapshot.cases || []) cases.set(c.id, c);

@@ -1,0 +1,142 @@
+import type { PoolClient } from 'pg';
+import type { Logger } from 'pino';
+import { caseEventsAfter, type Pool } from '../db/index.js';
+import type { CaseChange } from './cases.js';
+
+/** The channel a committed case change notifies (in its transaction: sent at COMMIT). */
+export const caseEventsChannel = 'hub_case_events';
+
+export interface CaseFeedOptions {
+  /** Poll fallback; with `listen`, NOTIFY wakes the feed sooner. */
+  readonly pollMs: number;
+  /** LISTEN on a connection of its own (a cluster); a single node wakes the feed itself. */
+  readonly listen: boolean;
+  /** Events read per query. */
+  readonly batch?: number;
+}
+
+export type CaseFeedListener = (change: CaseChange, version: number) => void;
+
+/**
+ * Every case change of every node, in version order (decision 0110): each
+ * node tails `case_events` after a cursor. Case changes commit in version
+ * order (they take a transaction advisory lock before their versions), so
+ * nothing committed later can carry a version below the cursor. NOTIFY (in
+ * a cluster) or `wake()` (after a local commit) makes the next read prompt;
+ * the poll catches what a lost notification would miss.
+ */
+export function createCaseFeed(pool: Pool, options: CaseFeedOptions, logger: Logger) {
+  const listeners: CaseFeedListener[] = [];
+  const batch = options.batch ?? 1000;
+  let cursor = 0;
+  let chain: Promise<unknown> = Promise.resolve();
+  let pending = false;
+  let stopped = false;
+  let listener: PoolClient | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let relisten: NodeJS.Timeout | null = null;
+
+  /** Runs `fn` between two reads: nothing is sent while it runs. */
+  function withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = chain.then(fn, fn);
+    chain = run.catch(() => {});
+    return run;
+  }
+
+  async function readOnce(): Promise<void> {
+    for (;;) {
+      const rows = await caseEventsAfter(pool, cursor, batch);
+      for (const r of rows) {
+        cursor = r.version;
+        const change: CaseChange = {
+          reason: r.reason,
+          case: r.snapshot,
+          action: r.action,
+          prevCrewId: r.prevCrewId,
+        };
+        for (const l of listeners) {
+          try {
+            l(change, r.version);
+          } catch (err) {
+            logger.error({ err }, 'case feed listener failed');
+          }
+        }
+      }
+      if (rows.length < batch) return;
+    }
+  }
+
+  /** Reads what is new; calls made while a read is queued share it. */
+  function wake(): Promise<void> {
+    if (stopped) return Promise.resolve();
+    if (pending) return chain.then(() => {});
+    pending = true;
+    return withLock(async () => {
+      pending = false;
+      await readOnce();
+    }).catch((err: unknown) => logger.warn({ err }, 'case feed read failed; the poll retries'));
+  }
+
+  async function listen(): Promise<void> {
+    if (stopped || listener) return;
+    try {
+      const client = await pool.connect();
+      client.on('notification', () => void wake());
+      client.once('error', (err) => {
+        logger.warn({ err }, 'case feed lost its LISTEN connection; polling until it is back');
+        if (listener === client) listener = null;
+        client.release(err);
+        scheduleRelisten();
+      });
+      await client.query(`LISTEN ${caseEventsChannel}`);
+      listener = client;
+      // Changes committed while nobody listened.
+      void wake();
+    } catch (err) {
+      logger.warn({ err }, 'case feed cannot LISTEN; polling');
+      scheduleRelisten();
+    }
+  }
+  function scheduleRelisten(): void {
+    if (stopped || relisten) return;
+    relisten = setTimeout(() => {
+      relisten = null;
+      void listen();
+    }, options.pollMs * 5);
+    relisten.unref();
+  }
+
+  return {
+    onChange(l: CaseFeedListener): void {
+      listeners.push(l);
+    },
+    /** Starts after the newest change stored now. */
+    async start(): Promise<void> {
+      const { rows } = await pool.query<{ v: number }>(
+        `SELECT coalesce(max(version), 0)::bigint AS v FROM case_events`,
+      );
+      cursor = rows[0]!.v;
+      if (options.listen) await listen();
+      timer = setInterval(() => void wake(), options.pollMs);
+      timer.unref();
+    },
+    wake,
+    withLock,
+    /** The newest version sent to the listeners. */
+    cursor: () => cursor,
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      if (relisten) clearTimeout(relisten);
+      await chain;
+      const client = listener;
+      listener = null;
+      if (client) {
+        await client.query(`UNLISTEN ${caseEventsChannel}`).catch(() => {});
+        client.release();
+      }
+    },
+  };
+}
+
+export type CaseFeed = ReturnType<typeof createCaseFeed>;

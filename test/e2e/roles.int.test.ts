@@ -1,0 +1,114 @@
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/hub/config.js';
+import { startNode } from '../../src/hub/hub.js';
+import { nextMessage } from '../support/broker.js';
+import {
+  authed,
+  connectDevice,
+  startRoleNode,
+  startTestHub,
+  type TestHub,
+} from '../support/hub.js';
+import { machineRedisUrl, redisReachable, redisTestPrefix } from '../support/redis.js';
+
+const reachable = await redisReachable();
+
+type RoleNode = Awaited<ReturnType<typeof startRoleNode>>;
+
+interface Health {
+  node: { role: string; leader: boolean; clustered: boolean };
+  broker?: unknown;
+  alarms?: unknown;
+}
+
+it('refuses a role other than all without a shared database and Redis', async () => {
+  await expect(startNode(loadConfig({ HUB_ROLE: 'broker', LOG_LEVEL: 'silent' }))).rejects.toThrow(
+    /role broker needs DATABASE_URL .* and REDIS_URL/,
+  );
+});
+
+/**
+ * Process roles (#6, docs/deploy.md): on one database and the machine's
+ * Redis, a broker, a worker and an API process each start their share, and
+ * together they still carry a command from the API process to a device on
+ * the broker process.
+ */
+describe.skipIf(!reachable)('process roles', () => {
+  const { prefix, cleanUp } = redisTestPrefix();
+  const env = { REDIS_URL: machineRedisUrl, REDIS_KEY_PREFIX: prefix };
+  let first: TestHub;
+  let broker: RoleNode;
+  let worker: RoleNode;
+  let api: RoleNode;
+  const clients: MqttClient[] = [];
+
+  beforeAll(async () => {
+    // The database, its migrations and the demo city come from a first process (role all).
+    first = await startTestHub(env);
+    // Started together, as a deployment starts them.
+    const nodes = await Promise.all(
+      (['broker', 'worker', 'api'] as const).map((role) =>
+        startRoleNode(first, { ...env, HUB_ROLE: role }),
+      ),
+    );
+    [broker, worker, api] = nodes as [RoleNode, RoleNode, RoleNode];
+  });
+  afterAll(async () => {
+    for (const c of clients) c.end(true);
+    for (const n of [api, worker, broker]) await n?.stop();
+    await first?.stop();
+    await cleanUp();
+  });
+
+  const health = async (n: RoleNode) =>
+    (await (await fetch(`${n.httpUrl}/api/health`)).json()) as Health;
+
+  it('starts MQTT, ingest and the rules on a broker process, and no dashboard', async () => {
+    const h = broker.hub;
+    expect(h.mqttPort).toBeGreaterThan(0);
+    expect(h.ingest).toBeDefined();
+    expect(h.alarms).toBeDefined();
+    expect(h.dashboard).toBeUndefined();
+    expect(await health(broker)).toMatchObject({ node: { role: 'broker', leader: false } });
+    expect((await fetch(`${broker.httpUrl}/api/cases`)).status).toBe(404);
+    expect(await (await fetch(`${broker.httpUrl}/metrics`)).text()).toContain(
+      'hub_mqtt_connections',
+    );
+  });
+
+  it('starts the rules and the duties on a worker process, no MQTT and no dashboard', async () => {
+    const h = worker.hub;
+    expect(h.mqttPort).toBe(0);
+    expect(h.broker).toBeUndefined();
+    expect(h.ingest).toBeUndefined();
+    expect(h.alarms).toBeDefined();
+    expect(h.dashboard).toBeUndefined();
+    // The first process (role all) holds the lock; the worker waits to take over.
+    expect(await health(worker)).toMatchObject({ node: { role: 'worker', leader: false } });
+  });
+
+  it('starts REST and socket.io on an API process, with no MQTT listener and no rules', async () => {
+    const h = api.hub;
+    expect(h.dashboard).toBeDefined();
+    expect(h.mqttPort).toBe(0);
+    expect(h.alarms).toBeUndefined();
+    const hh = await health(api);
+    expect(hh.node).toMatchObject({ role: 'api', leader: false, clustered: true });
+    expect(hh.alarms).toBeUndefined();
+  });
+
+  it('carries a command sent through the API process to a device on the broker process', async () => {
+    const lamp = first.devices.streetlight;
+    const device = await connectDevice(`mqtt://127.0.0.1:${broker.hub.mqttPort}`, lamp);
+    clients.push(device);
+    await device.subscribeAsync(`devices/${lamp.id}/commands`, { qos: 1 });
+    const got = nextMessage(device, `devices/${lamp.id}/commands`);
+    const res = await authed(first.adminToken)(`${api.httpUrl}/api/devices/${lamp.id}/commands`, {
+      method: 'POST',
+      body: JSON.stringify({ name: 'off' }),
+    });
+    expect(res.status).toBe(202);
+    expect(JSON.parse((await got).toString())).toMatchObject({ name: 'off' });
+  });
+});
