@@ -155,10 +155,12 @@ export async function createDashboard(
   // Expired sessions go; live connections whose session ended elsewhere (another
   // hub process, an expiry) are told and closed.
   const sweep = setInterval(() => {
-    void (async () => {
-      sessions.end(await sweepExpiredSessions(deps.db), 'expired');
-      await revalidateLiveSessions(io, deps.db, sessions);
-    })().catch((err: unknown) => logger.warn({ err }, 'session sweep failed'));
+    sessions
+      .exclusive(async () => {
+        sessions.end(await sweepExpiredSessions(deps.db), 'expired');
+        await revalidateLiveSessions(io, deps.db, sessions);
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'session sweep failed'));
   }, deps.sessionSweepIntervalMs ?? 60_000);
   sweep.unref();
 
