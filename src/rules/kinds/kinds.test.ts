@@ -301,6 +301,14 @@ describe('the group-ratio kind', () => {
     expect(active.map((c) => [c.source, c.value])).toEqual([['road:430302:long', 97]]);
     expect(groupRatioKind.active(fleet, s, cst(12))).toEqual([]);
   });
+  it('groups by street (街道, the grid code’s first nine digits) too', () => {
+    const street = { ...s, groupBy: 'street' as const };
+    const other = lamps('ok', 300, 0).map((m) => ({ ...m, gridCode: '430302002001001' }));
+    const active = groupRatioKind.active([...lamps('long', 300, 9), ...other], street, cst(22));
+    expect(active.map((c) => [c.source, c.sourceKind, c.gridCode, c.value])).toEqual([
+      ['street:430302001', 'street', '430302001', 97],
+    ]);
+  });
   it('leaves out lamps their own schedule wants off (a dark-sky zone)', () => {
     const fleet = lamps('long', 300, 9).map((m, i) => (i < 9 ? { ...m, dueOn: false } : m));
     expect(groupRatioKind.active(fleet, s, cst(22))).toEqual([]);
