@@ -69,7 +69,7 @@ describe('the rules routes', () => {
     });
     expect(unknown.json().problems[0]).toMatch(/^kind must be one of threshold, levels/);
     const kinds = await app.inject({ method: 'GET', url: '/api/rules/kinds' });
-    expect(kinds.json().kinds).toHaveLength(8);
+    expect(kinds.json().kinds).toHaveLength(9);
     await app.close();
   });
 });
