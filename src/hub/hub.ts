@@ -17,7 +17,7 @@ import { createIngest } from '../ingest/index.js';
 import { createRateAbuseWatch, rateAbuseRuleId } from '../rules/index.js';
 import { parseWorkingPeriods } from '../domain/index.js';
 import { brokerOptions } from './broker-options.js';
-import { startDuties, startLeadership } from './cluster.js';
+import { shareRuleReloads, startDuties, startLeadership } from './cluster.js';
 import type { HubConfig, HubRole } from './config.js';
 import { createLogger } from './logger.js';
 import { prepareDatabase } from './prepare.js';
@@ -146,6 +146,13 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
         .handleAlarm({ kind: event.kind, alarm: event.alarm })
         .catch((err: unknown) => logger.error({ err }, 'case not updated from its alarm'));
     });
+    const ruleReloads = await shareRuleReloads(
+      db.pool,
+      nodeId,
+      { clustered, reload: rules?.reloadRules },
+      logger.child({ room: 'rules' }),
+    );
+    cleanup.push(() => ruleReloads.stop());
     if (parts.worker) {
       const duties = startDuties(
         { pool: db.pool, capabilities: db.capabilities, cases, webhooks, leadership },
@@ -289,8 +296,8 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
             applyDevice: (device) => broker!.applyDevice(device),
             commands: commandService!,
           },
-          // Rules run on broker and worker nodes; an API node stores the change, they load it.
-          reloadRules: rules?.reloadRules ?? (async () => {}),
+          // Rules run on broker and worker nodes: each reloads an edit made here.
+          reloadRules: () => ruleReloads.reloadEverywhere(),
         },
         { host: config.httpHost, port: config.httpPort },
         logger.child({ room: 'dashboard' }),
