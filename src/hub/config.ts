@@ -25,7 +25,7 @@ const schema = {
     DEMO_CITY: { type: 'boolean', default: true },
     DEMO_DEVICE_COUNT: { type: 'integer', minimum: 7, maximum: 200000, default: 1000 },
     INGEST_BATCH_MAX_ROWS: { type: 'integer', minimum: 1, maximum: 100000, default: 2000 },
-    INGEST_FLUSH_INTERVAL_MS: { type: 'integer', minimum: 1, maximum: 60000, default: 100 },
+    INGEST_FLUSH_INTERVAL_MS: { type: 'integer', minimum: 1, maximum: 60000, default: 25 },
     INGEST_MAX_PAYLOAD_BYTES: { type: 'integer', minimum: 64, maximum: 268435455, default: 65536 },
     STORAGE_COMPRESS_AFTER_DAYS: { type: 'integer', minimum: 1, maximum: 3650, default: 7 },
     STORAGE_RETENTION_DAYS: { type: 'integer', minimum: 0, maximum: 36500, default: 0 },

@@ -185,6 +185,8 @@ export function createBatchWriter(
       else if (hasPending()) schedule();
     });
     inFlight.add(p);
+    // The rest of a batch cut at maxRows is due too: another free slot takes it now.
+    if (overdue) void flush();
     return p;
   }
 

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, type TestDatabase } from '../../test/support/databases.js';
@@ -18,7 +21,7 @@ import {
   type DatabaseCapabilities,
   type Pool,
 } from '../db/index.js';
-import { createRollupAccumulator } from './index.js';
+import { createBatchWriter, createRollupAccumulator, createSpool } from './index.js';
 
 const logger = pino({ level: 'silent' });
 const day = 86_400_000;
@@ -142,6 +145,46 @@ describe.each(backends())('telemetry storage through the ingest writer on $name'
     });
     const rows = await queryReadings(pool, { deviceId: 'WL-B', fromMs: old, toMs: now, limit: 10 });
     expect(rows.map((r) => r.data.depth)).toEqual([3, 2, 1]);
+  });
+
+  it('writes at most maxRows readings at a time, never splitting a publish, and acks each once', async () => {
+    await insertDevices(pool, [
+      { id: 'WL-W', type: 'waterlogging', name: 'w', gridCode: '430302', secretHash: 'x' },
+    ]);
+    const spoolDir = await mkdtemp(path.join(os.tmpdir(), 'writer-cap-'));
+    const written: string[][] = [];
+    const writer = createBatchWriter(
+      pool,
+      createSpool(spoolDir),
+      {
+        maxRows: 4,
+        flushIntervalMs: 1,
+        concurrency: 1,
+        onCommitted: (batch) => written.push(batch.timesMs.map((t) => String(t - t0))),
+      },
+      logger,
+    );
+    // Publishes of 1, 3, 2, 5 (more than maxRows: alone), 1 and 2 readings, added before any write starts.
+    const sizes = [1, 3, 2, 5, 1, 2];
+    const acks: Promise<void>[] = [];
+    let t = t0 - 2 * day;
+    for (const [p, n] of sizes.entries()) {
+      for (let i = 0; i < n; i++) writer.add('WL-W', t++, `{"depth":${p}}`, { depth: p });
+      acks.push(
+        new Promise((resolve, reject) => writer.ackWhenDurable((e) => (e ? reject(e) : resolve()))),
+      );
+    }
+    await Promise.all(acks);
+    await writer.stop();
+    await rm(spoolDir, { recursive: true, force: true });
+    expect(written.map((b) => b.length)).toEqual([4, 2, 5, 3]);
+    const rows = await queryReadings(pool, {
+      deviceId: 'WL-W',
+      fromMs: t0 - 2 * day,
+      toMs: t,
+      limit: 100,
+    });
+    expect(rows).toHaveLength(14);
   });
 
   it('rebuilds the rollups of a range from the readings after contributions were lost', async () => {

@@ -325,6 +325,18 @@ export const defaultRulePack: readonly Rule[] = [
       areaSeverity: 'major',
     },
   }),
+  rule({
+    id: 'all.mqtt_rate_abuse',
+    facilityType: 'all',
+    kind: 'mqtt-rate-abuse',
+    severity: 'warning',
+    title: '上报频率异常 Device publishing over its rate',
+    description:
+      'The broker dropped at least 100 publishes a minute of one device for 3 minutes in a row (its token bucket, MQTT_RATE_PER_S); clears after 5 minutes without a drop. Alarm only: no case.',
+    source:
+      'issue #6: per-device publish rate, excess dropped and counted, a warning alarm after sustained abuse; 100/min, 3 and 5 minutes are defaults',
+    settings: { dropsPerMinute: 100, forMinutes: 3, clearAfterMinutes: 5 },
+  }),
 ];
 
 /** Rules of the skeleton pack that this pack replaces (multi-level rules took their place). */
