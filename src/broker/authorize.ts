@@ -28,6 +28,14 @@ export interface AuthorizeOptions {
   readonly onCommandAck?: (device: DeviceIdentity, payload: Buffer) => void;
   /** Every publish of a connected device (presence refreshes its last-seen time). */
   readonly onSeen: (deviceId: string) => void;
+  /**
+   * Once a window (a minute), the rate-limited drops of each device that had
+   * any, for the rate-abuse alarm; an empty window is reported too (it is how
+   * a device that behaves again clears its alarm).
+   */
+  readonly onDrops?: (drops: ReadonlyMap<string, number>, windowStartMs: number) => void;
+  /** The drop-count window; 60 s unless a test shortens it. */
+  readonly dropWindowMs?: number;
 }
 
 /** Drops per minute after which a device is reported as abusing its rate. */
@@ -47,8 +55,15 @@ export function installAuthorize(
 ): () => void {
   const { aedes, logger, metrics, counters } = ctx;
   const limiter = createRateLimiter(options.ratePerS ?? 10, options.rateBurst ?? 100);
-  const dropsThisMinute = new Map<string, number>();
-  const abuseTimer = setInterval(() => dropsThisMinute.clear(), 60_000);
+  let dropsThisMinute = new Map<string, number>();
+  let windowStartMs = Date.now();
+  const abuseTimer = setInterval(() => {
+    const drops = dropsThisMinute;
+    const start = windowStartMs;
+    dropsThisMinute = new Map();
+    windowStartMs = Date.now();
+    options.onDrops?.(drops, start);
+  }, options.dropWindowMs ?? 60_000);
   abuseTimer.unref();
 
   const deny = (action: 'publish' | 'subscribe') => {

@@ -48,6 +48,10 @@ export interface BrokerOptions {
   readonly onOversize?: (device: DeviceIdentity, topic: string, payload: Buffer) => void;
   /** A device's publish on its own `commands/ack` topic (the command service). */
   readonly onCommandAck?: (device: DeviceIdentity, payload: Buffer) => void;
+  /** Each minute's rate-limited drops per device (the rate-abuse alarm). */
+  readonly onDrops?: (drops: ReadonlyMap<string, number>, windowStartMs: number) => void;
+  /** The window of `onDrops`; 60 s unless a test shortens it. */
+  readonly dropWindowMs?: number;
 }
 
 /**
@@ -126,6 +130,8 @@ export async function createBroker(
     onOversize: options.onOversize,
     onCommandAck: options.onCommandAck,
     onSeen: (deviceId) => presence.seen(deviceId),
+    onDrops: options.onDrops,
+    dropWindowMs: options.dropWindowMs,
   });
 
   const publish = (topic: string, payload: string, qos: 0 | 1, retain = false) =>

@@ -1,6 +1,5 @@
-import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
-import { caseEventsAfter, type Pool } from '../db/index.js';
+import { caseEventsAfter, createListener, type Pool } from '../db/index.js';
 import type { CaseChange } from './cases.js';
 
 /** The channel a committed case change notifies (in its transaction: sent at COMMIT). */
@@ -32,9 +31,7 @@ export function createCaseFeed(pool: Pool, options: CaseFeedOptions, logger: Log
   let chain: Promise<unknown> = Promise.resolve();
   let pending = false;
   let stopped = false;
-  let listener: PoolClient | null = null;
   let timer: NodeJS.Timeout | null = null;
-  let relisten: NodeJS.Timeout | null = null;
 
   /** Runs `fn` between two reads: nothing is sent while it runs. */
   function withLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -77,34 +74,16 @@ export function createCaseFeed(pool: Pool, options: CaseFeedOptions, logger: Log
     }).catch((err: unknown) => logger.warn({ err }, 'case feed read failed; the poll retries'));
   }
 
-  async function listen(): Promise<void> {
-    if (stopped || listener) return;
-    try {
-      const client = await pool.connect();
-      client.on('notification', () => void wake());
-      client.once('error', (err) => {
-        logger.warn({ err }, 'case feed lost its LISTEN connection; polling until it is back');
-        if (listener === client) listener = null;
-        client.release(err);
-        scheduleRelisten();
-      });
-      await client.query(`LISTEN ${caseEventsChannel}`);
-      listener = client;
-      // Changes committed while nobody listened.
-      void wake();
-    } catch (err) {
-      logger.warn({ err }, 'case feed cannot LISTEN; polling');
-      scheduleRelisten();
-    }
-  }
-  function scheduleRelisten(): void {
-    if (stopped || relisten) return;
-    relisten = setTimeout(() => {
-      relisten = null;
-      void listen();
-    }, options.pollMs * 5);
-    relisten.unref();
-  }
+  // Every notification (and a reconnect) means: read what is new.
+  const listener = options.listen
+    ? createListener(
+        pool,
+        caseEventsChannel,
+        () => void wake(),
+        { retryMs: options.pollMs * 5 },
+        logger,
+      )
+    : null;
 
   return {
     onChange(l: CaseFeedListener): void {
@@ -116,7 +95,7 @@ export function createCaseFeed(pool: Pool, options: CaseFeedOptions, logger: Log
         `SELECT coalesce(max(version), 0)::bigint AS v FROM case_events`,
       );
       cursor = rows[0]!.v;
-      if (options.listen) await listen();
+      await listener?.start();
       timer = setInterval(() => void wake(), options.pollMs);
       timer.unref();
     },
@@ -127,14 +106,8 @@ export function createCaseFeed(pool: Pool, options: CaseFeedOptions, logger: Log
     async stop(): Promise<void> {
       stopped = true;
       if (timer) clearInterval(timer);
-      if (relisten) clearTimeout(relisten);
       await chain;
-      const client = listener;
-      listener = null;
-      if (client) {
-        await client.query(`UNLISTEN ${caseEventsChannel}`).catch(() => {});
-        client.release();
-      }
+      await listener?.stop();
     },
   };
 }

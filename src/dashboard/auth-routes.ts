@@ -141,8 +141,10 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.post('/auth/logout', { schema: { tags: ['auth'] } }, async (req, reply) => {
     const hash = req.sessionTokenHash;
     if (hash) {
-      await deleteSession(db, hash);
-      deps.sessions.end([hash], 'logout');
+      await deps.sessions.exclusive(async () => {
+        await deleteSession(db, hash);
+        deps.sessions.end([hash], 'logout');
+      });
     }
     void reply.clearCookie(sessionCookie, sessionCookieOptions(req, deps.cookieSecure));
     return { ok: true };
@@ -150,13 +152,21 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
 
   api.get('/auth/me', { schema: { tags: ['auth'] } }, async (req) => ({ user: req.user }));
 
-  /** Ends sessions in the database and on every live connection of this process. */
-  async function endSessions(
+  /**
+   * Makes a change to a user, then ends its sessions in the database and on
+   * every live connection of this process, as one step against the sweep.
+   */
+  function changeAndEndSessions<T>(
+    change: () => Promise<T>,
     userId: number,
     reason: 'disabled' | 'password_changed' | 'password_reset',
     except: string | null = null,
-  ): Promise<void> {
-    deps.sessions.end(await deleteUserSessions(db, userId, except), reason);
+  ): Promise<T> {
+    return deps.sessions.exclusive(async () => {
+      const out = await change();
+      if (out) deps.sessions.end(await deleteUserSessions(db, userId, except), reason);
+      return out;
+    });
   }
 
   async function existingUser(id: number): Promise<UserRecord> {
@@ -202,12 +212,13 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
       if (req.body.newPassword === req.body.currentPassword) {
         throw new HubError('HUB_ERR_BAD_REQUEST', 'the new password must differ from the current');
       }
-      const user = await setUserPassword(
-        db,
+      const hash = await hashSecret(req.body.newPassword, secretCost.password);
+      const user = await changeAndEndSessions(
+        () => setUserPassword(db, me.id, hash),
         me.id,
-        await hashSecret(req.body.newPassword, secretCost.password),
+        'password_changed',
+        req.sessionTokenHash,
       );
-      await endSessions(me.id, 'password_changed', req.sessionTokenHash);
       return { user };
     },
   );
@@ -358,7 +369,10 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
         }
         patch.departmentId = crew.departmentId;
       }
-      const user = (await updateUser(db, before.id, patch).catch(userWriteError))!;
+      const user = await updateUser(db, before.id, patch).catch(userWriteError);
+      // Another admin was disabled or demoted meanwhile.
+      if (!user)
+        throw new HubError('HUB_ERR_LAST_ADMIN', `${before.username} is the only enabled admin`);
       // Live connections joined rooms by role, crew and area: they must re-subscribe.
       if (
         user.role !== before.role ||
@@ -385,8 +399,13 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
     async (req) => {
       const before = await existingUser(req.params.id);
       await keepOneAdmin(before);
-      const user = await setUserEnabled(db, before.id, false);
-      await endSessions(before.id, 'disabled');
+      const user = await changeAndEndSessions(
+        () => setUserEnabled(db, before.id, false),
+        before.id,
+        'disabled',
+      );
+      if (!user)
+        throw new HubError('HUB_ERR_LAST_ADMIN', `${before.username} is the only enabled admin`);
       return user;
     },
   );
@@ -419,12 +438,12 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
     },
     async (req) => {
       const before = await existingUser(req.params.id);
-      const user = await setUserPassword(
-        db,
+      const hash = await hashSecret(req.body.password, secretCost.password);
+      const user = await changeAndEndSessions(
+        () => setUserPassword(db, before.id, hash),
         before.id,
-        await hashSecret(req.body.password, secretCost.password),
+        'password_reset',
       );
-      await endSessions(before.id, 'password_reset');
       // A reset also lifts a lockout from failed logins.
       failures.delete(before.username.toLowerCase());
       return user;

@@ -3,9 +3,9 @@ import { loadConfig } from '../hub/config.js';
 import { cookieIsSecure, maskSecrets, parseTrustProxy } from './http-config.js';
 
 describe('session and proxy configuration', () => {
-  it('defaults: sweep every 5 minutes, cookie Secure on https only, no proxy trusted', () => {
+  it('defaults: sweep every minute, cookie Secure on https only, no proxy trusted', () => {
     const c = loadConfig({});
-    expect(c.sessionSweepIntervalMs).toBe(300_000);
+    expect(c.sessionSweepIntervalMs).toBe(60_000);
     expect(c.cookieSecure).toBe('auto');
     expect(c.trustProxy).toBe(false);
   });

@@ -43,7 +43,7 @@ export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps,
   /** Case photos go under `<dataDir>/photos` (issue #5); default: the OS temp dir. */
   readonly dataDir?: string;
   readonly sessionTtlHours?: number;
-  /** How often expired sessions are deleted and live connections re-checked; default 5 min. */
+  /** How often expired sessions are deleted and live connections re-checked; default 1 min. */
   readonly sessionSweepIntervalMs?: number;
   /** `Secure` on the session cookie (default `auto`: when the request came over https). */
   readonly cookieSecure?: CookieSecure;
@@ -155,11 +155,13 @@ export async function createDashboard(
   // Expired sessions go; live connections whose session ended elsewhere (another
   // hub process, an expiry) are told and closed.
   const sweep = setInterval(() => {
-    void (async () => {
-      sessions.end(await sweepExpiredSessions(deps.db), 'expired');
-      await revalidateLiveSessions(io, deps.db, sessions);
-    })().catch((err: unknown) => logger.warn({ err }, 'session sweep failed'));
-  }, deps.sessionSweepIntervalMs ?? 300_000);
+    sessions
+      .exclusive(async () => {
+        sessions.end(await sweepExpiredSessions(deps.db), 'expired');
+        await revalidateLiveSessions(io, deps.db, sessions);
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'session sweep failed'));
+  }, deps.sessionSweepIntervalMs ?? 60_000);
   sweep.unref();
 
   let port: number;

@@ -14,12 +14,23 @@ export interface SessionEnds {
   userChanged(userId: number): void;
   onEnd(listener: SessionEndListener): void;
   onUserChanged(listener: (userId: number) => void): void;
+  /**
+   * Runs one at a time with the other ending steps and the sweep, so the sweep
+   * never sees a half-ended session and reports it as `revoked` first.
+   */
+  exclusive<T>(step: () => Promise<T>): Promise<T>;
 }
 
 export function createSessionEnds(): SessionEnds {
   const endListeners: SessionEndListener[] = [];
   const changeListeners: ((userId: number) => void)[] = [];
+  let tail: Promise<unknown> = Promise.resolve();
   return {
+    exclusive(step) {
+      const run = tail.then(step, step);
+      tail = run.catch(() => {});
+      return run;
+    },
     end(tokenHashes, reason) {
       if (tokenHashes.length === 0) return;
       for (const l of endListeners) l(tokenHashes, reason);

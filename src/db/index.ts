@@ -25,3 +25,4 @@ export { createLeaderLock, type LeaderLock } from './leader-lock.js';
 export * from './rule-store.js';
 export * from './facility-kpis.js';
 export * from './work-calendar.js';
+export { createListener } from './listen.js';

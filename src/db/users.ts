@@ -114,8 +114,19 @@ export interface UserPatch {
 }
 
 /**
- * Applies the keys present in the patch. Throws the foreign-key (23503) or
- * check (23514: a crew user without a crew) error for the caller to word.
+ * The guard that keeps one enabled admin, race-safe: the enabled admins'
+ * rows are locked, so of two admins disabling each other at once the second
+ * waits, re-reads the first's row and finds no other admin left. `$1` is the
+ * user changed; `keeps` is true when the change leaves the user an enabled admin.
+ */
+const keepsAnAdmin = (keeps: string) => `(${keeps} OR u.role <> 'admin' OR NOT u.enabled
+  OR EXISTS (SELECT 1 FROM (SELECT id FROM users WHERE role = 'admin' AND enabled FOR UPDATE) a
+             WHERE a.id <> $1))`;
+
+/**
+ * Applies the keys present in the patch; null when the user is unknown or the
+ * change would demote the last enabled admin. Throws the foreign-key (23503)
+ * or check (23514: a crew user without a crew) error for the caller to word.
  */
 export async function updateUser(
   db: Queryable,
@@ -130,12 +141,14 @@ export async function updateUser(
        crew_id       = CASE WHEN $2::jsonb ? 'crewId' THEN $2->>'crewId' ELSE crew_id END,
        area_code     = CASE WHEN $2::jsonb ? 'areaCode' THEN $2->>'areaCode' ELSE area_code END,
        updated_at    = now()
-     WHERE u.id = $1 RETURNING ${userColumns}`,
+     WHERE u.id = $1 AND ${keepsAnAdmin(`coalesce($2::jsonb->>'role', 'admin') = 'admin'`)}
+     RETURNING ${userColumns}`,
     [id, JSON.stringify(patch)],
   );
   return rows[0] ?? null;
 }
 
+/** null when the user is unknown or is the last enabled admin being disabled. */
 export async function setUserEnabled(
   db: Queryable,
   id: number,
@@ -144,7 +157,7 @@ export async function setUserEnabled(
   const { rows } = await db.query<UserRecord>(
     `UPDATE users u SET enabled = $2, updated_at = now(),
        disabled_at = CASE WHEN $2 THEN NULL ELSE coalesce(disabled_at, now()) END
-     WHERE u.id = $1 RETURNING ${userColumns}`,
+     WHERE u.id = $1 AND ${keepsAnAdmin('$2')} RETURNING ${userColumns}`,
     [id, enabled],
   );
   return rows[0] ?? null;

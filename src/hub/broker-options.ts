@@ -22,6 +22,8 @@ export function brokerOptions(
     statusSink: (records: readonly DeviceStatusRecord[]) => Promise<void>;
     onCommandAck: NonNullable<BrokerOptions['onCommandAck']>;
     onOversize: NonNullable<BrokerOptions['onOversize']>;
+    onDrops?: BrokerOptions['onDrops'];
+    dropWindowMs?: number;
   },
 ): BrokerOptions {
   return {
@@ -50,5 +52,7 @@ export function brokerOptions(
     registry: hooks.registry,
     onCommandAck: hooks.onCommandAck,
     onOversize: hooks.onOversize,
+    onDrops: hooks.onDrops,
+    dropWindowMs: hooks.dropWindowMs,
   };
 }

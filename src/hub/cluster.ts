@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { CaseService, WebhookService } from '../cases/index.js';
 import {
   createLeaderLock,
+  createListener,
   maintainStorage,
   type DatabaseCapabilities,
   type Pool,
@@ -99,5 +100,44 @@ export function startDuties(
       clearInterval(maintenance);
       clearInterval(caseTicker);
     },
+  };
+}
+
+/** Rule edits reach every process's evaluator: the editing process notifies, the others reload. */
+const rulesChannel = 'hub_rules_changed';
+
+/**
+ * In a cluster a rule edited through one API process must reach the rules of
+ * every broker and worker process. `reloadEverywhere` reloads here and sends
+ * NOTIFY; each process with rules LISTENs and reloads on a notification from
+ * another node (and after a reconnect, for what it may have missed).
+ */
+export async function shareRuleReloads(
+  pool: Pool,
+  nodeId: string,
+  local: { clustered: boolean; reload?: () => Promise<void> },
+  logger: Logger,
+) {
+  const reload = local.reload ?? (async () => {});
+  const listener =
+    local.clustered && local.reload
+      ? createListener(
+          pool,
+          rulesChannel,
+          (from) => {
+            if (from === nodeId) return;
+            reload().catch((err: unknown) => logger.error({ err }, 'rules not reloaded'));
+          },
+          { retryMs: 10_000 },
+          logger,
+        )
+      : null;
+  await listener?.start();
+  return {
+    async reloadEverywhere(): Promise<void> {
+      await reload();
+      if (local.clustered) await pool.query('SELECT pg_notify($1, $2)', [rulesChannel, nodeId]);
+    },
+    stop: async () => listener?.stop(),
   };
 }

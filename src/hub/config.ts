@@ -62,7 +62,7 @@ const schema = {
       type: 'integer',
       minimum: 100,
       maximum: 86400000,
-      default: 300000,
+      default: 60000,
     },
     COOKIE_SECURE: { type: 'string', enum: ['auto', 'true', 'false'], default: 'auto' },
     TRUST_PROXY: { type: 'string', default: '' },

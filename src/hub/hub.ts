@@ -14,9 +14,10 @@ import {
   upsertDeviceStatuses,
 } from '../db/index.js';
 import { createIngest } from '../ingest/index.js';
+import { createRateAbuseWatch, rateAbuseRuleId } from '../rules/index.js';
 import { parseWorkingPeriods } from '../domain/index.js';
 import { brokerOptions } from './broker-options.js';
-import { startDuties, startLeadership } from './cluster.js';
+import { shareRuleReloads, startDuties, startLeadership } from './cluster.js';
 import type { HubConfig, HubRole } from './config.js';
 import { createLogger } from './logger.js';
 import { prepareDatabase } from './prepare.js';
@@ -41,6 +42,8 @@ export interface HubOptions {
   rulesNow?: () => number;
   /** How often a node that is not the leader tries the leader lock (default 2 s). */
   leaderRetryMs?: number;
+  /** The broker's drop-count window for the rate-abuse alarm (default 60 s); tests shorten it. */
+  rateWindowMs?: number;
 }
 
 /** What each role runs (docs/deploy.md). */
@@ -143,6 +146,13 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
         .handleAlarm({ kind: event.kind, alarm: event.alarm })
         .catch((err: unknown) => logger.error({ err }, 'case not updated from its alarm'));
     });
+    const ruleReloads = await shareRuleReloads(
+      db.pool,
+      nodeId,
+      { clustered, reload: rules?.reloadRules },
+      logger.child({ room: 'rules' }),
+    );
+    cleanup.push(() => ruleReloads.stop());
     if (parts.worker) {
       const duties = startDuties(
         { pool: db.pool, capabilities: db.capabilities, cases, webhooks, leadership },
@@ -183,6 +193,15 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     // API nodes run a broker without listeners: commands and registry changes reach the
     // broker nodes through the cluster's emitter.
     const late: { commands?: CommandService } = {};
+    // The broker's drop counts become the all.mqtt_rate_abuse alarm where the device is connected.
+    const rateAbuse =
+      rules && parts.broker
+        ? createRateAbuseWatch(
+            rules.alarms,
+            () => rules.evaluator.rules().find((r) => r.id === rateAbuseRuleId),
+            (id) => directory.get(id),
+          )
+        : undefined;
     const broker =
       parts.broker || parts.api
         ? await createBroker(
@@ -194,6 +213,12 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
                 registry: metricsRegistry,
                 statusSink: (records) => upsertDeviceStatuses(db.pool, records),
                 onCommandAck: (device, payload) => late.commands?.handleAck(device, payload),
+                ...(rateAbuse
+                  ? {
+                      onDrops: (drops, at) => rateAbuse.minute(drops, at),
+                      dropWindowMs: options.rateWindowMs,
+                    }
+                  : {}),
                 onOversize: (device, topic, payload) =>
                   ingest!.deadLetter(
                     device.id,
@@ -271,8 +296,8 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
             applyDevice: (device) => broker!.applyDevice(device),
             commands: commandService!,
           },
-          // Rules run on broker and worker nodes; an API node stores the change, they load it.
-          reloadRules: rules?.reloadRules ?? (async () => {}),
+          // Rules run on broker and worker nodes: each reloads an edit made here.
+          reloadRules: () => ruleReloads.reloadEverywhere(),
         },
         { host: config.httpHost, port: config.httpPort },
         logger.child({ room: 'dashboard' }),

@@ -332,6 +332,14 @@ export function createAlarmService(
       return n;
     },
     isOpen: (source: string, ruleId: string): boolean => open.has(keyOf(source, ruleId)),
+    /** Sources with an open alarm of this rule (after a restart too). */
+    openSources(ruleId: string): string[] {
+      return [...open.values()].filter((a) => a.ruleId === ruleId).map((a) => a.source);
+    },
+    /** Transitions decided outside the evaluator (the broker's rate-abuse signal). */
+    report(transitions: readonly RuleTransition[]): void {
+      for (const t of transitions) enqueue(t.source.id, [t]);
+    },
     openCount: (): number => open.size,
     /** Resolves when every transition handed in so far is stored. */
     async settled(): Promise<void> {

@@ -476,6 +476,7 @@ export function createEvaluator(
       if (!e || timeMs <= e.lastSeenMs) return;
       e.lastSeenMs = timeMs;
       e.last = metrics;
+      e.dirty = true; // a lamp's lit state is checkpointed when it changes
     },
 
     /** Whether a rule runs from `tick` (group ratio, offline): one node's duty in a cluster. */

@@ -29,3 +29,4 @@ export {
   type ThresholdSettings,
   type Transition,
 } from './kinds/index.js';
+export { createRateAbuseWatch, rateAbuseRuleId } from './rate-abuse.js';

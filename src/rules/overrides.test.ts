@@ -4,14 +4,17 @@ import { createEvaluator, defaultRulePack } from './index.js';
 import { mergeSettings } from './overrides.js';
 import type { RuleOverrideInput } from './types.js';
 
-// deepmerge drops prototype keys on purpose (no prototype pollution from a request body).
-const key = fc
-  .string({ minLength: 1, maxLength: 4 })
-  .filter((k) => !['__proto__', 'constructor', 'prototype'].includes(k));
+// deepmerge drops prototype keys on purpose (no prototype pollution from a
+// request body), at any depth: the generated settings leave them out too.
+const prototypeKeys = ['__proto__', 'constructor', 'prototype'];
+const key = fc.string({ minLength: 1, maxLength: 4 }).filter((k) => !prototypeKeys.includes(k));
 const json = fc
   .jsonValue()
   .map(
-    (v) => JSON.parse(JSON.stringify(v, (k, x) => (k === '__proto__' ? undefined : x))) as unknown,
+    (v) =>
+      JSON.parse(
+        JSON.stringify(v, (k, x) => (prototypeKeys.includes(k) ? undefined : x)),
+      ) as unknown,
   );
 const settingsObject = fc.dictionary(key, fc.oneof(json, fc.dictionary(key, json)));
 

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createEvaluator, defaultRulePack, type RuleTransition } from './index.js';
 import { levelsKind, type LevelsSettings } from './kinds/levels.js';
+import { localWindowClock } from './kinds/schedule.js';
 import { evaluate, initialState, type ThresholdSettings } from './kinds/threshold.js';
 
 /** Invariants of the engine (issue #4), for any sequence of readings. */
@@ -180,6 +181,30 @@ describe('checkpoints', () => {
         }
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('schedule windows', () => {
+  const hhmm = fc
+    .tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }))
+    .map(([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`);
+  it('a local window (dimming, dark-sky) holds exactly the minutes from its start up to its end, across midnight', () => {
+    fc.assert(
+      fc.property(hhmm, hhmm, fc.integer({ min: 0, max: 3 * 86_400_000 }), (from, to, ms) => {
+        const inside = localWindowClock(480, { from, to })(ms);
+        const toMin = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3));
+        const local = Math.floor(((ms + 480 * 60_000) % 86_400_000) / 60_000);
+        // Walk from the start: inside iff the minute is reached before the end.
+        let m = toMin(from);
+        let seen = false;
+        while (m !== toMin(to)) {
+          if (m === local) seen = true;
+          m = (m + 1) % 1440;
+        }
+        expect(inside).toBe(seen);
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -269,6 +269,26 @@ export const defaultRulePack: readonly Rule[] = [
       schedule: { ...gb12523, nightLevels: [{ severity: 'major', value: 55 }] },
     },
   }),
+  rule({
+    id: 'dust_noise.noise_night_max',
+    facilityType: 'dust_noise',
+    kind: 'aggregate',
+    severity: 'major',
+    title: '夜间施工噪声最大声级超标 Night noise maximum over limit',
+    description:
+      'At night (22–06) a reading over 70 dB(A), the night limit 55 plus 15, at the site boundary; clears 10 min after the last such reading or at 06:00.',
+    source:
+      'GB 12523-2011 (docs/domain.md noise): night maximum ≤ limit + 15 dB(A); 10 min window default',
+    settings: {
+      metric: 'noise',
+      fn: 'max',
+      windowS: 600,
+      expectedIntervalS: 60,
+      minValidity: 0,
+      levels: [],
+      schedule: { ...gb12523, nightLevels: [{ severity: 'major', value: 70 }] },
+    },
+  }),
   // Elevator (电梯)
   rule({
     id: 'elevator.trapped',
@@ -324,6 +344,18 @@ export const defaultRulePack: readonly Rule[] = [
       deviceSeverity: 'minor',
       areaSeverity: 'major',
     },
+  }),
+  rule({
+    id: 'all.mqtt_rate_abuse',
+    facilityType: 'all',
+    kind: 'mqtt-rate-abuse',
+    severity: 'warning',
+    title: '上报频率异常 Device publishing over its rate',
+    description:
+      'The broker dropped at least 100 publishes a minute of one device for 3 minutes in a row (its token bucket, MQTT_RATE_PER_S); clears after 5 minutes without a drop. Alarm only: no case.',
+    source:
+      'issue #6: per-device publish rate, excess dropped and counted, a warning alarm after sustained abuse; 100/min, 3 and 5 minutes are defaults',
+    settings: { dropsPerMinute: 100, forMinutes: 3, clearAfterMinutes: 5 },
   }),
 ];
 

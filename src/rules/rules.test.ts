@@ -150,3 +150,49 @@ describe('facility integrity from the device alarms the evaluator holds open', (
     ]);
   });
 });
+
+describe('a dark-sky zone set by overrides (seed 002: 设置暗夜保护区)', () => {
+  it('wants the zone’s lamps off in its dark-sky hours: no dark-lamp or lighting-rate alarm, and a lit one is flagged', () => {
+    const zone = '430302';
+    const darkSky = { hours: { darkSky: { from: '23:00', to: '05:00' } } };
+    const evaluator = createEvaluator(defaultRulePack, [
+      {
+        ruleId: 'streetlight.dark',
+        scope: 'district',
+        scopeId: zone,
+        settings: darkSky,
+        enabled: null,
+      },
+      {
+        ruleId: 'streetlight.dark_sky_lit',
+        scope: 'district',
+        scopeId: zone,
+        settings: {},
+        enabled: true,
+      },
+    ]);
+    const lamps = Array.from({ length: 40 }, (_, i) => ({
+      id: `SL-${i}`,
+      type: 'streetlight',
+      gridCode: `${zone}001001001`,
+      road: '雨湖路',
+    }));
+    const start = Date.UTC(2026, 10, 23, 15, 0); // 23:00 local
+    evaluator.setFleet(lamps, start);
+    const log: string[] = [];
+    for (let m = 0; m <= 30; m += 5) {
+      const t = start + m * 60_000;
+      for (const [i, l] of lamps.entries()) {
+        // All off for the dark-sky hours, but lamp 0 stays lit.
+        const current = i === 0 ? 0.45 : 0;
+        for (const tr of evaluator.evaluate(l.id, 'streetlight', [
+          { timeMs: t, metrics: { current } },
+        ]))
+          log.push(`${m} ${tr.transition.action} ${tr.rule.id} ${tr.source.id}`);
+      }
+      for (const tr of evaluator.tick(t))
+        log.push(`${m} ${tr.transition.action} ${tr.rule.id} ${tr.source.id}`);
+    }
+    expect(log).toEqual(['10 open streetlight.dark_sky_lit SL-0']);
+  });
+});

@@ -54,7 +54,12 @@ export function planScript(o: Pick<ScriptPlayOptions, 'devices' | 'script' | 'sp
   }));
   const targets = script.targets(fleet);
   if (targets.length === 0)
-    throw new Error(`Scenario ${script.name} finds no device to act on in the credentials file.`);
+    throw new Error(
+      `Scenario ${script.name} finds no device to act on in the credentials file` +
+        (fleet.some((d) => d.type === 'streetlight' && d.road)
+          ? '.'
+          : ' (lamp scenarios need its road column, which hubs write since #4).'),
+    );
   return { fleet, targets, realMs: (script.durationMin * 60_000) / speed };
 }
 

@@ -1,6 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setUserEnabled, updateUser } from '../../src/db/index.js';
 import type {
   CaseDetail,
   ClientToServerEvents,
@@ -511,5 +512,24 @@ describe('city administration through REST and socket.io', () => {
       expect(doc.paths[path], path).toBeDefined();
     }
     expect(doc.paths['/api/dispatch-routes']!.post!.requestBody).toBeDefined();
+  });
+
+  it('keeps one enabled admin when two admins disable each other at once', async () => {
+    const { admin2 } = await createUsers(t.httpUrl, t.adminToken, [
+      { username: 'admin2', role: 'admin' },
+    ]);
+    const results = await Promise.all([
+      send(authed(admin2!.token), 'POST', '/users/1/disable'),
+      send(admin, 'POST', `/users/${admin2!.id}/disable`),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(results.find((r) => r.status === 409)!.body.code).toBe('HUB_ERR_LAST_ADMIN');
+    const { rows } = await t.hub.db.pool.query<{ id: number }>(
+      `SELECT id FROM users WHERE role = 'admin' AND enabled`,
+    );
+    expect(rows).toHaveLength(1);
+    // The statement itself refuses, whatever a route checked before it.
+    expect(await setUserEnabled(t.hub.db.pool, rows[0]!.id, false)).toBeNull();
+    expect(await updateUser(t.hub.db.pool, rows[0]!.id, { role: 'viewer' })).toBeNull();
   });
 });

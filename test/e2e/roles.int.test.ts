@@ -8,6 +8,7 @@ import {
   connectDevice,
   startRoleNode,
   startTestHub,
+  waitFor,
   type TestHub,
 } from '../support/hub.js';
 import { machineRedisUrl, redisReachable, redisTestPrefix } from '../support/redis.js';
@@ -110,5 +111,26 @@ describe.skipIf(!reachable)('process roles', () => {
     });
     expect(res.status).toBe(202);
     expect(JSON.parse((await got).toString())).toMatchObject({ name: 'off' });
+  });
+
+  it('reloads a rule edited through the API process in the broker and worker processes', async () => {
+    const res = await authed(first.adminToken)(`${api.httpUrl}/api/rules/all.mqtt_rate_abuse`, {
+      method: 'PATCH',
+      body: JSON.stringify({
+        settings: { dropsPerMinute: 7, forMinutes: 3, clearAfterMinutes: 5 },
+      }),
+    });
+    expect(res.status).toBe(200);
+    for (const n of [broker, worker, first.hub] as const) {
+      const evaluator = 'hub' in n ? n.hub.evaluator : n.evaluator;
+      await waitFor(
+        () =>
+          evaluator?.rules().find((r) => r.id === 'all.mqtt_rate_abuse')?.settings
+            .dropsPerMinute === 7
+            ? true
+            : undefined,
+        'the edited rule in every process with rules',
+      );
+    }
   });
 });

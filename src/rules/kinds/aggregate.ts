@@ -13,7 +13,7 @@ import { none, type ReadingKind, type Reading, type Transition } from './types.j
  * mean), max, or Leq (energy mean of dB(A), noise over 10 min by GB 12523-2011).
  * Levels as in the multi-level kind; per-site limits through overrides. With
  * a day/night schedule the night levels apply outside the day period (noise
- * 70/55 dB(A)). Evaluation is suppressed while fewer than `minValidity` of the
+ * 70/55 dB(A)); empty day `levels` make a night-only rule. Evaluation is suppressed while fewer than `minValidity` of the
  * expected readings are in the window (domain.md dust: under 75 % validity, no
  * alarm), so one gust or a half-empty hour never opens or clears an alarm.
  */
@@ -49,7 +49,8 @@ export const aggregateSettingsSchema = {
     windowS: { type: 'number', minimum: 1, maximum: 86400 },
     expectedIntervalS: { type: 'number', minimum: 1, maximum: 86400 },
     minValidity: { type: 'number', minimum: 0, maximum: 1 },
-    levels: levelsSchema,
+    // Empty with a schedule: no limit by day (a night-only rule, GB 12523 night maximum).
+    levels: { ...levelsSchema, minItems: 0 },
     op: { enum: ['>', '>='] },
     schedule: {
       ...dayNightSchema,
@@ -102,6 +103,14 @@ function evaluate(reading: Reading, s: Prepared, st: AggregateState): Transition
   }
   agg = Math.round(agg * 100) / 100;
   const levels = s.schedule && !isDay(t, s.schedule) ? s.schedule.nightLevels : s.levels;
+  if (levels.length === 0) {
+    // No limit in this period: whatever was open clears.
+    st.sinceMs = null;
+    if (!st.open) return none;
+    st.open = false;
+    st.level = -1;
+    return { action: 'clear', value: agg };
+  }
   return stepLevels(agg, t, levels, s.op !== '>=', 0, st, st.times[st.head]!);
 }
 

@@ -5,7 +5,7 @@ import { isLightingTime, lightingHoursSchema, type LightingHours } from './sched
 
 /**
  * Group ratio: lighting rate (亮灯率 = lamps lit ÷ lamps that should be lit)
- * per road or per district, while the lighting schedule says "on", against
+ * per road, street or district, while the lighting schedule says "on", against
  * its target (seed 002: ≥ 98 %). Roads under 200 lamps are judged by a count
  * of dark lamps instead (Changsha's assessment as domain.md quotes it:
  * 150–199 lamps: 4; 100–149: 3; ≤ 99: 2), so one dark lamp on a short road
@@ -15,7 +15,8 @@ import { isLightingTime, lightingHoursSchema, type LightingHours } from './sched
  */
 
 export interface GroupRatioSettings {
-  readonly groupBy: 'road' | 'district';
+  /** A road (devices.attrs.road within its district), a street (街道, 9-digit grid prefix) or a district. */
+  readonly groupBy: 'road' | 'street' | 'district';
   /** Target ratio, 0–1. */
   readonly target: number;
   readonly forSeconds: number;
@@ -31,7 +32,7 @@ export const groupRatioSettingsSchema = {
   required: ['groupBy', 'target', 'forSeconds', 'hours', 'darkCurrentA', 'severity'],
   additionalProperties: false,
   properties: {
-    groupBy: { enum: ['road', 'district'] },
+    groupBy: { enum: ['road', 'street', 'district'] },
     target: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
     forSeconds: { type: 'number', minimum: 0, maximum: 86400 },
     hours: lightingHoursSchema,
@@ -72,9 +73,10 @@ function active(
     if (lit === null) continue;
     const district = m.gridCode.slice(0, 6);
     if (s.groupBy === 'road' && !m.road) continue;
-    const key = s.groupBy === 'road' ? `road:${district}:${m.road}` : `district:${district}`;
+    const area = s.groupBy === 'street' ? m.gridCode.slice(0, 9) : district;
+    const key = s.groupBy === 'road' ? `road:${district}:${m.road}` : `${s.groupBy}:${area}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { total: 0, dark: 0, gridCode: district }));
+    if (!g) groups.set(key, (g = { total: 0, dark: 0, gridCode: area }));
     g.total++;
     if (!lit) g.dark++;
   }

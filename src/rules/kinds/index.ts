@@ -6,6 +6,7 @@ import { lampOffKind } from './lamp-off.js';
 import { levelsKind } from './levels.js';
 import { offlineKind } from './offline.js';
 import { rateKind } from './rate.js';
+import { rateAbuseKind } from './rate-abuse.js';
 import * as threshold from './threshold.js';
 
 /**
@@ -27,8 +28,16 @@ export const tickKinds = {
   offline: offlineKind,
 } as const;
 
+/** Kinds fed by the broker rather than by readings or the fleet tick (`rules/rate-abuse.ts`). */
+export const brokerKinds = {
+  'mqtt-rate-abuse': rateAbuseKind,
+} as const;
+
 /** Back-compatible view: every kind's settings schema by name. */
 export const ruleKinds = {
+  ...Object.fromEntries(
+    Object.entries(brokerKinds).map(([k, v]) => [k, { settingsSchema: v.settingsSchema }]),
+  ),
   ...Object.fromEntries(
     Object.entries(readingKinds).map(([k, v]) => [k, { settingsSchema: v.settingsSchema }]),
   ),
@@ -50,10 +59,12 @@ export const ruleKinds = {
 
 export type ReadingKindName = keyof typeof readingKinds;
 export type TickKindName = keyof typeof tickKinds;
-export type RuleKindName = ReadingKindName | TickKindName;
+export type BrokerKindName = keyof typeof brokerKinds;
+export type RuleKindName = ReadingKindName | TickKindName | BrokerKindName;
 export const ruleKindNames = [
   ...Object.keys(readingKinds),
   ...Object.keys(tickKinds),
+  ...Object.keys(brokerKinds),
 ] as RuleKindName[];
 
 export function isReadingKind(kind: string): kind is ReadingKindName {
@@ -73,6 +84,12 @@ export type { LampOffSettings } from './lamp-off.js';
 export type { GroupRatioSettings } from './group-ratio.js';
 export type { IntegritySettings } from './integrity.js';
 export type { OfflineSettings } from './offline.js';
+export {
+  initialRateAbuseState,
+  rateAbuseMinute,
+  type RateAbuseSettings,
+  type RateAbuseState,
+} from './rate-abuse.js';
 export {
   diffActive,
   initialGroupState,

@@ -150,6 +150,23 @@ describe('the event kind', () => {
   });
 });
 
+describe('a night-only aggregate (GB 12523 night maximum)', () => {
+  const s = defaultRulePack.find((p) => p.id === 'dust_noise.noise_night_max')!
+    .settings as unknown as AggregateSettings;
+  it('has no limit by day, opens on one reading over 70 dB(A) at night, clears when it leaves the window or day comes', () => {
+    const p = aggregateKind.prepare(s);
+    const st = aggregateKind.initialState(p);
+    const step = (h: number, m: number, noise: number) =>
+      aggregateKind.evaluate(r(cst(h, m), { noise }), p, st);
+    expect(step(21, 50, 90).action).toBe('none'); // day (before 22:00)
+    expect(step(22, 30, 72)).toMatchObject({ action: 'open', value: 72, threshold: 70 });
+    expect(step(22, 35, 50).action).toBe('none');
+    expect(step(22, 41, 50)).toEqual({ action: 'clear', value: 50 });
+    expect(step(29, 55, 75).action).toBe('open'); // 05:55 the next morning
+    expect(step(30, 0, 75)).toEqual({ action: 'clear', value: 75 }); // 06:00: day
+  });
+});
+
 describe('schedules', () => {
   const city = { lat: 27.83, lon: 112.94, tzOffsetMin: 480 };
   it('puts lighting hours between dusk and dawn at the city, or inside a timetable', () => {
@@ -300,6 +317,14 @@ describe('the group-ratio kind', () => {
     const active = groupRatioKind.active(fleet, s, cst(22));
     expect(active.map((c) => [c.source, c.value])).toEqual([['road:430302:long', 97]]);
     expect(groupRatioKind.active(fleet, s, cst(12))).toEqual([]);
+  });
+  it('groups by street (街道, the grid code’s first nine digits) too', () => {
+    const street = { ...s, groupBy: 'street' as const };
+    const other = lamps('ok', 300, 0).map((m) => ({ ...m, gridCode: '430302002001001' }));
+    const active = groupRatioKind.active([...lamps('long', 300, 9), ...other], street, cst(22));
+    expect(active.map((c) => [c.source, c.sourceKind, c.gridCode, c.value])).toEqual([
+      ['street:430302001', 'street', '430302001', 97],
+    ]);
   });
   it('leaves out lamps their own schedule wants off (a dark-sky zone)', () => {
     const fleet = lamps('long', 300, 9).map((m, i) => (i < 9 ? { ...m, dueOn: false } : m));

@@ -1,5 +1,5 @@
 import {
-  inLocalWindow,
+  localWindowClock,
   lightingClock,
   lightingHoursSchema,
   type LightingHours,
@@ -124,8 +124,8 @@ function prepare(s: LampOffSettings): Prepared {
   return {
     ...s,
     lighting: lightingClock(s.hours),
-    darkSky: darkSky ? (ms) => inLocalWindow(ms, tzOffsetMin, darkSky) : never,
-    dimming: dimming ? (ms) => inLocalWindow(ms, tzOffsetMin, dimming) : never,
+    darkSky: darkSky ? localWindowClock(tzOffsetMin, darkSky) : never,
+    dimming: dimming ? localWindowClock(tzOffsetMin, dimming) : never,
   };
 }
 

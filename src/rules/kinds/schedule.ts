@@ -108,20 +108,26 @@ function sunTimes(day: number, h: LightingHours): { sunrise: number; sunset: num
 
 const minutes = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
-/** Whether `ms` falls in a local window (from inclusive, to exclusive, wrapping midnight). */
-export function inLocalWindow(ms: number, tzOffsetMin: number, w: LocalWindow): boolean {
-  const local = ms + tzOffsetMin * 60_000;
-  const m = Math.floor((((local % 86_400_000) + 86_400_000) % 86_400_000) / 60_000);
+/**
+ * Whether a time falls in a local window (from inclusive, to exclusive,
+ * wrapping midnight), with the window's minutes parsed once: no work but
+ * arithmetic per reading.
+ */
+export function localWindowClock(tzOffsetMin: number, w: LocalWindow): (ms: number) => boolean {
   const from = minutes(w.from);
   const to = minutes(w.to);
-  return from > to ? m >= from || m < to : m >= from && m < to;
+  const offset = tzOffsetMin * 60_000;
+  return (ms) => {
+    const m = Math.floor(((((ms + offset) % 86_400_000) + 86_400_000) % 86_400_000) / 60_000);
+    return from > to ? m >= from || m < to : m >= from && m < to;
+  };
 }
 
 /** Whether lamps are due on at `ms`: between dusk and dawn, or inside the timetable. */
 export function isLightingTime(ms: number, h: LightingHours): boolean {
   const local = ms + h.tzOffsetMin * 60_000;
   if (h.timetable)
-    return inLocalWindow(ms, h.tzOffsetMin, { from: h.timetable.on, to: h.timetable.off });
+    return localWindowClock(h.tzOffsetMin, { from: h.timetable.on, to: h.timetable.off })(ms);
   const day = Math.floor(local / 86_400_000);
   const { sunrise, sunset } = sunTimes(day, h);
   const offset = (h.offsetMin ?? 0) * 60_000;
@@ -131,8 +137,7 @@ export function isLightingTime(ms: number, h: LightingHours): boolean {
 /** `isLightingTime` with the day's sun times kept in the closure: no allocation per reading. */
 export function lightingClock(h: LightingHours): (ms: number) => boolean {
   if (h.timetable) {
-    const w = { from: h.timetable.on, to: h.timetable.off };
-    return (ms) => inLocalWindow(ms, h.tzOffsetMin, w);
+    return localWindowClock(h.tzOffsetMin, { from: h.timetable.on, to: h.timetable.off });
   }
   let day = NaN;
   let sunrise = 0;
