@@ -7,6 +7,8 @@ import {
   type DatabaseCapabilities,
   type Pool,
 } from '../db/index.js';
+import type { SessionEnds } from '../dashboard/index.js';
+import type { SessionEndReason } from '../domain/index.js';
 import type { HubConfig } from './config.js';
 import { storagePolicyOf } from './prepare.js';
 import type { Leadership } from './rules-runtime.js';
@@ -140,4 +142,63 @@ export async function shareRuleReloads(
     },
     stop: async () => listener?.stop(),
   };
+}
+
+/** Ended sessions and changed users reach every API process's live connections. */
+export const sessionsChannel = 'hub_sessions_ended';
+
+/** A NOTIFY payload stays under PostgreSQL's 8000 bytes: 64 hex chars a hash. */
+const hashesPerNotify = 100;
+
+type SessionNotice =
+  | { from: string; reason: SessionEndReason; tokenHashes: string[] }
+  | { from: string; reason: 'user_changed'; userId: number };
+
+/**
+ * In a cluster a session ended through one API process (logout, disabled,
+ * password changed or reset, expiry) or a user whose role, crew or area
+ * changed must reach that user's live connections on every API process at
+ * once, not at their next sweep. This process NOTIFYs what it ended here; the
+ * others LISTEN and end the same sessions with the same reason. `revoked` is
+ * what a sweep finds already ended elsewhere, so it is not announced again.
+ * A lost notification is caught by the sweep (as `revoked`).
+ */
+export async function shareSessionEnds(
+  pool: Pool,
+  nodeId: string,
+  sessions: SessionEnds,
+  logger: Logger,
+) {
+  const notify = (notice: SessionNotice) =>
+    pool
+      .query('SELECT pg_notify($1, $2)', [sessionsChannel, JSON.stringify(notice)])
+      .catch((err: unknown) => logger.warn({ err }, 'ended sessions not announced'));
+  sessions.onEnd((hashes, reason, fromOtherNode) => {
+    if (fromOtherNode || reason === 'revoked') return;
+    for (let i = 0; i < hashes.length; i += hashesPerNotify) {
+      void notify({ from: nodeId, reason, tokenHashes: hashes.slice(i, i + hashesPerNotify) });
+    }
+  });
+  sessions.onUserChanged((userId, fromOtherNode) => {
+    if (!fromOtherNode) void notify({ from: nodeId, reason: 'user_changed', userId });
+  });
+  const listener = createListener(
+    pool,
+    sessionsChannel,
+    (payload) => {
+      if (payload === null) return;
+      try {
+        const notice = JSON.parse(payload) as SessionNotice;
+        if (notice.from === nodeId) return;
+        if ('userId' in notice) sessions.userChanged(notice.userId, true);
+        else sessions.end(notice.tokenHashes, notice.reason, true);
+      } catch (err) {
+        logger.warn({ err }, 'bad ended-sessions notification');
+      }
+    },
+    { retryMs: 10_000 },
+    logger,
+  );
+  await listener.start();
+  return { stop: () => listener.stop() };
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createBroker, createCommandService, type CommandService } from '../broker/index.js';
 import { createCaseFeed, createCaseService, createWebhookService } from '../cases/index.js';
-import { createDashboard, createOpsServer } from '../dashboard/index.js';
+import { createDashboard, createOpsServer, createSessionEnds } from '../dashboard/index.js';
 import {
   adminPasswordFile,
   demoCredentialsFile,
@@ -17,7 +17,7 @@ import { createIngest } from '../ingest/index.js';
 import { createRateAbuseWatch, rateAbuseRuleId } from '../rules/index.js';
 import { parseWorkingPeriods } from '../domain/index.js';
 import { brokerOptions } from './broker-options.js';
-import { shareRuleReloads, startDuties, startLeadership } from './cluster.js';
+import { shareRuleReloads, shareSessionEnds, startDuties, startLeadership } from './cluster.js';
 import type { HubConfig, HubRole } from './config.js';
 import { createLogger } from './logger.js';
 import { prepareDatabase } from './prepare.js';
@@ -278,6 +278,16 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
       await caseFeed.start();
       cases.onChange(() => void caseFeed.wake());
       cleanup.push(() => caseFeed.stop());
+      const sessions = createSessionEnds();
+      if (clustered) {
+        const shared = await shareSessionEnds(
+          db.pool,
+          nodeId,
+          sessions,
+          logger.child({ room: 'dashboard' }),
+        );
+        cleanup.push(() => shared.stop());
+      }
       const d = await createDashboard(
         {
           db: db.pool,
@@ -289,6 +299,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           dataDir: config.dataDir,
           sessionTtlHours: config.sessionTtlHours,
           sessionSweepIntervalMs: config.sessionSweepIntervalMs,
+          sessions,
           cookieSecure: config.cookieSecure,
           trustProxy: config.trustProxy,
           metricsRegistry,

@@ -6,12 +6,11 @@ import type {
   CaseDetail,
   ClientToServerEvents,
   ServerToClientEvents,
-  SessionEndReason,
 } from '../../src/domain/index.js';
 import {
   authed,
   connectDevice,
-  connectOperator,
+  connectLive,
   createUsers,
   lightingAreas,
   login,
@@ -53,14 +52,9 @@ describe('city administration through REST and socket.io', () => {
 
   /** A live connection that has its snapshot, and what ends it. */
   async function live(token: string) {
-    const socket = connectOperator(t.httpUrl, token);
-    sockets.push(socket);
-    const ended = new Promise<SessionEndReason>((resolve) =>
-      socket.once('session:ended', ({ reason }) => resolve(reason)),
-    );
-    const closed = new Promise<string>((resolve) => socket.once('disconnect', resolve));
-    await new Promise((resolve) => socket.once('cases:snapshot', resolve));
-    return { socket, ended, closed };
+    const connection = await connectLive(t.httpUrl, token);
+    sockets.push(connection.socket);
+    return connection;
   }
 
   beforeAll(async () => {
