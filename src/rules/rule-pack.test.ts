@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FacilityType } from '../domain/index.js';
+import { sampleReading, scenarios, seededRng } from '../simulators/index.js';
 import { createEvaluator, defaultRulePack, type RuleOverrideInput } from './index.js';
 
 /**
@@ -63,6 +64,13 @@ describe('elevator fault codes and speed', () => {
       'clear elevator.door_fault',
       'open elevator.stop_outside_door_zone',
     ]);
+  });
+
+  it('the hand-played elevator-overrun scenario raises the overrun alarm, and nothing else', () => {
+    const report = device('EV-5', 'elevator');
+    const rng = seededRng(3);
+    const reading = scenarios['elevator-overrun'].alter!(sampleReading('elevator', rng, 0), rng);
+    expect(report(reading)).toEqual(['open elevator.overrun']);
   });
 
   it('opens shaking only when it lasts a minute, and holds it until under 0.4 m/s²', () => {

@@ -27,7 +27,7 @@ export interface Scenario {
   readonly alter?: (reading: Reading, rng: () => number) => Reading;
 }
 
-export const scenarioNames = ['normal', 'dust-spike', 'gas-leak'] as const;
+export const scenarioNames = ['normal', 'dust-spike', 'gas-leak', 'elevator-overrun'] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
 export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
@@ -57,6 +57,22 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
     targetIntervalMs: 5_000,
     // A steady 25 %LEL: over the 20 %LEL level-1 limit, not "still rising" toward level 2.
     alter: (reading) => ({ ...reading, ch4: 25 }),
+  },
+  'elevator-overrun': {
+    name: 'elevator-overrun',
+    description:
+      'The first car, empty, reports a top overrun (fault_code top_overrun) and stays stopped: a critical alarm, out of service. 首台电梯冲顶（空载），停梯，严重告警。',
+    targetType: 'elevator',
+    targetIntervalMs: 60_000,
+    alter: (reading) => ({
+      ...reading,
+      moving: false,
+      direction: 'stop',
+      speed: 0,
+      door_open: false,
+      people: false,
+      fault_code: 'top_overrun',
+    }),
   },
 };
 
