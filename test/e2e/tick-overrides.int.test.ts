@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { upgradePackRules } from '../../src/db/index.js';
+import { defaultRulePack } from '../../src/rules/index.js';
 import { authed, startTestHub, type TestHub } from '../support/hub.js';
 
 /**
  * Overrides of a fleet-wide (tick) rule through REST against the real hub and
  * PostgreSQL: the next tick uses them, without a restart, and the alarm
- * records the settings that applied.
+ * records the settings that applied. And the pack upgrade's offer of a newer
+ * default to a rule the city edited, in GET /api/rules.
  */
 describe('overrides of fleet-wide rules over REST', () => {
   let t: TestHub;
@@ -63,5 +66,26 @@ describe('overrides of fleet-wide rules over REST', () => {
         groupBy: 'district',
       }),
     ).toEqual({ status: 400, code: 'HUB_ERR_RULE_INVALID' });
+  });
+
+  it('shows a newer default of a rule the city edited as its packUpdate', async () => {
+    const res = await authed(t.adminToken)(`${t.httpUrl}/api/rules/gas.pressure`, {
+      method: 'PATCH',
+      body: JSON.stringify({ title: '调压异常 (city wording)' }),
+    });
+    expect(res.status).toBe(200);
+    const newer = defaultRulePack.map((r) =>
+      r.id === 'gas.pressure' ? { ...r, description: 'newer default' } : r,
+    );
+    expect(await upgradePackRules(t.hub.db.pool, newer)).toMatchObject({ kept: ['gas.pressure'] });
+    const list = (await (await authed(t.adminToken)(`${t.httpUrl}/api/rules`)).json()) as {
+      rules: { id: string; title: string; packUpdate?: { description: string } }[];
+    };
+    const pressure = list.rules.find((r) => r.id === 'gas.pressure');
+    expect(pressure).toMatchObject({
+      title: '调压异常 (city wording)',
+      packUpdate: { description: 'newer default' },
+    });
+    expect(list.rules.find((r) => r.id === 'gas.ch4')).not.toHaveProperty('packUpdate');
   });
 });
