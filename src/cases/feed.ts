@@ -40,25 +40,25 @@ export function createCaseFeed(pool: Pool, options: CaseFeedOptions, logger: Log
     return run;
   }
 
+  function deliver(change: CaseChange, version: number): void {
+    cursor = version;
+    for (const l of listeners) {
+      try {
+        l(change, version);
+      } catch (err) {
+        logger.error({ err }, 'case feed listener failed');
+      }
+    }
+  }
+
   async function readOnce(): Promise<void> {
     for (;;) {
       const rows = await caseEventsAfter(pool, cursor, batch);
-      for (const r of rows) {
-        cursor = r.version;
-        const change: CaseChange = {
-          reason: r.reason,
-          case: r.snapshot,
-          action: r.action,
-          prevCrewId: r.prevCrewId,
-        };
-        for (const l of listeners) {
-          try {
-            l(change, r.version);
-          } catch (err) {
-            logger.error({ err }, 'case feed listener failed');
-          }
-        }
-      }
+      for (const r of rows)
+        deliver(
+          { reason: r.reason, case: r.snapshot, action: r.action, prevCrewId: r.prevCrewId },
+          r.version,
+        );
       if (rows.length < batch) return;
     }
   }
@@ -71,6 +71,22 @@ export function createCaseFeed(pool: Pool, options: CaseFeedOptions, logger: Log
     return withLock(async () => {
       pending = false;
       await readOnce();
+    }).catch((err: unknown) => logger.warn({ err }, 'case feed read failed; the poll retries'));
+  }
+
+  /**
+   * A change this node just committed: sent without a read when it is the
+   * next version after the cursor (the alarm-to-operator path saves a round
+   * trip); otherwise another node's change came between, and a read sends
+   * both in order.
+   */
+  function offer(change: CaseChange): Promise<void> {
+    if (stopped) return Promise.resolve();
+    return withLock(async () => {
+      const version = change.case.version;
+      if (version <= cursor) return;
+      if (version === cursor + 1) deliver(change, version);
+      else await readOnce();
     }).catch((err: unknown) => logger.warn({ err }, 'case feed read failed; the poll retries'));
   }
 
@@ -100,6 +116,7 @@ export function createCaseFeed(pool: Pool, options: CaseFeedOptions, logger: Log
       timer.unref();
     },
     wake,
+    offer,
     withLock,
     /** The newest version sent to the listeners. */
     cursor: () => cursor,

@@ -269,14 +269,14 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     let dashboard: Awaited<ReturnType<typeof createDashboard>> | undefined;
     let httpPort: number;
     if (parts.api) {
-      // Every node's case changes for this node's sockets; a local commit reads at once.
+      // Every node's case changes for this node's sockets; a local commit goes out without a read.
       const caseFeed = createCaseFeed(
         db.pool,
         { pollMs: config.caseFeedPollMs, listen: clustered },
         logger.child({ room: 'cases' }),
       );
       await caseFeed.start();
-      cases.onChange(() => void caseFeed.wake());
+      cases.onChange((change) => void caseFeed.offer(change));
       cleanup.push(() => caseFeed.stop());
       const d = await createDashboard(
         {
