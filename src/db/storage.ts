@@ -61,7 +61,60 @@ export async function applyStoragePolicies(
   logger.info({ kind: caps.kind, ...policy }, 'storage policies applied');
 }
 
-/** Hourly: partitions ahead and retention where the server does not do it itself. */
+const hour = 3_600_000;
+/** Hours re-rolled at every refresh: late readings and devices that moved grid within them are caught. */
+export const areaRerollDays = 3;
+/** Hours this close to now are left to the join: their 5-minute rollups may still be in a hub's memory. */
+const areaSettleMs = 10 * 60_000;
+
+/**
+ * Rolls `telemetry_5m` joined with `devices` up into `telemetry_area_1h` from
+ * the watermark (at most `areaRerollDays` back) to the last settled hour, in
+ * one statement: hours are overwritten, groups that no longer exist (a device
+ * moved grid) are removed, and the watermark advances, all or nothing.
+ * Returns the new watermark (null: no rollups yet).
+ */
+export async function refreshAreaRollups(db: Queryable, nowMs: number): Promise<number | null> {
+  const toMs = Math.floor((nowMs - areaSettleMs) / hour) * hour;
+  const { rows } = await db.query<{ through: number | null }>(
+    `WITH span AS (
+       SELECT date_bin('1 hour', CASE WHEN w.through IS NULL THEN (SELECT min(bucket) FROM telemetry_5m)
+                                      ELSE least(w.through, to_timestamp($1 / 1000.0) - make_interval(days => $2)) END,
+                       TIMESTAMPTZ 'epoch') AS lo,
+              to_timestamp($1 / 1000.0) AS hi
+       FROM (SELECT (SELECT through FROM rollup_watermarks WHERE name = 'telemetry_area_1h') AS through) w
+     ), fresh AS (
+       SELECT date_bin('1 hour', r.bucket, TIMESTAMPTZ 'epoch') AS bucket, d.grid_code, d.type, r.metric,
+              sum(r.n)::bigint AS n, sum(r.sum) AS sum, min(r.min) AS min, max(r.max) AS max
+       FROM telemetry_5m r JOIN devices d ON d.id = r.device_id, span
+       WHERE r.bucket >= span.lo AND r.bucket < span.hi
+       GROUP BY 1, 2, 3, 4
+     ), written AS (
+       INSERT INTO telemetry_area_1h AS a (bucket, grid_code, type, metric, n, sum, min, max)
+       SELECT * FROM fresh ORDER BY 1, 2, 3, 4
+       ON CONFLICT (bucket, grid_code, type, metric) DO UPDATE SET
+         n = EXCLUDED.n, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max
+       RETURNING 1
+     ), stale AS (
+       DELETE FROM telemetry_area_1h a USING span
+       WHERE a.bucket >= span.lo AND a.bucket < span.hi
+         AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.bucket = a.bucket AND f.grid_code = a.grid_code
+                                                  AND f.type = a.type AND f.metric = a.metric)
+       RETURNING 1
+     ), mark AS (
+       INSERT INTO rollup_watermarks (name, through)
+       SELECT 'telemetry_area_1h', span.hi FROM span WHERE span.lo IS NOT NULL
+       ON CONFLICT (name) DO UPDATE SET through = GREATEST(rollup_watermarks.through, EXCLUDED.through)
+       RETURNING through
+     )
+     SELECT (extract(epoch FROM (SELECT max(through) FROM mark)) * 1000)::float8 AS through,
+            (SELECT count(*) FROM written) AS written, (SELECT count(*) FROM stale) AS removed`,
+    [toMs, areaRerollDays],
+  );
+  return rows[0]?.through ?? null;
+}
+
+/** Hourly: partitions ahead and retention where the server does not do it itself; the area rollups. */
 export async function maintainStorage(
   db: Queryable,
   caps: DatabaseCapabilities,
@@ -110,6 +163,7 @@ export async function maintainStorage(
       policy.retentionDays,
     ]);
   }
+  await refreshAreaRollups(db, nowMs);
   if (created.length || dropped.length)
     logger.info({ created, dropped }, 'telemetry partitions maintained');
   return { created, dropped };

@@ -165,44 +165,86 @@ export interface BucketRow {
   readonly max: number;
 }
 
+export interface BucketQuery {
+  deviceId?: string;
+  gridPrefix?: string;
+  type?: string;
+  metric?: string;
+  fromMs: number;
+  toMs: number;
+  bucketS: number;
+  limit: number;
+}
+
+const hourMs = 3_600_000;
+const areaFilter = (t: string) => `($3::text IS NULL OR ${t}.grid_code LIKE $3 || '%')
+       AND ($4::text IS NULL OR ${t}.type = $4) AND ($5::text IS NULL OR r.metric = $5)`;
+
 /**
  * Aggregates from the 5-minute rollups into buckets of `bucketS` seconds (a
  * multiple of 300), for one device, or summed over the devices of a grid
  * prefix and/or facility type: a month of a district reads rollups, not readings.
+ * Area series in whole hours read the hourly area rollup for the hours it
+ * holds and the 5-minute rollups for the rest (docs/storage.md).
  */
-export async function queryBuckets(
-  db: Queryable,
-  q: {
-    deviceId?: string;
-    gridPrefix?: string;
-    type?: string;
-    metric?: string;
-    fromMs: number;
-    toMs: number;
-    bucketS: number;
-    limit: number;
-  },
-): Promise<BucketRow[]> {
-  const perDevice = q.deviceId !== undefined;
+export async function queryBuckets(db: Queryable, q: BucketQuery): Promise<BucketRow[]> {
+  if (q.deviceId === undefined && q.bucketS % 3600 === 0) return queryAreaBuckets(db, q);
   const { rows } = await db.query<BucketRow>(
     `SELECT date_bin(make_interval(secs => $6), r.bucket, TIMESTAMPTZ 'epoch') AS bucket,
-            ${perDevice ? 'r.device_id' : 'NULL::text'} AS "deviceId", r.metric,
+            ${q.deviceId !== undefined ? 'r.device_id' : 'NULL::text'} AS "deviceId", r.metric,
             sum(r.n)::int AS n, sum(r.sum) / sum(r.n) AS avg, min(r.min) AS min, max(r.max) AS max
      FROM telemetry_5m r JOIN devices d ON d.id = r.device_id
      WHERE r.bucket >= to_timestamp($1 / 1000.0) AND r.bucket < to_timestamp($2 / 1000.0)
-       AND ($3::text IS NULL OR r.device_id = $3)
-       AND ($4::text IS NULL OR d.grid_code LIKE $4 || '%')
-       AND ($5::text IS NULL OR d.type = $5)
-       AND ($7::text IS NULL OR r.metric = $7)
+       AND ($7::text IS NULL OR r.device_id = $7) AND ${areaFilter('d')}
      GROUP BY 1, 2, 3 ORDER BY 1, 3 LIMIT $8`,
     [
       q.fromMs,
       q.toMs,
-      q.deviceId ?? null,
       q.gridPrefix ?? null,
       q.type ?? null,
-      q.bucketS,
       q.metric ?? null,
+      q.bucketS,
+      q.deviceId ?? null,
+      q.limit,
+    ],
+  );
+  return rows;
+}
+
+/**
+ * Whole hours from the range's first full hour up to the area rollup's
+ * watermark come from `telemetry_area_1h`; the edges and the hours not yet
+ * rolled up from `telemetry_5m` joined with `devices`, as before.
+ */
+async function queryAreaBuckets(db: Queryable, q: BucketQuery): Promise<BucketRow[]> {
+  const firstHourMs = Math.ceil(q.fromMs / hourMs) * hourMs;
+  const lastHourMs = Math.max(firstHourMs, Math.floor(q.toMs / hourMs) * hourMs);
+  const { rows } = await db.query<BucketRow>(
+    `WITH span AS (
+       SELECT to_timestamp($7 / 1000.0) AS lo, greatest(to_timestamp($7 / 1000.0), least(to_timestamp($8 / 1000.0),
+         coalesce((SELECT through FROM rollup_watermarks WHERE name = 'telemetry_area_1h'), '-infinity'))) AS hi
+     ), parts AS (
+       SELECT r.bucket, r.metric, r.n, r.sum, r.min, r.max FROM telemetry_area_1h r, span
+       WHERE r.bucket >= span.lo AND r.bucket < span.hi AND ${areaFilter('r')}
+       UNION ALL
+       SELECT r.bucket, r.metric, r.n, r.sum, r.min, r.max
+       FROM telemetry_5m r JOIN devices d ON d.id = r.device_id, span
+       WHERE r.bucket >= to_timestamp($1 / 1000.0) AND r.bucket < to_timestamp($2 / 1000.0)
+         AND NOT (r.bucket >= span.lo AND r.bucket < span.hi) AND ${areaFilter('d')}
+     )
+     SELECT date_bin(make_interval(secs => $6), bucket, TIMESTAMPTZ 'epoch') AS bucket,
+            NULL::text AS "deviceId", metric,
+            sum(n)::int AS n, sum(sum) / sum(n) AS avg, min(min) AS min, max(max) AS max
+     FROM parts GROUP BY 1, 2, 3 ORDER BY 1, 3 LIMIT $9`,
+    [
+      q.fromMs,
+      q.toMs,
+      q.gridPrefix ?? null,
+      q.type ?? null,
+      q.metric ?? null,
+      q.bucketS,
+      firstHourMs,
+      lastHourMs,
       q.limit,
     ],
   );

@@ -14,6 +14,7 @@ import {
   insertReadings,
   rebuildRollups,
   maintainStorage,
+  refreshAreaRollups,
   migrate,
   queryBuckets,
   queryLatest,
@@ -207,6 +208,75 @@ describe.each(backends())('telemetry storage through the ingest writer on $name'
       limit: 10,
     });
     expect(after).toEqual(before);
+  });
+
+  it('serves district and type series from the hourly area rollup as the join computes them', async () => {
+    const hour = 3_600_000;
+    const h0 = Math.floor(now / hour) * hour - 5 * hour;
+    await insertAreas(pool, [
+      { code: '430381', level: 'district', name: '湘乡市', parentCode: '430300' },
+    ]);
+    await insertDevices(pool, [
+      { id: 'PS-A', type: 'pump_station', name: 'a', gridCode: '430381', secretHash: 'x' },
+      { id: 'PS-B', type: 'pump_station', name: 'b', gridCode: '430381', secretHash: 'x' },
+    ]);
+    const readings: [string, number, number][] = [
+      ['PS-B', h0 - 10 * 60_000, 4],
+      ['PS-A', h0, 1],
+      ['PS-A', h0 + 10 * 60_000, 3],
+      ['PS-B', h0 + 20 * 60_000, 2],
+      ['PS-A', h0 + hour + 5 * 60_000, 5],
+      ['PS-B', h0 + hour + 50 * 60_000, 6],
+      ['PS-A', now - 60_000, 10], // this hour: not rolled up yet
+    ];
+    await write({
+      deviceIds: readings.map((r) => r[0]),
+      timesMs: readings.map((r) => r[1]),
+      data: readings.map((r) => JSON.stringify({ well_level: r[2] })),
+    });
+    const series = async (grid: string) =>
+      (
+        await queryBuckets(pool, {
+          gridPrefix: grid,
+          type: 'pump_station',
+          metric: 'well_level',
+          fromMs: h0 - 30 * 60_000, // starts mid-hour: that edge always comes from the join
+          toMs: now,
+          bucketS: 3600,
+          limit: 100,
+        })
+      ).map((r) => [new Date(r.bucket).getTime(), r.n, r.avg, r.min, r.max]);
+    const thisHour = Math.floor((now - 60_000) / hour) * hour;
+    const byHand = [
+      [h0 - hour, 1, 4, 4, 4],
+      [h0, 3, 2, 1, 3],
+      [h0 + hour, 2, 5.5, 5, 6],
+      [thisHour, 1, 10, 10, 10],
+    ];
+    expect(await series('430381')).toEqual(byHand); // from the join alone
+
+    const through = await refreshAreaRollups(pool, now);
+    expect(through).toBe(Math.floor((now - 10 * 60_000) / hour) * hour);
+    const rolled = await pool.query(
+      `SELECT count(*)::int AS n FROM telemetry_area_1h WHERE grid_code = '430381'`,
+    );
+    expect(rolled.rows[0].n).toBe(3);
+    expect(await series('430381')).toEqual(byHand); // the rolled-up hours from telemetry_area_1h
+    expect(await series('4303')).toEqual(byHand);
+
+    // PS-B moves to another district: the re-rolled hours follow it, and its old groups go.
+    await pool.query(`UPDATE devices SET grid_code = '430304' WHERE id = 'PS-B'`);
+    await refreshAreaRollups(pool, now);
+    expect(await series('430381')).toEqual([
+      [h0, 2, 2, 1, 3],
+      [h0 + hour, 1, 5, 5, 5],
+      [thisHour, 1, 10, 10, 10],
+    ]);
+    expect(await series('430304')).toEqual([
+      [h0 - hour, 1, 4, 4, 4],
+      [h0, 1, 2, 2, 2],
+      [h0 + hour, 1, 6, 6, 6],
+    ]);
   });
 
   it('applies the retention and compression this kind of server supports', async () => {
