@@ -12,3 +12,4 @@ export {
   type TrustProxy,
 } from './http-config.js';
 export { createOpsServer } from './ops-server.js';
+export { createSessionEnds, type SessionEnds } from './sessions.js';

@@ -5,6 +5,7 @@ import {
   listAlarms,
   listDeadLetters,
   listDevices,
+  listPackUpdates,
   listRules,
   queryReadings,
   type Queryable,
@@ -92,7 +93,15 @@ export function registerApiRoutes(api: FastifyInstance, deps: ApiDeps): void {
     async (req) => ({ alarms: await listAlarms(db, req.query) }),
   );
 
-  api.get('/rules', async () => ({ rules: await listRules(db) }));
+  api.get('/rules', async () => {
+    const updates = await listPackUpdates(db);
+    // A newer default the city's edit kept out (pack upgrades, docs/rules.md).
+    const rules = (await listRules(db)).map((r) => {
+      const packUpdate = updates.get(r.id);
+      return packUpdate ? { ...r, packUpdate } : r;
+    });
+    return { rules };
+  });
 
   api.get<{
     Params: { deviceId: string };

@@ -20,7 +20,10 @@ import {
   type AlarmRecord,
   type RuleDefinition,
 } from '../domain/index.js';
-import { mergeSettings, ruleKindNames, ruleKinds } from '../rules/index.js';
+import { isTickKind, mergeSettings, ruleKindNames, ruleKinds } from '../rules/index.js';
+
+/** What makes the groups of a fleet-wide rule: one rule, one grouping, so an override cannot change it. */
+const groupingSettings = ['groupBy', 'facilityType', 'faultRules'] as const;
 
 export interface RulesRoutesDeps {
   readonly db: Queryable;
@@ -199,6 +202,14 @@ export function registerRulesRoutes(api: FastifyInstance, deps: RulesRoutesDeps)
     async (req) => {
       const rule = await mustGet(req.params.id);
       const settings = req.body.settings ?? {};
+      const regrouped = isTickKind(rule.kind)
+        ? groupingSettings.filter((k) => Object.hasOwn(settings, k))
+        : [];
+      if (regrouped.length > 0)
+        throw new HubError(
+          'HUB_ERR_RULE_INVALID',
+          `settings.${regrouped.join(', settings.')} decides the groups of a fleet-wide rule; an override changes a group's settings, not the grouping`,
+        );
       // Validated as it will apply: merged deeply over the rule's own settings.
       mustBeValid({ kind: rule.kind, settings: mergeSettings(rule.settings, settings) });
       const saved = await putRuleOverride(db, {

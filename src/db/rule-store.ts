@@ -27,7 +27,8 @@ export async function getRule(db: Queryable, id: string): Promise<RuleDefinition
   return rows[0] ?? null;
 }
 
-async function recordVersion(db: Queryable, rule: RuleDefinition): Promise<void> {
+/** Keeps a version in the history, so an alarm citing it stays explainable after edits. */
+export async function recordVersion(db: Queryable, rule: RuleDefinition): Promise<void> {
   await db.query(
     `INSERT INTO rule_versions (rule_id, version, definition) VALUES ($1, $2, $3::jsonb)
      ON CONFLICT DO NOTHING`,

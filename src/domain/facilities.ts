@@ -72,6 +72,11 @@ export const facilityCatalog: Readonly<Record<FacilityType, FacilitySpec>> = {
       num('pf', '', 0, 1, 'Power factor'),
       num('leakage', 'mA', 0, 10_000, 'Leakage current'),
       num('energy', 'kWh', 0, 1e9, 'Energy counter'),
+      // Optional, from the controller in the circuit's lighting cabinet (路灯控制箱), not from a lamp.
+      bool('circuit_on', 'Cabinet contactor closed: the circuit is switched on'),
+      num('circuit_voltage', 'V', 0, 500, 'Supply voltage at the cabinet'),
+      num('circuit_current', 'A', 0, 1000, 'Current of the whole lighting circuit'),
+      bool('cabinet_door_open', 'Lighting cabinet door open'),
     ],
   },
   manhole: {
@@ -131,6 +136,8 @@ export const facilityCatalog: Readonly<Record<FacilityType, FacilitySpec>> = {
       num('ch4', '%LEL', 0, 100, 'Methane concentration'),
       num('temp', 'degC', -50, 100, 'Temperature'),
       bool('valve_open', 'Valve open'),
+      // Optional: the regulator's over-pressure slam-shut valve (切断阀) has closed.
+      bool('cutoff_tripped', 'Over-pressure cut-off valve tripped'),
       num('cathodic_mv', 'mV', -3000, 3000, 'Cathodic protection potential'),
     ],
   },
@@ -168,10 +175,27 @@ export const facilityCatalog: Readonly<Record<FacilityType, FacilitySpec>> = {
       num('speed', 'm/s', 0, 20, 'Car speed'),
       num('vibration', 'm/s2', 0, 100, 'Car vibration'),
       bool('people', 'Car occupied'),
+      // Vocabulary (GB/T 24476 events): elevatorFaultCodes; other vendor codes are stored, not judged.
       { name: 'fault_code', kind: 'string', maxLength: 32, description: 'Controller fault code' },
     ],
   },
 };
+
+/**
+ * The `fault_code` values the default rule pack reads (docs/mqtt.md), named
+ * after the GB/T 24476 event list of domain.md; a car with no fault reports
+ * `none`, which is what clears an alarm raised by a code.
+ */
+export const elevatorFaultCodes = {
+  none: 'no active fault',
+  stop_outside_door_zone: '门区外停梯 stopped outside the door zone',
+  overspeed: '超速 over-speed (governor or controller)',
+  top_overrun: '冲顶 overran the top floor',
+  bottom_overrun: '蹲底 overran the bottom floor',
+  door_fault: '门故障 door or door-lock fault',
+  door_reopen_repeated: '反复开关门 door reopening again and again',
+} as const;
+export type ElevatorFaultCode = keyof typeof elevatorFaultCodes;
 
 export function isFacilityType(value: unknown): value is FacilityType {
   return typeof value === 'string' && (facilityTypes as readonly string[]).includes(value);

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createBroker, createCommandService, type CommandService } from '../broker/index.js';
 import { createCaseFeed, createCaseService, createWebhookService } from '../cases/index.js';
-import { createDashboard, createOpsServer } from '../dashboard/index.js';
+import { createDashboard, createOpsServer, createSessionEnds } from '../dashboard/index.js';
 import {
   adminPasswordFile,
   demoCredentialsFile,
@@ -17,7 +17,13 @@ import { createIngest } from '../ingest/index.js';
 import { createRateAbuseWatch, rateAbuseRuleId } from '../rules/index.js';
 import { parseWorkingPeriods } from '../domain/index.js';
 import { brokerOptions } from './broker-options.js';
-import { shareRuleReloads, startDuties, startLeadership } from './cluster.js';
+import {
+  shareReplayedReadings,
+  shareRuleReloads,
+  shareSessionEnds,
+  startDuties,
+  startLeadership,
+} from './cluster.js';
 import type { HubConfig, HubRole } from './config.js';
 import { createLogger } from './logger.js';
 import { prepareDatabase } from './prepare.js';
@@ -176,8 +182,23 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
             logger.child({ room: 'ingest' }),
           )
         : undefined;
+    // An API process without rules hands the readings of its dead-letter replays to the leader's.
+    const replays = await shareReplayedReadings(
+      db.pool,
+      { clustered, leadership, rules: rules?.alarms },
+      logger.child({ room: 'rules' }),
+    );
+    cleanup.push(() => replays.stop());
     if (ingest && rules)
       ingest.onReadings((device, readings) => rules.alarms.handle(device, readings));
+    else if (ingest)
+      ingest.onReadings((device, readings) =>
+        replays
+          .forward(device, readings)
+          .catch((err: unknown) =>
+            logger.error({ err, deviceId: device.id }, 'replayed readings not sent to the rules'),
+          ),
+      );
     await ingest?.recover();
     cleanup.push(async () => {
       rules?.stopTimers();
@@ -278,6 +299,16 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
       await caseFeed.start();
       cases.onChange((change) => void caseFeed.offer(change));
       cleanup.push(() => caseFeed.stop());
+      const sessions = createSessionEnds();
+      if (clustered) {
+        const shared = await shareSessionEnds(
+          db.pool,
+          nodeId,
+          sessions,
+          logger.child({ room: 'dashboard' }),
+        );
+        cleanup.push(() => shared.stop());
+      }
       const d = await createDashboard(
         {
           db: db.pool,
@@ -289,6 +320,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           dataDir: config.dataDir,
           sessionTtlHours: config.sessionTtlHours,
           sessionSweepIntervalMs: config.sessionSweepIntervalMs,
+          sessions,
           cookieSecure: config.cookieSecure,
           trustProxy: config.trustProxy,
           metricsRegistry,

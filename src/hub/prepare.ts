@@ -5,6 +5,7 @@ import {
   insertMissingRules,
   seedCaseWorkflow,
   seedDemoCityIfEmpty,
+  upgradePackRules,
   type DatabaseCapabilities,
   type DemoCredential,
   type Pool,
@@ -48,6 +49,14 @@ async function prepareSteps(
   const dbLogger = logger.child({ room: 'db' });
   await applyStoragePolicies(pool, capabilities, storagePolicyOf(config), dbLogger);
   await insertMissingRules(pool, defaultRulePack);
+  const pack = await upgradePackRules(pool, defaultRulePack);
+  if (pack.upgraded.length > 0)
+    dbLogger.info({ rules: pack.upgraded }, 'default rules upgraded to the new pack');
+  if (pack.kept.length > 0)
+    dbLogger.warn(
+      { rules: pack.kept },
+      'edited default rules kept; a newer default is offered in GET /api/rules packUpdate',
+    );
   const demoCredentials = config.demoCity
     ? await seedDemoCityIfEmpty(pool, {
         dataDir: config.dataDir,

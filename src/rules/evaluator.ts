@@ -17,6 +17,7 @@ import {
   type FleetMember,
   type GroupState,
   isLit,
+  type SettingsTarget,
   type Reading,
   type ReadingKind,
 } from './kinds/index.js';
@@ -97,6 +98,41 @@ export function createEvaluator(
   const holding = new Set<Entry>();
   /** Group states as last checkpointed, so an unchanged one is not written again. */
   const savedGroups = new Map<string, string>();
+  /**
+   * Tick rules' settings per group or device (rule id → target id → merged
+   * settings, null: disabled there), resolved once and kept until the rules,
+   * overrides or fleet change: a tick makes no database round trip and merges nothing twice.
+   */
+  const tickSettings = new Map<string, Map<string, Record<string, unknown> | null>>();
+
+  /** A tick rule's settings for one target with the overrides that cover it; null when none could apply. */
+  function tickSettingsOf(
+    rule: RuleDefinition,
+  ): ((t: SettingsTarget) => Record<string, unknown> | null) | null {
+    const os = overrides.get(rule.id);
+    if (!os) return null;
+    let cache = tickSettings.get(rule.id);
+    if (!cache) tickSettings.set(rule.id, (cache = new Map()));
+    const memo = cache;
+    return (t) => {
+      const hit = memo.get(t.id);
+      if (hit !== undefined) return hit;
+      let enabled = rule.enabled;
+      let applied: Record<string, unknown>[] | null = null;
+      for (const o of os) {
+        if (!overrideApplies(o, t)) continue;
+        if (o.enabled !== null) enabled = o.enabled;
+        (applied ??= []).push(o.settings);
+      }
+      const out = !enabled
+        ? null
+        : applied
+          ? mergeSettings(rule.settings, ...applied)
+          : rule.settings;
+      memo.set(t.id, out);
+      return out;
+    };
+  }
 
   function compile(rule: RuleDefinition, settings: Record<string, unknown>): Compiled {
     const kind = readingKinds[rule.kind as keyof typeof readingKinds] as unknown as AnyKind;
@@ -106,6 +142,7 @@ export function createEvaluator(
 
   function load(next: readonly RuleDefinition[], nextOverrides: readonly RuleOverrideInput[]) {
     rules = next;
+    tickSettings.clear();
     byType = new Map();
     tickRules = [];
     overrides = new Map();
@@ -278,6 +315,7 @@ export function createEvaluator(
           type: e.type,
           gridCode: e.gridCode,
           road: e.road,
+          site: e.site,
           intervalS: facilityCatalog[e.type].reportingIntervalS,
           lastSeenMs: e.lastSeenMs,
           last: e.last,
@@ -285,9 +323,16 @@ export function createEvaluator(
       }
       const out: RuleTransition[] = [];
       for (const rule of tickRules) {
-        if (!rule.enabled) continue;
+        const at = tickSettingsOf(rule);
+        // Disabled, unless an override enables it somewhere.
+        if (!rule.enabled && !at) continue;
         const kind = tickKinds[rule.kind as keyof typeof tickKinds] as unknown as {
-          active(m: readonly FleetMember[], s: unknown, now: number): ActiveCondition[];
+          active(
+            m: readonly FleetMember[],
+            s: unknown,
+            now: number,
+            at?: (t: SettingsTarget) => unknown,
+          ): ActiveCondition[];
           forSecondsOf(s: unknown): number;
         };
         let g = groupStates.get(rule.id);
@@ -295,21 +340,26 @@ export function createEvaluator(
           g = { version: rule.version, state: g?.state ?? initialGroupState() };
           groupStates.set(rule.id, g);
         }
-        const active = kind.active(members, rule.settings, now);
+        const active = kind.active(members, rule.settings, now, at ?? undefined);
         for (const t of diffActive(active, g.state, now, kind.forSecondsOf(rule.settings))) {
           const c = t.condition;
+          const device = c.deviceId !== null ? entries.get(c.deviceId) : undefined;
           const source: AlarmSource = {
             id: c.source,
             kind: c.sourceKind,
             deviceId: c.deviceId,
             gridCode: c.gridCode,
-            facilityType:
-              c.deviceId !== null ? (entries.get(c.deviceId)?.type ?? 'all') : rule.facilityType,
+            facilityType: c.deviceId !== null ? (device?.type ?? 'all') : rule.facilityType,
           };
+          // The settings this group or device was judged by (the kind asked for the same target).
+          const settings =
+            at?.({ id: c.source, gridCode: c.gridCode, site: device?.site ?? null }) ??
+            rule.settings;
           out.push({
             rule,
             source,
             readingMs: now,
+            settings,
             detail: c.detail,
             transition:
               t.action === 'open'
@@ -337,7 +387,10 @@ export function createEvaluator(
       for (const d of devices) {
         if (!isFacilityType(d.type)) continue;
         const e = entryOf(d.id, d.type, d.gridCode, nowMs);
-        if (e.gridCode !== d.gridCode || e.site !== (d.site ?? null)) e.generation = -1;
+        if (e.gridCode !== d.gridCode || e.site !== (d.site ?? null)) {
+          e.generation = -1;
+          tickSettings.clear(); // resolved by device id: a device that moved resolves again
+        }
         e.gridCode = d.gridCode;
         e.road = d.road ?? null;
         e.site = d.site ?? null;

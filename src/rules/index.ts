@@ -18,6 +18,7 @@ export { cityLightingHours, defaultRulePack, supersededRuleIds } from './rule-pa
 export { mergeSettings, overrideApplies, type OverrideTarget } from './overrides.js';
 export {
   isLightingTime,
+  isTickKind,
   readingKinds,
   type LightingHours,
   ruleKindNames,

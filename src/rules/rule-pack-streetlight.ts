@@ -29,6 +29,50 @@ export const streetlightRules: readonly Rule[] = [
       forSeconds: 0,
     },
   }),
+  // A lighting cabinet's controller (集中控制器) reports the circuit fields, not the lamps.
+  rule({
+    id: 'streetlight.circuit_no_voltage',
+    facilityType: 'streetlight',
+    kind: 'event',
+    severity: 'major',
+    title: '路灯回路失压 Lighting circuit lost its supply',
+    description:
+      'Supply voltage at the lighting cabinet under 110 V (half the 220 V nominal) for 60 s: the whole circuit is without power; clears at 110 V or more.',
+    source:
+      'docs/domain.md streetlight: a whole circuit losing voltage or current, major; 110 V and 60 s are engineering defaults (GB/T 12325 allows −10 %, so only a lost supply falls this low)',
+    settings: { when: [{ metric: 'circuit_voltage', op: '<', value: 110 }], forSeconds: 60 },
+  }),
+  rule({
+    id: 'streetlight.circuit_no_current',
+    facilityType: 'streetlight',
+    kind: 'event',
+    severity: 'major',
+    title: '路灯回路无电流 Lighting circuit switched on but drawing no current',
+    description:
+      'Circuit switched on at the cabinet, supply present, but the circuit draws under 0.5 A (about one lamp) for 60 s: cable cut or stolen, or the circuit breaker open; clears when current flows or the circuit is switched off.',
+    source:
+      'docs/domain.md streetlight: a whole circuit losing voltage or current, major; 0.5 A and 60 s are engineering defaults; a lost supply is streetlight.circuit_no_voltage, not this',
+    settings: {
+      when: [
+        { metric: 'circuit_on', op: '==', value: true },
+        { metric: 'circuit_voltage', op: '>=', value: 110 },
+        { metric: 'circuit_current', op: '<', value: 0.5 },
+      ],
+      forSeconds: 60,
+    },
+  }),
+  rule({
+    id: 'streetlight.cabinet_door_open',
+    facilityType: 'streetlight',
+    kind: 'event',
+    severity: 'major',
+    title: '路灯控制箱门打开 Lighting cabinet door opened',
+    description:
+      'The lighting cabinet door is open (tampering or theft unless a crew is on site); clears when it is closed.',
+    source:
+      'docs/domain.md streetlight: a cabinet door opened, major; immediate (engineering default)',
+    settings: { when: [{ metric: 'cabinet_door_open', op: '==', value: true }], forSeconds: 0 },
+  }),
   rule({
     id: 'streetlight.dark',
     facilityType: 'streetlight',

@@ -6,12 +6,20 @@
  * Table with sources: docs/rules.md.
  */
 
+import type { ElevatorFaultCode } from '../domain/index.js';
 import { rule, streetlightRules, type Rule } from './rule-pack-streetlight.js';
 
 export { cityLightingHours } from './rule-pack-streetlight.js';
 
 /** GB 12523-2011: day 06:00–22:00, night 22:00–06:00, local time. */
 const gb12523 = { dayStartHour: 6, dayEndHour: 22, tzOffsetMin: 480 } as const;
+
+/** Event settings: the car reports any of these `fault_code`s (docs/mqtt.md vocabulary). */
+const faultCodes = (...codes: ElevatorFaultCode[]) => ({
+  when: codes.map((value) => ({ metric: 'fault_code', op: '==', value })),
+  match: 'any',
+  forSeconds: 0,
+});
 
 export const defaultRulePack: readonly Rule[] = [
   ...streetlightRules,
@@ -214,6 +222,17 @@ export const defaultRulePack: readonly Rule[] = [
       forSeconds: 120,
     },
   }),
+  rule({
+    id: 'gas.cutoff',
+    facilityType: 'gas',
+    kind: 'event',
+    severity: 'critical',
+    title: '调压器超压切断 Regulator over-pressure cut-off tripped',
+    description:
+      'The regulator’s over-pressure slam-shut valve (切断阀) has closed: downstream users are without gas until a crew finds the cause and resets it; clears when reset.',
+    source: 'docs/domain.md gas: over-pressure cut-off, critical; immediate (engineering default)',
+    settings: { when: [{ metric: 'cutoff_tripped', op: '==', value: true }], forSeconds: 0 },
+  }),
   // Dust and noise (扬尘/噪声)
   rule({
     id: 'dust_noise.pm10',
@@ -323,6 +342,77 @@ export const defaultRulePack: readonly Rule[] = [
         { metric: 'moving', op: '==', value: true },
       ],
       forSeconds: 0,
+    },
+  }),
+  rule({
+    id: 'elevator.stop_outside_door_zone',
+    facilityType: 'elevator',
+    kind: 'event',
+    severity: 'critical',
+    title: '电梯门区外停梯 Stopped outside the door zone',
+    description:
+      'The controller reports the car stopped outside the door zone (fault_code stop_outside_door_zone): out of service, passengers cannot step out; clears on any other code.',
+    source:
+      'docs/domain.md elevator: stop outside the door zone (门区外停梯), GB/T 24476 events; critical like overrun (engineering choice: passengers cannot leave the car)',
+    settings: faultCodes('stop_outside_door_zone'),
+  }),
+  rule({
+    id: 'elevator.overspeed',
+    facilityType: 'elevator',
+    kind: 'event',
+    severity: 'critical',
+    title: '电梯超速 Car over-speed',
+    description:
+      'fault_code overspeed, or the car faster than 2.0 m/s (115 % of a 1.75 m/s rated speed; a car with another rated speed gets a device override of `when`): out of service; clears when neither holds.',
+    source:
+      'docs/domain.md elevator: over-speed, critical, out of service (GB/T 24476 events); 115 % of rated speed is the GB 7588 overspeed governor trip; 1.75 m/s rated speed is an engineering default (the demo cars)',
+    settings: {
+      when: [
+        { metric: 'fault_code', op: '==', value: 'overspeed' },
+        { metric: 'speed', op: '>', value: 2.0 },
+      ],
+      match: 'any',
+      forSeconds: 0,
+    },
+  }),
+  rule({
+    id: 'elevator.overrun',
+    facilityType: 'elevator',
+    kind: 'event',
+    severity: 'critical',
+    title: '电梯冲顶/蹲底 Top or bottom overrun',
+    description:
+      'fault_code top_overrun (冲顶) or bottom_overrun (蹲底): out of service; clears on any other code.',
+    source:
+      'docs/domain.md elevator: top/bottom overrun (冲顶/蹲底), critical, out of service (GB/T 24476 events)',
+    settings: faultCodes('top_overrun', 'bottom_overrun'),
+  }),
+  rule({
+    id: 'elevator.door_fault',
+    facilityType: 'elevator',
+    kind: 'event',
+    severity: 'major',
+    title: '电梯门故障 Door fault or repeated reopening',
+    description:
+      'fault_code door_fault (door or door-lock fault) or door_reopen_repeated (反复开关门); clears on any other code.',
+    source:
+      'docs/domain.md elevator: repeated door reopening (GB/T 24476 events); door faults major (seed 002 inspection list)',
+    settings: faultCodes('door_fault', 'door_reopen_repeated'),
+  }),
+  rule({
+    id: 'elevator.vibration',
+    facilityType: 'elevator',
+    kind: 'threshold',
+    severity: 'major',
+    title: '电梯异常抖动 Abnormal car shaking',
+    description:
+      'Car vibration over 0.6 m/s² held 1 min (two readings), twice the GB/T 10058 ride-quality peak of 0.30 m/s²; clears under 0.4 m/s².',
+    source:
+      'docs/domain.md elevator: abnormal noise/shaking, major (seed 002 inspection list); GB/T 10058 vertical vibration ≤ 0.30 m/s²; 0.6, 0.4 m/s² and 1 min are engineering defaults',
+    settings: {
+      raise: [{ metric: 'vibration', op: '>', value: 0.6 }],
+      clear: [{ metric: 'vibration', op: '<', value: 0.4 }],
+      forSeconds: 60,
     },
   }),
   // Every type

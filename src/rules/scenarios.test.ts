@@ -120,6 +120,50 @@ describe('the scripted scenarios raise exactly their alarms', () => {
     ]);
   });
 
+  it('elevator faults: over-speed, overrun, a stop outside the door zone (critical), door reopening and shaking (major), each opened once and cleared; a single bump raises nothing', () => {
+    const ev = small.find((d) => d.type === 'elevator')!.id;
+    const log = play('elevator-faults', small);
+    expect(summary(log)).toEqual([
+      `open elevator.overspeed ${ev}`,
+      `clear elevator.overspeed ${ev}`,
+      `open elevator.overrun ${ev}`,
+      `clear elevator.overrun ${ev}`,
+      `open elevator.stop_outside_door_zone ${ev}`,
+      `clear elevator.stop_outside_door_zone ${ev}`,
+      `open elevator.door_fault ${ev}`,
+      `clear elevator.door_fault ${ev}`,
+      `open elevator.vibration ${ev}`,
+      `clear elevator.vibration ${ev}`,
+    ]);
+    expect(log.map((e) => e.minute)).toEqual([5, 10, 15, 20, 25, 30, 35, 40, 46, 50]);
+  });
+
+  it('a lighting cabinet: door opened, circuit without current, circuit without supply: one major alarm each, cleared; no dark-lamp or lighting-rate alarm', () => {
+    const cabinet = small.find((d) => d.type === 'streetlight')!.id;
+    const log = play('cabinet-faults', small);
+    expect(summary(log)).toEqual([
+      `open streetlight.cabinet_door_open ${cabinet}`,
+      `clear streetlight.cabinet_door_open ${cabinet}`,
+      `open streetlight.circuit_no_current ${cabinet}`,
+      `clear streetlight.circuit_no_current ${cabinet}`,
+      `open streetlight.circuit_no_voltage ${cabinet}`,
+      `clear streetlight.circuit_no_voltage ${cabinet}`,
+    ]);
+    expect(log.map((e) => e.minute)).toEqual([5, 10, 16, 25, 36, 45]);
+  });
+
+  it('a regulator over-pressure cut-off: critical at once, the outlet pressure alarm after 2 min out of band, both cleared on reset', () => {
+    const gs = small.find((d) => d.type === 'gas')!.id;
+    const log = play('gas-cutoff', small);
+    expect(summary(log)).toEqual([
+      `open gas.cutoff ${gs}`,
+      `open gas.pressure ${gs}`,
+      `clear gas.pressure ${gs}`,
+      `clear gas.cutoff ${gs}`,
+    ]);
+    expect(log.map((e) => e.minute)).toEqual([6, 7, 20, 20]);
+  });
+
   describe('in a city of 3,000 devices', () => {
     const city = fleetOf(3000);
 

@@ -161,6 +161,8 @@ function elevator(rng: () => number, _tMs: number, state: DeviceState): Reading 
     speed: moving ? round(between(rng, 1.4, 1.75), 2) : 0,
     vibration: round(moving ? between(rng, 0.1, 0.3) : between(rng, 0, 0.05), 3),
     people: moving ? rng() < 0.7 : rng() < 0.1,
+    // The controller's active fault (docs/mqtt.md vocabulary); `none` clears a fault alarm.
+    fault_code: 'none',
   };
 }
 

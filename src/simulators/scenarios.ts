@@ -27,7 +27,7 @@ export interface Scenario {
   readonly alter?: (reading: Reading, rng: () => number) => Reading;
 }
 
-export const scenarioNames = ['normal', 'dust-spike', 'gas-leak'] as const;
+export const scenarioNames = ['normal', 'dust-spike', 'gas-leak', 'elevator-overrun'] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
 export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
@@ -57,6 +57,22 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
     targetIntervalMs: 5_000,
     // A steady 25 %LEL: over the 20 %LEL level-1 limit, not "still rising" toward level 2.
     alter: (reading) => ({ ...reading, ch4: 25 }),
+  },
+  'elevator-overrun': {
+    name: 'elevator-overrun',
+    description:
+      'The first car, empty, reports a top overrun (fault_code top_overrun) and stays stopped: a critical alarm, out of service. 首台电梯冲顶（空载），停梯，严重告警。',
+    targetType: 'elevator',
+    targetIntervalMs: 60_000,
+    alter: (reading) => ({
+      ...reading,
+      moving: false,
+      direction: 'stop',
+      speed: 0,
+      door_open: false,
+      people: false,
+      fault_code: 'top_overrun',
+    }),
   },
 };
 
@@ -171,7 +187,15 @@ export function normalReading(type: FacilityType, localHourOfDay: number): Readi
     case 'dust_noise':
       return { pm10: 80, pm25: 45, tsp: 130, noise: night ? 48 : 60, wind_speed: 2, humidity: 60 };
     case 'elevator':
-      return { floor: 3, door_open: false, moving: true, speed: 1, people: true };
+      return {
+        floor: 3,
+        door_open: false,
+        moving: true,
+        speed: 1,
+        vibration: 0.2,
+        people: true,
+        fault_code: 'none',
+      };
   }
 }
 
@@ -303,6 +327,59 @@ export const scenarioScripts: Readonly<Record<string, ScenarioScript>> = {
       if (i === 1 && minute === 7) return stopped;
       return undefined;
     },
+  },
+  'elevator-faults': {
+    name: 'elevator-faults',
+    description:
+      'The first car, empty, reports over-speed (2.3 m/s), a top overrun, a stop outside the door zone and repeated door reopening, 5 min each, then shakes at 0.9 m/s² for 5 min; the second car has one 0.9 m/s² bump. 电梯超速、冲顶、门区外停梯、反复开关门、异常抖动；另一台仅一次颠簸。',
+    startLocal: '10:00',
+    durationMin: 60,
+    targets: firstOf('elevator', 2),
+    alter: (_d, i, minute, normal) => {
+      if (i === 1) return minute === 30 ? { ...normal, vibration: 0.9 } : undefined;
+      // Empty and stopped while a fault holds, so each fault is its own alarm, not a trapping too.
+      const stopped = { ...normal, moving: false, speed: 0, people: false, direction: 'stop' };
+      if (minute === 5) return { ...normal, speed: 2.3, fault_code: 'overspeed' };
+      if (minute > 5 && minute < 10) return { ...stopped, fault_code: 'overspeed' };
+      if (minute >= 15 && minute < 20) return { ...stopped, fault_code: 'top_overrun' };
+      if (minute >= 25 && minute < 30) return { ...stopped, fault_code: 'stop_outside_door_zone' };
+      if (minute >= 35 && minute < 40)
+        return { ...stopped, door_open: true, people: true, fault_code: 'door_reopen_repeated' };
+      if (minute >= 45 && minute < 50) return { ...normal, vibration: 0.9 };
+      return undefined;
+    },
+  },
+  'cabinet-faults': {
+    name: 'cabinet-faults',
+    description:
+      'At night the first lamp’s lighting cabinet reports its circuit: door open 5 min, then the circuit draws no current for 10 min (cable cut), then its supply is lost for 10 min. 夜间路灯控制箱：开门 5 分钟；回路无电流 10 分钟；回路失压 10 分钟。',
+    startLocal: '20:00',
+    durationMin: 60,
+    targetIntervalMin: 1,
+    targets: firstOf('streetlight'),
+    // The target stands for the cabinet's controller: circuit fields, no lamp fields.
+    alter: (_d, _i, minute) => ({
+      circuit_on: true,
+      circuit_voltage: minute >= 35 && minute < 45 ? 0 : 221,
+      circuit_current: (minute >= 15 && minute < 25) || (minute >= 35 && minute < 45) ? 0 : 12.5,
+      cabinet_door_open: minute >= 5 && minute < 10,
+    }),
+  },
+  'gas-cutoff': {
+    name: 'gas-cutoff',
+    description:
+      'The first regulator’s outlet pressure jumps to 3.6 kPa and its slam-shut valve trips: no gas downstream for 14 min until a crew resets it. 调压器出口超压，切断阀关闭 14 分钟后复位。',
+    startLocal: '10:00',
+    durationMin: 30,
+    targets: firstOf('gas'),
+    alter: (_d, _i, minute, normal) =>
+      minute === 5
+        ? { ...normal, pressure: 3.6 }
+        : minute > 5 && minute < 20
+          ? { ...normal, pressure: 0, cutoff_tripped: true }
+          : minute >= 20
+            ? { ...normal, cutoff_tripped: false }
+            : undefined,
   },
   'manhole-lifted': {
     name: 'manhole-lifted',

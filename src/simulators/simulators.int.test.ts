@@ -19,9 +19,11 @@ import {
   createFleet,
   getScenario,
   pickDevices,
+  playScript,
   readCredentials,
   sampleReading,
   scenarioNames,
+  scenarioScripts,
   scenarios,
   seededRng,
   streetlightSchedule,
@@ -61,6 +63,21 @@ describe('telemetry generators', () => {
       if (!targetType || !alter) continue;
       const rng = seededRng(7);
       expectValid(targetType, alter(sampleReading(targetType, rng, Date.now()), rng));
+    }
+  });
+
+  it('keep every scripted scenario’s readings inside the schemas (cabinet, cut-off and fault-code fields included)', () => {
+    const fleet = generateDemoCity({ deviceCount: 300 }).devices.map((d) => ({
+      id: d.id,
+      type: d.type,
+      gridCode: d.gridCode,
+    }));
+    const types = new Map(fleet.map((d) => [d.id, d.type]));
+    for (const script of Object.values(scenarioScripts)) {
+      const targets = new Set(script.targets(fleet).map((d) => d.id));
+      for (const r of playScript(script, fleet))
+        if (targets.has(r.deviceId))
+          expectValid(types.get(r.deviceId)!, { ts: r.timeMs, ...r.metrics });
     }
   });
 

@@ -1,5 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertDeadLetters } from '../../src/db/index.js';
 import { loadConfig } from '../../src/hub/config.js';
 import { startNode } from '../../src/hub/hub.js';
 import { nextMessage } from '../support/broker.js';
@@ -111,6 +112,51 @@ describe.skipIf(!reachable)('process roles', () => {
     });
     expect(res.status).toBe(202);
     expect(JSON.parse((await got).toString())).toMatchObject({ name: 'off' });
+  });
+
+  it('runs the rules on the readings of a dead-letter replay through the API process', async () => {
+    const cover = first.devices.manhole;
+    const start = Date.now() - 600_000;
+    // Level and closed, then displaced: more readings than one NOTIFY carries, the alarm in the last.
+    const readings = Array.from({ length: 200 }, (_, i) =>
+      i < 199 ? { ts: start + i * 1000, tilt: 1, open: false } : { ts: start + i * 1000, tilt: 30 },
+    );
+    const payload = JSON.stringify(readings);
+    await insertDeadLetters(first.hub.db.pool, [
+      {
+        receivedAt: new Date(start).toISOString(),
+        deviceId: cover.id,
+        topic: `devices/${cover.id}/telemetry`,
+        code: 'HUB_ERR_PAYLOAD_UNKNOWN_METRIC',
+        reason: 'refused before the schema was fixed',
+        payload,
+        payloadBytes: Buffer.byteLength(payload),
+      },
+    ]);
+    const { rows } = await first.hub.db.pool.query<{ id: number }>(
+      `SELECT id FROM dead_letters WHERE device_id = $1 AND replayed_at IS NULL`,
+      [cover.id],
+    );
+    const res = await authed(first.adminToken)(`${api.httpUrl}/api/dead-letters/replay`, {
+      method: 'POST',
+      body: JSON.stringify({ ids: rows.map((r) => r.id) }),
+    });
+    expect(await res.json()).toEqual({
+      outcomes: [{ id: rows[0]!.id, status: 'replayed', readings: 200 }],
+    });
+    // The leader (the first process here) evaluates them: the cover's alarm opens.
+    await waitFor(
+      async () =>
+        (
+          await first.hub.db.pool.query(
+            `SELECT 1 FROM alarms WHERE source = $1 AND rule_id = 'manhole.displaced' AND state = 'open'`,
+            [cover.id],
+          )
+        ).rowCount === 1
+          ? true
+          : undefined,
+      'the displaced-cover alarm from the replayed readings',
+    );
   });
 
   it('reloads a rule edited through the API process in the broker and worker processes', async () => {

@@ -9,6 +9,7 @@ import type {
   ClientToServerEvents,
   FacilityType,
   ServerToClientEvents,
+  SessionEndReason,
 } from '../../src/domain/index.js';
 import { loadConfig } from '../../src/hub/config.js';
 import { startHub, startNode, type Hub, type HubNode, type HubOptions } from '../../src/hub/hub.js';
@@ -225,6 +226,20 @@ export function connectOperator(
     reconnection: false,
     auth: { token, ...auth },
   });
+}
+
+/**
+ * A control room's live connection once it has its snapshot: why its session
+ * ended (`session:ended`) and why it was closed.
+ */
+export async function connectLive(httpUrl: string, token: string) {
+  const socket = connectOperator(httpUrl, token);
+  const ended = new Promise<SessionEndReason>((resolve) =>
+    socket.once('session:ended', ({ reason }) => resolve(reason)),
+  );
+  const closed = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+  await new Promise((resolve) => socket.once('cases:snapshot', resolve));
+  return { socket, ended, closed };
 }
 
 /** fetch with the session token. */

@@ -21,7 +21,23 @@ export interface FleetMember {
   readonly open: readonly string[];
   /** Whether the device's own schedule wants it on now (lamps, overrides included); null: no schedule. */
   readonly dueOn: boolean | null;
+  /** Construction site (devices.attrs.site): matched by `site` overrides. */
+  readonly site?: string | null;
 }
+
+/** What a tick rule's overrides are matched against: a device, or an area by its code (`gridCode`). */
+export interface SettingsTarget {
+  readonly id: string;
+  readonly gridCode: string;
+  readonly site: string | null;
+}
+
+/**
+ * The rule's settings for one group or device with its overrides merged in;
+ * null where an override disables the rule. The evaluator caches them per
+ * target between rule changes, so a tick does no database round trip.
+ */
+export type SettingsOf<S> = (target: SettingsTarget) => S | null;
 
 export type SourceKind = 'device' | 'grid' | 'street' | 'district' | 'road';
 
@@ -55,7 +71,17 @@ export interface GroupState {
 
 export interface TickKind<S> {
   readonly settingsSchema: object;
-  active(members: readonly FleetMember[], settings: S, now: number): ActiveCondition[];
+  /**
+   * `settings` are the rule's own and decide the grouping (`groupBy`,
+   * `facilityType`); `at` gives each group's or device's settings with
+   * overrides (targets, factors, severities, hours). Without `at`, the rule's own everywhere.
+   */
+  active(
+    members: readonly FleetMember[],
+    settings: S,
+    now: number,
+    at?: SettingsOf<S>,
+  ): ActiveCondition[];
   forSecondsOf(settings: S): number;
 }
 

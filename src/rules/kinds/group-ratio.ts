@@ -1,5 +1,5 @@
 import type { Severity } from '../../domain/index.js';
-import type { ActiveCondition, FleetMember, TickKind } from './fleet.js';
+import type { ActiveCondition, FleetMember, SettingsOf, TickKind } from './fleet.js';
 import { isLit } from './lamp-off.js';
 import { isLightingTime, lightingHoursSchema, type LightingHours } from './schedule.js';
 
@@ -57,34 +57,46 @@ interface Group {
   total: number;
   dark: number;
   gridCode: string;
+  /** This group's settings (overrides merged in); null: disabled here or outside its lighting hours. */
+  s: GroupRatioSettings | null;
 }
 
 function active(
   members: readonly FleetMember[],
   s: GroupRatioSettings,
   now: number,
+  at?: SettingsOf<GroupRatioSettings>,
 ): ActiveCondition[] {
-  if (!isLightingTime(now, s.hours)) return [];
+  if (!at && !isLightingTime(now, s.hours)) return [];
   const groups = new Map<string, Group>();
   for (const m of members) {
     // A lamp its own schedule wants off (a dark-sky zone at night) is not "should be lit".
     if (m.type !== 'streetlight' || !m.last || m.dueOn === false) continue;
-    const lit = isLit(m.last, s.darkCurrentA);
-    if (lit === null) continue;
     const district = m.gridCode.slice(0, 6);
+    // The grouping is the rule's own: an override changes a group's target, not what a group is.
     if (s.groupBy === 'road' && !m.road) continue;
     const area = s.groupBy === 'street' ? m.gridCode.slice(0, 9) : district;
     const key = s.groupBy === 'road' ? `road:${district}:${m.road}` : `${s.groupBy}:${area}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { total: 0, dark: 0, gridCode: area }));
+    if (!g) {
+      const gs = at ? at({ id: key, gridCode: area, site: null }) : s;
+      const due = gs !== null && (!at || isLightingTime(now, gs.hours));
+      groups.set(key, (g = { total: 0, dark: 0, gridCode: area, s: due ? gs : null }));
+    }
+    if (!g.s) continue;
+    const lit = isLit(m.last, g.s.darkCurrentA);
+    if (lit === null) continue;
     g.total++;
     if (!lit) g.dark++;
   }
   const out: ActiveCondition[] = [];
   for (const [source, g] of groups) {
-    const limit = s.darkLampLimits?.find((l) => g.total <= l.maxLamps);
+    const gs = g.s;
+    if (!gs || g.total === 0) continue;
+    const limit = gs.darkLampLimits?.find((l) => g.total <= l.maxLamps);
     const rate = Math.round(((g.total - g.dark) / g.total) * 10_000) / 100;
-    const below = limit ? g.dark > limit.maxDark : rate < s.target * 100;
+    const target = Math.round(gs.target * 10_000) / 100;
+    const below = limit ? g.dark > limit.maxDark : rate < target;
     if (!below) continue;
     out.push({
       source,
@@ -92,12 +104,13 @@ function active(
       deviceId: null,
       gridCode: g.gridCode,
       value: limit ? g.dark : rate,
-      threshold: limit ? limit.maxDark : s.target * 100,
-      severity: s.severity,
+      threshold: limit ? limit.maxDark : target,
+      severity: gs.severity,
       firstMs: now,
       detail: limit
         ? `${g.dark} dark of ${g.total} lamps (at most ${limit.maxDark})`
-        : `lighting rate ${rate} % of ${g.total} lamps (target ${s.target * 100} %)`,
+        : `lighting rate ${rate} % of ${g.total} lamps (target ${target} %)`,
+      ...(gs.forSeconds !== s.forSeconds && { holdS: gs.forSeconds }),
     });
   }
   return out;

@@ -97,6 +97,8 @@ export {
   type FleetMember,
   type GroupState,
   type GroupTransition,
+  type SettingsOf,
+  type SettingsTarget,
   type SourceKind,
 } from './fleet.js';
 export { isLightingTime, isDay, type LightingHours, type DayNight } from './schedule.js';

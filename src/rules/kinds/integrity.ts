@@ -1,5 +1,5 @@
 import { facilityTypes, type FacilityType, type Severity } from '../../domain/index.js';
-import type { ActiveCondition, FleetMember, TickKind } from './fleet.js';
+import type { ActiveCondition, FleetMember, SettingsOf, TickKind } from './fleet.js';
 
 /**
  * Facility integrity rate (设施完好率 = facilities in good order ÷ facilities),
@@ -50,6 +50,7 @@ function active(
   members: readonly FleetMember[],
   s: IntegritySettings,
   now: number,
+  at?: SettingsOf<IntegritySettings>,
 ): ActiveCondition[] {
   const width = s.groupBy === 'district' ? 6 : 9;
   const groups = new Map<string, { total: number; faulty: number }>();
@@ -63,19 +64,24 @@ function active(
   }
   const out: ActiveCondition[] = [];
   for (const [area, g] of groups) {
-    if (g.total < s.minDevices) continue;
+    const source = `${s.groupBy}:${area}`;
+    // The grouping (type, district or street, fault rules) is the rule's own; an override moves the bar.
+    const gs = at ? at({ id: source, gridCode: area, site: null }) : s;
+    if (!gs || g.total < gs.minDevices) continue;
     const rate = Math.round(((g.total - g.faulty) / g.total) * 10_000) / 100;
-    if (rate >= s.target * 100) continue;
+    const target = Math.round(gs.target * 10_000) / 100;
+    if (rate >= target) continue;
     out.push({
-      source: `${s.groupBy}:${area}`,
+      source,
       sourceKind: s.groupBy,
       deviceId: null,
       gridCode: area,
       value: rate,
-      threshold: s.target * 100,
-      severity: s.severity,
+      threshold: target,
+      severity: gs.severity,
       firstMs: now,
-      detail: `integrity ${rate} %: ${g.faulty} of ${g.total} ${s.facilityType} out of order (target ${s.target * 100} %)`,
+      detail: `integrity ${rate} %: ${g.faulty} of ${g.total} ${s.facilityType} out of order (target ${target} %)`,
+      ...(gs.forSeconds !== s.forSeconds && { holdS: gs.forSeconds }),
     });
   }
   return out;

@@ -1,5 +1,5 @@
 import { parseGridCode, type Severity } from '../../domain/index.js';
-import type { ActiveCondition, FleetMember, TickKind } from './fleet.js';
+import type { ActiveCondition, FleetMember, SettingsOf, TickKind } from './fleet.js';
 
 /**
  * Absence: no message for `factor` × the reporting interval (domain.md "All
@@ -55,18 +55,29 @@ function active(
   members: readonly FleetMember[],
   s: OfflineSettings,
   now: number,
+  at?: SettingsOf<OfflineSettings>,
 ): ActiveCondition[] {
   const streets = new Map<string, Tally>();
   const grids = new Map<string, Tally>();
+  // A device's own settings (factor, hold, severity) with its grid's, district's, site's and its own overrides.
+  const own = at ? new Map<string, OfflineSettings>() : null;
   for (const m of members) {
-    const silent = now - m.lastSeenMs > s.factor * m.intervalS * 1000;
+    let ms = s;
+    if (at && own) {
+      const o = at({ id: m.id, gridCode: m.gridCode, site: m.site ?? null });
+      if (!o) continue; // disabled here: neither silent nor counted
+      own.set(m.id, (ms = o));
+    }
+    const silent = now - m.lastSeenMs > ms.factor * m.intervalS * 1000;
     tally(grids, m.gridCode, m, silent);
     tally(streets, parseGridCode(m.gridCode)?.street ?? m.gridCode, m, silent);
   }
   const out: ActiveCondition[] = [];
   const covered = new Set<string>();
   const area = (code: string, kind: 'street' | 'grid', t: Tally) => {
-    if (t.total < s.areaMinDevices || t.silent.length / t.total < s.areaRatio) return false;
+    const as = at ? at({ id: `${kind}:${code}`, gridCode: code, site: null }) : s;
+    if (!as || t.total < as.areaMinDevices || t.silent.length / t.total < as.areaRatio)
+      return false;
     let firstMs = now;
     for (const m of t.silent) {
       covered.add(m.id);
@@ -78,8 +89,8 @@ function active(
       deviceId: null,
       gridCode: code,
       value: t.silent.length,
-      threshold: Math.ceil(t.total * s.areaRatio),
-      severity: s.areaSeverity,
+      threshold: Math.ceil(t.total * as.areaRatio),
+      severity: as.areaSeverity,
       firstMs,
       detail: `${t.silent.length} of ${t.total} devices silent`,
     });
@@ -93,17 +104,18 @@ function active(
   for (const t of grids.values()) {
     for (const m of t.silent) {
       if (covered.has(m.id)) continue;
+      const ms = own?.get(m.id) ?? s;
       out.push({
         source: m.id,
         sourceKind: 'device',
         deviceId: m.id,
         gridCode: m.gridCode,
         value: Math.round((now - m.lastSeenMs) / 1000),
-        threshold: s.factor * m.intervalS,
-        severity: s.deviceSeverity,
+        threshold: ms.factor * m.intervalS,
+        severity: ms.deviceSeverity,
         firstMs: m.lastSeenMs,
         detail: `silent for ${Math.round((now - m.lastSeenMs) / 1000)} s`,
-        holdS: s.correlationS ?? 900,
+        holdS: ms.correlationS ?? 900,
       });
     }
   }
