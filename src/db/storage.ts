@@ -114,7 +114,7 @@ export async function refreshAreaRollups(db: Queryable, nowMs: number): Promise<
   return rows[0]?.through ?? null;
 }
 
-/** Hourly: partitions ahead and retention where the server does not do it itself; the area rollups. */
+/** Hourly: partitions ahead and retention where the server does not do it itself. */
 export async function maintainStorage(
   db: Queryable,
   caps: DatabaseCapabilities,
@@ -163,7 +163,6 @@ export async function maintainStorage(
       policy.retentionDays,
     ]);
   }
-  await refreshAreaRollups(db, nowMs);
   if (created.length || dropped.length)
     logger.info({ created, dropped }, 'telemetry partitions maintained');
   return { created, dropped };

@@ -4,6 +4,7 @@ import {
   createLeaderLock,
   createListener,
   maintainStorage,
+  refreshAreaRollups,
   type DatabaseCapabilities,
   type DeviceIdentity,
   type Pool,
@@ -74,13 +75,10 @@ export function startDuties(
   const { leadership } = deps;
   const dbLogger = logger.child({ room: 'db' });
   const maintain = () =>
-    maintainStorage(
-      deps.pool,
-      deps.capabilities,
-      storagePolicyOf(config),
-      Date.now(),
-      dbLogger,
-    ).catch((err: unknown) => dbLogger.warn({ err }, 'storage maintenance failed'));
+    maintainStorage(deps.pool, deps.capabilities, storagePolicyOf(config), Date.now(), dbLogger)
+      // The area rollup after the partitions; off the start path, as its first run reads all history.
+      .then(() => refreshAreaRollups(deps.pool, Date.now()))
+      .catch((err: unknown) => dbLogger.warn({ err }, 'storage maintenance failed'));
   const maintenance = setInterval(() => {
     if (leadership.isLeader()) void maintain();
   }, 3_600_000).unref();

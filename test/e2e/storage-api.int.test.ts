@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refreshAreaRollups } from '../../src/db/index.js';
 import { authed, connectDevice, startTestHub, type TestHub } from '../support/hub.js';
 
 describe('the telemetry query API and dead-letter replay', () => {
@@ -44,6 +45,12 @@ describe('the telemetry query API and dead-letter replay', () => {
     expect(area.body.series).toEqual([
       expect.objectContaining({ deviceId: null, metric: 'depth', n: 4, min: 4, max: 16, avg: 10 }),
     ]);
+    // The same series once the hour is in the area rollup (the leader's hourly refresh, run now).
+    await refreshAreaRollups(t.hub.db.pool, Date.now());
+    const rolled = await get(
+      `/api/telemetry?grid=${district}&type=waterlogging&bucket=1h&from=${from}&to=${to}`,
+    );
+    expect(rolled.body).toEqual(area.body);
     const latest = await get(`/api/latest?type=waterlogging`);
     expect(latest.body.latest).toEqual([
       { deviceId: w.id, time: new Date(base + 30 * 60_000).toISOString(), data: { depth: 16 } },
