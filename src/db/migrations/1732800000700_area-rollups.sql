@@ -23,6 +23,16 @@ CREATE TABLE rollup_watermarks (
   through timestamptz NOT NULL
 );
 
+-- The refresh and the area series read telemetry_5m by time range; a hypertable
+-- has that index already, plain PostgreSQL needs one.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN
+    CREATE INDEX telemetry_5m_bucket_idx ON telemetry_5m (bucket);
+  END IF;
+END $$;
+
 -- Down Migration
+DROP INDEX IF EXISTS telemetry_5m_bucket_idx;
 DROP TABLE rollup_watermarks;
 DROP TABLE telemetry_area_1h;
