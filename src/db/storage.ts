@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { DatabaseCapabilities } from './capabilities.js';
 import type { Queryable } from './pool.js';
+import { areaSettleMs } from './telemetry.js';
 
 export interface StoragePolicy {
   /** TimescaleDB: compress telemetry chunks older than this (segmented by device). */
@@ -64,15 +65,15 @@ export async function applyStoragePolicies(
 const hour = 3_600_000;
 /** Hours re-rolled at every refresh: late readings and devices that moved grid within them are caught. */
 export const areaRerollDays = 3;
-/** Hours this close to now are left to the join: their 5-minute rollups may still be in a hub's memory. */
-const areaSettleMs = 10 * 60_000;
 
 /**
  * Rolls `telemetry_5m` joined with `devices` up into `telemetry_area_1h` from
  * the watermark (at most `areaRerollDays` back) to the last settled hour, in
  * one statement: hours are overwritten, groups that no longer exist (a device
  * moved grid) are removed, and the watermark advances, all or nothing.
- * Returns the new watermark (null: no rollups yet).
+ * Late 5-minute rollups lower the watermark (`lowerAreaWatermark`), so their
+ * hours are read from the join until rolled up again.
+ * Returns the new watermark (null: no rollups yet, or lowered meanwhile).
  */
 export async function refreshAreaRollups(db: Queryable, nowMs: number): Promise<number | null> {
   const toMs = Math.floor((nowMs - areaSettleMs) / hour) * hour;
@@ -81,7 +82,7 @@ export async function refreshAreaRollups(db: Queryable, nowMs: number): Promise<
        SELECT date_bin('1 hour', CASE WHEN w.through IS NULL THEN (SELECT min(bucket) FROM telemetry_5m)
                                       ELSE least(w.through, to_timestamp($1 / 1000.0) - make_interval(days => $2)) END,
                        TIMESTAMPTZ 'epoch') AS lo,
-              to_timestamp($1 / 1000.0) AS hi
+              to_timestamp($1 / 1000.0) AS hi, w.through AS read
        FROM (SELECT (SELECT through FROM rollup_watermarks WHERE name = 'telemetry_area_1h') AS through) w
      ), fresh AS (
        SELECT date_bin('1 hour', r.bucket, TIMESTAMPTZ 'epoch') AS bucket, d.grid_code, d.type, r.metric,
@@ -105,6 +106,8 @@ export async function refreshAreaRollups(db: Queryable, nowMs: number): Promise<
        INSERT INTO rollup_watermarks (name, through)
        SELECT 'telemetry_area_1h', span.hi FROM span WHERE span.lo IS NOT NULL
        ON CONFLICT (name) DO UPDATE SET through = GREATEST(rollup_watermarks.through, EXCLUDED.through)
+         -- Lowered meanwhile by late readings this snapshot did not see: the next refresh takes them.
+         WHERE rollup_watermarks.through IS NOT DISTINCT FROM (SELECT read FROM span)
        RETURNING through
      )
      SELECT (extract(epoch FROM (SELECT max(through) FROM mark)) * 1000)::float8 AS through,

@@ -48,7 +48,27 @@ export interface RollupColumns {
   readonly max: number[];
 }
 
-/** Adds contributions to the rollups; rows sorted by key, so concurrent writers never deadlock. */
+/** Hours this close to now are not in the area rollup: their 5-minute rollups may still be in a hub's memory. */
+export const areaSettleMs = 10 * 60_000;
+const hourMs = 3_600_000;
+
+/**
+ * Sends the hours from `fromMs` on back to the join until the area rollup is
+ * refreshed: after 5-minute rollups changed behind its watermark.
+ */
+export async function lowerAreaWatermark(db: Queryable, fromMs: number): Promise<void> {
+  await db.query(
+    `UPDATE rollup_watermarks SET through = date_bin('1 hour', to_timestamp($1 / 1000.0), TIMESTAMPTZ 'epoch')
+     WHERE name = 'telemetry_area_1h' AND through > to_timestamp($1 / 1000.0)`,
+    [fromMs],
+  );
+}
+
+/**
+ * Adds contributions to the rollups; rows sorted by key, so concurrent writers
+ * never deadlock. Contributions to hours the area rollup may hold already (a
+ * backlog) lower its watermark; live ones cost nothing more.
+ */
 export async function upsertRollups(db: Queryable, r: RollupColumns): Promise<void> {
   if (r.deviceIds.length === 0) return;
   await db.query(
@@ -62,6 +82,11 @@ export async function upsertRollups(db: Queryable, r: RollupColumns): Promise<vo
        min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)`,
     [r.deviceIds, r.metrics, r.bucketsMs, r.n, r.sum, r.min, r.max],
   );
+  let oldest = Infinity;
+  for (const b of r.bucketsMs) if (b < oldest) oldest = b;
+  if (oldest < Math.floor((Date.now() - areaSettleMs) / hourMs) * hourMs) {
+    await lowerAreaWatermark(db, oldest);
+  }
 }
 
 /** Merges the latest metrics of devices: newer values win, older ones only fill gaps. */
@@ -103,6 +128,7 @@ export async function rebuildRollups(db: Queryable, fromMs: number, toMs: number
      GROUP BY 1, 2, 3`,
     [from, toMs],
   );
+  await lowerAreaWatermark(db, from);
   await db.query(
     `INSERT INTO device_latest AS l (device_id, time, data)
      SELECT device_id, max(time), hub_jsonb_merge(data ORDER BY time) FROM telemetry
@@ -176,7 +202,6 @@ export interface BucketQuery {
   limit: number;
 }
 
-const hourMs = 3_600_000;
 const areaFilter = (t: string) => `($3::text IS NULL OR ${t}.grid_code LIKE $3 || '%')
        AND ($4::text IS NULL OR ${t}.type = $4) AND ($5::text IS NULL OR r.metric = $5)`;
 

@@ -277,6 +277,17 @@ describe.each(backends())('telemetry storage through the ingest writer on $name'
       [h0, 1, 2, 2, 2],
       [h0 + hour, 1, 6, 6, 6],
     ]);
+
+    // A late reading for an hour already rolled up: read from the join at once, then rolled up.
+    await write({ deviceIds: ['PS-A'], timesMs: [h0 + 30 * 60_000], data: ['{"well_level":7}'] });
+    const late = [
+      [h0, 3, 11 / 3, 1, 7],
+      [h0 + hour, 1, 5, 5, 5],
+      [thisHour, 1, 10, 10, 10],
+    ];
+    expect(await series('430381')).toEqual(late);
+    expect(await refreshAreaRollups(pool, now)).toBe(through);
+    expect(await series('430381')).toEqual(late);
   });
 
   it('applies the retention and compression this kind of server supports', async () => {
