@@ -17,6 +17,14 @@ export function createListener(
   logger: Logger,
 ) {
   let client: PoolClient | null = null;
+  // A connection handed back (on stop, or after an error) must not be handed back
+  // twice: a later error on it (the server shutting down) would throw in pg-pool.
+  const released = new WeakSet<PoolClient>();
+  function release(c: PoolClient, err?: Error | boolean): void {
+    if (released.has(c)) return;
+    released.add(c);
+    c.release(err);
+  }
   let retry: NodeJS.Timeout | null = null;
   let stopped = false;
 
@@ -31,22 +39,26 @@ export function createListener(
 
   async function listen(): Promise<void> {
     if (stopped || client) return;
+    let c: PoolClient | null = null;
     try {
-      const c = await pool.connect();
-      c.on('notification', (n) => {
+      c = await pool.connect();
+      const conn = c;
+      conn.on('notification', (n) => {
         if (n.channel === channel) onNotify(n.payload ?? null);
       });
-      c.once('error', (err) => {
+      conn.once('error', (err) => {
+        if (released.has(conn)) return;
         logger.warn({ err, channel }, 'LISTEN connection lost; retrying');
-        if (client === c) client = null;
-        c.release(err);
+        if (client === conn) client = null;
+        release(conn, err);
         scheduleRetry();
       });
-      await c.query(`LISTEN ${channel}`);
-      client = c;
+      await conn.query(`LISTEN ${channel}`);
+      client = conn;
       onNotify(null);
     } catch (err) {
       logger.warn({ err, channel }, 'cannot LISTEN; retrying');
+      if (c) release(c, err instanceof Error ? err : new Error(String(err)));
       scheduleRetry();
     }
   }
@@ -60,7 +72,8 @@ export function createListener(
       client = null;
       if (c) {
         await c.query(`UNLISTEN ${channel}`).catch(() => {});
-        c.release();
+        // Closed, not pooled: its listeners go with it.
+        release(c, true);
       }
     },
   };
