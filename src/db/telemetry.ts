@@ -242,25 +242,33 @@ export async function queryBuckets(db: Queryable, q: BucketQuery): Promise<Bucke
  * rolled up from `telemetry_5m` joined with `devices`, as before.
  */
 async function queryAreaBuckets(db: Queryable, q: BucketQuery): Promise<BucketRow[]> {
-  const firstHourMs = Math.ceil(q.fromMs / hourMs) * hourMs;
-  const lastHourMs = Math.max(firstHourMs, Math.floor(q.toMs / hourMs) * hourMs);
+  const mark = await db.query<{ through: number }>(
+    `SELECT (extract(epoch FROM through) * 1000)::float8 AS through
+     FROM rollup_watermarks WHERE name = 'telemetry_area_1h'`,
+  );
+  // Bounds as parameters, not read in the statement, so each part is a plain time-range scan.
+  const loMs = Math.ceil(q.fromMs / hourMs) * hourMs;
+  const hiMs = Math.max(
+    loMs,
+    Math.min(Math.floor(q.toMs / hourMs) * hourMs, mark.rows[0]?.through ?? -Infinity),
+  );
+  const joined = (from: string, to: string) =>
+    `SELECT r.bucket, r.metric, r.n, r.sum, r.min, r.max
+     FROM telemetry_5m r JOIN devices d ON d.id = r.device_id
+     WHERE r.bucket >= to_timestamp(${from} / 1000.0) AND r.bucket < to_timestamp(${to} / 1000.0)
+       AND ${areaFilter('d')}`;
   const { rows } = await db.query<BucketRow>(
-    `WITH span AS (
-       SELECT to_timestamp($7 / 1000.0) AS lo, greatest(to_timestamp($7 / 1000.0), least(to_timestamp($8 / 1000.0),
-         coalesce((SELECT through FROM rollup_watermarks WHERE name = 'telemetry_area_1h'), '-infinity'))) AS hi
-     ), parts AS (
-       SELECT r.bucket, r.metric, r.n, r.sum, r.min, r.max FROM telemetry_area_1h r, span
-       WHERE r.bucket >= span.lo AND r.bucket < span.hi AND ${areaFilter('r')}
-       UNION ALL
-       SELECT r.bucket, r.metric, r.n, r.sum, r.min, r.max
-       FROM telemetry_5m r JOIN devices d ON d.id = r.device_id, span
-       WHERE r.bucket >= to_timestamp($1 / 1000.0) AND r.bucket < to_timestamp($2 / 1000.0)
-         AND NOT (r.bucket >= span.lo AND r.bucket < span.hi) AND ${areaFilter('d')}
+    `WITH parts AS (
+       SELECT r.bucket, r.metric, r.n, r.sum, r.min, r.max FROM telemetry_area_1h r
+       WHERE r.bucket >= to_timestamp($7 / 1000.0) AND r.bucket < to_timestamp($8 / 1000.0)
+         AND ${areaFilter('r')}
+       UNION ALL ${joined('$1', '$9')}
+       UNION ALL ${joined('$8', '$2')}
      )
      SELECT date_bin(make_interval(secs => $6), bucket, TIMESTAMPTZ 'epoch') AS bucket,
             NULL::text AS "deviceId", metric,
             sum(n)::int AS n, sum(sum) / sum(n) AS avg, min(min) AS min, max(max) AS max
-     FROM parts GROUP BY 1, 2, 3 ORDER BY 1, 3 LIMIT $9`,
+     FROM parts GROUP BY 1, 2, 3 ORDER BY 1, 3 LIMIT $10`,
     [
       q.fromMs,
       q.toMs,
@@ -268,8 +276,9 @@ async function queryAreaBuckets(db: Queryable, q: BucketQuery): Promise<BucketRo
       q.type ?? null,
       q.metric ?? null,
       q.bucketS,
-      firstHourMs,
-      lastHourMs,
+      loMs,
+      hiMs,
+      Math.min(loMs, q.toMs),
       q.limit,
     ],
   );
