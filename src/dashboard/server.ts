@@ -145,9 +145,13 @@ export async function createDashboard(
 ) {
   const sessions = deps.sessions ?? createSessionEnds();
   const app = await buildApp({ ...deps, sessions }, logger);
+  // Once closing, no new handshake: the pages reconnect at once after a server
+  // disconnect, and a connection opened then would hold app.close() open.
+  let closing = false;
   const io = new SocketServer<ClientToServerEvents, ServerToClientEvents>(app.server, {
     serveClient: true,
     cors: { origin: false },
+    allowRequest: (_req, done) => done(closing ? 'the hub is shutting down' : null, !closing),
   });
 
   attachLive(io, deps.db, deps.caseFeed, sessions, logger);
@@ -179,7 +183,10 @@ export async function createDashboard(
     port,
     async close(): Promise<void> {
       clearInterval(sweep);
+      closing = true;
       io.disconnectSockets(true);
+      // Every engine connection (websockets included) ends, so the HTTP server can close.
+      io.engine.close();
       await app.close();
     },
   };
