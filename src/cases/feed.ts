@@ -8,7 +8,7 @@ export const caseEventsChannel = 'hub_case_events';
 export interface CaseFeedOptions {
   /** Poll fallback; with `listen`, NOTIFY wakes the feed sooner. */
   readonly pollMs: number;
-  /** LISTEN on a connection of its own (a cluster); a single node wakes the feed itself. */
+  /** LISTEN (a cluster; on the process's one LISTEN connection); a single node wakes the feed itself. */
   readonly listen: boolean;
   /** Events read per query. */
   readonly batch?: number;

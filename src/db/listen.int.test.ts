@@ -31,6 +31,24 @@ describe.each(backends().filter((b) => b.name !== 'timescaledb'))(
       await admin.end();
     }
 
+    it('listens on every channel of the process over one connection', async () => {
+      const got: string[] = [];
+      const silent = pino({ level: 'silent' });
+      const listeners = ['hub_test_a', 'hub_test_b'].map((ch) =>
+        createListener(pool, ch, (p) => p && got.push(`${ch}:${p}`), { retryMs: 50 }, silent),
+      );
+      for (const l of listeners) await l.start();
+      await pool.query(`SELECT pg_notify('hub_test_a', '1'), pg_notify('hub_test_b', '2')`);
+      await waitFor(() => (got.length === 2 ? true : undefined), 'both notices');
+      expect(got.sort()).toEqual(['hub_test_a:1', 'hub_test_b:2']);
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND query LIKE 'LISTEN %'`,
+      );
+      expect(rows[0]!.n).toBe(1);
+      for (const l of listeners) await l.stop();
+    });
+
     it('comes back after its connection is killed, and stops without handing a connection back twice', async () => {
       const got: (string | null)[] = [];
       const listener = createListener(
