@@ -42,6 +42,8 @@ export interface AuthorizeOptions {
 const abuseDropsPerMinute = 100;
 /** Where a rate-limited publish goes: nowhere (no client can subscribe to `$` topics). */
 const droppedTopic = '$HUB/dropped';
+/** One empty payload for every dropped publish: a flood should not allocate per message. */
+const noPayload = Buffer.alloc(0);
 
 /**
  * What a connected client may do (#6): the topic ACL of `acl.ts` for publish
@@ -123,7 +125,7 @@ export function installAuthorize(
       // Acknowledged and discarded: no subscriber, not ingested.
       packet.topic = droppedTopic;
       packet.retain = false;
-      packet.payload = Buffer.alloc(0);
+      packet.payload = noPayload;
       return done(null);
     }
     metrics.messagesIn.inc();

@@ -483,7 +483,10 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
         crewId: 'crewId' in b ? b.crewId : before.crewId,
       });
       const what = `a route for ${r.facilityType ?? 'any type'} in ${r.areaPrefix || 'the city'}`;
-      return (await updateDispatchRoute(db, before.id, r).catch(writeError(what)))!;
+      const updated = await updateDispatchRoute(db, before.id, r).catch(writeError(what));
+      // Deleted by someone else between the read and the write.
+      if (!updated) throw new HubError('HUB_ERR_NOT_FOUND', `no dispatch route ${req.params.id}`);
+      return updated;
     },
   );
 

@@ -56,13 +56,6 @@ export function tokenFrom(
   return m?.[1] ?? cookies[sessionCookie] ?? null;
 }
 
-export async function userForToken(
-  db: Queryable,
-  token: string | null,
-): Promise<UserRecord | null> {
-  return (await sessionForToken(db, token))?.user ?? null;
-}
-
 /** The session of a token: its hash (the key to end it by) and its user. */
 export async function sessionForToken(
   db: Queryable,

@@ -88,6 +88,9 @@ export function registerCalendarRoutes(api: FastifyInstance, deps: CalendarRoute
     async (req) => {
       const bad = req.body.days.find((d) => !realDate(d.date));
       if (bad) throw new HubError('HUB_ERR_BAD_REQUEST', `${bad.date} is not a date`);
+      // One row per date: the upsert would refuse a date given twice with a 500.
+      const twice = req.body.days.find((d, i, all) => all.findIndex((e) => e.date === d.date) < i);
+      if (twice) throw new HubError('HUB_ERR_BAD_REQUEST', `${twice.date} is given twice`);
       await putCalendarDays(db, req.body.days);
       cases.reloadCalendar();
       return { days: await listCalendarDays(db) };

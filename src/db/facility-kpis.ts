@@ -1,4 +1,4 @@
-import { areaLevels, facilityCatalog, type AreaLevel } from '../domain/index.js';
+import { facilityCatalog, type AreaLevel } from '../domain/index.js';
 import type { Queryable } from './pool.js';
 
 /**
@@ -6,8 +6,6 @@ import type { Queryable } from './pool.js';
  * and online rate per facility type) per area of the four-level network.
  * Formulas: docs/cases.md, "Facility KPIs".
  */
-
-export { areaLevels as facilityKpiLevels };
 
 /** SQL key of a device's area at each level; grid codes are 6 + 3 + 3 + 3 digits (domain/grid.ts). */
 const areaKey: Record<AreaLevel, string> = {

@@ -162,6 +162,17 @@ describe('case deadlines and time-driven work', () => {
       body: JSON.stringify({ days: [{ date: '2026-02-30', kind: 'holiday' }] }),
     });
     expect(badDay.status).toBe(400);
+    const sameDayTwice = await api()(`${t.httpUrl}/api/calendar/days`, {
+      method: 'PUT',
+      body: JSON.stringify({
+        days: [
+          { date: '2026-12-01', kind: 'holiday' },
+          { date: '2026-12-01', kind: 'workday' },
+        ],
+      }),
+    });
+    expect(sameDayTwice.status).toBe(400);
+    expect(((await sameDayTwice.json()) as { message: string }).message).toContain('twice');
 
     // Friday 27 November, 17:00 China Standard Time. No facility type: no route, so the case
     // waits for an operator to dispatch it.

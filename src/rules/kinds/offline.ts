@@ -59,15 +59,13 @@ function active(
 ): ActiveCondition[] {
   const streets = new Map<string, Tally>();
   const grids = new Map<string, Tally>();
-  // A device's own settings (factor, hold, severity) with its grid's, district's, site's and its own overrides.
-  const own = at ? new Map<string, OfflineSettings>() : null;
+  // A device's own settings (factor, hold, severity) with its grid's, district's, site's and
+  // its own overrides; `at` memoises them per device.
+  const own = (m: FleetMember) =>
+    at ? at({ id: m.id, gridCode: m.gridCode, site: m.site ?? null }) : s;
   for (const m of members) {
-    let ms = s;
-    if (at && own) {
-      const o = at({ id: m.id, gridCode: m.gridCode, site: m.site ?? null });
-      if (!o) continue; // disabled here: neither silent nor counted
-      own.set(m.id, (ms = o));
-    }
+    const ms = own(m);
+    if (!ms) continue; // disabled here: neither silent nor counted
     const silent = now - m.lastSeenMs > ms.factor * m.intervalS * 1000;
     tally(grids, m.gridCode, m, silent);
     tally(streets, parseGridCode(m.gridCode)?.street ?? m.gridCode, m, silent);
@@ -104,7 +102,7 @@ function active(
   for (const t of grids.values()) {
     for (const m of t.silent) {
       if (covered.has(m.id)) continue;
-      const ms = own?.get(m.id) ?? s;
+      const ms = own(m) ?? s;
       out.push({
         source: m.id,
         sourceKind: 'device',
