@@ -496,15 +496,17 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
         throw new HubError('HUB_ERR_FORBIDDEN', `${actor.role} may not ${action}`);
       }
       return withLock(async () => {
-        const current = await getCaseDetail(pool, caseId);
-        if (!current) throw new HubError('HUB_ERR_CASE_UNKNOWN', String(caseId));
-        if (!mayTouch(actor, current)) {
-          throw new HubError('HUB_ERR_FORBIDDEN', `case ${current.code} is not yours`);
-        }
         const at = now().toISOString();
-        const [change] = await transaction(async (db) => [
-          await apply(db, actor, current, action, body, at),
-        ]);
+        // Read under the transaction's advisory lock: another node's change to this case
+        // commits first, and this action builds on it instead of overwriting it.
+        const [change] = await transaction(async (db) => {
+          const current = await getCaseDetail(db, caseId);
+          if (!current) throw new HubError('HUB_ERR_CASE_UNKNOWN', String(caseId));
+          if (!mayTouch(actor, current)) {
+            throw new HubError('HUB_ERR_FORBIDDEN', `case ${current.code} is not yours`);
+          }
+          return [await apply(db, actor, current, action, body, at)];
+        });
         return change!.case;
       });
     },

@@ -75,7 +75,8 @@ export async function startRulesRuntime(
     const rows = await latestSince(pool, latestCursorMs - latestSlackMs);
     for (const r of rows) {
       evaluator.observe(r.deviceId, r.timeMs, r.data);
-      if (r.timeMs > latestCursorMs) latestCursorMs = r.timeMs;
+      // Never past this node's clock: one device clock running ahead would hide the others.
+      if (r.timeMs > latestCursorMs) latestCursorMs = Math.min(r.timeMs, Date.now());
     }
   }
   const tick = async () => {

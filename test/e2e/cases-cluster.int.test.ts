@@ -110,4 +110,22 @@ describe.skipIf(!reachable)('case changes across two hub nodes', () => {
     expect(gotSnapshot).toBe(false);
     again.close();
   });
+
+  it('lets two nodes extend one case at once without one extension overwriting the other', async () => {
+    const c = await register(a.httpUrl, 99);
+    const extend = (httpUrl: string) =>
+      authed(a.adminToken)(`${httpUrl}/api/cases/${c.id}/actions/extend`, {
+        method: 'POST',
+        body: JSON.stringify({ hours: 24, note: '需停电作业' }),
+      });
+    const results = await Promise.all([extend(a.httpUrl), extend(b.httpUrl)]);
+    expect(results.map((r) => r.status)).toEqual([200, 200]);
+    const after = (
+      (await (await authed(a.adminToken)(`${a.httpUrl}/api/cases/${c.id}`)).json()) as {
+        case: CaseDetail;
+      }
+    ).case;
+    expect(after.extensionCount).toBe(2);
+    expect(Date.parse(after.dueAt!) - Date.parse(c.dueAt!)).toBe(48 * 3600_000);
+  });
 });
