@@ -57,12 +57,11 @@ const hourMs = 3_600_000;
  * refreshed: after 5-minute rollups changed behind its watermark.
  */
 export async function lowerAreaWatermark(db: Queryable, fromMs: number): Promise<void> {
-  await db.query(
-    `UPDATE rollup_watermarks SET through = date_bin('1 hour', to_timestamp($1 / 1000.0), TIMESTAMPTZ 'epoch')
-     WHERE name = 'telemetry_area_1h' AND through > to_timestamp($1 / 1000.0)`,
-    [fromMs],
-  );
+  await db.query(lowerAreaWatermarkSql('$1'), [fromMs]);
 }
+const lowerAreaWatermarkSql = (fromMs: string) =>
+  `UPDATE rollup_watermarks SET through = date_bin('1 hour', to_timestamp(${fromMs} / 1000.0), TIMESTAMPTZ 'epoch')
+   WHERE name = 'telemetry_area_1h' AND through > to_timestamp(${fromMs} / 1000.0)`;
 
 /**
  * Adds contributions to the rollups; rows sorted by key, so concurrent writers
@@ -71,22 +70,25 @@ export async function lowerAreaWatermark(db: Queryable, fromMs: number): Promise
  */
 export async function upsertRollups(db: Queryable, r: RollupColumns): Promise<void> {
   if (r.deviceIds.length === 0) return;
-  await db.query(
-    `INSERT INTO telemetry_5m AS r (device_id, metric, bucket, n, sum, min, max)
+  let oldest = Infinity;
+  for (const b of r.bucketsMs) if (b < oldest) oldest = b;
+  const behindArea = oldest < Math.floor((Date.now() - areaSettleMs) / hourMs) * hourMs;
+  const upsert = `INSERT INTO telemetry_5m AS r (device_id, metric, bucket, n, sum, min, max)
      SELECT d, m, to_timestamp(b / 1000.0), n, s, lo, hi
      FROM unnest($1::text[], $2::text[], $3::float8[], $4::int[], $5::float8[], $6::float8[], $7::float8[])
        AS x(d, m, b, n, s, lo, hi)
      ORDER BY d, m, b
      ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
        n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum,
-       min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)`,
-    [r.deviceIds, r.metrics, r.bucketsMs, r.n, r.sum, r.min, r.max],
-  );
-  let oldest = Infinity;
-  for (const b of r.bucketsMs) if (b < oldest) oldest = b;
-  if (oldest < Math.floor((Date.now() - areaSettleMs) / hourMs) * hourMs) {
-    await lowerAreaWatermark(db, oldest);
+       min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)`;
+  const columns = [r.deviceIds, r.metrics, r.bucketsMs, r.n, r.sum, r.min, r.max];
+  if (!behindArea) {
+    await db.query(upsert, columns);
+    return;
   }
+  // One statement: a crash between the upsert and the lowering would leave hours
+  // rolled up without these contributions, past the reach of later refreshes.
+  await db.query(`WITH up AS (${upsert}) ${lowerAreaWatermarkSql('$8')}`, [...columns, oldest]);
 }
 
 /** Merges the latest metrics of devices: newer values win, older ones only fill gaps. */

@@ -40,7 +40,9 @@ describe.each(backends())('telemetry storage through the ingest writer on $name'
     return r.inserted;
   };
   const now = Date.now();
-  const t0 = Math.floor(now / 300_000) * 300_000 - 3_600_000; // an hour ago, on a 5-min boundary
+  // The start of the previous hour: the readings t0 … t0 + 10 min share one hourly bucket
+  // whatever the minute the tests run at (at :55–:59 a 5-minute boundary split them).
+  const t0 = Math.floor(now / 3_600_000) * 3_600_000 - 3_600_000;
 
   beforeAll(async () => {
     database = await backend.create();
