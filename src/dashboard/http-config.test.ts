@@ -73,6 +73,24 @@ describe('request bodies in the audit log', () => {
     });
   });
 
+  it('masks API keys, credentials and the user:password of URLs', () => {
+    expect(
+      maskSecrets({
+        apiKey: 'k',
+        private_key: 'p',
+        credentials: { user: 'u' },
+        url: 'https://gw:pa55@sms.example.cn/send?x=1',
+        note: 'mail ops@example.cn',
+      }),
+    ).toEqual({
+      apiKey: '***',
+      private_key: '***',
+      credentials: '***',
+      url: 'https://***@sms.example.cn/send?x=1',
+      note: 'mail ops@example.cn',
+    });
+  });
+
   it('cuts long strings and arrays', () => {
     const masked = maskSecrets({
       note: 'x'.repeat(600),

@@ -54,20 +54,26 @@ export function cookieIsSecure(setting: CookieSecure, protocol: string): boolean
   return setting === 'true';
 }
 
-const secretKey = /pass(word)?|secret|token|authorization|cookie/i;
+const secretKey = /pass(word)?|secret|token|authorization|cookie|api_?key|private_?key|credential/i;
+/** The user:password of a URL (a webhook's `https://user:pw@host/`). */
+const urlUserinfo = /(\/\/)[^/@\s]+@/g;
 const maxString = 500;
 const maxItems = 50;
 const maxDepth = 5;
 
 /**
- * A request body as the audit log keeps it: values of password, secret and
- * token fields (any depth, any spelling such as `oldPassword`) replaced by
- * `***`, long strings and arrays cut. Not an object: its size only.
+ * A request body as the audit log keeps it: values of password, secret,
+ * token, API key and credential fields (any depth, any spelling such as
+ * `oldPassword`) and the user:password of URLs replaced by `***`, long
+ * strings and arrays cut. Not an object: its size only.
  */
 export function maskSecrets(body: unknown, depth = 0): unknown {
   if (body === null || body === undefined) return body ?? null;
   if (typeof body === 'string') {
-    return body.length > maxString ? `${body.slice(0, maxString)}… (${body.length} chars)` : body;
+    const shown = body.includes('@') ? body.replace(urlUserinfo, '$1***@') : body;
+    return shown.length > maxString
+      ? `${shown.slice(0, maxString)}… (${shown.length} chars)`
+      : shown;
   }
   if (typeof body !== 'object') return body;
   if (Buffer.isBuffer(body)) return { bytes: body.length };
