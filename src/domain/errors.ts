@@ -28,6 +28,14 @@ export const errorCatalog = {
     status: 400,
     message: 'Reading timestamp is malformed or in the future',
   },
+  HUB_ERR_PAYLOAD_UNSTORABLE: {
+    status: 400,
+    message: 'Reading holds text the database cannot store (a NUL character or a lone surrogate)',
+  },
+  HUB_ERR_STORAGE_REFUSED: {
+    status: 422,
+    message: 'The database refused this reading; it was kept as a dead letter',
+  },
   HUB_ERR_DEVICE_UNKNOWN: { status: 404, message: 'Unknown device' },
   HUB_ERR_DEVICE_DISABLED: { status: 403, message: 'Device is disabled' },
   HUB_ERR_AUTH_FAILED: { status: 401, message: 'Wrong credentials' },

@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { unstorableJson } from '../db/index.js';
 import {
   facilityTypes,
   maxClockSkewMs,
@@ -121,7 +122,15 @@ export function createDecoder(options: DecoderOptions) {
       });
       return;
     }
-    out.readings.push({ timeMs, metrics, json: JSON.stringify(metrics) });
+    const json = JSON.stringify(metrics);
+    // What the schema lets through may still be text PostgreSQL refuses (a NUL, a lone
+    // surrogate): refused here, it cannot stop a batch (issue 11). One scan of the JSON text.
+    const unstorable = unstorableJson(json);
+    if (unstorable !== null) {
+      out.rejections.push({ code: 'HUB_ERR_PAYLOAD_UNSTORABLE', reason: unstorable, index });
+      return;
+    }
+    out.readings.push({ timeMs, metrics, json });
   }
 
   return {
