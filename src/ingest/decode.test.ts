@@ -27,6 +27,7 @@ describe('the payload decoder', () => {
     ['{"depth": ', 'HUB_ERR_PAYLOAD_JSON'],
     ['42', 'HUB_ERR_PAYLOAD_SHAPE'],
     ['{}', 'HUB_ERR_PAYLOAD_SHAPE'],
+    ['[]', 'HUB_ERR_PAYLOAD_SHAPE'],
     ['{"depth": -1}', 'HUB_ERR_PAYLOAD_RANGE'],
     ['{"depth": "deep"}', 'HUB_ERR_PAYLOAD_TYPE'],
     ['{"depth": 1, "colour": "brown"}', 'HUB_ERR_PAYLOAD_UNKNOWN_METRIC'],

@@ -156,6 +156,15 @@ export function createDecoder(options: DecoderOptions) {
         return out;
       }
       if (Array.isArray(parsed)) {
+        // An empty batch would end neither stored nor dead-lettered: silently lost (issue 11 fuzz).
+        if (parsed.length === 0) {
+          out.rejections.push({
+            code: 'HUB_ERR_PAYLOAD_SHAPE',
+            reason: 'a batch carries no reading',
+            index: 0,
+          });
+          return out;
+        }
         if (parsed.length > options.maxBatchReadings) {
           out.rejections.push({
             code: 'HUB_ERR_PAYLOAD_BATCH_TOO_LARGE',
