@@ -177,12 +177,16 @@ export async function setupAuth(
     ) {
       throw new HubError('HUB_ERR_CSRF');
     }
-    const config = request.routeOptions.config;
-    if (config.public === true) return;
+    if (request.routeOptions.config.public !== true && !request.user) {
+      throw new HubError('HUB_ERR_UNAUTHENTICATED');
+    }
+  });
+
+  // Roles once the body is read, so a refusal's audit row shows what was tried.
+  app.addHook('preHandler', async (request) => {
+    const roles = request.routeOptions.config.roles;
     const user = request.user;
-    if (!user) throw new HubError('HUB_ERR_UNAUTHENTICATED');
-    const roles = config.roles;
-    if (roles && user.role !== 'admin' && !roles.includes(user.role)) {
+    if (roles && user && user.role !== 'admin' && !roles.includes(user.role)) {
       throw new HubError('HUB_ERR_FORBIDDEN', `needs ${roles.join(' or ')}`);
     }
   });

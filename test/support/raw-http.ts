@@ -25,6 +25,8 @@ export function rawRequest(
         port: u.port,
         method,
         path,
+        // A fresh connection each time: one the server closed (431, 413) is never reused.
+        agent: false,
         headers: {
           ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
           ...headers,
