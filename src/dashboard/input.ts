@@ -1,5 +1,5 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
-import { HubError, isStorableText } from '../domain/index.js';
+import { HubError, firstUnstorableIndex, isStorableText } from '../domain/index.js';
 
 /**
  * The HTTP boundary of issue #11: what no handler should have to think about.
@@ -16,7 +16,12 @@ const integerBound = Number.MAX_SAFE_INTEGER;
 
 /** Where a value holds unstorable text (`body.title`, `query.q`), or null. Keys count too. */
 export function findUnstorableText(value: unknown, where: string): string | null {
-  if (typeof value === 'string') return isStorableText(value) ? null : where;
+  if (typeof value === 'string') {
+    if (isStorableText(value)) return null;
+    // A text body (a CSV import): say which line, as the import's own errors do.
+    if (where !== 'body') return where;
+    return `body line ${value.slice(0, firstUnstorableIndex(value)).split('\n').length}`;
+  }
   if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
