@@ -30,7 +30,7 @@ import {
   severities,
   type CaseDetail,
 } from '../domain/index.js';
-import { actorOf } from './auth.js';
+import { actorOf, requireRole, type UserRole } from './auth.js';
 
 export interface CaseRouteDeps {
   readonly db: Queryable;
@@ -39,7 +39,7 @@ export interface CaseRouteDeps {
   readonly dataDir: string;
 }
 
-const staff = ['operator', 'supervisor'];
+const staff: UserRole[] = ['operator', 'supervisor'];
 const photoTypes: Record<string, string> = {
   'image/jpeg': '.jpg',
   'image/png': '.png',
@@ -138,7 +138,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   }>(
     '/cases',
     {
-      preHandler: api.requireRole(...staff),
+      ...requireRole(...staff),
       schema: {
         tags: ['cases'],
         body: {
@@ -235,7 +235,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   api.post<{ Params: { id: number } }>(
     '/cases/:id/photos',
     {
-      preHandler: api.requireRole('crew', ...staff),
+      ...requireRole('crew', ...staff),
       schema: { tags: ['cases'], params: idParams },
     },
     async (req, reply) => {
@@ -281,18 +281,14 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
     },
   );
 
-  api.get(
-    '/webhooks',
-    { preHandler: api.requireRole('admin'), schema: { tags: ['webhooks'] } },
-    async () => ({
-      webhooks: (await listWebhooks(db)).map((w) => ({ ...w, secret: undefined })),
-    }),
-  );
+  api.get('/webhooks', { ...requireRole('admin'), schema: { tags: ['webhooks'] } }, async () => ({
+    webhooks: (await listWebhooks(db)).map((w) => ({ ...w, secret: undefined })),
+  }));
 
   api.post<{ Body: { url: string; events?: string[]; secret?: string } }>(
     '/webhooks',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['webhooks'],
         body: {
@@ -321,7 +317,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   api.get<{ Querystring: { status?: string; limit: number } }>(
     '/webhooks/deliveries',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['webhooks'],
         querystring: {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { parse as parseCsv } from 'csv-parse/sync';
 import {
   existingDeviceIds,
@@ -22,6 +22,7 @@ import {
   secretCost,
   type FacilityType,
 } from '../domain/index.js';
+import { requireRole } from './auth.js';
 
 /** What the device registry needs from the broker room (the hub wires it). */
 export interface GatewayDeps {
@@ -40,8 +41,6 @@ export interface GatewayDeps {
 export interface DeviceRouteDeps {
   readonly db: Queryable;
   readonly gateway?: GatewayDeps;
-  /** Issue #5 supplies it; without it the routes are open (keep HTTP on loopback). */
-  readonly requireRole?: (...roles: string[]) => preHandlerHookHandler;
 }
 
 /** Most rows one CSV import takes. */
@@ -139,7 +138,7 @@ function rowToDevice(row: Record<string, string>): DeviceInput | string {
 export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps): void {
   const { db, gateway } = deps;
   if (!gateway) return;
-  const admin = deps.requireRole ? { preHandler: deps.requireRole('admin') } : {};
+  const admin = requireRole('admin');
 
   api.addContentTypeParser(
     'text/csv',

@@ -84,6 +84,18 @@ export const errorCatalog = {
     message: 'This would leave the city without an enabled admin',
   },
   HUB_ERR_WRONG_PASSWORD: { status: 403, message: 'The current password is wrong' },
+  HUB_ERR_CSRF: {
+    status: 403,
+    message:
+      'A change sent with the session cookie needs a JSON body or the header X-Hub-Request: 1',
+  },
+  HUB_ERR_TEXT_INVALID: {
+    status: 400,
+    message: 'Text contains a NUL character or a lone surrogate',
+  },
+  HUB_ERR_BODY_TOO_DEEP: { status: 400, message: 'JSON body is nested deeper than the limit' },
+  HUB_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body is larger than the limit' },
+  HUB_ERR_MEDIA_TYPE: { status: 415, message: 'Content type not accepted here' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type HubErrorCode = keyof typeof errorCatalog;

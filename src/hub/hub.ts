@@ -426,6 +426,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           sessions,
           cookieSecure: config.cookieSecure,
           trustProxy: config.trustProxy,
+          allowedOrigins: config.httpAllowedOrigins,
           metricsRegistry,
           gateway: {
             applyDevice: (device) => broker!.applyDevice(device),
