@@ -25,6 +25,7 @@ import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import type { CookieSecure, TrustProxy } from './http-config.js';
 import { listenOrExplain } from './listen.js';
 import { attachLive, revalidateLiveSessions } from './live.js';
+import { maxPhotoBytes } from './photos.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
 import { registerRulesRoutes, type RulesRoutesDeps } from './rules-routes.js';
 import { createSessionEnds, type SessionEnds } from './sessions.js';
@@ -93,7 +94,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  await app.register(fastifyMultipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
+  await app.register(fastifyMultipart, { limits: { fileSize: maxPhotoBytes, files: 1 } });
   await setupAuth(app, deps.db, logger);
 
   await app.register(fastifyStatic, { root: publicDir, prefix: '/' });

@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authed, createUsers, lightingAreas, startTestHub, type TestHub } from '../support/hub.js';
+
+type Fetch = ReturnType<typeof authed>;
+// Response bodies are read loosely here; their shapes are what the assertions check.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = { status: number; headers: Headers; body: any };
+const json = async (res: Response): Promise<Json> => ({
+  status: res.status,
+  headers: res.headers,
+  body: (await res.json()) as unknown,
+});
+
+const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00]);
+const pngBytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+
+/**
+ * Hostile input to files, scopes, webhooks and the CSV import (issue #11,
+ * parts 4 to 7), over real HTTP against a real database.
+ */
+describe('hostile input: photos, area scopes, webhooks, CSV import', () => {
+  let t: TestHub;
+  const as: Record<string, Fetch> = {};
+  let grid = '';
+  let district = '';
+  let otherDistrict = '';
+  let otherGrid = '';
+
+  beforeAll(async () => {
+    t = await startTestHub({ CASE_TICK_INTERVAL_MS: '3600000' });
+    ({ grid, district, otherDistrict } = lightingAreas(t));
+    const { rows } = await t.hub.db.pool.query<{ code: string }>(
+      `SELECT code FROM areas WHERE level = 'grid' AND left(code, 6) = $1 ORDER BY code LIMIT 1`,
+      [otherDistrict],
+    );
+    otherGrid = rows[0]!.code;
+    const users = [
+      { username: 'op-here', role: 'operator', areaCode: district },
+      { username: 'op-there', role: 'operator', areaCode: otherDistrict },
+      { username: 'sup-there', role: 'supervisor', areaCode: otherDistrict },
+      { username: 'op-city', role: 'operator' },
+    ];
+    for (const [name, u] of Object.entries(await createUsers(t.httpUrl, t.adminToken, users))) {
+      as[name] = authed(u.token);
+    }
+    as.admin = authed(t.adminToken);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const register = (who: string, extra: object = {}) =>
+    as[who]!(`${t.httpUrl}/api/cases`, {
+      method: 'POST',
+      body: JSON.stringify({
+        source: 'hotline',
+        severity: 'minor',
+        title: '12345 热线：路灯不亮',
+        facilityType: 'streetlight',
+        gridCode: grid,
+        ...extra,
+      }),
+    }).then(json);
+
+  const act = (who: string, id: number, action: string, body: object = {}) =>
+    as[who]!(`${t.httpUrl}/api/cases/${id}/actions/${action}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+    }).then(json);
+
+  const upload = (who: string, caseId: number, bytes: Buffer, type: string, name: string) => {
+    const form = new FormData();
+    form.append('photo', new Blob([new Uint8Array(bytes)], { type }), name);
+    return as[who]!(`${t.httpUrl}/api/cases/${caseId}/photos`, { method: 'POST', body: form });
+  };
+
+  describe('case photos', () => {
+    it('refuses an HTML page declared image/png with 415 HUB_ERR_PHOTO_TYPE and stores nothing', async () => {
+      const c = (await register('op-city')).body as { id: number };
+      const html = Buffer.from('<html><script>alert(document.cookie)</script></html>');
+      const res = await json(await upload('op-city', c.id, html, 'image/png', 'x.png'));
+      expect(res.status).toBe(415);
+      expect(res.body.code).toBe('HUB_ERR_PHOTO_TYPE');
+      const { rows } = await t.hub.db.pool.query(`SELECT 1 FROM case_photos WHERE case_id = $1`, [
+        c.id,
+      ]);
+      expect(rows).toHaveLength(0);
+    });
+
+    it('stores a photo under the type its bytes show and serves it with nosniff and a safe disposition', async () => {
+      const c = (await register('op-city')).body as { id: number };
+      // PNG bytes declared as JPEG: the bytes win.
+      const up = await json(await upload('op-city', c.id, pngBytes, 'image/jpeg', 'a"b.jpg'));
+      expect(up.status).toBe(201);
+      expect(up.body.contentType).toBe('image/png');
+      const res = await as['op-city']!(`${t.httpUrl}/api/cases/${c.id}/photos/${up.body.id}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('image/png');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('content-disposition')).toMatch(
+        /^inline; filename="[0-9a-f]{24}\.png"$/,
+      );
+      expect(Buffer.from(await res.arrayBuffer())).toEqual(pngBytes);
+
+      const j = await json(await upload('op-city', c.id, jpeg, 'application/octet-stream', 'p'));
+      expect([j.status, j.body.contentType]).toEqual([201, 'image/jpeg']);
+    });
+  });
+
+  describe('area scopes', () => {
+    it('keeps a case without a grid code from area users of every district: not listed, not readable, not dispatchable', async () => {
+      const created = await register('op-city', { gridCode: undefined, facilityType: undefined });
+      expect(created.status).toBe(201);
+      const id = (created.body as { id: number; gridCode: string | null }).id;
+      expect(created.body.gridCode).toBeNull();
+      for (const who of ['op-here', 'op-there', 'sup-there']) {
+        const list = await json(await as[who]!(`${t.httpUrl}/api/cases?limit=1000`));
+        expect(list.body.cases.map((x: { id: number }) => x.id)).not.toContain(id);
+        const read = await json(await as[who]!(`${t.httpUrl}/api/cases/${id}`));
+        expect([read.status, read.body.code]).toEqual([403, 'HUB_ERR_OUT_OF_AREA']);
+      }
+      const dispatch = await act('op-there', id, 'dispatch', { crewId: `lighting-${district}` });
+      expect([dispatch.status, dispatch.body.code]).toEqual([403, 'HUB_ERR_OUT_OF_AREA']);
+      // A city-wide user still sees it.
+      expect((await as['op-city']!(`${t.httpUrl}/api/cases/${id}`)).status).toBe(200);
+    });
+
+    it('lets an area operator register only inside its area, and see what it registered', async () => {
+      const outside = await register('op-here', { gridCode: otherGrid });
+      expect([outside.status, outside.body.code]).toEqual([403, 'HUB_ERR_OUT_OF_AREA']);
+      const noGrid = await register('op-here', { gridCode: undefined });
+      expect([noGrid.status, noGrid.body.code]).toEqual([403, 'HUB_ERR_OUT_OF_AREA']);
+      // A device of the other district named with a grid of its own area: still outside.
+      const { rows } = await t.hub.db.pool.query<{ id: string }>(
+        `SELECT id FROM devices WHERE left(grid_code, 6) <> $1 LIMIT 1`,
+        [district],
+      );
+      if (rows[0]) {
+        const viaDevice = await register('op-here', { deviceId: rows[0].id });
+        expect([viaDevice.status, viaDevice.body.code]).toEqual([403, 'HUB_ERR_OUT_OF_AREA']);
+      }
+      const { rows: none } = await t.hub.db.pool.query(`SELECT 1 FROM cases WHERE grid_code = $1`, [
+        otherGrid,
+      ]);
+      expect(none).toHaveLength(0);
+
+      const inside = await register('op-here');
+      expect(inside.status).toBe(201);
+      expect((await as['op-here']!(`${t.httpUrl}/api/cases/${inside.body.id}`)).status).toBe(200);
+      const there = await json(await as['op-there']!(`${t.httpUrl}/api/cases/${inside.body.id}`));
+      expect([there.status, there.body.code]).toEqual([403, 'HUB_ERR_OUT_OF_AREA']);
+      const cancel = await act('sup-there', inside.body.id, 'cancel', { reason: '重复' });
+      expect([cancel.status, cancel.body.code]).toEqual([403, 'HUB_ERR_OUT_OF_AREA']);
+    });
+  });
+});
