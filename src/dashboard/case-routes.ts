@@ -4,6 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
+  checkWebhookUrl,
+  maskUrl,
   availableActions,
   caseActions,
   transitions,
@@ -38,6 +40,8 @@ export interface CaseRouteDeps {
   readonly cases: CaseService;
   /** Photos go under `<dataDir>/photos/<case id>/`. */
   readonly dataDir: string;
+  /** WEBHOOK_ALLOW_PRIVATE_TARGETS: webhooks to loopback and private addresses. */
+  readonly webhookAllowPrivateTargets: boolean;
 }
 
 const staff = ['operator', 'supervisor'];
@@ -282,7 +286,12 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
     '/webhooks',
     { preHandler: api.requireRole('admin'), schema: { tags: ['webhooks'] } },
     async () => ({
-      webhooks: (await listWebhooks(db)).map((w) => ({ ...w, secret: undefined })),
+      // Never the secret; a URL stored with user:password before 0131 is shown masked.
+      webhooks: (await listWebhooks(db)).map((w) => ({
+        ...w,
+        url: maskUrl(w.url),
+        secret: undefined,
+      })),
     }),
   );
 
@@ -297,7 +306,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
           required: ['url'],
           additionalProperties: false,
           properties: {
-            url: { type: 'string', pattern: '^https?://' },
+            url: { type: 'string', pattern: '^https?://', maxLength: 2000 },
             events: { type: 'array', items: { type: 'string', pattern: '^case\\.' } },
             secret: { type: 'string', minLength: 16 },
           },
@@ -305,13 +314,14 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
       },
     },
     async (req, reply) => {
+      await checkWebhookUrl(req.body.url, deps.webhookAllowPrivateTargets);
       const hook = await insertWebhook(db, {
         url: req.body.url,
         events: req.body.events ?? [],
         secret: req.body.secret ?? generateSecret(),
       });
       // The secret is shown once, at creation.
-      return reply.status(201).send(hook);
+      return reply.status(201).send({ ...hook, url: maskUrl(hook.url) });
     },
   );
 

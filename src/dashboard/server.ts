@@ -43,6 +43,8 @@ export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps,
   readonly caseFeed: CaseFeed;
   /** Case photos go under `<dataDir>/photos` (issue #5); default: the OS temp dir. */
   readonly dataDir?: string;
+  /** WEBHOOK_ALLOW_PRIVATE_TARGETS (default false). */
+  readonly webhookAllowPrivateTargets?: boolean;
   readonly sessionTtlHours?: number;
   /** How often expired sessions are deleted and live connections re-checked; default 1 min. */
   readonly sessionSweepIntervalMs?: number;
@@ -116,6 +118,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
         db: deps.db,
         cases: deps.cases,
         dataDir: deps.dataDir ?? os.tmpdir(),
+        webhookAllowPrivateTargets: deps.webhookAllowPrivateTargets ?? false,
       });
       registerKpiRoutes(api, { db: deps.db, cases: deps.cases });
       registerCalendarRoutes(api, { db: deps.db, cases: deps.cases });

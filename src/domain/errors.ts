@@ -83,6 +83,14 @@ export const errorCatalog = {
     status: 415,
     message: 'The file is not a JPEG, PNG or WebP image (checked by its bytes)',
   },
+  HUB_ERR_WEBHOOK_CREDENTIALS: {
+    status: 400,
+    message: 'A webhook URL may not carry user:password',
+  },
+  HUB_ERR_WEBHOOK_TARGET: {
+    status: 400,
+    message: 'The webhook target is not a public address',
+  },
   HUB_ERR_WRONG_PASSWORD: { status: 403, message: 'The current password is wrong' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

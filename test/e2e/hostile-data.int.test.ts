@@ -1,5 +1,14 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authed, createUsers, lightingAreas, startTestHub, type TestHub } from '../support/hub.js';
+import {
+  authed,
+  createUsers,
+  lightingAreas,
+  startTestHub,
+  waitFor,
+  type TestHub,
+} from '../support/hub.js';
 
 type Fetch = ReturnType<typeof authed>;
 // Response bodies are read loosely here; their shapes are what the assertions check.
@@ -25,9 +34,19 @@ describe('hostile input: photos, area scopes, webhooks, CSV import', () => {
   let district = '';
   let otherDistrict = '';
   let otherGrid = '';
+  // A loopback receiver that must never be reached: webhooks refuse private targets by default.
+  let receiver: Server;
+  let receiverPort = 0;
+  const received: string[] = [];
 
   beforeAll(async () => {
-    t = await startTestHub({ CASE_TICK_INTERVAL_MS: '3600000' });
+    receiver = createServer((req, res) => {
+      received.push(req.url ?? '');
+      res.end('ok');
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+    receiverPort = (receiver.address() as AddressInfo).port;
+    t = await startTestHub({ CASE_TICK_INTERVAL_MS: '3600000', WEBHOOK_MAX_ATTEMPTS: '1' });
     ({ grid, district, otherDistrict } = lightingAreas(t));
     const { rows } = await t.hub.db.pool.query<{ code: string }>(
       `SELECT code FROM areas WHERE level = 'grid' AND left(code, 6) = $1 ORDER BY code LIMIT 1`,
@@ -47,6 +66,7 @@ describe('hostile input: photos, area scopes, webhooks, CSV import', () => {
   });
   afterAll(async () => {
     await t?.stop();
+    receiver?.close();
   });
 
   const register = (who: string, extra: object = {}) =>
@@ -151,6 +171,78 @@ describe('hostile input: photos, area scopes, webhooks, CSV import', () => {
       expect([there.status, there.body.code]).toEqual([403, 'HUB_ERR_OUT_OF_AREA']);
       const cancel = await act('sup-there', inside.body.id, 'cancel', { reason: '重复' });
       expect([cancel.status, cancel.body.code]).toEqual([403, 'HUB_ERR_OUT_OF_AREA']);
+    });
+  });
+
+  describe('webhooks', () => {
+    const createHook = (url: string) =>
+      as.admin!(`${t.httpUrl}/api/webhooks`, {
+        method: 'POST',
+        body: JSON.stringify({ url, events: ['case.register'] }),
+      }).then(json);
+
+    it('refuses user:password in a webhook URL with 400 HUB_ERR_WEBHOOK_CREDENTIALS and stores nothing', async () => {
+      const res = await createHook('https://sms-bot:hunter2-password@gw.example.invalid/hook');
+      expect([res.status, res.body.code]).toEqual([400, 'HUB_ERR_WEBHOOK_CREDENTIALS']);
+      const { rows } = await t.hub.db.pool.query(
+        `SELECT 1 FROM webhooks WHERE url LIKE '%hunter2%'`,
+      );
+      expect(rows).toHaveLength(0);
+    });
+
+    it('refuses loopback, private, link-local, unspecified and multicast targets, literal or by name', async () => {
+      for (const host of [
+        '127.0.0.1',
+        'localhost',
+        '10.0.0.8',
+        '172.16.3.4',
+        '192.168.1.10',
+        '169.254.169.254',
+        '0.0.0.0',
+        '224.0.0.251',
+        '[::1]',
+        '[fe80::1]',
+        '[fd00::1]',
+        '[::ffff:127.0.0.1]',
+      ]) {
+        const res = await createHook(`http://${host}:${receiverPort}/hook`);
+        expect([host, res.status, res.body.code]).toEqual([host, 400, 'HUB_ERR_WEBHOOK_TARGET']);
+      }
+    });
+
+    it('masks a stored user:password in every response and checks the target again at delivery', async () => {
+      // Rows from before the check, or a name that resolved publicly at creation and to loopback now.
+      await t.hub.db.pool.query(
+        `INSERT INTO webhooks (url, secret, events) VALUES
+           ($1, 'old-webhook-secret-0123456789', '{case.register}'),
+           ($2, 'old-webhook-secret-0123456789', '{case.register}')`,
+        [
+          `http://old-user:old-password@127.0.0.1:${receiverPort}/literal`,
+          `http://localhost:${receiverPort}/rebound`,
+        ],
+      );
+      const list = await json(await as.admin!(`${t.httpUrl}/api/webhooks`));
+      const text = JSON.stringify(list.body);
+      expect(text).not.toContain('old-password');
+      expect(text).not.toContain('old-user');
+      expect(text).toContain(`http://***@127.0.0.1:${receiverPort}/literal`);
+      expect(text).not.toContain('old-webhook-secret');
+
+      const created = await register('op-city');
+      expect(created.status).toBe(201);
+      await t.hub.webhooks.settled();
+      const dead = await waitFor(async () => {
+        const res = await json(await as.admin!(`${t.httpUrl}/api/webhooks/deliveries`));
+        const mine = (res.body.deliveries as { payload: { case: { id: number } } }[]).filter(
+          (d) => d.payload.case.id === created.body.id,
+        );
+        return mine.length === 2 ? mine : undefined;
+      }, 'both deliveries to be recorded');
+      for (const d of dead as unknown as { status: string; lastError: string }[]) {
+        expect(d.status).toBe('dead');
+        expect(d.lastError).toContain('not a public address');
+      }
+      expect(received).toEqual([]);
     });
   });
 });
