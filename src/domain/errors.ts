@@ -91,6 +91,10 @@ export const errorCatalog = {
     status: 400,
     message: 'The webhook target is not a public address',
   },
+  HUB_ERR_CSV_ENCODING: {
+    status: 400,
+    message: 'The CSV file is neither UTF-8 nor GBK / GB18030, or not the charset it declares',
+  },
   HUB_ERR_WRONG_PASSWORD: { status: 403, message: 'The current password is wrong' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authed,
@@ -243,6 +244,94 @@ describe('hostile input: photos, area scopes, webhooks, CSV import', () => {
         expect(d.lastError).toContain('not a public address');
       }
       expect(received).toEqual([]);
+    });
+  });
+
+  describe('CSV device import', () => {
+    const importCsv = (body: Buffer | string, type = 'text/csv') =>
+      as.admin!(`${t.httpUrl}/api/devices/import`, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body: typeof body === 'string' ? body : new Uint8Array(body),
+      }).then(json);
+    const nameOf = async (id: string) =>
+      (await t.hub.db.pool.query<{ name: string }>(`SELECT name FROM devices WHERE id = $1`, [id]))
+        .rows[0]?.name;
+
+    it('reads a GBK file from a Chinese spreadsheet, detected or declared, without mojibake', async () => {
+      const text = (suffix: string) =>
+        `id,type,grid,name,lat,lon,vendor\r\nGBK-${suffix},manhole,${grid},雨湖区建设路井盖${suffix},27.86,112.91,湘潭市政\r\n`;
+      const detected = await importCsv(iconv.encode(text('1'), 'gbk'));
+      expect([detected.status, detected.body.imported]).toEqual([201, 1]);
+      expect(await nameOf('GBK-1')).toBe('雨湖区建设路井盖1');
+      const declared = await importCsv(iconv.encode(text('2'), 'gb18030'), 'text/csv; charset=GBK');
+      expect([declared.status, declared.body.imported]).toEqual([201, 1]);
+      expect(await nameOf('GBK-2')).toBe('雨湖区建设路井盖2');
+    });
+
+    it('refuses a file that decodes neither as declared nor as GB18030, naming the line', async () => {
+      const gbk = iconv.encode(`id,type,grid,name\nGBK-X,manhole,${grid},井盖\n`, 'gbk');
+      const wrongDeclared = await importCsv(gbk, 'text/csv; charset=utf-8');
+      expect([wrongDeclared.status, wrongDeclared.body.code]).toEqual([
+        400,
+        'HUB_ERR_CSV_ENCODING',
+      ]);
+      expect(wrongDeclared.body.message).toContain('line 2');
+      const garbage = Buffer.concat([
+        Buffer.from(`id,type,grid,name\nGBK-Y,manhole,${grid},ok\nGBK-Z,manhole,${grid},`),
+        Buffer.from([0xff, 0x20, 0x81, 0x0a]),
+      ]);
+      const bad = await importCsv(garbage);
+      expect([bad.status, bad.body.code]).toEqual([400, 'HUB_ERR_CSV_ENCODING']);
+      expect(bad.body.message).toContain('line 3');
+      expect(await nameOf('GBK-Y')).toBeUndefined();
+    });
+
+    it('treats ids differing only in case as one device, in a file, against the registry and over REST', async () => {
+      const csv = [
+        'id,type,grid,name',
+        `FX-001,gas,${grid},调压箱 1`,
+        `fx-001,gas,${grid},调压箱 1 again`,
+      ].join('\n');
+      const first = await importCsv(csv);
+      expect(first.body.imported).toBe(1);
+      expect(first.body.errors).toMatchObject([{ line: 3, id: 'fx-001' }]);
+      const again = await importCsv(`id,type,grid,name\nFx-001,gas,${grid},third\n`);
+      expect(again.status).toBe(400);
+      expect(again.body.errors[0].message).toMatch(/HUB_ERR_DEVICE_EXISTS/);
+      const rest = await json(
+        await as.admin!(`${t.httpUrl}/api/devices`, {
+          method: 'POST',
+          body: JSON.stringify({ id: 'fX-001', type: 'gas', gridCode: grid, name: 'x' }),
+        }),
+      );
+      expect([rest.status, rest.body.code]).toEqual([409, 'HUB_ERR_DEVICE_EXISTS']);
+      // The database holds it too, whoever writes.
+      await expect(
+        t.hub.db.pool.query(
+          `INSERT INTO devices (id, type, name, grid_code, secret_hash) VALUES ('fx-001', 'gas', 'y', $1, 'x')`,
+          [grid],
+        ),
+      ).rejects.toMatchObject({ code: '23505' });
+    });
+
+    it('holds every row to the REST limits: a 1 MB name, a NUL, coordinates out of range', async () => {
+      const csv = [
+        'id,type,grid,name,lat,lon,vendor',
+        `LIM-1,gas,${grid},${'长'.repeat(1_000_000)},27.8,112.9,`,
+        `LIM-2,gas,${grid},bad\u0000name,27.8,112.9,`,
+        `LIM-3,gas,${grid},far away,27.8,181,`,
+        `LIM-4,gas,${grid},vendor too long,27.8,112.9,${'v'.repeat(101)}`,
+        `LIM-5,gas,${grid},燃气调压箱,27.8,112.9,`,
+      ].join('\n');
+      const res = await importCsv(csv);
+      expect(res.status).toBe(201);
+      expect(res.body.devices.map((d: { id: string }) => d.id)).toEqual(['LIM-5']);
+      expect(res.body.errors.map((e: { line: number }) => e.line)).toEqual([2, 3, 4, 5]);
+      expect(res.body.errors[0].message).toMatch(/^name .* must NOT have more than 200 characters/);
+      expect(res.body.errors[1].message).toMatch(/NUL/);
+      expect(res.body.errors[2].message).toMatch(/^lon 181 must be <= 180/);
+      expect(JSON.stringify(res.body).length).toBeLessThan(10_000);
     });
   });
 });
