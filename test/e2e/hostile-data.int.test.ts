@@ -6,6 +6,7 @@ import {
   authed,
   createUsers,
   lightingAreas,
+  connectDevice,
   startTestHub,
   waitFor,
   type TestHub,
@@ -296,6 +297,10 @@ describe('hostile input: photos, area scopes, webhooks, CSV import', () => {
       const first = await importCsv(csv);
       expect(first.body.imported).toBe(1);
       expect(first.body.errors).toMatchObject([{ line: 3, id: 'fx-001' }]);
+      // MQTT matches the registered spelling exactly: one device, one username.
+      const secret = first.body.devices[0].secret as string;
+      await expect(connectDevice(t.mqttUrl, { id: 'fx-001', secret })).rejects.toThrow();
+      (await connectDevice(t.mqttUrl, { id: 'FX-001', secret })).end(true);
       const again = await importCsv(`id,type,grid,name\nFx-001,gas,${grid},third\n`);
       expect(again.status).toBe(400);
       expect(again.body.errors[0].message).toMatch(/HUB_ERR_DEVICE_EXISTS/);
