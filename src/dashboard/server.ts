@@ -28,6 +28,7 @@ import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import { originAllowed, type CookieSecure, type TrustProxy } from './http-config.js';
 import { listenOrExplain } from './listen.js';
 import { attachLive, revalidateLiveSessions } from './live.js';
+import { maxPhotoBytes } from './photos.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
 import { registerRulesRoutes, type RulesRoutesDeps } from './rules-routes.js';
 import { createSessionEnds, type SessionEnds } from './sessions.js';
@@ -45,6 +46,8 @@ export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps,
   readonly caseFeed: CaseFeed;
   /** Case photos go under `<dataDir>/photos` (issue #5); default: the OS temp dir. */
   readonly dataDir?: string;
+  /** WEBHOOK_ALLOW_PRIVATE_TARGETS (default false). */
+  readonly webhookAllowPrivateTargets?: boolean;
   readonly sessionTtlHours?: number;
   /** How often expired sessions are deleted and live connections re-checked; default 1 min. */
   readonly sessionSweepIntervalMs?: number;
@@ -112,7 +115,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
     contentSecurityPolicy: { directives: contentSecurityPolicy() },
     frameguard: { action: 'deny' },
   });
-  await app.register(fastifyMultipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
+  await app.register(fastifyMultipart, { limits: { fileSize: maxPhotoBytes, files: 1 } });
   setupInputChecks(app);
   await setupAuth(app, deps.db, logger);
 
@@ -139,6 +142,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
         db: deps.db,
         cases: deps.cases,
         dataDir: deps.dataDir ?? os.tmpdir(),
+        webhookAllowPrivateTargets: deps.webhookAllowPrivateTargets ?? false,
       });
       registerKpiRoutes(api, { db: deps.db, cases: deps.cases });
       registerCalendarRoutes(api, { db: deps.db, cases: deps.cases });

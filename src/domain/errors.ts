@@ -70,6 +70,10 @@ export const errorCatalog = {
     status: 429,
     message: 'Too many failed logins for this user; wait and try again',
   },
+  HUB_ERR_OUT_OF_AREA: {
+    status: 403,
+    message: 'Outside your area: an area-scoped user works only on cases in its area',
+  },
   HUB_ERR_CASE_UNKNOWN: { status: 404, message: 'Unknown case' },
   HUB_ERR_CASE_TRANSITION: {
     status: 409,
@@ -82,6 +86,22 @@ export const errorCatalog = {
   HUB_ERR_LAST_ADMIN: {
     status: 409,
     message: 'This would leave the city without an enabled admin',
+  },
+  HUB_ERR_PHOTO_TYPE: {
+    status: 415,
+    message: 'The file is not a JPEG, PNG or WebP image (checked by its bytes)',
+  },
+  HUB_ERR_WEBHOOK_CREDENTIALS: {
+    status: 400,
+    message: 'A webhook URL may not carry user:password',
+  },
+  HUB_ERR_WEBHOOK_TARGET: {
+    status: 400,
+    message: 'The webhook target is not a public address',
+  },
+  HUB_ERR_CSV_ENCODING: {
+    status: 400,
+    message: 'The CSV file is neither UTF-8 nor GBK / GB18030, or not the charset it declares',
   },
   HUB_ERR_WRONG_PASSWORD: { status: 403, message: 'The current password is wrong' },
   HUB_ERR_CSRF: {

@@ -40,6 +40,8 @@ const schema = {
     HUB_ROLE: { type: 'string', enum: ['all', 'broker', 'worker', 'api'], default: 'all' },
     WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
     WEBHOOK_BACKOFF_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 2000 },
+    // Off: webhooks only to public addresses (SSRF, issue #11, decision 0131).
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: { type: 'boolean', default: false },
     // Cases in the city's time: codes, months, working-time deadlines (docs/cases.md).
     CITY_TIMEZONE: { type: 'string', minLength: 1, default: 'Asia/Shanghai' },
     WORKING_HOURS: {
@@ -110,6 +112,8 @@ export interface HubConfig {
   readonly role: HubRole;
   readonly webhookMaxAttempts: number;
   readonly webhookBackoffMs: number;
+  /** Webhooks may target loopback, private and link-local addresses (off by default). */
+  readonly webhookAllowPrivateTargets: boolean;
   /** IANA time zone of the city. */
   readonly cityTimezone: string;
   /** Working periods of a working day, local time, e.g. 08:30-12:00,13:30-17:30. */
@@ -164,6 +168,7 @@ interface RawConfig {
   HUB_ROLE: HubRole;
   WEBHOOK_MAX_ATTEMPTS: number;
   WEBHOOK_BACKOFF_MS: number;
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: boolean;
   CITY_TIMEZONE: string;
   WORKING_HOURS: string;
   MQTT_TCP_ENABLED: boolean;
@@ -254,6 +259,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     role: raw.HUB_ROLE,
     webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
     webhookBackoffMs: raw.WEBHOOK_BACKOFF_MS,
+    webhookAllowPrivateTargets: raw.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     cityTimezone: raw.CITY_TIMEZONE,
     workingHours: raw.WORKING_HOURS,
     mqttTcpEnabled: raw.MQTT_TCP_ENABLED,

@@ -160,6 +160,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     const webhooks = createWebhookService(db.pool, logger.child({ room: 'webhooks' }), {
       maxAttempts: config.webhookMaxAttempts,
       backoffMs: config.webhookBackoffMs,
+      allowPrivateTargets: config.webhookAllowPrivateTargets,
     });
     // The node that makes a case change delivers its webhooks.
     cases.onChange((change) => webhooks.onCaseChange(change));
@@ -421,6 +422,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           isOnline: (deviceId) => broker!.isOnline(deviceId),
           replayDeadLetters: (ids) => ingest!.replayDeadLetters(ids, (id) => directory.get(id)),
           dataDir: config.dataDir,
+          webhookAllowPrivateTargets: config.webhookAllowPrivateTargets,
           sessionTtlHours: config.sessionTtlHours,
           sessionSweepIntervalMs: config.sessionSweepIntervalMs,
           sessions,
