@@ -28,6 +28,7 @@ import type { HubConfig, HubRole } from './config.js';
 import { createLogger } from './logger.js';
 import { prepareDatabase } from './prepare.js';
 import { startRulesRuntime } from './rules-runtime.js';
+import { createSecretUpgrades } from './secret-upgrades.js';
 
 /**
  * The composition root: starts the rooms in the order a message travels
@@ -223,6 +224,13 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
             (id) => directory.get(id),
           )
         : undefined;
+    const secretUpgrades = createSecretUpgrades(
+      db.pool,
+      config.statusFlushIntervalMs,
+      logger.child({ room: 'broker' }),
+    );
+    // Pushed before the broker's close, so it runs after it and writes the last upgrades.
+    cleanup.push(() => secretUpgrades.stop());
     const broker =
       parts.broker || parts.api
         ? await createBroker(
@@ -234,6 +242,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
                 registry: metricsRegistry,
                 statusSink: (records) => upsertDeviceStatuses(db.pool, records),
                 onCommandAck: (device, payload) => late.commands?.handleAck(device, payload),
+                onSecretUpgrade: (device, before) => secretUpgrades.add(device, before),
                 ...(rateAbuse
                   ? {
                       onDrops: (drops, at) => rateAbuse.minute(drops, at),

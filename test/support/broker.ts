@@ -3,6 +3,7 @@ import pino from 'pino';
 import { createBroker, type Broker, type BrokerOptions } from '../../src/broker/index.js';
 import type { DeviceIdentity } from '../../src/db/index.js';
 import {
+  hashDeviceSecret,
   hashSecret,
   secretCost,
   type DeviceTopicKind,
@@ -13,7 +14,13 @@ export interface TestDevice {
   readonly id: string;
   readonly secret: string;
   readonly type: FacilityType;
+  /** Stored as an earlier version stored device secrets (scrypt), to test the upgrade. */
+  readonly legacyHash?: boolean;
 }
+
+/** The stored hash of a test device's secret. */
+export const testSecretHash = (d: TestDevice): Promise<string> | string =>
+  d.legacyHash ? hashSecret(d.secret, secretCost.device) : hashDeviceSecret(d.secret);
 
 export interface Received {
   readonly deviceId: string;
@@ -33,7 +40,7 @@ export async function startTestBroker(
       id: d.id,
       type: d.type,
       gridCode: '430302001001001',
-      secretHash: await hashSecret(d.secret, secretCost.device),
+      secretHash: await testSecretHash(d),
       enabled: true,
     });
   }
