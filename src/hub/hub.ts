@@ -328,6 +328,10 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           replayDeadLetters: (ids) => ingest!.replayDeadLetters(ids, (id) => directory.get(id)),
           dataDir: config.dataDir,
           sessionTtlHours: config.sessionTtlHours,
+          loginGuard: {
+            maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
+            hashQueueMax: config.loginHashQueueMax,
+          },
           sessionSweepIntervalMs: config.sessionSweepIntervalMs,
           sessions,
           cookieSecure: config.cookieSecure,
