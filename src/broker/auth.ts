@@ -14,6 +14,7 @@ import type { DeviceDirectory } from './directory.js';
 import { createAuthThrottle, defaultAuthThrottle, type AuthThrottleOptions } from './limits.js';
 
 // MQTT 3.1.1 CONNACK return codes [MQTT-3.2.2.3].
+const identifierRejected = 2;
 const serverUnavailable = 3;
 const badCredentials = 4;
 const notAuthorised = 5;
@@ -49,6 +50,7 @@ export async function installAuth(
   const { aedes, logger, metrics, counters } = ctx;
   const maxConnections = options.maxConnections;
   const badWill = new WeakSet<Client>();
+  const emptyIdKeepingSession = new WeakSet<Client>();
   const throttle = createAuthThrottle(options.authThrottle ?? defaultAuthThrottle);
   const servicePasswordHash = options.servicePassword
     ? await hashSecret(options.servicePassword, secretCost.device)
@@ -66,6 +68,8 @@ export async function installAuth(
       );
     }
     if (packet.will && !willAllowed(packet.username, packet.will.topic)) badWill.add(client);
+    // A session kept under an id the server made up could never be resumed [MQTT-3.1.3-8].
+    if (!packet.clientId && packet.clean === false) emptyIdKeepingSession.add(client);
     done(null, true);
   };
 
@@ -96,6 +100,14 @@ export async function installAuth(
     };
     const decide = () => {
       if (client.closed) return;
+      if (emptyIdKeepingSession.has(client)) {
+        counters.protocolRefusals++;
+        metrics.authFailures.inc({ reason: 'identifier_rejected' });
+        return done(
+          authError(identifierRejected, 'empty client id needs clean session [MQTT-3.1.3-8]'),
+          false,
+        );
+      }
       if (aedes.connectedClients >= maxConnections) {
         counters.authFailures++;
         metrics.authFailures.inc({ reason: 'max_connections' });

@@ -99,6 +99,7 @@ export async function createBroker(
     throttledConnects: 0,
     protocolRefusals: 0,
     secretUpgrades: 0,
+    suppressedWarnings: 0,
   };
   const mq = (aedes as unknown as { mq: MessageEmitter }).mq;
   const metrics = createBrokerMetrics(registry, {

@@ -25,6 +25,8 @@ export interface BrokerCounters {
   protocolRefusals: number;
   /** Legacy (scrypt) device hashes replaced by the fast form on a good CONNECT (decision 0135). */
   secretUpgrades: number;
+  /** Warning lines about refused packets left out by the per-client limit (warn-limit.ts). */
+  suppressedWarnings: number;
 }
 
 /**

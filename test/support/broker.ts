@@ -33,6 +33,7 @@ export interface Received {
 export async function startTestBroker(
   devices: readonly TestDevice[],
   options: Partial<BrokerOptions> = {},
+  logger: pino.Logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
 ): Promise<{ broker: Broker; received: Received[]; directory: Map<string, DeviceIdentity> }> {
   const directory = new Map<string, DeviceIdentity>();
   for (const d of devices) {
@@ -52,7 +53,7 @@ export async function startTestBroker(
       ack(null);
     },
     { host: '127.0.0.1', port: 0, maxPayloadBytes: 65536, ...options },
-    pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger,
   );
   return { broker, received, directory };
 }
