@@ -35,6 +35,8 @@ const schema = {
     STORAGE_COMPRESS_AFTER_DAYS: { type: 'integer', minimum: 1, maximum: 3650, default: 7 },
     STORAGE_RETENTION_DAYS: { type: 'integer', minimum: 0, maximum: 36500, default: 0 },
     SESSION_TTL_HOURS: { type: 'integer', minimum: 1, maximum: 720, default: 12 },
+    LOGIN_MAX_FAILURES_PER_ADDRESS: { type: 'integer', minimum: 1, maximum: 1000000, default: 30 },
+    LOGIN_HASH_QUEUE_MAX: { type: 'integer', minimum: 0, maximum: 100000, default: 32 },
     CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
     CASE_FEED_POLL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
     HUB_ROLE: { type: 'string', enum: ['all', 'broker', 'worker', 'api'], default: 'all' },
@@ -105,6 +107,10 @@ export interface HubConfig {
   readonly storageCompressAfterDays: number;
   readonly storageRetentionDays: number;
   readonly sessionTtlHours: number;
+  /** Failed logins from one client address in 15 minutes before it gets 429 (#17). */
+  readonly loginMaxFailuresPerAddress: number;
+  /** Logins waiting for one of the two password-hash slots before 503 (#17). */
+  readonly loginHashQueueMax: number;
   readonly caseTickIntervalMs: number;
   /** How often each node reads new case events when no NOTIFY woke it. */
   readonly caseFeedPollMs: number;
@@ -163,6 +169,8 @@ interface RawConfig {
   STORAGE_COMPRESS_AFTER_DAYS: number;
   STORAGE_RETENTION_DAYS: number;
   SESSION_TTL_HOURS: number;
+  LOGIN_MAX_FAILURES_PER_ADDRESS: number;
+  LOGIN_HASH_QUEUE_MAX: number;
   CASE_TICK_INTERVAL_MS: number;
   CASE_FEED_POLL_MS: number;
   HUB_ROLE: HubRole;
@@ -254,6 +262,8 @@ export function loadConfig(env: Env = process.env): HubConfig {
     storageCompressAfterDays: raw.STORAGE_COMPRESS_AFTER_DAYS,
     storageRetentionDays: raw.STORAGE_RETENTION_DAYS,
     sessionTtlHours: raw.SESSION_TTL_HOURS,
+    loginMaxFailuresPerAddress: raw.LOGIN_MAX_FAILURES_PER_ADDRESS,
+    loginHashQueueMax: raw.LOGIN_HASH_QUEUE_MAX,
     caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
     caseFeedPollMs: raw.CASE_FEED_POLL_MS,
     role: raw.HUB_ROLE,
