@@ -45,6 +45,10 @@ export interface AuthorizeOptions {
   readonly dropWindowMs?: number;
 }
 
+/** Aedes' keepalive timer of a client (internal, `lib/handlers/index.js` refreshes it per packet). */
+const keepaliveOf = (client: Client) =>
+  (client as unknown as { _keepaliveTimer?: NodeJS.Timeout | null })._keepaliveTimer;
+
 /** Publishes over the rate within a minute after which the device is named in a warning. */
 const abuseDropsPerMinute = 100;
 
@@ -217,7 +221,15 @@ export function installAuthorize(
       held.delete(deviceId);
       return;
     }
-    while (h.queue.length > 0 && limiter.take(deviceId)) h.queue.shift()!.run();
+    let released = false;
+    while (h.queue.length > 0 && limiter.take(deviceId)) {
+      h.queue.shift()!.run();
+      released = true;
+    }
+    // Aedes refreshes a client's keepalive when it reads a packet; a held device sent its
+    // packets long ago and we are the ones not reading, so its keepalive must not run out
+    // (1.5 × keepalive: 90 s for mqtt.js' default, a few hundred publishes at 10/s).
+    if (released) keepaliveOf(h.client)?.refresh();
     if (h.queue.length === 0) return; // still "held": the next over-rate publish continues the run
     if (Date.now() - h.since > holdMaxMs) return cutOff(deviceId, h);
     h.timer = setTimeout(drain, limiter.msUntilToken(deviceId), deviceId, h);
