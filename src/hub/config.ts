@@ -61,6 +61,7 @@ const schema = {
     MQTT_MAX_CONNECTIONS: { type: 'integer', minimum: 1, maximum: 10000000, default: 120000 },
     MQTT_RATE_PER_S: { type: 'number', exclusiveMinimum: 0, maximum: 100000, default: 10 },
     MQTT_RATE_BURST: { type: 'integer', minimum: 1, maximum: 1000000, default: 100 },
+    MQTT_RATE_HOLD_MAX_S: { type: 'integer', minimum: 1, maximum: 86400, default: 600 },
     MQTT_SERVICE_PASSWORD: { type: 'string', default: '' },
     REDIS_URL: { type: 'string', default: '' },
     REDIS_KEY_PREFIX: { type: 'string', minLength: 1, default: 'hub:' },
@@ -135,6 +136,8 @@ export interface HubConfig {
   readonly mqttMaxConnections: number;
   readonly mqttRatePerS: number;
   readonly mqttRateBurst: number;
+  /** A device held over its rate without a break for longer is cut off (issue 17). */
+  readonly mqttRateHoldMaxS: number;
   /** Empty: no service account. */
   readonly mqttServicePassword: string;
   /** Empty: one node, no Redis. */
@@ -188,6 +191,7 @@ interface RawConfig {
   MQTT_MAX_CONNECTIONS: number;
   MQTT_RATE_PER_S: number;
   MQTT_RATE_BURST: number;
+  MQTT_RATE_HOLD_MAX_S: number;
   MQTT_SERVICE_PASSWORD: string;
   REDIS_URL: string;
   REDIS_KEY_PREFIX: string;
@@ -281,6 +285,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     mqttMaxConnections: raw.MQTT_MAX_CONNECTIONS,
     mqttRatePerS: raw.MQTT_RATE_PER_S,
     mqttRateBurst: raw.MQTT_RATE_BURST,
+    mqttRateHoldMaxS: raw.MQTT_RATE_HOLD_MAX_S,
     mqttServicePassword: raw.MQTT_SERVICE_PASSWORD,
     redisUrl: raw.REDIS_URL,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
