@@ -19,7 +19,7 @@ import type { Registry } from 'prom-client';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { setupAuth } from './auth.js';
-import { contentSecurityPolicy } from './csp.js';
+import { securityHeaders } from './csp.js';
 import { ajvOptions, setupInputChecks } from './input.js';
 import { registerCaseRoutes } from './case-routes.js';
 import { registerKpiRoutes } from './kpi-routes.js';
@@ -108,10 +108,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
       security: [{ bearer: [] }],
     },
   });
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: { directives: contentSecurityPolicy() },
-    frameguard: { action: 'deny' },
-  });
+  await app.register(fastifyHelmet, securityHeaders());
   await app.register(fastifyMultipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
   setupInputChecks(app);
   await setupAuth(app, deps.db, logger);
