@@ -81,7 +81,8 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
     // bad input the boundary missed: the caller's fault, never a 500 (issue #11).
     const pgDataError = typeof err.code === 'string' && /^22[0-9A-Z]{3}$/.test(err.code);
     if (pgDataError) request.log.warn({ err }, 'bad input reached the database');
-    const status = pgDataError ? 400 : (err.statusCode ?? 500);
+    // @fastify/multipart says 406 for a body that is not multipart: a content type, like 415.
+    const status = pgDataError ? 400 : err.statusCode === 406 ? 415 : (err.statusCode ?? 500);
     if (status < 500) {
       const code =
         status === 413

@@ -106,6 +106,8 @@ describe('a hostile HTTP client', () => {
       ],
       ['GET', `/api/telemetry/${deviceId}?from=1999-12-31`, undefined, 'HUB_ERR_BAD_REQUEST'],
       ['GET', '/api/dead-letters?since=Infinity', undefined, 'HUB_ERR_BAD_REQUEST'],
+      ['GET', '/api/audit?from=0001-01-01T00:00:00Z', undefined, 'HUB_ERR_BAD_REQUEST'],
+      ['GET', '/api/kpis?to=9999-12-31T00:00:00Z', undefined, 'HUB_ERR_BAD_REQUEST'],
       ['GET', '/api/cases?q=a%00b', undefined, 'HUB_ERR_TEXT_INVALID'],
       ['GET', '/api/devices/a%00b', undefined, 'HUB_ERR_TEXT_INVALID'],
       ['GET', '/api/rules/a%00b', undefined, 'HUB_ERR_TEXT_INVALID'],
