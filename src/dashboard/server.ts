@@ -1,3 +1,4 @@
+import type { LoginGuardOptions } from './login-guard.js';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import fastifyHelmet from '@fastify/helmet';
@@ -28,6 +29,7 @@ import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import { originAllowed, type CookieSecure, type TrustProxy } from './http-config.js';
 import { listenOrExplain } from './listen.js';
 import { attachLive, revalidateLiveSessions } from './live.js';
+import { maxPhotoBytes } from './photos.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
 import { registerRulesRoutes, type RulesRoutesDeps } from './rules-routes.js';
 import { createSessionEnds, type SessionEnds } from './sessions.js';
@@ -45,7 +47,11 @@ export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps,
   readonly caseFeed: CaseFeed;
   /** Case photos go under `<dataDir>/photos` (issue #5); default: the OS temp dir. */
   readonly dataDir?: string;
+  /** WEBHOOK_ALLOW_PRIVATE_TARGETS (default false). */
+  readonly webhookAllowPrivateTargets?: boolean;
   readonly sessionTtlHours?: number;
+  /** Login throttling and the bounded password-hash queue (login-guard.ts). */
+  readonly loginGuard?: Partial<LoginGuardOptions>;
   /** How often expired sessions are deleted and live connections re-checked; default 1 min. */
   readonly sessionSweepIntervalMs?: number;
   /** `Secure` on the session cookie (default `auto`: when the request came over https). */
@@ -110,7 +116,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
     },
   });
   await app.register(fastifyHelmet, securityHeaders());
-  await app.register(fastifyMultipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
+  await app.register(fastifyMultipart, { limits: { fileSize: maxPhotoBytes, files: 1 } });
   setupInputChecks(app);
   await setupAuth(app, deps.db, logger);
 
@@ -131,12 +137,14 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
         sessionTtlHours: deps.sessionTtlHours ?? 12,
         cookieSecure: deps.cookieSecure ?? 'auto',
         sessions,
+        ...(deps.loginGuard ? { loginGuard: deps.loginGuard } : {}),
       });
       registerAdminRoutes(api, { db: deps.db });
       registerCaseRoutes(api, {
         db: deps.db,
         cases: deps.cases,
         dataDir: deps.dataDir ?? os.tmpdir(),
+        webhookAllowPrivateTargets: deps.webhookAllowPrivateTargets ?? false,
       });
       registerKpiRoutes(api, { db: deps.db, cases: deps.cases });
       registerCalendarRoutes(api, { db: deps.db, cases: deps.cases });

@@ -131,7 +131,9 @@ describe('the cases workflow through REST', () => {
     const form = new FormData();
     form.append(
       'photo',
-      new Blob([Buffer.from('\xff\xd8\xff fake jpeg')], { type: 'image/jpeg' }),
+      new Blob([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46])], {
+        type: 'image/jpeg',
+      }),
       'fix.jpg',
     );
     const photo = await json(
