@@ -248,7 +248,8 @@ export interface AuditEntry {
  * action goes unaudited because of what it was sent (issue #11).
  */
 export async function insertAudit(db: Queryable, e: AuditEntry): Promise<void> {
-  const text = (s: string | null) => (s === null ? null : storableText(s));
+  // Robust to what reaches it at run time: a coerced integer id arrives as a number.
+  const text = (s: unknown) => (s === null || s === undefined ? null : storableText(String(s)));
   await db.query(
     `INSERT INTO audit_log (user_id, username, role, action, target, outcome, status, ip, detail)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,

@@ -180,6 +180,26 @@ describe('a hostile HTTP client', () => {
     expect(rows).toHaveLength(0);
   });
 
+  it('audits a change made through an encoded path as the route it reached', async () => {
+    const res = await rawRequest(t.httpUrl, 'POST', '/%61pi/rules/gas.ch4/enable', bearer());
+    expect(res.status).toBe(200);
+    const u = await rawRequest(t.httpUrl, 'POST', '/%61pi/users/1/enable', bearer());
+    expect(u.status).toBe(200);
+    await waitFor(async () => {
+      const { rows } = await db.query(
+        `SELECT 1 FROM audit_log WHERE action = 'POST /api/users/:id/enable' AND status = 200`,
+      );
+      return rows.length > 0 ? true : undefined;
+    }, 'the audit row of the encoded user change');
+    const rows = await waitFor(async () => {
+      const { rows } = await db.query<{ action: string; status: number }>(
+        `SELECT action, status FROM audit_log WHERE action = 'POST /api/rules/:id/enable'`,
+      );
+      return rows.length > 0 ? rows : undefined;
+    }, 'the audit row of the encoded change');
+    expect(rows[0]).toMatchObject({ status: 200 });
+  });
+
   it('sends security headers on pages, API answers, refusals and 404s', async () => {
     for (const path of ['/', '/index.html', '/app.js', '/api/health', '/api/devices', '/nope']) {
       const res = await get(path);
