@@ -9,9 +9,9 @@ import { rawRequest, type RawResponse } from '../support/raw-http.js';
  * Issue #11: every route of the OpenAPI document, sent bad parameters and
  * bodies, with and without a session, on the real hub and database. Never a
  * 500; never data without a session; never a change without an audit row.
- * `HUB_FUZZ_RUNS` sets the random runs (default 150; docs/testing.md).
+ * `FUZZ_RUNS` sets the random runs (default 150; docs/testing.md).
  */
-const runs = Number(process.env.HUB_FUZZ_RUNS ?? 150);
+const runs = Number(process.env.FUZZ_RUNS ?? 150);
 
 interface Operation {
   readonly method: string;
