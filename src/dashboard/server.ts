@@ -20,7 +20,7 @@ import type { Registry } from 'prom-client';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { setupAuth } from './auth.js';
-import { contentSecurityPolicy } from './csp.js';
+import { securityHeaders } from './csp.js';
 import { ajvOptions, setupInputChecks } from './input.js';
 import { registerCaseRoutes } from './case-routes.js';
 import { registerKpiRoutes } from './kpi-routes.js';
@@ -87,7 +87,8 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
     // bad input the boundary missed: the caller's fault, never a 500 (issue #11).
     const pgDataError = typeof err.code === 'string' && /^22[0-9A-Z]{3}$/.test(err.code);
     if (pgDataError) request.log.warn({ err }, 'bad input reached the database');
-    const status = pgDataError ? 400 : (err.statusCode ?? 500);
+    // @fastify/multipart says 406 for a body that is not multipart: a content type, like 415.
+    const status = pgDataError ? 400 : err.statusCode === 406 ? 415 : (err.statusCode ?? 500);
     if (status < 500) {
       const code =
         status === 413
@@ -114,10 +115,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
       security: [{ bearer: [] }],
     },
   });
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: { directives: contentSecurityPolicy() },
-    frameguard: { action: 'deny' },
-  });
+  await app.register(fastifyHelmet, securityHeaders());
   await app.register(fastifyMultipart, { limits: { fileSize: maxPhotoBytes, files: 1 } });
   setupInputChecks(app);
   await setupAuth(app, deps.db, logger);

@@ -205,6 +205,16 @@ interface RawConfig {
 
 export const configVariables = Object.keys(schema.properties);
 
+/** A variable's value through its parser; a parser's complaint becomes HUB_ERR_CONFIG naming it. */
+function parseVariable<T>(name: string, value: string, parse: (value: string) => T): T {
+  try {
+    return parse(value);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new HubError('HUB_ERR_CONFIG', `\n  ${name} ${why} (got ${JSON.stringify(value)})`);
+  }
+}
+
 export function loadConfig(env: Env = process.env): HubConfig {
   const data: Env = {};
   for (const name of configVariables) if (env[name] !== undefined) data[name] = env[name];
@@ -228,26 +238,12 @@ export function loadConfig(env: Env = process.env): HubConfig {
   const calendarProblem =
     timeZoneProblem(raw.CITY_TIMEZONE) ?? workingPeriodsProblem(raw.WORKING_HOURS);
   if (calendarProblem) throw new HubError('HUB_ERR_CONFIG', `\n  ${calendarProblem}`);
-  let trustProxy: TrustProxy;
-  try {
-    trustProxy = parseTrustProxy(raw.TRUST_PROXY);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new HubError(
-      'HUB_ERR_CONFIG',
-      `\n  TRUST_PROXY ${why} (got ${JSON.stringify(raw.TRUST_PROXY)})`,
-    );
-  }
-  let httpAllowedOrigins: string[];
-  try {
-    httpAllowedOrigins = parseAllowedOrigins(raw.HTTP_ALLOWED_ORIGINS);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new HubError(
-      'HUB_ERR_CONFIG',
-      `\n  HTTP_ALLOWED_ORIGINS ${why} (got ${JSON.stringify(raw.HTTP_ALLOWED_ORIGINS)})`,
-    );
-  }
+  const trustProxy = parseVariable('TRUST_PROXY', raw.TRUST_PROXY, parseTrustProxy);
+  const httpAllowedOrigins = parseVariable(
+    'HTTP_ALLOWED_ORIGINS',
+    raw.HTTP_ALLOWED_ORIGINS,
+    parseAllowedOrigins,
+  );
   return {
     databaseUrl: raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
