@@ -32,7 +32,7 @@ import {
   severities,
   type CaseDetail,
 } from '../domain/index.js';
-import { actorOf } from './auth.js';
+import { actorOf, requireRole, type UserRole } from './auth.js';
 import { maxPhotoBytes, photoHeaders, photoTypeOf } from './photos.js';
 
 export interface CaseRouteDeps {
@@ -44,7 +44,7 @@ export interface CaseRouteDeps {
   readonly webhookAllowPrivateTargets: boolean;
 }
 
-const staff = ['operator', 'supervisor'];
+const staff: UserRole[] = ['operator', 'supervisor'];
 
 const idParams = {
   type: 'object',
@@ -128,7 +128,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   }>(
     '/cases',
     {
-      preHandler: api.requireRole(...staff),
+      ...requireRole(...staff),
       schema: {
         tags: ['cases'],
         body: {
@@ -225,7 +225,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   api.post<{ Params: { id: number } }>(
     '/cases/:id/photos',
     {
-      preHandler: api.requireRole('crew', ...staff),
+      ...requireRole('crew', ...staff),
       schema: { tags: ['cases'], params: idParams },
     },
     async (req, reply) => {
@@ -282,23 +282,19 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
     },
   );
 
-  api.get(
-    '/webhooks',
-    { preHandler: api.requireRole('admin'), schema: { tags: ['webhooks'] } },
-    async () => ({
-      // Never the secret; a URL stored with user:password before 0131 is shown masked.
-      webhooks: (await listWebhooks(db)).map((w) => ({
-        ...w,
-        url: maskUrl(w.url),
-        secret: undefined,
-      })),
-    }),
-  );
+  api.get('/webhooks', { ...requireRole('admin'), schema: { tags: ['webhooks'] } }, async () => ({
+    // Never the secret; a URL stored with user:password before 0131 is shown masked.
+    webhooks: (await listWebhooks(db)).map((w) => ({
+      ...w,
+      url: maskUrl(w.url),
+      secret: undefined,
+    })),
+  }));
 
   api.post<{ Body: { url: string; events?: string[]; secret?: string } }>(
     '/webhooks',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['webhooks'],
         body: {
@@ -328,7 +324,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   api.get<{ Querystring: { status?: string; limit: number } }>(
     '/webhooks/deliveries',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['webhooks'],
         querystring: {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseCsv } from 'csv-parse/sync';
 import {
@@ -23,6 +23,7 @@ import {
   secretCost,
   type FacilityType,
 } from '../domain/index.js';
+import { requireRole } from './auth.js';
 import { charsetOf, decodeCsv, isSupportedCharset } from './csv-text.js';
 
 /** What the device registry needs from the broker room (the hub wires it). */
@@ -42,8 +43,6 @@ export interface GatewayDeps {
 export interface DeviceRouteDeps {
   readonly db: Queryable;
   readonly gateway?: GatewayDeps;
-  /** Issue #5 supplies it; without it the routes are open (keep HTTP on loopback). */
-  readonly requireRole?: (...roles: string[]) => preHandlerHookHandler;
 }
 
 /** Most rows one CSV import takes. */
@@ -155,7 +154,7 @@ function rowToDevice(row: Record<string, string>): DeviceInput | string {
 export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps): void {
   const { db, gateway } = deps;
   if (!gateway) return;
-  const admin = deps.requireRole ? { preHandler: deps.requireRole('admin') } : {};
+  const admin = requireRole('admin');
 
   // Bytes, not a string: the encoding is decided by csv-text.ts (UTF-8 or GBK / GB18030).
   api.addContentTypeParser(

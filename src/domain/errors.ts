@@ -28,6 +28,14 @@ export const errorCatalog = {
     status: 400,
     message: 'Reading timestamp is malformed or in the future',
   },
+  HUB_ERR_PAYLOAD_UNSTORABLE: {
+    status: 400,
+    message: 'Reading holds text the database cannot store (a NUL character or a lone surrogate)',
+  },
+  HUB_ERR_STORAGE_REFUSED: {
+    status: 422,
+    message: 'The database refused this reading; it was kept as a dead letter',
+  },
   HUB_ERR_DEVICE_UNKNOWN: { status: 404, message: 'Unknown device' },
   HUB_ERR_DEVICE_DISABLED: { status: 403, message: 'Device is disabled' },
   HUB_ERR_AUTH_FAILED: { status: 401, message: 'Wrong credentials' },
@@ -96,6 +104,18 @@ export const errorCatalog = {
     message: 'The CSV file is neither UTF-8 nor GBK / GB18030, or not the charset it declares',
   },
   HUB_ERR_WRONG_PASSWORD: { status: 403, message: 'The current password is wrong' },
+  HUB_ERR_CSRF: {
+    status: 403,
+    message:
+      'A change sent with the session cookie needs a JSON body or the header X-Hub-Request: 1',
+  },
+  HUB_ERR_TEXT_INVALID: {
+    status: 400,
+    message: 'Text contains a NUL character or a lone surrogate',
+  },
+  HUB_ERR_BODY_TOO_DEEP: { status: 400, message: 'JSON body is nested deeper than the limit' },
+  HUB_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body is larger than the limit' },
+  HUB_ERR_MEDIA_TYPE: { status: 415, message: 'Content type not accepted here' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type HubErrorCode = keyof typeof errorCatalog;

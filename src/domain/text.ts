@@ -10,6 +10,11 @@ export function isStorableText(s: string): boolean {
   return !unstorable.test(s);
 }
 
+/** Where the first unstorable character is (UTF-16 index), or -1. */
+export function firstUnstorableIndex(s: string): number {
+  return unstorable.exec(s)?.index ?? -1;
+}
+
 /** The text with each unstorable character replaced by U+FFFD, for records that must be written. */
 export function toStorableText(s: string): string {
   return unstorable.test(s) ? s.replace(unstorableAll, '\uFFFD') : s;

@@ -1,5 +1,10 @@
 import { envSchema } from 'env-schema';
-import { parseTrustProxy, type CookieSecure, type TrustProxy } from '../dashboard/index.js';
+import {
+  parseAllowedOrigins,
+  parseTrustProxy,
+  type CookieSecure,
+  type TrustProxy,
+} from '../dashboard/index.js';
 import { HubError, timeZoneProblem, workingPeriodsProblem } from '../domain/index.js';
 
 /**
@@ -68,6 +73,7 @@ const schema = {
     },
     COOKIE_SECURE: { type: 'string', enum: ['auto', 'true', 'false'], default: 'auto' },
     TRUST_PROXY: { type: 'string', default: '' },
+    HTTP_ALLOWED_ORIGINS: { type: 'string', default: '' },
   },
 } as const;
 
@@ -133,6 +139,8 @@ export interface HubConfig {
   readonly sessionSweepIntervalMs: number;
   readonly cookieSecure: CookieSecure;
   readonly trustProxy: TrustProxy;
+  /** Other origins whose pages may open socket.io (the hub's own always may). */
+  readonly httpAllowedOrigins: readonly string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -180,6 +188,7 @@ interface RawConfig {
   SESSION_SWEEP_INTERVAL_MS: number;
   COOKIE_SECURE: CookieSecure;
   TRUST_PROXY: string;
+  HTTP_ALLOWED_ORIGINS: string;
 }
 
 export const configVariables = Object.keys(schema.properties);
@@ -215,6 +224,16 @@ export function loadConfig(env: Env = process.env): HubConfig {
     throw new HubError(
       'HUB_ERR_CONFIG',
       `\n  TRUST_PROXY ${why} (got ${JSON.stringify(raw.TRUST_PROXY)})`,
+    );
+  }
+  let httpAllowedOrigins: string[];
+  try {
+    httpAllowedOrigins = parseAllowedOrigins(raw.HTTP_ALLOWED_ORIGINS);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new HubError(
+      'HUB_ERR_CONFIG',
+      `\n  HTTP_ALLOWED_ORIGINS ${why} (got ${JSON.stringify(raw.HTTP_ALLOWED_ORIGINS)})`,
     );
   }
   return {
@@ -260,5 +279,6 @@ export function loadConfig(env: Env = process.env): HubConfig {
     sessionSweepIntervalMs: raw.SESSION_SWEEP_INTERVAL_MS,
     cookieSecure: raw.COOKIE_SECURE,
     trustProxy,
+    httpAllowedOrigins,
   };
 }

@@ -98,10 +98,12 @@ describe('the cases workflow through REST', () => {
     const cookieHeader = cookie.split(';')[0]!;
     const withCookie = await fetch(`${t.httpUrl}/api/cases`, { headers: { cookie: cookieHeader } });
     expect(withCookie.status).toBe(200);
-    await fetch(`${t.httpUrl}/api/auth/logout`, {
+    // A cookie-borne change carries the CSRF header (docs/api.md, "Auth").
+    const logout = await fetch(`${t.httpUrl}/api/auth/logout`, {
       method: 'POST',
-      headers: { cookie: cookieHeader },
+      headers: { cookie: cookieHeader, 'x-hub-request': '1' },
     });
+    expect(logout.status).toBe(200);
     const after = await fetch(`${t.httpUrl}/api/cases`, { headers: { cookie: cookieHeader } });
     expect(after.status).toBe(401);
   });
