@@ -31,6 +31,7 @@ const schema = {
     STORAGE_RETENTION_DAYS: { type: 'integer', minimum: 0, maximum: 36500, default: 0 },
     SESSION_TTL_HOURS: { type: 'integer', minimum: 1, maximum: 720, default: 12 },
     CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
+    REPORT_CHECK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 86400000, default: 300000 },
     CASE_FEED_POLL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
     HUB_ROLE: { type: 'string', enum: ['all', 'broker', 'worker', 'api'], default: 'all' },
     WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
@@ -98,6 +99,8 @@ export interface HubConfig {
   readonly storageRetentionDays: number;
   readonly sessionTtlHours: number;
   readonly caseTickIntervalMs: number;
+  /** How often the leader looks for a closed period without its report (issue #15). */
+  readonly reportCheckIntervalMs: number;
   /** How often each node reads new case events when no NOTIFY woke it. */
   readonly caseFeedPollMs: number;
   /** What this process runs (docs/deploy.md); `--role` on the command line wins. */
@@ -152,6 +155,7 @@ interface RawConfig {
   STORAGE_RETENTION_DAYS: number;
   SESSION_TTL_HOURS: number;
   CASE_TICK_INTERVAL_MS: number;
+  REPORT_CHECK_INTERVAL_MS: number;
   CASE_FEED_POLL_MS: number;
   HUB_ROLE: HubRole;
   WEBHOOK_MAX_ATTEMPTS: number;
@@ -231,6 +235,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     storageRetentionDays: raw.STORAGE_RETENTION_DAYS,
     sessionTtlHours: raw.SESSION_TTL_HOURS,
     caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
+    reportCheckIntervalMs: raw.REPORT_CHECK_INTERVAL_MS,
     caseFeedPollMs: raw.CASE_FEED_POLL_MS,
     role: raw.HUB_ROLE,
     webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
