@@ -167,7 +167,7 @@ export function createEvaluationService(deps: EvaluationDeps) {
     const sums = new Map<string | null, { minutes: number; n: number }>();
     for (const s of spans) {
       const acc = sums.get(s.key) ?? { minutes: 0, n: 0 };
-      acc.minutes += workingTimeBetween(s.createdAt, s.handledAt, cal);
+      acc.minutes += workingTimeBetween(new Date(s.createdAt), new Date(s.handledAt), cal);
       acc.n++;
       sums.set(s.key, acc);
     }

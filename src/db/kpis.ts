@@ -170,9 +170,10 @@ export async function handlingSpans(
     area?: string | null;
     timeZone: string;
   },
-): Promise<{ key: string | null; createdAt: Date; handledAt: Date }[]> {
-  const { rows } = await db.query<{ key: string | null; createdAt: Date; handledAt: Date }>(
-    `SELECT ${groupKey[q.groupBy]} AS key, c.created_at AS "createdAt", c.handled_at AS "handledAt"
+): Promise<{ key: string | null; createdAt: string; handledAt: string }[]> {
+  const { rows } = await db.query<{ key: string | null; createdAt: string; handledAt: string }>(
+    `SELECT ${groupKey[q.groupBy]} AS key, to_json(c.created_at)#>>'{}' AS "createdAt",
+       to_json(c.handled_at)#>>'{}' AS "handledAt"
      FROM cases c
      WHERE c.created_at >= $1 AND c.created_at < $2 AND c.handled_at <= $3 AND c.state <> 'cancelled'
        AND ($4::text IS NULL OR c.grid_code LIKE $4 || '%')
@@ -198,7 +199,9 @@ export async function topProblems(
      FROM cases c LEFT JOIN alarms a ON a.id = c.alarm_id
      WHERE c.created_at >= $1 AND c.created_at < $2 AND c.state <> 'cancelled'
        AND ($3::text IS NULL OR c.grid_code LIKE $3 || '%')
-     GROUP BY 1, 2 ORDER BY cases DESC, 1 NULLS LAST, 2 NULLS LAST LIMIT $4`,
+     -- A case without an alarm (a hotline call, an inspection) is its own problem type by title.
+     GROUP BY c.facility_type, a.rule_id, CASE WHEN a.rule_id IS NULL THEN c.title END
+     ORDER BY cases DESC, 1 NULLS LAST, 2 NULLS LAST, 3 LIMIT $4`,
     [q.from, q.to, q.area ?? null, q.limit],
   );
   return rows;
