@@ -34,3 +34,4 @@ export {
   type ReportFigures,
   type ReportService,
 } from './reports.js';
+export { checkWebhookUrl, isPublicAddress, maskUrl, publicOnlyLookup } from './webhook-targets.js';

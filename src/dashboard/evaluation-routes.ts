@@ -16,6 +16,7 @@ import {
   type EvaluationLevel,
   type EvaluationPeriodKind,
 } from '../domain/index.js';
+import { requireRole, type UserRole } from './auth.js';
 import { reportWorkbook } from './report-excel.js';
 import { reportPrintPage } from './report-print.js';
 
@@ -26,7 +27,7 @@ export interface EvaluationRouteDeps {
   readonly timeZone: string;
 }
 
-const readers = ['operator', 'supervisor', 'viewer'];
+const readers: UserRole[] = ['operator', 'supervisor', 'viewer'];
 
 /** `2026-11-30` a day, `2026-11` a month, `2026-Q4` a quarter, `2026` a year. */
 const periodPattern = '^\\d{4}(-\\d{2}(-\\d{2})?|-Q[1-4])?$';
@@ -59,7 +60,7 @@ export function registerEvaluationRoutes(api: FastifyInstance, deps: EvaluationR
   api.get<{ Querystring: { period: string; level: EvaluationLevel; area?: string } }>(
     '/evaluation',
     {
-      preHandler: api.requireRole(...readers),
+      ...requireRole(...readers),
       schema: {
         tags: ['evaluation'],
         summary:
@@ -95,7 +96,7 @@ export function registerEvaluationRoutes(api: FastifyInstance, deps: EvaluationR
   api.get(
     '/evaluation/weights',
     {
-      preHandler: api.requireRole(...readers),
+      ...requireRole(...readers),
       schema: { tags: ['evaluation'], summary: 'The score weights in force' },
     },
     async () => ({ weights: await evaluation.weights() }),
@@ -104,7 +105,7 @@ export function registerEvaluationRoutes(api: FastifyInstance, deps: EvaluationR
   api.put<{ Body: Record<string, number> }>(
     '/evaluation/weights',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['evaluation'],
         summary: 'Set the score weights (admin)',
@@ -129,7 +130,7 @@ export function registerEvaluationRoutes(api: FastifyInstance, deps: EvaluationR
   api.get<{ Querystring: { kind?: (typeof reportKinds)[number]; period?: string; limit: number } }>(
     '/reports',
     {
-      preHandler: api.requireRole(...readers),
+      ...requireRole(...readers),
       schema: {
         tags: ['evaluation'],
         summary: 'Stored reports: daily report, monthly assessment, quarterly review',
@@ -153,7 +154,7 @@ export function registerEvaluationRoutes(api: FastifyInstance, deps: EvaluationR
   api.post<{ Body: { kind: (typeof reportKinds)[number]; period: string } }>(
     '/reports',
     {
-      preHandler: api.requireRole('supervisor'),
+      ...requireRole('supervisor'),
       schema: {
         tags: ['evaluation'],
         summary: 'Generate a report now: a new version of its period',
@@ -188,7 +189,7 @@ export function registerEvaluationRoutes(api: FastifyInstance, deps: EvaluationR
   api.get<{ Params: { id: number } }>(
     '/reports/:id',
     {
-      preHandler: api.requireRole(...readers),
+      ...requireRole(...readers),
       schema: { tags: ['evaluation'], summary: 'One report with its figures', params: idParams },
     },
     mustGet,
@@ -197,7 +198,7 @@ export function registerEvaluationRoutes(api: FastifyInstance, deps: EvaluationR
   api.get<{ Params: { id: number } }>(
     '/reports/:id/xlsx',
     {
-      preHandler: api.requireRole(...readers),
+      ...requireRole(...readers),
       schema: { tags: ['evaluation'], summary: 'A report as an Excel workbook', params: idParams },
     },
     async (req, reply) => {
@@ -215,7 +216,7 @@ export function registerEvaluationRoutes(api: FastifyInstance, deps: EvaluationR
   api.get<{ Params: { id: number } }>(
     '/reports/:id/print',
     {
-      preHandler: api.requireRole(...readers),
+      ...requireRole(...readers),
       schema: {
         tags: ['evaluation'],
         summary: 'A report as an A4 page to print',

@@ -12,3 +12,4 @@ export * from './case-workflow.js';
 export * from './commands.js';
 export * from './working-time.js';
 export * from './evaluation.js';
+export * from './text.js';

@@ -261,6 +261,7 @@ describe('evaluation of a month (月考核)', () => {
     const dept = await evaluation('period=2026-10&level=department');
     expect(dept.rows.map((r: { key: string }) => r.key)).toEqual(['lighting']);
     expect((await get(`${t.httpUrl}/api/evaluation?period=2026-13`)).status).toBe(400);
+    expect((await get(`${t.httpUrl}/api/evaluation?period=2026-10&sort=x`)).status).toBe(400);
   });
 
   it('stores a monthly report, versions a regeneration and keeps its figures when data arrives', async () => {
