@@ -168,31 +168,43 @@ export function createReportService(deps: ReportDeps) {
     return previousPeriod(current, timeZone).label;
   }
 
+  let running: Promise<ReportSummary[]> | null = null;
+
+  async function generateDue(): Promise<ReportSummary[]> {
+    const made: ReportSummary[] = [];
+    for (const kind of reportKinds) {
+      const label = lastClosed(kind, deps.now().getTime());
+      if (await reportExists(db, kind, label)) continue;
+      const figures = await build(kind, label);
+      const stored = await insertFirstReport(db, {
+        kind,
+        period: label,
+        generatedBy: 'system',
+        figures,
+      });
+      if (!stored) continue;
+      deps.logger.info({ kind, period: label, id: stored.id }, 'report generated');
+      deps.onGenerated?.(stored, figures);
+      made.push(stored);
+    }
+    return made;
+  }
+
   return {
     build,
     lastClosed,
     /**
      * The leader's duty: every kind's last closed period gets its report once.
-     * Two leaders in a handover both trying store one row (version 1 is unique).
+     * Two leaders in a handover both trying store one row (version 1 is unique);
+     * a check while the last one still runs joins it.
      */
-    async generateDue(): Promise<ReportSummary[]> {
-      const made: ReportSummary[] = [];
-      for (const kind of reportKinds) {
-        const label = lastClosed(kind, deps.now().getTime());
-        if (await reportExists(db, kind, label)) continue;
-        const figures = await build(kind, label);
-        const stored = await insertFirstReport(db, {
-          kind,
-          period: label,
-          generatedBy: 'system',
-          figures,
-        });
-        if (!stored) continue;
-        deps.logger.info({ kind, period: label, id: stored.id }, 'report generated');
-        deps.onGenerated?.(stored, figures);
-        made.push(stored);
-      }
-      return made;
+    generateDue(): Promise<ReportSummary[]> {
+      running ??= generateDue().finally(() => (running = null));
+      return running;
+    },
+    /** Resolves when no generation runs (the hub's stop waits for it). */
+    async idle(): Promise<void> {
+      await running?.catch(() => {});
     },
     /** A new version of a period's report, asked for by a user. */
     async regenerate(kind: ReportKind, label: string, by: string): Promise<ReportSummary> {

@@ -165,7 +165,7 @@ export function reportPrintPage(f: ReportFigures, version: number): string {
       `</tbody></table>`
     : '';
   return `<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
+<html lang="zh-CN"><head><meta charset="utf-8"><link rel="icon" href="data:,">
 <title>${esc(f.city.name ?? '')}${esc(f.title.zh)} ${esc(f.period.label)}</title>
 <style>${style}</style></head>
 <body data-testid="report-print">

@@ -111,6 +111,7 @@ export function startDuties(
       clearInterval(maintenance);
       clearInterval(caseTicker);
       clearInterval(reporting);
+      await deps.reports.idle();
     },
   };
 }
