@@ -9,7 +9,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Server as SocketServer } from 'socket.io';
-import type { CaseFeed, CaseService } from '../cases/index.js';
+import type { CaseFeed, CaseService, EvaluationService, ReportService } from '../cases/index.js';
 import { sweepExpiredSessions, type Queryable } from '../db/index.js';
 import {
   isHubError,
@@ -24,6 +24,7 @@ import { securityHeaders } from './csp.js';
 import { ajvOptions, setupInputChecks } from './input.js';
 import { registerCaseRoutes } from './case-routes.js';
 import { registerKpiRoutes } from './kpi-routes.js';
+import { registerEvaluationRoutes } from './evaluation-routes.js';
 import { registerCalendarRoutes } from './calendar-routes.js';
 import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import { originAllowed, type CookieSecure, type TrustProxy } from './http-config.js';
@@ -43,6 +44,9 @@ export interface DashboardOptions {
 export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps, RulesRoutesDeps {
   readonly db: Queryable;
   readonly cases: CaseService;
+  /** Period indicators, scores and ranks; stored reports (issue #15). */
+  readonly evaluation: EvaluationService;
+  readonly reports: ReportService;
   /** Every node's case changes, in version order (socket.io). */
   readonly caseFeed: CaseFeed;
   /** Case photos go under `<dataDir>/photos` (issue #5); default: the OS temp dir. */
@@ -147,6 +151,12 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
         webhookAllowPrivateTargets: deps.webhookAllowPrivateTargets ?? false,
       });
       registerKpiRoutes(api, { db: deps.db, cases: deps.cases });
+      registerEvaluationRoutes(api, {
+        db: deps.db,
+        evaluation: deps.evaluation,
+        reports: deps.reports,
+        timeZone: deps.cases.timeZone,
+      });
       registerCalendarRoutes(api, { db: deps.db, cases: deps.cases });
     },
     { prefix: '/api' },

@@ -5,7 +5,13 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { createBroker, createCommandService, type CommandService } from '../broker/index.js';
-import { createCaseFeed, createCaseService, createWebhookService } from '../cases/index.js';
+import {
+  createCaseFeed,
+  createCaseService,
+  createEvaluationService,
+  createReportService,
+  createWebhookService,
+} from '../cases/index.js';
 import { createDashboard, createOpsServer, createSessionEnds } from '../dashboard/index.js';
 import {
   adminPasswordFile,
@@ -166,6 +172,20 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     // The node that makes a case change delivers its webhooks.
     cases.onChange((change) => webhooks.onCaseChange(change));
     cleanup.push(async () => webhooks.stop());
+    const evaluation = createEvaluationService({
+      db: db.pool,
+      timeZone: config.cityTimezone,
+      calendar: () => cases.calendar(),
+      now: () => cases.now(),
+    });
+    const reports = createReportService({
+      db: db.pool,
+      evaluation,
+      timeZone: config.cityTimezone,
+      now: () => cases.now(),
+      logger: logger.child({ room: 'cases' }),
+      onGenerated: (report) => webhooks.notify('report.generated', report.generatedAt, { report }),
+    });
 
     const rules =
       parts.broker || parts.worker
@@ -196,7 +216,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     cleanup.push(() => ruleReloads.stop());
     if (parts.worker) {
       const duties = startDuties(
-        { pool: db.pool, capabilities: db.capabilities, cases, webhooks, leadership },
+        { pool: db.pool, capabilities: db.capabilities, cases, webhooks, reports, leadership },
         config,
         logger,
       );
@@ -426,6 +446,8 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
         {
           db: db.pool,
           cases,
+          evaluation,
+          reports,
           caseFeed,
           health,
           isOnline: (deviceId) => broker!.isOnline(deviceId),
