@@ -36,6 +36,7 @@ import type { HubConfig, HubRole } from './config.js';
 import { createLogger } from './logger.js';
 import { prepareDatabase } from './prepare.js';
 import { startRulesRuntime } from './rules-runtime.js';
+import { createSecretUpgrades } from './secret-upgrades.js';
 
 /**
  * The composition root: starts the rooms in the order a message travels
@@ -158,6 +159,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     const webhooks = createWebhookService(db.pool, logger.child({ room: 'webhooks' }), {
       maxAttempts: config.webhookMaxAttempts,
       backoffMs: config.webhookBackoffMs,
+      allowPrivateTargets: config.webhookAllowPrivateTargets,
     });
     // The node that makes a case change delivers its webhooks.
     cases.onChange((change) => webhooks.onCaseChange(change));
@@ -303,6 +305,13 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
             (id) => directory.get(id),
           )
         : undefined;
+    const secretUpgrades = createSecretUpgrades(
+      db.pool,
+      config.statusFlushIntervalMs,
+      logger.child({ room: 'broker' }),
+    );
+    // Pushed before the broker's close, so it runs after it and writes the last upgrades.
+    cleanup.push(() => secretUpgrades.stop());
     const broker =
       parts.broker || parts.api
         ? await createBroker(
@@ -314,6 +323,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
                 registry: metricsRegistry,
                 statusSink: (records) => upsertDeviceStatuses(db.pool, records),
                 onCommandAck: (device, payload) => late.commands?.handleAck(device, payload),
+                onSecretUpgrade: (device, before) => secretUpgrades.add(device, before),
                 ...(rateAbuse
                   ? {
                       onDrops: (drops, at) => rateAbuse.minute(drops, at),
@@ -422,11 +432,17 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           isOnline: (deviceId) => broker!.isOnline(deviceId),
           replayDeadLetters: (ids) => ingest!.replayDeadLetters(ids, (id) => directory.get(id)),
           dataDir: config.dataDir,
+          webhookAllowPrivateTargets: config.webhookAllowPrivateTargets,
           sessionTtlHours: config.sessionTtlHours,
+          loginGuard: {
+            maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
+            hashQueueMax: config.loginHashQueueMax,
+          },
           sessionSweepIntervalMs: config.sessionSweepIntervalMs,
           sessions,
           cookieSecure: config.cookieSecure,
           trustProxy: config.trustProxy,
+          allowedOrigins: config.httpAllowedOrigins,
           metricsRegistry,
           gateway: {
             applyDevice: (device) => broker!.applyDevice(device),

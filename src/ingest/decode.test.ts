@@ -33,6 +33,10 @@ describe('the payload decoder', () => {
     ['{"depth": 1, "colour": "brown"}', 'HUB_ERR_PAYLOAD_UNKNOWN_METRIC'],
     ['{"ts": "soon", "depth": 1}', 'HUB_ERR_PAYLOAD_TIMESTAMP'],
     [`{"ts": ${now + 3_600_000}, "depth": 1}`, 'HUB_ERR_PAYLOAD_TIMESTAMP'],
+    // Before 2000 as a number and as ISO 8601 alike (issue #11).
+    ['{"ts": 946684799999, "depth": 1}', 'HUB_ERR_PAYLOAD_TIMESTAMP'],
+    ['{"ts": "1999-12-31T23:59:59.999Z", "depth": 1}', 'HUB_ERR_PAYLOAD_TIMESTAMP'],
+    ['{"ts": "1970-01-01T08:00:00+08:00", "depth": 1}', 'HUB_ERR_PAYLOAD_TIMESTAMP'],
     ['[{"depth":1},{"depth":1},{"depth":1},{"depth":1}]', 'HUB_ERR_PAYLOAD_BATCH_TOO_LARGE'],
     [`{"depth": 1, "pad": "${'x'.repeat(2000)}"}`, 'HUB_ERR_PAYLOAD_TOO_LARGE'],
   ])('rejects %s with %s and stores nothing', (text, code) => {

@@ -4,6 +4,7 @@ import { unstorableJson } from '../db/index.js';
 import {
   facilityTypes,
   maxClockSkewMs,
+  minReadingTimeMs,
   readingSchemas,
   type FacilityType,
   type HubErrorCode,
@@ -109,6 +110,15 @@ export function createDecoder(options: DecoderOptions) {
         out.rejections.push({
           code: 'HUB_ERR_PAYLOAD_TIMESTAMP',
           reason: `ts ${JSON.stringify(ts)} is more than ${maxClockSkewMs / 60000} min ahead of the hub clock`,
+          index,
+        });
+        return;
+      }
+      // The schema holds numbers to the floor; an ISO string is held here, by the same constant.
+      if (timeMs < minReadingTimeMs) {
+        out.rejections.push({
+          code: 'HUB_ERR_PAYLOAD_TIMESTAMP',
+          reason: `ts ${JSON.stringify(ts)} is before 2000-01-01`,
           index,
         });
         return;
