@@ -248,6 +248,28 @@ describe('dead letters the database refuses', () => {
       'a reading stored',
     );
   });
+
+  it('writes a dead letter that came while another dead-letter write was under way, without waiting for a third', async () => {
+    const t = await startTestHub();
+    cleanups.push(() => t.stop());
+    const c = await connectDevice(t.mqttUrl, t.devices.waterlogging);
+    cleanups.push(async () => c.end(true));
+    const topic = `devices/${t.devices.waterlogging.id}/telemetry`;
+    // Hold the table so the first write waits, as a slow database would.
+    const locker = await t.hub.db.pool.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE dead_letters IN EXCLUSIVE MODE');
+    await c.publishAsync(topic, 'first', { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    await c.publishAsync(topic, 'second', { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    await locker.query('COMMIT');
+    locker.release();
+    await waitFor(
+      async () => ((await deadLetters(t)).length === 2 ? true : undefined),
+      'both dead letters stored',
+    );
+  });
 });
 
 describe('data at rest', () => {
