@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Level } from 'level';
 
@@ -170,7 +169,8 @@ function levelPersistence(dir: string, onError: (err: unknown) => void): unknown
   const LevelPersistence = require('aedes-persistence-level/asyncPersistence.js') as new (
     db: unknown,
   ) => object;
-  mkdirSync(path.dirname(dir), { recursive: true });
+  // Sessions and queued messages are raw telemetry: private to the hub user (issue 11).
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const db = new Level<string, Buffer>(dir, { valueEncoding: 'buffer' });
   class RetainedByKey extends LevelPersistence {
     createRetainedStreamCombi(filters: string[]) {

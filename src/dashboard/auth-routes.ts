@@ -20,7 +20,13 @@ import {
   type UserRecord,
 } from '../db/index.js';
 import { HubError, hashSecret, secretCost, verifySecret } from '../domain/index.js';
-import { hashToken, newSessionToken, sessionCookie, sessionCookieOptions } from './auth.js';
+import {
+  hashToken,
+  newSessionToken,
+  requireRole,
+  sessionCookie,
+  sessionCookieOptions,
+} from './auth.js';
 import type { CookieSecure } from './http-config.js';
 import { createLoginGuard, defaultLoginGuard, type LoginGuardOptions } from './login-guard.js';
 import type { SessionEnds } from './sessions.js';
@@ -79,6 +85,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.post<{ Body: { username: string; password: string } }>(
     '/auth/login',
     {
+      config: { public: true },
       schema: {
         tags: ['auth'],
         body: {
@@ -225,7 +232,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.get<{ Querystring: { role?: string; enabled?: boolean; crewId?: string } }>(
     '/users',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['users'],
         querystring: {
@@ -258,7 +265,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.get<{ Params: { id: number } }>(
     '/users/:id',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: { tags: ['users'], params: userIdParams, response: { 200: userSchema } },
     },
     async (req) => existingUser(req.params.id),
@@ -277,7 +284,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   }>(
     '/users',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['users'],
         body: {
@@ -322,7 +329,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.patch<{ Params: { id: number }; Body: UserPatch }>(
     '/users/:id',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['users'],
         summary: 'Change role, department, crew, area or display name',
@@ -387,7 +394,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.post<{ Params: { id: number } }>(
     '/users/:id/disable',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['users'],
         summary: 'Disable a user: its sessions end at once',
@@ -412,7 +419,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.post<{ Params: { id: number } }>(
     '/users/:id/enable',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: { tags: ['users'], params: userIdParams, response: { 200: userSchema } },
     },
     async (req) => setUserEnabled(db, (await existingUser(req.params.id)).id, true),
@@ -421,7 +428,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.post<{ Params: { id: number }; Body: { password: string } }>(
     '/users/:id/password',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['users'],
         summary: "Reset a user's password: all its sessions end at once",
@@ -452,7 +459,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.get<{ Querystring: AuditQuery }>(
     '/audit',
     {
-      preHandler: api.requireRole('supervisor'),
+      ...requireRole('supervisor'),
       schema: {
         tags: ['auth'],
         querystring: {
