@@ -38,7 +38,6 @@ import { Aedes } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import pino from 'pino';
 import { createBroker, type Broker } from '../src/broker/index.js';
-import { createLoginGuard, defaultLoginGuard } from '../src/dashboard/index.js';
 import type { DeviceIdentity } from '../src/db/index.js';
 import { hashDeviceSecret, hashSecret, secretCost, verifySecret } from '../src/domain/index.js';
 import { connectPacket, subscribePacket } from './mqtt-raw.js';
@@ -334,7 +333,9 @@ async function mosquitto(
 }
 
 /** `n` wrong logins in flight without pause, through the hub's login guard and scrypt. */
-function loginFlood(n: number) {
+async function loginFlood(n: number) {
+  // Imported here: the load generators (this file's children) need none of the dashboard.
+  const { createLoginGuard, defaultLoginGuard } = await import('../src/dashboard/index.js');
   const guard = createLoginGuard({
     ...defaultLoginGuard,
     maxFailuresPerAddress: 1e9,
@@ -449,7 +450,7 @@ async function storms(dir: string) {
     await waitIdle(() => broker.aedes.connectedClients);
     const a = await storm(bare.port, 0, count, procs, false, concurrency);
     const m = mq ? await storm(mq.port, 0, count, procs, true, concurrency) : null;
-    const flood = loginFlood(badLogins);
+    const flood = await loginFlood(badLogins);
     const hl = await storm(broker.port, 0, count, procs, true, concurrency);
     await flood.stop();
     loginCounts = flood.counts;
