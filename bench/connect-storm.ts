@@ -134,6 +134,8 @@ async function storm(
   procs: number,
   auth: boolean,
   concurrency: number,
+  /** Work the target still does after the last SUBACK (retained lookups). */
+  settled: () => Promise<void> = async () => {},
 ): Promise<ConnectResult & { perS: number }> {
   const per = Math.ceil(count / procs);
   const children: ChildProcess[] = [];
@@ -169,6 +171,7 @@ async function storm(
   const t0 = performance.now();
   for (const c of children) c.send('go');
   const done = await Promise.all(results);
+  await settled();
   const ms = performance.now() - t0;
   await Promise.all(
     children.map(
@@ -244,22 +247,42 @@ async function fillStatuses(p: Retained, from: number, to: number): Promise<void
   }
 }
 
-/** Aedes' own retained lookup (the level store's scan), as before #17. */
-function scanningLookup(p: Retained): () => void {
+/**
+ * Counts the retained lookups still running: Aedes sends SUBACK before it
+ * reads the retained messages, so a connect's work is done only when its
+ * lookup ends. `scan` switches to Aedes' own lookup (the level store tests
+ * every retained message, as before #17).
+ */
+function retainedLookups(p: Retained) {
   const own = p.createRetainedStreamCombi.bind(p);
   const parent = Object.getPrototypeOf(Object.getPrototypeOf(p)) as Retained;
-  p.createRetainedStreamCombi = (filters) =>
-    Readable.from(
+  let open = 0;
+  let scan = false;
+  p.createRetainedStreamCombi = (filters) => {
+    open++;
+    const source = (
+      scan ? parent.createRetainedStreamCombi.call(p, filters) : own(filters)
+    ) as AsyncIterable<unknown>;
+    return Readable.from(
       (async function* () {
         try {
-          yield* parent.createRetainedStreamCombi.call(p, filters) as AsyncIterable<unknown>;
+          yield* source;
         } catch {
-          // The store closed under a scan still running after its SUBACK: the end of a phase.
+          // Only at the end of the bench: the store closed.
+        } finally {
+          open--;
         }
       })(),
     );
-  return () => {
-    p.createRetainedStreamCombi = own;
+  };
+  return {
+    set scan(on: boolean) {
+      scan = on;
+    },
+    /** Resolves when no lookup is running. */
+    async settled(): Promise<void> {
+      while (open > 0) await new Promise((r) => setTimeout(r, 5));
+    },
   };
 }
 
@@ -388,6 +411,7 @@ async function growth(dir: string) {
   const procs = arg('procs', 4);
   const broker = await hubGateway(path.join(dir, 'growth'));
   const p = (broker.aedes as unknown as { persistence: Retained }).persistence;
+  const lookups = retainedLookups(p);
   const rows: { share: number; retained: number; perS: number; scanPerS: number }[] = [];
   let filled = 0;
   // Connecting devices come from past the registry's statuses, so each run finds the same store.
@@ -400,12 +424,12 @@ async function growth(dir: string) {
     console.log(
       `growth: ${filled} retained statuses stored (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
     );
-    const fast = await storm(broker.port, next, sample, procs, true, 50);
+    const fast = await storm(broker.port, next, sample, procs, true, 50, lookups.settled);
     next += sample;
     await waitIdle(() => broker.aedes.connectedClients);
-    const restore = scanningLookup(p);
-    const scan = await storm(broker.port, next, baselineSample, procs, true, 50);
-    restore();
+    lookups.scan = true;
+    const scan = await storm(broker.port, next, baselineSample, procs, true, 50, lookups.settled);
+    lookups.scan = false;
     next += baselineSample;
     await waitIdle(() => broker.aedes.connectedClients);
     console.log(
@@ -435,6 +459,7 @@ async function storms(dir: string) {
   const broker = await hubGateway(path.join(dir, 'storm'));
   const p = (broker.aedes as unknown as { persistence: Retained }).persistence;
   await fillStatuses(p, 0, count);
+  const lookups = retainedLookups(p);
   const bare = await bareAedes();
   const mq = await mosquitto(dir, count);
   const times = {
@@ -446,12 +471,12 @@ async function storms(dir: string) {
   const fail = { hub: 0, aedes: 0, mosquitto: 0, hubLogins: 0 };
   let loginCounts = { checked: 0, busy: 0 };
   for (let run = 1; run <= runs; run++) {
-    const h = await storm(broker.port, 0, count, procs, true, concurrency);
+    const h = await storm(broker.port, 0, count, procs, true, concurrency, lookups.settled);
     await waitIdle(() => broker.aedes.connectedClients);
     const a = await storm(bare.port, 0, count, procs, false, concurrency);
     const m = mq ? await storm(mq.port, 0, count, procs, true, concurrency) : null;
     const flood = await loginFlood(badLogins);
-    const hl = await storm(broker.port, 0, count, procs, true, concurrency);
+    const hl = await storm(broker.port, 0, count, procs, true, concurrency, lookups.settled);
     await flood.stop();
     loginCounts = flood.counts;
     await waitIdle(() => broker.aedes.connectedClients);
