@@ -184,7 +184,7 @@ async function storm(
   );
   const ok = done.reduce((n, r) => n + r.ok, 0);
   const failed = done.reduce((n, r) => n + r.failed, 0);
-  return { ok, failed, ms, perS: Math.round((ok / ms) * 1000) };
+  return { ok, failed, ms, perS: Number(((ok / ms) * 1000).toFixed(1)) };
 }
 
 // ---------------------------------------------------------------- targets
