@@ -15,3 +15,4 @@ export {
 export { contentSecurityPolicy, securityHeaders, type CspExtras } from './csp.js';
 export { createOpsServer } from './ops-server.js';
 export { createSessionEnds, type SessionEnds } from './sessions.js';
+export { createLoginGuard, defaultLoginGuard, type LoginGuardOptions } from './login-guard.js';
