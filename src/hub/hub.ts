@@ -54,6 +54,12 @@ import { createSecretUpgrades } from './secret-upgrades.js';
  */
 export interface HubOptions {
   logger?: Logger;
+  /**
+   * Start the embedded PostgreSQL in its own process group, so that a
+   * terminal's Ctrl-C reaches the hub only (`npm start`, issue 17). Scripts
+   * and tests that do not stop the hub on a signal leave it in theirs.
+   */
+  detachEmbeddedDatabase?: boolean;
   /** Clock of the cases workflow (deadlines, escalation); tests pass a fake one. */
   now?: () => Date;
   /** Rules engine timers (#4): fleet-wide rules and batched alarm updates, and state checkpoints. */
@@ -131,6 +137,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     poolMax: config.databasePoolMax,
     dataDir: config.dataDir,
     embeddedPort: config.embeddedPgPort,
+    embeddedDetached: options.detachEmbeddedDatabase,
     logger: logger.child({ room: 'db' }),
   });
   const cleanup: (() => Promise<void>)[] = [() => db.close()];
