@@ -34,14 +34,14 @@ describe('the device id case migration', () => {
   });
 
   it('stops and names the duplicates, touching no row, then applies once they are resolved', async () => {
-    await expect(migrate(pool, logger)).rejects.toThrow(
-      /device ids that differ only in case: FX-001, fx-001/,
-    );
+    // Later migrations stay applied: the order check would refuse to go back to this one.
+    const again = () => migrate(pool, logger, { checkOrder: false });
+    await expect(again()).rejects.toThrow(/device ids that differ only in case: FX-001, fx-001/);
     const { rows } = await pool.query(`SELECT id FROM devices ORDER BY id`);
     expect(rows.map((r: { id: string }) => r.id)).toEqual(['FX-001', 'GS-1', 'fx-001']);
 
     await pool.query(`DELETE FROM devices WHERE id = 'fx-001'`);
-    expect(await migrate(pool, logger)).toEqual([migration]);
+    expect(await again()).toEqual([migration]);
     await expect(
       pool.query(
         `INSERT INTO devices (id, type, name, grid_code, secret_hash)
