@@ -5,7 +5,13 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { createBroker, createCommandService, type CommandService } from '../broker/index.js';
-import { createCaseFeed, createCaseService, createWebhookService } from '../cases/index.js';
+import {
+  createCaseFeed,
+  createCaseService,
+  createEvaluationService,
+  createReportService,
+  createWebhookService,
+} from '../cases/index.js';
 import { createDashboard, createOpsServer, createSessionEnds } from '../dashboard/index.js';
 import {
   adminPasswordFile,
@@ -48,6 +54,12 @@ import { createSecretUpgrades } from './secret-upgrades.js';
  */
 export interface HubOptions {
   logger?: Logger;
+  /**
+   * Start the embedded PostgreSQL in its own process group, so that a
+   * terminal's Ctrl-C reaches the hub only (`npm start`, issue 17). Scripts
+   * and tests that do not stop the hub on a signal leave it in theirs.
+   */
+  detachEmbeddedDatabase?: boolean;
   /** Clock of the cases workflow (deadlines, escalation); tests pass a fake one. */
   now?: () => Date;
   /** Rules engine timers (#4): fleet-wide rules and batched alarm updates, and state checkpoints. */
@@ -125,6 +137,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     poolMax: config.databasePoolMax,
     dataDir: config.dataDir,
     embeddedPort: config.embeddedPgPort,
+    embeddedDetached: options.detachEmbeddedDatabase,
     logger: logger.child({ room: 'db' }),
   });
   const cleanup: (() => Promise<void>)[] = [() => db.close()];
@@ -164,6 +177,20 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     // The node that makes a case change delivers its webhooks.
     cases.onChange((change) => webhooks.onCaseChange(change));
     cleanup.push(async () => webhooks.stop());
+    const evaluation = createEvaluationService({
+      db: db.pool,
+      timeZone: config.cityTimezone,
+      calendar: () => cases.calendar(),
+      now: () => cases.now(),
+    });
+    const reports = createReportService({
+      db: db.pool,
+      evaluation,
+      timeZone: config.cityTimezone,
+      now: () => cases.now(),
+      logger: logger.child({ room: 'cases' }),
+      onGenerated: (report) => webhooks.notify('report.generated', report.generatedAt, { report }),
+    });
 
     const rules =
       parts.broker || parts.worker
@@ -194,7 +221,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     cleanup.push(() => ruleReloads.stop());
     if (parts.worker) {
       const duties = startDuties(
-        { pool: db.pool, capabilities: db.capabilities, cases, webhooks, leadership },
+        { pool: db.pool, capabilities: db.capabilities, cases, webhooks, reports, leadership },
         config,
         logger,
       );
@@ -427,6 +454,8 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
         {
           db: db.pool,
           cases,
+          evaluation,
+          reports,
           caseFeed,
           health,
           isOnline: (deviceId) => broker!.isOnline(deviceId),
