@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
@@ -53,9 +55,16 @@ export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps,
   readonly sessions?: SessionEnds;
   /** Shared Prometheus registry served at GET /metrics (#6). */
   readonly metricsRegistry?: Registry;
+  /** What the web UI needs of the deployment (GET /api/ui-config). */
+  readonly ui?: { readonly mapTileUrl: string; readonly mapTileAttribution: string };
 }
 
 const publicDir = fileURLToPath(new URL('./public', import.meta.url));
+/**
+ * The built web UI (web/ → web/dist, issue #13), the same folder from src/ and
+ * from the compiled dist/: both are two levels below the repository root.
+ */
+export const webDistDir = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 /** Builds the Fastify app without listening, so tests can inject requests. */
 export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<FastifyInstance> {
@@ -96,7 +105,29 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
   await app.register(fastifyMultipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
   await setupAuth(app, deps.db, logger);
 
-  await app.register(fastifyStatic, { root: publicDir, prefix: '/' });
+  // The Vue app at `/` (web/dist), then the classic pages (admin.html, crew.html,
+  // classic.html) until each is retired; the first root holding a file wins.
+  const webBuilt = existsSync(path.join(webDistDir, 'index.html'));
+  if (!webBuilt) {
+    logger.warn(
+      { webDistDir },
+      'web UI not built: run `npm run build:web` (npm ci and npm start build it); serving the classic pages only',
+    );
+  }
+  await app.register(fastifyStatic, {
+    root: webBuilt ? [webDistDir, publicDir] : publicDir,
+    prefix: '/',
+    // A new build must show at once: index.html and the service worker are never cached
+    // long; hashed assets are immutable.
+    setHeaders: (res, file) => {
+      if (file.includes(`${path.sep}assets${path.sep}`)) {
+        res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+      } else res.setHeader('cache-control', 'no-cache');
+    },
+  });
+  if (!webBuilt) {
+    app.get('/', (_req, reply) => reply.redirect('/classic.html'));
+  }
   await app.register(
     async (api) => registerStorageRoutes(api, { ...deps, requireRole: app.requireRole }),
     { prefix: '/api' },
@@ -111,6 +142,11 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
         sessions,
       });
       registerAdminRoutes(api, { db: deps.db });
+      // Deployment settings of the web UI, for every logged-in page (README: MAP_TILE_URL).
+      api.get('/ui-config', { schema: { tags: ['ui'] } }, async () => ({
+        mapTileUrl: deps.ui?.mapTileUrl || null,
+        mapTileAttribution: deps.ui?.mapTileAttribution ?? '',
+      }));
       registerCaseRoutes(api, {
         db: deps.db,
         cases: deps.cases,

@@ -324,6 +324,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           cookieSecure: config.cookieSecure,
           trustProxy: config.trustProxy,
           metricsRegistry,
+          ui: { mapTileUrl: config.mapTileUrl, mapTileAttribution: config.mapTileAttribution },
           gateway: {
             applyDevice: (device) => broker!.applyDevice(device),
             commands: commandService!,

@@ -1,0 +1,129 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { authed, connectDevice, type TestHub } from '../support/hub.js';
+import { chromiumPath, closeHubAndBrowser, startHubAndBrowser } from '../support/browser.js';
+import { ensureWebBuilt } from '../support/web.js';
+
+const shots = process.env.SCREENSHOT_DIR ?? '/tmp';
+
+async function logIn(page: Page, url: string, username: string, password: string) {
+  await page.goto(url);
+  await page.locator('[data-testid="login"]').waitFor();
+  await page.fill('input[name="username"]', username);
+  await page.fill('input[name="password"]', password);
+  await page.click('[data-testid="login-submit"]');
+}
+
+/** The Vue control room (issue #13) in Chromium against a real hub. */
+describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
+  let t: TestHub;
+  let browser: Browser;
+  let password: string;
+
+  beforeAll(async () => {
+    ensureWebBuilt();
+    ({ t, browser } = await startHubAndBrowser());
+    password = (await readFile(t.hub.adminPasswordFile, 'utf8')).trim();
+  });
+  afterAll(() => closeHubAndBrowser(t, browser));
+
+  it('shows every demo device on the map, and a lifted manhole cover as an alarm row and a red marker an operator acknowledges with a comment', async () => {
+    const page = await browser.newPage({ locale: 'zh-CN', viewport: { width: 1600, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+
+    await logIn(page, t.httpUrl + '/', 'admin', 'wrong password');
+    await page.locator('[data-testid="login-error"]').waitFor();
+    await page.fill('input[name="password"]', password);
+    await page.click('[data-testid="login-submit"]');
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
+
+    // Every device of the demo city is on the map: in a cluster or as a marker of its own.
+    const map = page.locator('[data-testid="city-map"]');
+    await map.locator('[data-testid="map-device"], [data-testid="map-cluster"]').first().waitFor();
+    expect(await map.getAttribute('data-devices')).toBe('7');
+    const onMap = async () =>
+      page.evaluate(() =>
+        [
+          ...document.querySelectorAll<HTMLElement>(
+            '[data-testid="map-cluster"], [data-testid="map-device"]',
+          ),
+        ].reduce((n, el) => n + Number(el.dataset.count ?? 1), 0),
+      );
+    await expect.poll(onMap, { timeout: 15_000 }).toBe(7);
+
+    const manhole = t.devices.manhole;
+    const device = await connectDevice(t.mqttUrl, manhole);
+    await device.publishAsync(
+      `devices/${manhole.id}/events`,
+      JSON.stringify({ tilt: 60, open: true }),
+      { qos: 1 },
+    );
+    const row = page.locator(`[data-testid="alarm-row"][data-device-id="${manhole.id}"]`).first();
+    await row.waitFor();
+    expect(await row.getAttribute('data-severity')).toBe('critical');
+    expect(await row.innerText()).toContain('紧急');
+
+    // Jump to the device: its marker is red (critical) and its drawer opens.
+    await row.locator('button[data-action="locate"]').click();
+    const marker = page.locator(`[data-testid="map-device"][data-device-id="${manhole.id}"]`);
+    await expect
+      .poll(() => marker.getAttribute('data-state'), { timeout: 15_000 })
+      .toBe('critical');
+    const drawer = page.locator('[data-testid="device-drawer"]');
+    await drawer.waitFor();
+    await expect.poll(() => drawer.locator('[data-metric="tilt"]').innerText()).toContain('60');
+    expect(await drawer.locator('[data-metric="tilt"]').innerText()).toContain('deg');
+
+    // Acknowledge with a comment: an empty one is refused, then it is recorded as the user.
+    await row.locator('button[data-action="ack"]').click();
+    const dialog = page.locator('[data-testid="alarm-dialog"]');
+    await dialog.locator('[data-testid="alarm-dialog-submit"]').click();
+    await dialog.locator('[role="alert"]').waitFor();
+    await dialog.locator('textarea[name="comment"]').fill('已通知养护班组到场');
+    await dialog.locator('[data-testid="alarm-dialog-submit"]').click();
+    await row.locator('[data-testid="alarm-acked"]').waitFor();
+    expect(await row.innerText()).toContain('admin');
+    const api = authed(t.adminToken);
+    const { alarms } = (await (await api(`${t.httpUrl}/api/alarms?state=open`)).json()) as {
+      alarms: { id: number; deviceId: string; acknowledgedBy: string | null }[];
+    };
+    expect(alarms.find((a) => a.deviceId === manhole.id)!.acknowledgedBy).toBe('admin');
+    await page.screenshot({ path: `${shots}/ui-control-room.png` });
+    device.end(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('lists a new case live and takes an action through a dialog that checks its fields', async () => {
+    const page = await browser.newPage({ locale: 'zh-CN', viewport: { width: 1400, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await logIn(page, t.httpUrl + '/#/cases', 'admin', password);
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
+
+    const api = authed(t.adminToken);
+    const res = await api(`${t.httpUrl}/api/cases`, {
+      method: 'POST',
+      body: JSON.stringify({ source: 'hotline', severity: 'minor', title: '12345：路灯不亮' }),
+    });
+    const { code } = (await res.json()) as { code: string };
+    const caseRow = page.locator(`[data-testid="case-row"][data-case-code="${code}"]`);
+    await caseRow.click();
+    const detail = page.locator(`[data-testid="case-detail"][data-case-code="${code}"]`);
+    await detail.waitFor();
+    await detail.locator('button[data-action="cancel"]').click();
+    const dialog = page.locator('[data-testid="action-dialog"][data-action="cancel"]');
+    await dialog.locator('[data-testid="action-submit"]').click();
+    await dialog.locator('.error').first().waitFor();
+    await dialog.locator('input[name="reason"]').fill('重复来电');
+    await dialog.locator('[data-testid="action-submit"]').click();
+    await page
+      .locator(`[data-testid="case-detail"][data-case-code="${code}"][data-state="cancelled"]`)
+      .waitFor();
+    expect(await detail.locator('[data-testid="case-timeline"]').innerText()).toContain('重复来电');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
