@@ -44,13 +44,13 @@ describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
     await map.locator('[data-testid="map-device"], [data-testid="map-cluster"]').first().waitFor();
     expect(await map.getAttribute('data-devices')).toBe('7');
     const onMap = async () =>
-      page.evaluate(() =>
-        [
-          ...document.querySelectorAll<HTMLElement>(
-            '[data-testid="map-cluster"], [data-testid="map-device"]',
-          ),
-        ].reduce((n, el) => n + Number(el.dataset.count ?? 1), 0),
-      );
+      page.evaluate(() => {
+        let n = 0;
+        document
+          .querySelectorAll<HTMLElement>('[data-testid="map-cluster"], [data-testid="map-device"]')
+          .forEach((el) => (n += Number(el.dataset.count ?? 1)));
+        return n;
+      });
     await expect.poll(onMap, { timeout: 15_000 }).toBe(7);
 
     const manhole = t.devices.manhole;
