@@ -142,6 +142,11 @@ export class MapView {
     return this.items;
   }
 
+  /** The state a drawn item's marker shows (`data-state`), for tests and the benchmark. */
+  paintedState(key: string): string | undefined {
+    return this.markers.get(key)?.getElement()?.dataset.state;
+  }
+
   destroy(): void {
     if (this.timer) clearTimeout(this.timer);
     this.map.remove();
@@ -187,7 +192,6 @@ export class MapView {
       el.dataset.type = type;
       el.textContent = this.options.glyph?.(type) ?? '';
     }
-    el.setAttribute('data-testid', el.dataset.testid);
     const label = this.options.describe?.(item, this.index);
     if (label) {
       el.setAttribute('aria-label', label);
