@@ -73,7 +73,9 @@ describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
       .toBe('critical');
     const drawer = page.locator('[data-testid="device-drawer"]');
     await drawer.waitFor();
-    await expect.poll(() => drawer.locator('[data-metric="tilt"]').innerText()).toContain('60');
+    await expect
+      .poll(() => drawer.locator('[data-metric="tilt"]').innerText(), { timeout: 30_000 })
+      .toContain('60');
     expect(await drawer.locator('[data-metric="tilt"]').innerText()).toContain('deg');
 
     // Acknowledge with a comment: an empty one is refused, then it is recorded as the user.
@@ -123,6 +125,50 @@ describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
       .locator(`[data-testid="case-detail"][data-case-code="${code}"][data-state="cancelled"]`)
       .waitFor();
     expect(await detail.locator('[data-testid="case-timeline"]').innerText()).toContain('重复来电');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows KPI cards per district as the API gives them, drills down to streets, and fills a 1920×1080 wall screen', async () => {
+    const page = await browser.newPage({ locale: 'zh-CN', viewport: { width: 1400, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await logIn(page, t.httpUrl + '/#/kpi', 'admin', password);
+    const api = authed(t.adminToken);
+    const expected = (await (
+      await api(`${t.httpUrl}/api/kpis/facilities?level=district`)
+    ).json()) as { rows: { area: string; facilities: number; integrityRate: number | null }[] };
+    const cards = page.locator('[data-testid="kpi-card"]');
+    await expect.poll(() => cards.count(), { timeout: 15_000 }).toBe(expected.rows.length);
+    const percent = (r: number | null) => (r === null ? '—' : `${(r * 100).toFixed(1)} %`);
+    for (const r of expected.rows) {
+      const card = page.locator(`[data-testid="kpi-card"][data-area="${r.area}"]`);
+      expect(await card.locator('[data-kpi="facilities"]').innerText()).toBe(String(r.facilities));
+      expect(await card.locator('[data-kpi="integrityRate"]').innerText()).toBe(
+        percent(r.integrityRate),
+      );
+    }
+    expect(await cards.first().innerText()).toContain('设施完好率');
+    // Drill down into the first district: its streets.
+    const district = expected.rows[0]!.area;
+    await page.locator(`[data-testid="kpi-card"][data-area="${district}"] button`).click();
+    await expect
+      .poll(async () => (await cards.first().getAttribute('data-area'))?.length, {
+        timeout: 15_000,
+      })
+      .toBe(9);
+    for (const area of await cards.evaluateAll((els) =>
+      els.map((e) => e.getAttribute('data-area')),
+    ))
+      expect(area!.startsWith(district)).toBe(true);
+    await page.screenshot({ path: `${shots}/ui-kpi.png` });
+
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await page.goto(t.httpUrl + '/#/wall');
+    await page.locator('[data-testid="wall-screen"] [data-testid="city-map"]').waitFor();
+    await page.locator('[data-testid="wall-screen"] [data-testid="kpi-card"]').first().waitFor();
+    await page.locator('[data-testid="wall-screen"] [data-testid="alarm-console"]').waitFor();
+    await page.screenshot({ path: `${shots}/ui-wall.png` });
     expect(errors).toEqual([]);
     await page.close();
   });
