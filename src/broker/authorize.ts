@@ -3,6 +3,7 @@ import { HubError, parseDeviceTopic, type DeviceTopicKind } from '../domain/inde
 import { maySubscribe, publishKindFor, serviceMayPublish, serviceMaySubscribe } from './acl.js';
 import type { BrokerContext } from './context.js';
 import { createRateLimiter } from './limits.js';
+import { createClientWarnings } from './warn-limit.js';
 
 /**
  * Receives every authorised publish of a device. `ack` completes the
@@ -68,6 +69,19 @@ export function installAuthorize(
   }, options.dropWindowMs ?? 60_000);
   abuseTimer.unref();
 
+  const warnings = createClientWarnings(logger, {
+    onSuppressed: () => counters.suppressedWarnings++,
+  });
+  aedes.on('clientDisconnect', (client) => warnings.closed(client));
+  const tooLarge = (payload: Buffer) => payload.length > options.maxPayloadBytes;
+  const refuseTooLarge = (fields: Record<string, unknown>, bytes: number) => {
+    counters.oversize++;
+    metrics.drops.inc({ reason: 'payload_too_large' });
+    logger.warn({ ...fields, bytes }, 'HUB_ERR_PAYLOAD_TOO_LARGE');
+    // MQTT 3.1.1 has no reason code for it: close, as for any bad packet.
+    return new HubError('HUB_ERR_PAYLOAD_TOO_LARGE', `${bytes} bytes`);
+  };
+
   const deny = (action: 'publish' | 'subscribe') => {
     counters.aclDenials++;
     metrics.aclDenials.inc({ action });
@@ -87,6 +101,11 @@ export function installAuthorize(
         deny('publish');
         return done(new HubError('HUB_ERR_TOPIC_FORBIDDEN', packet.topic));
       }
+      // The payload limit holds for every account, services included (#17).
+      const payload = packet.payload as Buffer;
+      if (tooLarge(payload)) {
+        return done(refuseTooLarge({ service: client.id, topic: packet.topic }, payload.length));
+      }
       metrics.messagesIn.inc();
       return done(null);
     }
@@ -94,7 +113,8 @@ export function installAuthorize(
     const kind = device ? publishKindFor(device.id, packet.topic) : null;
     if (!device || !kind) {
       deny('publish');
-      logger.warn(
+      warnings.warn(
+        client,
         { deviceId: device?.id, topic: packet.topic },
         'publish outside own topics refused',
       );
@@ -102,13 +122,10 @@ export function installAuthorize(
       return done(new HubError('HUB_ERR_TOPIC_FORBIDDEN', packet.topic));
     }
     const payload = packet.payload as Buffer;
-    if (payload.length > options.maxPayloadBytes) {
-      counters.oversize++;
-      metrics.drops.inc({ reason: 'payload_too_large' });
-      logger.warn({ deviceId: device.id, bytes: payload.length }, 'HUB_ERR_PAYLOAD_TOO_LARGE');
+    if (tooLarge(payload)) {
+      const err = refuseTooLarge({ deviceId: device.id }, payload.length);
       options.onOversize?.(device, packet.topic, payload);
-      // MQTT 3.1.1 has no reason code for it: close, as for any bad packet.
-      return done(new HubError('HUB_ERR_PAYLOAD_TOO_LARGE', `${payload.length} bytes`));
+      return done(err);
     }
     options.onSeen(device.id);
     if (kind !== 'status' && !limiter.take(device.id)) {
@@ -140,7 +157,7 @@ export function installAuthorize(
       : device !== undefined && maySubscribe(device.id, sub.topic);
     if (!ok) {
       deny('subscribe');
-      logger.warn({ deviceId: device?.id, topic: sub.topic }, 'subscription refused');
+      warnings.warn(client, { deviceId: device?.id, topic: sub.topic }, 'subscription refused');
       // Negate the subscription: SUBACK carries 0x80 for it [MQTT-3.9.3].
       return done(null, null);
     }

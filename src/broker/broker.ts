@@ -44,6 +44,8 @@ export interface BrokerOptions {
   /** Shared Prometheus registry; a private one when absent. */
   readonly registry?: Registry;
   readonly authThrottle?: AuthThrottleOptions;
+  /** A device's legacy secret hash was verified; store `device.secretHash` where `before` still is. */
+  readonly onSecretUpgrade?: (device: DeviceIdentity, before: string) => void;
   /** A payload the broker refused as too large (the hub dead-letters it: never a silent drop). */
   readonly onOversize?: (device: DeviceIdentity, topic: string, payload: Buffer) => void;
   /** A device's publish on its own `commands/ack` topic (the command service). */
@@ -69,16 +71,6 @@ export async function createBroker(
   logger: Logger,
 ) {
   const nodeId = options.nodeId ?? randomUUID();
-  const counters: BrokerCounters = {
-    connections: 0,
-    authFailures: 0,
-    aclDenials: 0,
-    oversize: 0,
-    rateLimited: 0,
-    throttledConnects: 0,
-    protocolRefusals: 0,
-    cachedAuths: 0,
-  };
   const sockets = new Set<net.Socket>();
   const closedBytes: BytesSoFar = { in: 0, out: 0 };
   const presence = createPresence(
@@ -95,6 +87,20 @@ export async function createBroker(
     // A subscriber that stops reading must not stall every other delivery.
     drainTimeout: 30_000,
   });
+  const counters: BrokerCounters = {
+    get connections() {
+      return aedes.connectedClients;
+    },
+    connects: 0,
+    authFailures: 0,
+    aclDenials: 0,
+    oversize: 0,
+    rateLimited: 0,
+    throttledConnects: 0,
+    protocolRefusals: 0,
+    secretUpgrades: 0,
+    suppressedWarnings: 0,
+  };
   const mq = (aedes as unknown as { mq: MessageEmitter }).mq;
   const metrics = createBrokerMetrics(registry, {
     connections: () => aedes.connectedClients,
@@ -122,6 +128,7 @@ export async function createBroker(
     maxConnections: options.maxConnections ?? Number.MAX_SAFE_INTEGER,
     servicePassword: options.servicePassword,
     authThrottle: options.authThrottle,
+    onSecretUpgrade: options.onSecretUpgrade,
   });
   const stopAuthorize = installAuthorize(ctx, onPublish, {
     maxPayloadBytes: options.maxPayloadBytes,
@@ -150,7 +157,7 @@ export async function createBroker(
     );
 
   aedes.on('client', (client) => {
-    counters.connections++;
+    counters.connects++;
     metrics.connects.inc({ protocol: infoOf(ctx, client).protocol });
   });
   const sessions = createSessions(ctx);

@@ -1,6 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { DeviceIdentity } from '../db/index.js';
-
 /**
  * Pure limit bookkeeping for the broker (#6), with an injected clock so the
  * tests need no timers.
@@ -89,34 +86,5 @@ export function createAuthThrottle(
       failures.delete(address);
     },
     trackedAddresses: () => failures.size,
-  };
-}
-
-/**
- * Credentials verified once (scrypt) are remembered as a SHA-256 digest of
- * the secret, tied to the stored hash, so a reconnect storm after a restart
- * or a network cut costs one scrypt per device, not one per attempt. A
- * rotated secret changes the stored hash and voids the entry; a wrong
- * secret always goes through scrypt. Device secrets are 192-bit random
- * strings, so a digest in memory gives nothing away (decision 0003).
- */
-export function createVerifiedCache(max: number) {
-  const entries = new Map<string, { hash: string; digest: Buffer }>();
-  const digest = (secret: string) => createHash('sha256').update(secret).digest();
-  return {
-    matches(device: Pick<DeviceIdentity, 'id' | 'secretHash'>, secret: string): boolean {
-      const e = entries.get(device.id);
-      return (
-        e !== undefined && e.hash === device.secretHash && timingSafeEqual(e.digest, digest(secret))
-      );
-    },
-    remember(device: Pick<DeviceIdentity, 'id' | 'secretHash'>, secret: string): void {
-      entries.delete(device.id);
-      if (entries.size >= max) {
-        const oldest = entries.keys().next().value;
-        if (oldest !== undefined) entries.delete(oldest);
-      }
-      entries.set(device.id, { hash: device.secretHash, digest: digest(secret) });
-    },
   };
 }

@@ -22,6 +22,7 @@ export function brokerOptions(
     statusSink: (records: readonly DeviceStatusRecord[]) => Promise<void>;
     onCommandAck: NonNullable<BrokerOptions['onCommandAck']>;
     onOversize: NonNullable<BrokerOptions['onOversize']>;
+    onSecretUpgrade?: BrokerOptions['onSecretUpgrade'];
     onDrops?: BrokerOptions['onDrops'];
     dropWindowMs?: number;
   },
@@ -52,6 +53,7 @@ export function brokerOptions(
     registry: hooks.registry,
     onCommandAck: hooks.onCommandAck,
     onOversize: hooks.onOversize,
+    onSecretUpgrade: hooks.onSecretUpgrade,
     onDrops: hooks.onDrops,
     dropWindowMs: hooks.dropWindowMs,
   };
