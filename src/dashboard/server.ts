@@ -22,7 +22,7 @@ import type { Registry } from 'prom-client';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { setupAuth } from './auth.js';
-import { contentSecurityPolicy } from './csp.js';
+import { contentSecurityPolicy, tileOrigins } from './csp.js';
 import { ajvOptions, setupInputChecks } from './input.js';
 import { registerCaseRoutes } from './case-routes.js';
 import { registerKpiRoutes } from './kpi-routes.js';
@@ -124,7 +124,9 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
     },
   });
   await app.register(fastifyHelmet, {
-    contentSecurityPolicy: { directives: contentSecurityPolicy() },
+    contentSecurityPolicy: {
+      directives: contentSecurityPolicy({ tileHosts: tileOrigins(deps.ui?.mapTileUrl) }),
+    },
     frameguard: { action: 'deny' },
   });
   await app.register(fastifyMultipart, { limits: { fileSize: maxPhotoBytes, files: 1 } });

@@ -71,9 +71,11 @@ describe.skipIf(!chromiumPath)('the crew app on a phone in Chromium', () => {
 
     const note = '关闭阀门，更换密封圈，复测无泄漏';
     await cardA.locator('textarea[name="note"]').fill(note);
-    await cardA
-      .locator('input[type=file]')
-      .setInputFiles({ name: 'fix.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('jpeg') });
+    await cardA.locator('input[type=file]').setInputFiles({
+      name: 'fix.jpg',
+      mimeType: 'image/jpeg',
+      buffer: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46]),
+    });
 
     // Another case changes (the control room comments on it): the note stays.
     const versionB = Number(await cardB.getAttribute('data-version'));

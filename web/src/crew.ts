@@ -29,6 +29,7 @@ export const crewState = reactive({
   queued: 0,
   online: typeof navigator === 'undefined' ? true : navigator.onLine,
   conflicts: [] as { code: string; state: string; message: string }[],
+  refusedPhotos: [] as { code: string; names: string[] }[],
   replayed: 0,
 });
 
@@ -47,6 +48,8 @@ async function handleOutcomes(outcomes: Outcome[]): Promise<void> {
       applyCase((o.result as { case: CaseDetail }).case);
       crewState.replayed++;
       drafts.delete(o.action.caseId);
+      if (o.action.refusedPhotos.length)
+        crewState.refusedPhotos.push({ code: o.action.code, names: o.action.refusedPhotos });
     } else {
       // The server's state wins: show it and say why the crew's action did not land.
       let state = '';

@@ -109,6 +109,7 @@ const zh = {
     queued: '离线：{n} 项操作待发送',
     replayed: '已发送离线操作',
     conflict: '案件 {code} 已被他人处理（服务器状态为准）：{state}',
+    photoRefused: '案件 {code} 已反馈，但照片未被接收（不是图片或过大）：{names}',
     offline: '离线',
     noCases: '暂无任务',
     install: '安装到手机',
@@ -242,6 +243,8 @@ const en: Messages = {
     queued: 'Offline: {n} action(s) waiting',
     replayed: 'Offline actions sent',
     conflict: 'Case {code} was changed elsewhere (the server wins): {state}',
+    photoRefused:
+      'Case {code} was reported, but the hub refused the photos (not an image or too large): {names}',
     offline: 'Offline',
     noCases: 'No cases',
     install: 'Install on phone',

@@ -85,4 +85,26 @@ describe('the crew’s offline queue', () => {
     expect(held!.photoIds).toEqual([1]);
     expect(held!.photos).toEqual([]);
   });
+
+  it('sends the report without a photo the hub refuses, and says which', async () => {
+    const hub = fakeHub();
+    hub.setOnline(true);
+    const q = new OfflineQueue(memoryStore(), {
+      ...hub.sender,
+      async uploadPhoto() {
+        throw new ApiError(400, 'HUB_ERR_BAD_REQUEST', 'not an image');
+      },
+    });
+    await q.enqueue({
+      caseId: 4,
+      code: 'AJ-4',
+      action: 'handle',
+      body: { note: 'n' },
+      photos: [{ name: 'notes.txt', blob: new Blob(['x']) }],
+    });
+    const [o] = await q.replay();
+    expect(o!.kind).toBe('sent');
+    expect(o!.action.refusedPhotos).toEqual(['notes.txt']);
+    expect([...hub.seen.values()][0]).toEqual({ caseId: 4, action: 'handle', body: { note: 'n' } });
+  });
 });

@@ -16,6 +16,8 @@ export interface QueuedAction {
   /** Photos not uploaded yet, and the ids of those that were (no second upload on replay). */
   photos: { name: string; blob: Blob }[];
   photoIds: number[];
+  /** Names of photos the hub refused (not an image, too large); the report went without them. */
+  refusedPhotos: string[];
   readonly queuedAt: number;
 }
 
@@ -58,6 +60,9 @@ export type Outcome =
   | { kind: 'sent'; action: QueuedAction; result: unknown }
   | { kind: 'conflict'; action: QueuedAction; error: ApiError };
 
+const isPhotoRefusal = (e: ApiError): boolean =>
+  e.status === 400 || e.status === 413 || e.status === 415;
+
 /** A network failure (offline, connection reset) rather than the hub's answer. */
 export const isNetworkError = (err: unknown): boolean => !(err instanceof ApiError);
 
@@ -80,12 +85,13 @@ export class OfflineQueue {
   }
 
   async enqueue(
-    a: Omit<QueuedAction, 'key' | 'queuedAt' | 'photoIds'> & { key?: string },
+    a: Omit<QueuedAction, 'key' | 'queuedAt' | 'photoIds' | 'refusedPhotos'> & { key?: string },
   ): Promise<QueuedAction> {
     const queued: QueuedAction = {
       ...a,
       key: a.key ?? newKey(),
       photoIds: [],
+      refusedPhotos: [],
       queuedAt: Date.now(),
     };
     await this.store.put(queued);
@@ -107,8 +113,14 @@ export class OfflineQueue {
       try {
         while (a.photos.length) {
           const p = a.photos[0]!;
-          const { id } = await this.sender.uploadPhoto(a.caseId, p.blob, p.name);
-          a.photoIds.push(id);
+          try {
+            const { id } = await this.sender.uploadPhoto(a.caseId, p.blob, p.name);
+            a.photoIds.push(id);
+          } catch (err) {
+            // A photo the hub refuses (not an image, too large) must not hold the report back.
+            if (isNetworkError(err) || !isPhotoRefusal(err as ApiError)) throw err;
+            a.refusedPhotos.push(p.name);
+          }
           a.photos.shift();
           await this.store.put(a);
         }
