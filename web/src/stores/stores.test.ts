@@ -7,6 +7,7 @@ import { CaseBook, formatRemaining } from './cases.js';
 import { drillInto, drillUp, meets, percent, top } from './kpi.js';
 import { seriesOf, thresholdsFor } from './thresholds.js';
 import { actionsFor, validateAction } from './workflow.js';
+import { calendarFrom, workingRemaining } from './working.js';
 import type { Transition } from '../api.js';
 
 const alarm = (over: Partial<AlarmRecord>): AlarmRecord => ({
@@ -233,5 +234,22 @@ describe('device chart', () => {
       [Date.parse('2026-12-01T00:01:00Z'), 0],
       [Date.parse('2026-12-01T00:02:00Z'), 1],
     ]);
+  });
+});
+
+describe('working-time countdown', () => {
+  it('counts only working hours to a deadline, skipping the night and a holiday', () => {
+    const cal = calendarFrom({
+      timeZone: 'Asia/Shanghai',
+      workingHours: [
+        { start: 9 * 60, end: 12 * 60 },
+        { start: 13 * 60 + 30, end: 17 * 60 + 30 },
+      ],
+      days: [{ date: '2026-12-03', kind: 'holiday' }],
+    });
+    // Tue 16:30 → Fri 10:00 (Shanghai), Thursday off: 1 h Tuesday + 7 h Wednesday + 1 h Friday.
+    const now = Date.parse('2026-12-01T08:30:00Z');
+    expect(workingRemaining('2026-12-04T02:00:00Z', now, cal)).toBe('9 h 00 min');
+    expect(workingRemaining('2026-12-01T08:00:00Z', now, cal)).toBe('-0 h 30 min');
   });
 });
