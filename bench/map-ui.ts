@@ -8,6 +8,7 @@
  * of a busy machine.
  * Builds bench/map-page with Vite, serves it on loopback, drives Chromium.
  * Run: npx tsx bench/map-ui.ts [seconds=60] [rate=1000] [counts=1000,10000,100000]
+ * (MAP_BENCH_PULSE=0: critical markers without their pulsing animation)
  * The last line is one JSON object.
  */
 import { createReadStream, existsSync } from 'node:fs';
@@ -23,6 +24,7 @@ const seconds = Number(process.argv[2] ?? 60);
 const rate = Number(process.argv[3] ?? 1000);
 const counts = (process.argv[4] ?? '1000,10000,100000').split(',').map(Number);
 const idle = Math.min(seconds, 10);
+const pulse = process.env.MAP_BENCH_PULSE === '0' ? '&pulse=0' : '';
 
 if (!chromiumPath) process.exit(0);
 const root = fileURLToPath(new URL('./map-page/', import.meta.url));
@@ -60,7 +62,7 @@ try {
   for (const n of counts) {
     const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
     await page.goto(
-      `http://127.0.0.1:${port}/?n=${n}&seconds=${seconds}&rate=${rate}&idle=${idle}`,
+      `http://127.0.0.1:${port}/?n=${n}&seconds=${seconds}&rate=${rate}&idle=${idle}${pulse}`,
     );
     const handle = await page.waitForFunction(() => window.benchResult ?? window.benchError, null, {
       timeout: (seconds + idle + 120) * 1000,
@@ -71,7 +73,8 @@ try {
     results.push(r);
     console.log(
       `${String(n).padStart(7)} devices: first render ${r!.firstRenderMs} ms (index ${r!.indexMs} ms, draw ${r!.renderMs} ms), ` +
-        `${r!.markers} markers; ${r!.updatesSent} updates in ${seconds} s, ${r!.refreshes} refreshes, ` +
+        `${r!.markers} markers; ${r!.updatesSent} updates in ${seconds} s, ${r!.refreshes} refreshes ` +
+        `(longest ${r!.maxRefreshMs} ms; longest update batch ${r!.maxTickMs} ms), ` +
         `longest task ${r!.longestTaskMs} ms (${r!.longTasks} over 50 ms; idle baseline ${r!.idleLongestMs} ms, ` +
         `${r!.idleLongTasks} in ${idle} s), dropped ${r!.dropped} of ${r!.checked} markers`,
     );

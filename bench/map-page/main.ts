@@ -16,6 +16,9 @@ interface Result {
   markers: number;
   updatesSent: number;
   refreshes: number;
+  /** Our own code's longest refresh and update batch: what the map costs, without the scheduler. */
+  maxRefreshMs: number;
+  maxTickMs: number;
   idleLongTasks: number;
   idleLongestMs: number;
   longTasks: number;
@@ -36,6 +39,12 @@ const n = Number(params.get('n') ?? 1000);
 const seconds = Number(params.get('seconds') ?? 60);
 const rate = Number(params.get('rate') ?? 1000);
 const idleSeconds = Number(params.get('idle') ?? 10);
+// `pulse=0`: without the critical markers' pulsing animation, to tell its paint cost apart.
+if (params.get('pulse') === '0') {
+  const style = document.createElement('style');
+  style.textContent = '.mk-critical { animation: none !important; }';
+  document.head.append(style);
+}
 
 // The demo city's extent (src/domain/demo-city.ts), mulberry32 for reproducibility.
 let seed = 20261202;
@@ -89,10 +98,12 @@ async function run(): Promise<void> {
   // The truth: what each device's state is after the storm.
   const truth = new Uint8Array(n);
   let sent = 0;
+  let maxTickMs = 0;
   const end = performance.now() + seconds * 1000;
   await new Promise<void>((resolve) => {
     const start = performance.now();
     const timer = setInterval(() => {
+      const tickStart = performance.now();
       // As many as are due by now: timers run late on a busy machine, the rate must not.
       const due = Math.min(
         Math.round(((performance.now() - start) * rate) / 1000),
@@ -108,6 +119,7 @@ async function run(): Promise<void> {
         sent++;
       }
       view.invalidate();
+      maxTickMs = Math.max(maxTickMs, performance.now() - tickStart);
       if (performance.now() >= end) {
         clearInterval(timer);
         resolve();
@@ -136,6 +148,8 @@ async function run(): Promise<void> {
     markers,
     updatesSent: sent,
     refreshes: view.stats.refreshes,
+    maxRefreshMs: Math.round(view.stats.maxRefreshMs * 10) / 10,
+    maxTickMs: Math.round(maxTickMs * 10) / 10,
     idleLongTasks,
     idleLongestMs,
     longTasks: longTasks.length,

@@ -114,6 +114,7 @@ export interface Transition {
   readonly roles: readonly Role[];
   readonly requires?: 'reason' | 'note' | 'hours';
   readonly zh: string;
+  readonly en?: string;
 }
 
 export interface CommandRow {

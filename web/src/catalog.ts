@@ -4,6 +4,8 @@ import { caseStates, severities, type CaseState, type Severity } from '@domain/e
 import { facilityCatalog, facilityTypes, type FacilityType } from '@domain/facilities.js';
 import { ApiError, get, type Transition } from './api.js';
 import { isZh } from './i18n.js';
+import geo from './map/demo-city.geo.json';
+import type { ThresholdLine } from './stores/thresholds.js';
 
 /**
  * Labels and lists of every page from one place: `GET /api/catalog` (issue
@@ -24,12 +26,75 @@ export interface UiCatalog {
   readonly caseStateLabels: Readonly<Record<CaseState, Label>>;
   readonly commands: readonly CommandSpec[];
   readonly transitions: Readonly<Record<string, Transition>>;
+  /** Rule limits per metric as a chart draws them; null: read them from GET /api/rules. */
+  readonly thresholds: readonly ThresholdLine[] | null;
+  readonly kpiTargets: Readonly<Record<string, { value: number; direction: 'min' | 'max' }>>;
+  readonly districts: readonly { code: string; name: string }[];
 }
 
 export interface MetricLabel {
   readonly name: string;
   readonly unit: string;
-  readonly description: string;
+  readonly zh: string;
+  readonly en: string;
+}
+
+/**
+ * GET /api/catalog as docs/api.md ("Catalog") gives it: lists of `{id, label}`
+ * with their attributes. Converted once into the lookups the pages use.
+ */
+interface ServedCatalog {
+  readonly severities: readonly { id: Severity; label: Label }[];
+  readonly caseStates: readonly { id: CaseState; label: Label }[];
+  readonly caseActions: readonly {
+    id: string;
+    label: Label;
+    from: readonly CaseState[];
+    to: CaseState | null;
+    roles: readonly Transition['roles'][number][];
+    requires: Transition['requires'] | null;
+  }[];
+  readonly facilityTypes: readonly {
+    id: FacilityType;
+    label: Label;
+    metrics: readonly { name: string; unit: string | null; label: Label }[];
+    commands: readonly { name: string; args: Record<string, unknown> }[];
+  }[];
+  readonly kpiTargets?: Readonly<Record<string, { value: number; direction: 'min' | 'max' }>>;
+  readonly thresholds?: readonly ThresholdLine[];
+  readonly areas?: readonly { code: string; level: string; name: string }[];
+}
+
+export function fromServed(c: ServedCatalog): UiCatalog {
+  const byId = <T extends { id: string }, V>(list: readonly T[], f: (x: T) => V) =>
+    Object.fromEntries(list.map((x) => [x.id, f(x)]));
+  return {
+    facilityTypes: c.facilityTypes.map((f) => f.id),
+    facilities: byId(c.facilityTypes, (f) => ({
+      ...f.label,
+      metrics: f.metrics.map((m) => ({ name: m.name, unit: m.unit ?? '', ...m.label })),
+    })) as UiCatalog['facilities'],
+    severities: c.severities.map((s) => s.id),
+    severityLabels: byId(c.severities, (s) => s.label) as UiCatalog['severityLabels'],
+    caseStates: c.caseStates.map((s) => s.id),
+    caseStateLabels: byId(c.caseStates, (s) => s.label) as UiCatalog['caseStateLabels'],
+    commands: c.facilityTypes.flatMap((f) =>
+      f.commands.map((cmd) => ({ type: f.id, name: cmd.name, args: cmd.args })),
+    ),
+    transitions: byId(c.caseActions, (a) => ({
+      from: a.from,
+      to: a.to,
+      roles: a.roles,
+      ...(a.requires ? { requires: a.requires } : {}),
+      zh: a.label.zh,
+      en: a.label.en,
+    })),
+    thresholds: c.thresholds ?? null,
+    kpiTargets: c.kpiTargets ?? {},
+    districts: (c.areas ?? [])
+      .filter((a) => a.level === 'district')
+      .map((a) => ({ code: a.code, name: a.name })),
+  };
 }
 
 // Severity and case-state names as the old pages showed them (domain.md,
@@ -64,7 +129,8 @@ export function fallbackCatalog(transitions: Record<string, Transition>): UiCata
           metrics: spec.metrics.map((m) => ({
             name: m.name,
             unit: m.unit ?? '',
-            description: m.description,
+            zh: m.description,
+            en: m.description,
           })),
         },
       ];
@@ -84,6 +150,11 @@ export function fallbackCatalog(transitions: Record<string, Transition>): UiCata
     ) as UiCatalog['caseStateLabels'],
     commands: commandCatalog,
     transitions,
+    thresholds: null,
+    kpiTargets: {},
+    districts: (geo as GeoJSON.FeatureCollection).features
+      .filter((f) => f.properties?.level === 'district')
+      .map((f) => ({ code: String(f.properties!.code), name: String(f.properties!.name) })),
   };
 }
 
@@ -92,18 +163,17 @@ export const catalog = reactive<{ value: UiCatalog | null }>({ value: null });
 /** Loads the catalog once after login; the route wins, the build-time lists stand in. */
 export async function loadCatalog(): Promise<UiCatalog> {
   if (catalog.value) return catalog.value;
-  let served: UiCatalog | null = null;
+  let served: ServedCatalog | null = null;
   try {
-    served = await get<UiCatalog>('/api/catalog');
+    served = await get<ServedCatalog>('/api/catalog');
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 404) throw err;
   }
-  const value =
-    served && served.facilities
-      ? served
-      : fallbackCatalog(
-          (await get<{ transitions: Record<string, Transition> }>('/api/workflow')).transitions,
-        );
+  const value = served
+    ? fromServed(served)
+    : fallbackCatalog(
+        (await get<{ transitions: Record<string, Transition> }>('/api/workflow')).transitions,
+      );
   catalog.value = value;
   return value;
 }
@@ -120,8 +190,9 @@ export const labels = {
   state: (s: string) => pick(catalog.value?.caseStateLabels[s as CaseState], s),
   action: (a: string) => {
     const t = catalog.value?.transitions[a];
-    return t && isZh() ? t.zh : a;
+    return t ? (isZh() ? t.zh : (t.en ?? a)) : a;
   },
+  metric: (m: MetricLabel) => (isZh() ? m.zh : m.en),
   unit: (type: string, metric: string) =>
     catalog.value?.facilities[type as FacilityType]?.metrics.find((m) => m.name === metric)?.unit ??
     '',

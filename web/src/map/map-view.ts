@@ -32,7 +32,7 @@ export class MapView {
   private lastRefresh = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** Renders and refreshes done, for the benchmark and tests. */
-  readonly stats = { renders: 0, refreshes: 0, patched: 0 };
+  readonly stats = { renders: 0, refreshes: 0, patched: 0, maxRefreshMs: 0 };
 
   constructor(
     readonly element: HTMLElement,
@@ -111,7 +111,8 @@ export class MapView {
   /** Repaints the markers whose worst state changed; returns how many. */
   refresh(): number {
     this.pending = false;
-    this.lastRefresh = performance.now();
+    const started = performance.now();
+    this.lastRefresh = started;
     const index = this.index;
     if (!index) return 0;
     let patched = 0;
@@ -126,6 +127,7 @@ export class MapView {
     }
     this.stats.refreshes++;
     this.stats.patched += patched;
+    this.stats.maxRefreshMs = Math.max(this.stats.maxRefreshMs, performance.now() - started);
     return patched;
   }
 

@@ -3,6 +3,7 @@ import type { RuleDefinition } from '@domain/rules.js';
 /** A number a rule compares a metric with: a line on the device's chart. */
 export interface ThresholdLine {
   readonly ruleId: string;
+  readonly facilityType?: string;
   readonly metric: string;
   readonly op: string;
   readonly value: number;
