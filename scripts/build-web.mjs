@@ -5,7 +5,15 @@
 // lockfile differs from the one stamped into web/dist by the last build.
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,12 +31,31 @@ if (!existsSync(path.join(web, 'index.html'))) {
 
 function* files(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
+    if (entry.name === 'dist' || entry.name === 'node_modules' || entry.name === '.build-lock')
+      continue;
     const p = path.join(dir, entry.name);
     if (entry.isDirectory()) yield* files(p);
     else if (!entry.name.endsWith('.test.ts')) yield p;
   }
 }
+
+// One build at a time (two browser test files start together): a lock directory,
+// then the stamp is read again, so the second waits and finds the first's build.
+const buildLock = path.join(web, '.build-lock');
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+for (;;) {
+  try {
+    mkdirSync(buildLock);
+    break;
+  } catch (err) {
+    if (err.code !== 'EEXIST') throw err;
+    // A build killed half-way leaves its lock: ten minutes is longer than any build.
+    if (Date.now() - statSync(buildLock).mtimeMs > 600_000)
+      rmSync(buildLock, { recursive: true, force: true });
+    else sleep(500);
+  }
+}
+process.on('exit', () => rmSync(buildLock, { recursive: true, force: true }));
 
 const hash = createHash('sha256');
 const inputs = [...files(web), ...files(path.join(root, 'src', 'domain'))];

@@ -15,6 +15,15 @@ async function logIn(page: Page, url: string, username: string, password: string
   await page.click('[data-testid="login-submit"]');
 }
 
+/** Uncaught errors and the ones Vue logs (a failed resource, e.g. the 401 before login, is not one). */
+function watchErrors(page: Page, errors: string[]): void {
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
+      errors.push(m.text());
+  });
+}
+
 /** The Vue control room (issue #13) in Chromium against a real hub. */
 describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
   let t: TestHub;
@@ -31,7 +40,7 @@ describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
   it('shows every demo device on the map, and a lifted manhole cover as an alarm row and a red marker an operator acknowledges with a comment', async () => {
     const page = await browser.newPage({ locale: 'zh-CN', viewport: { width: 1600, height: 900 } });
     const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    watchErrors(page, errors);
 
     await logIn(page, t.httpUrl + '/', 'admin', 'wrong password');
     await page.locator('[data-testid="login-error"]').waitFor();
@@ -101,7 +110,7 @@ describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
   it('lists a new case live and takes an action through a dialog that checks its fields', async () => {
     const page = await browser.newPage({ locale: 'zh-CN', viewport: { width: 1400, height: 900 } });
     const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    watchErrors(page, errors);
     await logIn(page, t.httpUrl + '/#/cases', 'admin', password);
     await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
 
@@ -132,7 +141,7 @@ describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
   it('shows KPI cards per district as the API gives them, drills down to streets, and fills a 1920×1080 wall screen', async () => {
     const page = await browser.newPage({ locale: 'zh-CN', viewport: { width: 1400, height: 900 } });
     const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    watchErrors(page, errors);
     await logIn(page, t.httpUrl + '/#/kpi', 'admin', password);
     const api = authed(t.adminToken);
     const expected = (await (

@@ -242,8 +242,8 @@ describe('working-time countdown', () => {
     const cal = calendarFrom({
       timeZone: 'Asia/Shanghai',
       workingHours: [
-        { start: 9 * 60, end: 12 * 60 },
-        { start: 13 * 60 + 30, end: 17 * 60 + 30 },
+        { start: '09:00', end: '12:00' },
+        { start: '13:30', end: '17:30' },
       ],
       days: [{ date: '2026-12-03', kind: 'holiday' }],
     });

@@ -7,14 +7,23 @@ import {
 /** GET /api/calendar as the domain's calendar (decision 0108): for a countdown in working time. */
 export interface CalendarResponse {
   readonly timeZone: string;
-  readonly workingHours: readonly WorkingPeriod[];
+  /** `HH:MM` local times (docs/api.md, GET /api/calendar). */
+  readonly workingHours: readonly { start: string; end: string }[];
   readonly days: readonly { date: string; kind: 'holiday' | 'workday' }[];
 }
+
+const minutesOf = (hhmm: string): number => {
+  const [h, m] = hhmm.split(':').map(Number);
+  return (h ?? 0) * 60 + (m ?? 0);
+};
 
 export function calendarFrom(r: CalendarResponse): WorkingCalendar {
   return {
     timeZone: r.timeZone,
-    periods: r.workingHours,
+    periods: r.workingHours.map((p): WorkingPeriod => ({
+      start: minutesOf(p.start),
+      end: minutesOf(p.end),
+    })),
     holidays: new Set(r.days.filter((d) => d.kind === 'holiday').map((d) => d.date)),
     workdays: new Set(r.days.filter((d) => d.kind === 'workday').map((d) => d.date)),
   };
