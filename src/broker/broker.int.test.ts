@@ -218,19 +218,60 @@ describe('the broker with mqtt.js clients', () => {
     expect(received.some((m) => m.payload.length === 2048)).toBe(false);
   });
 
-  it('drops publishes over the device rate and counts them, keeping the connection', async () => {
+  it('holds publishes over the device rate until it has tokens: all delivered, none dropped, still connected', async () => {
     const device = track(await connectClient(url, asDevice(gas)));
     const before = received.filter((m) => m.deviceId === gas.id && m.kind === 'telemetry').length;
-    const dropsBefore = broker.counters.rateLimited;
-    for (let i = 0; i < 20; i++) {
-      await device.publishAsync(`devices/${gas.id}/telemetry`, `{"ch4":${i}}`, { qos: 1 });
-    }
+    const heldBefore = broker.counters.rateLimited;
+    // A bucket of 5 refilled at 1/s: 8 at once, 3 of them wait a second each.
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        device.publishAsync(`devices/${gas.id}/telemetry`, `{"ch4":${i}}`, { qos: 1 }),
+      ),
+    );
     expect(device.connected).toBe(true);
-    const passed =
-      received.filter((m) => m.deviceId === gas.id && m.kind === 'telemetry').length - before;
-    // A bucket of 5 refilled at 1/s: most of 20 back-to-back publishes are dropped.
-    expect(passed).toBeLessThan(20);
-    expect(broker.counters.rateLimited - dropsBefore).toBe(20 - passed);
+    const got = received.filter((m) => m.deviceId === gas.id && m.kind === 'telemetry');
+    expect(got.length - before).toBe(8);
+    // In order: a held publish is never overtaken.
+    expect(got.slice(before).map((m) => JSON.parse(m.payload.toString()).ch4)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7,
+    ]);
+    expect(broker.counters.rateLimited - heldBefore).toBeGreaterThanOrEqual(3);
+  });
+
+  it('cuts off a device held over its rate for longer than the bound; what it had acknowledged was delivered', async () => {
+    const strict = await startTestBroker([lamp], {
+      ratePerS: 5,
+      rateBurst: 1,
+      rateHoldMaxMs: 1000,
+    });
+    try {
+      const u = `mqtt://127.0.0.1:${strict.broker.port}`;
+      const device = await connectClient(u, asDevice(lamp));
+      device.on('error', () => {});
+      const gone = closed(device);
+      const acked: number[] = [];
+      let i = 0;
+      const flood = setInterval(() => {
+        for (let n = 0; n < 5; n++) {
+          const k = i++;
+          device.publishAsync(`devices/${lamp.id}/telemetry`, `{"dim":${k}}`, { qos: 1 }).then(
+            () => acked.push(k),
+            () => {},
+          );
+        }
+      }, 20);
+      await gone;
+      clearInterval(flood);
+      device.end(true);
+      expect(strict.broker.counters.rateCutOffs).toBe(1);
+      const delivered = new Set(
+        strict.received.map((m) => JSON.parse(m.payload.toString()).dim as number),
+      );
+      expect(acked.filter((k) => !delivered.has(k))).toEqual([]);
+      expect(acked.length).toBeGreaterThan(0);
+    } finally {
+      await strict.broker.close();
+    }
   });
 });
 

@@ -33,6 +33,8 @@ export interface BrokerOptions {
   readonly maxConnections?: number;
   readonly ratePerS?: number;
   readonly rateBurst?: number;
+  /** A device held over its rate without a break for longer is cut off (MQTT_RATE_HOLD_MAX_S). */
+  readonly rateHoldMaxMs?: number;
   /** Password of the `service:<component>` accounts; none when empty. */
   readonly servicePassword?: string;
   /** Default: memory. */
@@ -50,7 +52,7 @@ export interface BrokerOptions {
   readonly onOversize?: (device: DeviceIdentity, topic: string, payload: Buffer) => void;
   /** A device's publish on its own `commands/ack` topic (the command service). */
   readonly onCommandAck?: (device: DeviceIdentity, payload: Buffer) => void;
-  /** Each minute's rate-limited drops per device (the rate-abuse alarm). */
+  /** Each minute's publishes over the rate per device, held or refused (the rate-abuse alarm). */
   readonly onDrops?: (drops: ReadonlyMap<string, number>, windowStartMs: number) => void;
   /** The window of `onDrops`; 60 s unless a test shortens it. */
   readonly dropWindowMs?: number;
@@ -78,7 +80,9 @@ export async function createBroker(
     logger,
   );
   const registry = options.registry ?? new Registry();
-  const stores = createStores(options.stores ?? { kind: 'memory' });
+  const stores = createStores(options.stores ?? { kind: 'memory' }, (err) =>
+    logger.warn({ err }, 'retained messages not read for a subscription'),
+  );
   const aedes = await Aedes.createBroker({
     id: nodeId,
     heartbeatInterval: 60_000,
@@ -96,6 +100,7 @@ export async function createBroker(
     aclDenials: 0,
     oversize: 0,
     rateLimited: 0,
+    rateCutOffs: 0,
     throttledConnects: 0,
     protocolRefusals: 0,
     secretUpgrades: 0,
@@ -134,6 +139,7 @@ export async function createBroker(
     maxPayloadBytes: options.maxPayloadBytes,
     ratePerS: options.ratePerS,
     rateBurst: options.rateBurst,
+    rateHoldMaxMs: options.rateHoldMaxMs,
     onOversize: options.onOversize,
     onCommandAck: options.onCommandAck,
     onSeen: (deviceId) => presence.seen(deviceId),

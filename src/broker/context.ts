@@ -20,7 +20,10 @@ export interface BrokerCounters {
   authFailures: number;
   aclDenials: number;
   oversize: number;
+  /** Publishes held over the device's rate (slowed, not dropped). */
   rateLimited: number;
+  /** Devices cut off after being held over their rate for longer than the bound. */
+  rateCutOffs: number;
   throttledConnects: number;
   protocolRefusals: number;
   /** Legacy (scrypt) device hashes replaced by the fast form on a good CONNECT (decision 0135). */

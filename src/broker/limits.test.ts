@@ -13,6 +13,17 @@ describe('the per-device token bucket', () => {
     t = 60_000; // never more than the burst saved up
     expect([1, 2, 3, 4].map(() => bucket.take('SL-1'))).toEqual([true, true, true, false]);
   });
+  it('says how long a device over its rate waits for its next token', () => {
+    let t = 0;
+    const bucket = createRateLimiter(4, 1, () => t);
+    expect(bucket.msUntilToken('SL-1')).toBe(0);
+    expect(bucket.take('SL-1')).toBe(true);
+    expect(bucket.msUntilToken('SL-1')).toBe(250);
+    t = 100;
+    expect(bucket.msUntilToken('SL-1')).toBe(150);
+    t = 250;
+    expect(bucket.take('SL-1')).toBe(true);
+  });
 });
 
 describe('the authentication throttle', () => {

@@ -6,21 +6,30 @@
 /** A token bucket per key: `ratePerS` tokens a second, at most `burst` saved up. */
 export function createRateLimiter(ratePerS: number, burst: number, now: () => number = Date.now) {
   const buckets = new Map<string, { tokens: number; at: number }>();
+  const refill = (key: string) => {
+    const t = now();
+    let b = buckets.get(key);
+    if (!b) {
+      b = { tokens: burst, at: t };
+      buckets.set(key, b);
+    } else {
+      b.tokens = Math.min(burst, b.tokens + ((t - b.at) / 1000) * ratePerS);
+      b.at = t;
+    }
+    return b;
+  };
   return {
-    /** Takes one token; false when the key has none left (the message is dropped). */
+    /** Takes one token; false when the key has none left (the message must wait). */
     take(key: string): boolean {
-      const t = now();
-      let b = buckets.get(key);
-      if (!b) {
-        b = { tokens: burst, at: t };
-        buckets.set(key, b);
-      } else {
-        b.tokens = Math.min(burst, b.tokens + ((t - b.at) / 1000) * ratePerS);
-        b.at = t;
-      }
+      const b = refill(key);
       if (b.tokens < 1) return false;
       b.tokens -= 1;
       return true;
+    },
+    /** Milliseconds until the key has a token again (0: it has one now). */
+    msUntilToken(key: string): number {
+      const b = refill(key);
+      return b.tokens >= 1 ? 0 : Math.ceil(((1 - b.tokens) / ratePerS) * 1000);
     },
     forget(key: string): void {
       buckets.delete(key);

@@ -47,3 +47,11 @@ export function tileOrigins(url: string | undefined): string[] {
     .join('.');
   return [`${m[1]}://${host}`];
 }
+
+/** @fastify/helmet's options for every HTTP server of the hub: the CSP above, no framing at all. */
+export function securityHeaders(extras: CspExtras = {}) {
+  return {
+    contentSecurityPolicy: { directives: contentSecurityPolicy(extras) },
+    frameguard: { action: 'deny' as const },
+  };
+}

@@ -45,6 +45,7 @@ export function brokerOptions(
     maxConnections: config.mqttMaxConnections,
     ratePerS: config.mqttRatePerS,
     rateBurst: config.mqttRateBurst,
+    rateHoldMaxMs: config.mqttRateHoldMaxS * 1000,
     servicePassword: config.mqttServicePassword,
     stores: brokerStores(config),
     nodeId: hooks.nodeId,

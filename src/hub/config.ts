@@ -41,6 +41,7 @@ const schema = {
     LOGIN_MAX_FAILURES_PER_ADDRESS: { type: 'integer', minimum: 1, maximum: 1000000, default: 30 },
     LOGIN_HASH_QUEUE_MAX: { type: 'integer', minimum: 0, maximum: 100000, default: 32 },
     CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
+    REPORT_CHECK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 86400000, default: 300000 },
     CASE_FEED_POLL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
     HUB_ROLE: { type: 'string', enum: ['all', 'broker', 'worker', 'api'], default: 'all' },
     WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
@@ -64,6 +65,7 @@ const schema = {
     MQTT_MAX_CONNECTIONS: { type: 'integer', minimum: 1, maximum: 10000000, default: 120000 },
     MQTT_RATE_PER_S: { type: 'number', exclusiveMinimum: 0, maximum: 100000, default: 10 },
     MQTT_RATE_BURST: { type: 'integer', minimum: 1, maximum: 1000000, default: 100 },
+    MQTT_RATE_HOLD_MAX_S: { type: 'integer', minimum: 1, maximum: 86400, default: 600 },
     MQTT_SERVICE_PASSWORD: { type: 'string', default: '' },
     REDIS_URL: { type: 'string', default: '' },
     REDIS_KEY_PREFIX: { type: 'string', minLength: 1, default: 'hub:' },
@@ -118,6 +120,8 @@ export interface HubConfig {
   /** Logins waiting for one of the two password-hash slots before 503 (#17). */
   readonly loginHashQueueMax: number;
   readonly caseTickIntervalMs: number;
+  /** How often the leader looks for a closed period without its report (issue #15). */
+  readonly reportCheckIntervalMs: number;
   /** How often each node reads new case events when no NOTIFY woke it. */
   readonly caseFeedPollMs: number;
   /** What this process runs (docs/deploy.md); `--role` on the command line wins. */
@@ -141,6 +145,8 @@ export interface HubConfig {
   readonly mqttMaxConnections: number;
   readonly mqttRatePerS: number;
   readonly mqttRateBurst: number;
+  /** A device held over its rate without a break for longer is cut off (issue 17). */
+  readonly mqttRateHoldMaxS: number;
   /** Empty: no service account. */
   readonly mqttServicePassword: string;
   /** Empty: one node, no Redis. */
@@ -180,6 +186,7 @@ interface RawConfig {
   LOGIN_MAX_FAILURES_PER_ADDRESS: number;
   LOGIN_HASH_QUEUE_MAX: number;
   CASE_TICK_INTERVAL_MS: number;
+  REPORT_CHECK_INTERVAL_MS: number;
   CASE_FEED_POLL_MS: number;
   HUB_ROLE: HubRole;
   WEBHOOK_MAX_ATTEMPTS: number;
@@ -196,6 +203,7 @@ interface RawConfig {
   MQTT_MAX_CONNECTIONS: number;
   MQTT_RATE_PER_S: number;
   MQTT_RATE_BURST: number;
+  MQTT_RATE_HOLD_MAX_S: number;
   MQTT_SERVICE_PASSWORD: string;
   REDIS_URL: string;
   REDIS_KEY_PREFIX: string;
@@ -208,6 +216,16 @@ interface RawConfig {
 }
 
 export const configVariables = Object.keys(schema.properties);
+
+/** A variable's value through its parser; a parser's complaint becomes HUB_ERR_CONFIG naming it. */
+function parseVariable<T>(name: string, value: string, parse: (value: string) => T): T {
+  try {
+    return parse(value);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new HubError('HUB_ERR_CONFIG', `\n  ${name} ${why} (got ${JSON.stringify(value)})`);
+  }
+}
 
 export function loadConfig(env: Env = process.env): HubConfig {
   const data: Env = {};
@@ -232,26 +250,12 @@ export function loadConfig(env: Env = process.env): HubConfig {
   const calendarProblem =
     timeZoneProblem(raw.CITY_TIMEZONE) ?? workingPeriodsProblem(raw.WORKING_HOURS);
   if (calendarProblem) throw new HubError('HUB_ERR_CONFIG', `\n  ${calendarProblem}`);
-  let trustProxy: TrustProxy;
-  try {
-    trustProxy = parseTrustProxy(raw.TRUST_PROXY);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new HubError(
-      'HUB_ERR_CONFIG',
-      `\n  TRUST_PROXY ${why} (got ${JSON.stringify(raw.TRUST_PROXY)})`,
-    );
-  }
-  let httpAllowedOrigins: string[];
-  try {
-    httpAllowedOrigins = parseAllowedOrigins(raw.HTTP_ALLOWED_ORIGINS);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new HubError(
-      'HUB_ERR_CONFIG',
-      `\n  HTTP_ALLOWED_ORIGINS ${why} (got ${JSON.stringify(raw.HTTP_ALLOWED_ORIGINS)})`,
-    );
-  }
+  const trustProxy = parseVariable('TRUST_PROXY', raw.TRUST_PROXY, parseTrustProxy);
+  const httpAllowedOrigins = parseVariable(
+    'HTTP_ALLOWED_ORIGINS',
+    raw.HTTP_ALLOWED_ORIGINS,
+    parseAllowedOrigins,
+  );
   return {
     databaseUrl: raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
@@ -275,6 +279,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     loginMaxFailuresPerAddress: raw.LOGIN_MAX_FAILURES_PER_ADDRESS,
     loginHashQueueMax: raw.LOGIN_HASH_QUEUE_MAX,
     caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
+    reportCheckIntervalMs: raw.REPORT_CHECK_INTERVAL_MS,
     caseFeedPollMs: raw.CASE_FEED_POLL_MS,
     role: raw.HUB_ROLE,
     webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
@@ -291,6 +296,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     mqttMaxConnections: raw.MQTT_MAX_CONNECTIONS,
     mqttRatePerS: raw.MQTT_RATE_PER_S,
     mqttRateBurst: raw.MQTT_RATE_BURST,
+    mqttRateHoldMaxS: raw.MQTT_RATE_HOLD_MAX_S,
     mqttServicePassword: raw.MQTT_SERVICE_PASSWORD,
     redisUrl: raw.REDIS_URL,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,

@@ -20,7 +20,8 @@ async function main(): Promise<void> {
     .opts<{ role?: HubRole }>();
   const fromEnv = loadConfig();
   const config = cli.role ? { ...fromEnv, role: cli.role } : fromEnv;
-  const hub = await startNode(config);
+  // Ctrl-C reaches this process only; it drains, then stops the database (issue 17).
+  const hub = await startNode(config, { detachEmbeddedDatabase: true });
   const { mqttHost, httpHost } = config;
   if (config.role !== 'all') {
     console.log(
@@ -43,13 +44,16 @@ async function main(): Promise<void> {
     );
   }
 
-  let stopping = false;
+  let stoppingSince = 0;
   const shutdown = (signal: string) => {
-    if (stopping) {
+    if (stoppingSince) {
+      // A terminal's Ctrl-C reaches npm and the hub, and npm forwards it once more:
+      // only a second signal a moment later is someone asking to exit at once.
+      if (Date.now() - stoppingSince < 1000) return;
       hub.logger.warn({ signal }, 'second signal, exiting now');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     hub.logger.info({ signal }, 'stopping');
     hub.stop().then(
       () => process.exit(0),
