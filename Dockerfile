@@ -1,13 +1,15 @@
 # syntax=docker/dockerfile:1
 
-# ---- build: compile TypeScript to dist/ (with migrations and the web UI) ----
+# ---- build: compile TypeScript to dist/ (with migrations) and the web UI to web/dist ----
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY scripts ./scripts
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts ./scripts
 COPY src ./src
+COPY web ./web
+# The hub and the web UI (web/ → web/dist, decision 0150).
 RUN npm run build
 
 # ---- runtime: production dependencies and the compiled hub only ----
@@ -15,8 +17,11 @@ FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
+# `prepare` runs scripts/build-web.mjs, which finds no vite here and keeps the built UI.
+COPY scripts/build-web.mjs ./scripts/build-web.mjs
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 # DATA_DIR (compose sets /data): demo device credentials, spool, embedded database.
 RUN mkdir -p /data && chown node:node /data
 USER node

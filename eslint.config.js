@@ -1,11 +1,21 @@
 // @ts-check
 import js from '@eslint/js';
+import pluginVue from 'eslint-plugin-vue';
 import tseslint from 'typescript-eslint';
 
 const rooms = ['domain', 'db', 'broker', 'ingest', 'rules', 'cases', 'dashboard', 'simulators'];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', 'src/dashboard/public/vendor/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'data/',
+      'coverage/',
+      'src/dashboard/public/vendor/',
+      'web/dist/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -66,6 +76,47 @@ export default tseslint.config(
         fetch: 'readonly',
         FormData: 'readonly',
       },
+    },
+  },
+  // The web UI (issue #13): Vue single-file components in TypeScript; vue-tsc
+  // type-checks them (npm run typecheck), so no-undef is TypeScript's job there.
+  ...pluginVue.configs['flat/essential'],
+  {
+    files: ['web/**/*.vue'],
+    languageOptions: {
+      parserOptions: {
+        parser: tseslint.parser,
+        extraFileExtensions: ['.vue'],
+        sourceType: 'module',
+      },
+    },
+    rules: { 'no-undef': 'off', 'vue/multi-word-component-names': 'off' },
+  },
+  {
+    files: ['web/**/*.ts', 'web/**/*.vue'],
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/src/*'],
+              message: 'The web UI imports wire types from src/domain as `@domain/…` only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['scripts/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
+    files: ['web/public/sw.js'],
+    languageOptions: {
+      globals: { self: 'readonly', caches: 'readonly', fetch: 'readonly', URL: 'readonly' },
     },
   },
 );

@@ -31,6 +31,23 @@ export function contentSecurityPolicy(extras: CspExtras = {}): Record<string, st
   };
 }
 
+/**
+ * The origin of a MAP_TILE_URL template for the CSP (docs/ui.md, "Map
+ * tiles"): a label with a placeholder such as `{s}` becomes a wildcard
+ * (`https://t{s}.tianditu.gov.cn/…` → `https://*.tianditu.gov.cn`); none for a
+ * path on the hub itself.
+ */
+export function tileOrigins(url: string | undefined): string[] {
+  if (!url || url.startsWith('/')) return [];
+  const m = /^(https?):\/\/([^/?#]+)/.exec(url);
+  if (!m) return [];
+  const host = m[2]!
+    .split('.')
+    .map((label) => (label.includes('{') ? '*' : label))
+    .join('.');
+  return [`${m[1]}://${host}`];
+}
+
 /** @fastify/helmet's options for every HTTP server of the hub: the CSP above, no framing at all. */
 export function securityHeaders(extras: CspExtras = {}) {
   return {

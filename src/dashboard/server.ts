@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import type { LoginGuardOptions } from './login-guard.js';
 import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
@@ -20,7 +22,7 @@ import type { Registry } from 'prom-client';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { setupAuth } from './auth.js';
-import { securityHeaders } from './csp.js';
+import { securityHeaders, tileOrigins } from './csp.js';
 import { ajvOptions, setupInputChecks } from './input.js';
 import { registerCaseRoutes } from './case-routes.js';
 import { registerKpiRoutes } from './kpi-routes.js';
@@ -68,9 +70,16 @@ export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps,
   readonly sessions?: SessionEnds;
   /** Shared Prometheus registry served at GET /metrics (#6). */
   readonly metricsRegistry?: Registry;
+  /** What the web UI needs of the deployment (GET /api/ui-config). */
+  readonly ui?: { readonly mapTileUrl: string; readonly mapTileAttribution: string };
 }
 
 const publicDir = fileURLToPath(new URL('./public', import.meta.url));
+/**
+ * The built web UI (web/ → web/dist, issue #13), the same folder from src/ and
+ * from the compiled dist/: both are two levels below the repository root.
+ */
+export const webDistDir = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 /** Builds the Fastify app without listening, so tests can inject requests. */
 export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<FastifyInstance> {
@@ -119,18 +128,41 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
       security: [{ bearer: [] }],
     },
   });
-  await app.register(fastifyHelmet, securityHeaders());
+  await app.register(
+    fastifyHelmet,
+    securityHeaders({ tileHosts: tileOrigins(deps.ui?.mapTileUrl) }),
+  );
   await app.register(fastifyMultipart, { limits: { fileSize: maxPhotoBytes, files: 1 } });
   setupInputChecks(app);
   await setupAuth(app, deps.db, logger);
 
+  // The Vue app at `/` (web/dist), then the classic pages (admin.html, crew.html,
+  // classic.html) until each is retired; the first root holding a file wins.
+  const webBuilt = existsSync(path.join(webDistDir, 'index.html'));
+  if (!webBuilt) {
+    logger.warn(
+      { webDistDir },
+      'web UI not built: run `npm run build:web` (npm ci and npm start build it); serving the classic pages only',
+    );
+  }
   // The pages and the API docs answer without a session (the pages log in themselves).
   await app.register(async (open) => {
     open.addHook('onRoute', (route) => {
       route.config = { ...route.config, public: true };
     });
     await open.register(fastifySwaggerUi, { routePrefix: '/docs' });
-    await open.register(fastifyStatic, { root: publicDir, prefix: '/' });
+    await open.register(fastifyStatic, {
+      root: webBuilt ? [webDistDir, publicDir] : publicDir,
+      prefix: '/',
+      // A new build must show at once: index.html and the service worker are
+      // revalidated; hashed assets are immutable.
+      setHeaders: (res, file) => {
+        if (file.includes(`${path.sep}assets${path.sep}`)) {
+          res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+        } else res.setHeader('cache-control', 'no-cache');
+      },
+    });
+    if (!webBuilt) open.get('/', (_req, reply) => reply.redirect('/classic.html'));
   });
   await app.register(async (api) => registerStorageRoutes(api, deps), { prefix: '/api' });
   await app.register(
@@ -144,6 +176,11 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
         ...(deps.loginGuard ? { loginGuard: deps.loginGuard } : {}),
       });
       registerAdminRoutes(api, { db: deps.db });
+      // Deployment settings of the web UI, for every logged-in page (README: MAP_TILE_URL).
+      api.get('/ui-config', { schema: { tags: ['ui'] } }, async () => ({
+        mapTileUrl: deps.ui?.mapTileUrl || null,
+        mapTileAttribution: deps.ui?.mapTileAttribution ?? '',
+      }));
       registerCaseRoutes(api, {
         db: deps.db,
         cases: deps.cases,

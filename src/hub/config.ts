@@ -22,6 +22,9 @@ const schema = {
     MQTT_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 1883 },
     HTTP_HOST: { type: 'string', minLength: 1, default: '127.0.0.1' },
     HTTP_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+    // The city map's raster tiles (intranet, 天地图): none by default (docs/ui.md, "Map tiles").
+    MAP_TILE_URL: { type: 'string', default: '', pattern: '^(|https?://.*|/.*)$' },
+    MAP_TILE_ATTRIBUTION: { type: 'string', default: '', maxLength: 200 },
     LOG_LEVEL: {
       type: 'string',
       enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
@@ -100,6 +103,9 @@ export interface HubConfig {
   readonly mqttPort: number;
   readonly httpHost: string;
   readonly httpPort: number;
+  /** Raster tile URL template of the city map, '' for none (stored positions are WGS-84). */
+  readonly mapTileUrl: string;
+  readonly mapTileAttribution: string;
   readonly logLevel: string;
   readonly demoCity: boolean;
   readonly demoDeviceCount: number;
@@ -166,6 +172,8 @@ interface RawConfig {
   MQTT_PORT: number;
   HTTP_HOST: string;
   HTTP_PORT: number;
+  MAP_TILE_URL: string;
+  MAP_TILE_ATTRIBUTION: string;
   LOG_LEVEL: string;
   DEMO_CITY: boolean;
   DEMO_DEVICE_COUNT: number;
@@ -257,6 +265,8 @@ export function loadConfig(env: Env = process.env): HubConfig {
     mqttPort: raw.MQTT_PORT,
     httpHost: raw.HTTP_HOST,
     httpPort: raw.HTTP_PORT,
+    mapTileUrl: raw.MAP_TILE_URL,
+    mapTileAttribution: raw.MAP_TILE_ATTRIBUTION,
     logLevel: raw.LOG_LEVEL,
     demoCity: raw.DEMO_CITY,
     demoDeviceCount: raw.DEMO_DEVICE_COUNT,

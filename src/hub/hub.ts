@@ -473,6 +473,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           trustProxy: config.trustProxy,
           allowedOrigins: config.httpAllowedOrigins,
           metricsRegistry,
+          ui: { mapTileUrl: config.mapTileUrl, mapTileAttribution: config.mapTileAttribution },
           gateway: {
             applyDevice: (device) => broker!.applyDevice(device),
             commands: commandService!,

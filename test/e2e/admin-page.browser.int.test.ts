@@ -96,7 +96,7 @@ describe.skipIf(!chromiumPath)('the admin page in Chromium', () => {
     expect(saved.rows[0]).toEqual({ handle: 45, unit: 'working', openCase: false });
 
     // The control room links here for admins.
-    await page.goto(t.httpUrl + '/');
+    await page.goto(t.httpUrl + '/classic.html');
     await page.locator('#admin-link').click();
     await page.locator('#user-rows tr[data-username="night1"]').waitFor();
 

@@ -16,7 +16,7 @@ describe.skipIf(!chromiumPath)('the control-room page in Chromium', () => {
     const page = await browser.newPage({ locale: 'zh-CN' });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(t.httpUrl + '/');
+    await page.goto(t.httpUrl + '/classic.html');
     await page.fill('#login-username', 'admin');
     await page.fill('#login-password', (await readFile(t.hub.adminPasswordFile, 'utf8')).trim());
     await page.click('#login-submit');
@@ -84,7 +84,7 @@ describe.skipIf(!chromiumPath)('the control-room page in Chromium', () => {
     const page = await browser.newPage({ locale: 'zh-CN' });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(t.httpUrl + '/');
+    await page.goto(t.httpUrl + '/classic.html');
     // No session yet: the login form, not the case list.
     await page.locator('#login-panel:not([hidden])').waitFor();
     const password = (await readFile(t.hub.adminPasswordFile, 'utf8')).trim();

@@ -1,0 +1,205 @@
+import { reactive } from 'vue';
+import { commandCatalog, type CommandSpec } from '@domain/commands.js';
+import { caseStates, severities, type CaseState, type Severity } from '@domain/events.js';
+import { facilityCatalog, facilityTypes, type FacilityType } from '@domain/facilities.js';
+import { ApiError, get, type Transition } from './api.js';
+import { isZh } from './i18n.js';
+import geo from './map/demo-city.geo.json';
+import type { ThresholdLine } from './stores/thresholds.js';
+
+/**
+ * Labels and lists of every page from one place: `GET /api/catalog` (issue
+ * #13, item 2). Until the hub serves it, the same lists are imported from
+ * src/domain at build time (`fallbackCatalog`): one source either way.
+ */
+export interface Label {
+  readonly zh: string;
+  readonly en: string;
+}
+
+export interface UiCatalog {
+  readonly facilityTypes: readonly FacilityType[];
+  readonly facilities: Readonly<Record<FacilityType, Label & { metrics: MetricLabel[] }>>;
+  readonly severities: readonly Severity[];
+  readonly severityLabels: Readonly<Record<Severity, Label>>;
+  readonly caseStates: readonly CaseState[];
+  readonly caseStateLabels: Readonly<Record<CaseState, Label>>;
+  readonly commands: readonly CommandSpec[];
+  readonly transitions: Readonly<Record<string, Transition>>;
+  /** Rule limits per metric as a chart draws them; null: read them from GET /api/rules. */
+  readonly thresholds: readonly ThresholdLine[] | null;
+  readonly kpiTargets: Readonly<Record<string, { value: number; direction: 'min' | 'max' }>>;
+  readonly districts: readonly { code: string; name: string }[];
+}
+
+export interface MetricLabel {
+  readonly name: string;
+  readonly unit: string;
+  readonly zh: string;
+  readonly en: string;
+}
+
+/**
+ * GET /api/catalog as docs/api.md ("Catalog") gives it: lists of `{id, label}`
+ * with their attributes. Converted once into the lookups the pages use.
+ */
+interface ServedCatalog {
+  readonly severities: readonly { id: Severity; label: Label }[];
+  readonly caseStates: readonly { id: CaseState; label: Label }[];
+  readonly caseActions: readonly {
+    id: string;
+    label: Label;
+    from: readonly CaseState[];
+    to: CaseState | null;
+    roles: readonly Transition['roles'][number][];
+    requires: Transition['requires'] | null;
+  }[];
+  readonly facilityTypes: readonly {
+    id: FacilityType;
+    label: Label;
+    metrics: readonly { name: string; unit: string | null; label: Label }[];
+    commands: readonly { name: string; args: Record<string, unknown> }[];
+  }[];
+  readonly kpiTargets?: Readonly<Record<string, { value: number; direction: 'min' | 'max' }>>;
+  readonly thresholds?: readonly ThresholdLine[];
+  readonly areas?: readonly { code: string; level: string; name: string }[];
+}
+
+export function fromServed(c: ServedCatalog): UiCatalog {
+  const byId = <T extends { id: string }, V>(list: readonly T[], f: (x: T) => V) =>
+    Object.fromEntries(list.map((x) => [x.id, f(x)]));
+  return {
+    facilityTypes: c.facilityTypes.map((f) => f.id),
+    facilities: byId(c.facilityTypes, (f) => ({
+      ...f.label,
+      metrics: f.metrics.map((m) => ({ name: m.name, unit: m.unit ?? '', ...m.label })),
+    })) as UiCatalog['facilities'],
+    severities: c.severities.map((s) => s.id),
+    severityLabels: byId(c.severities, (s) => s.label) as UiCatalog['severityLabels'],
+    caseStates: c.caseStates.map((s) => s.id),
+    caseStateLabels: byId(c.caseStates, (s) => s.label) as UiCatalog['caseStateLabels'],
+    commands: c.facilityTypes.flatMap((f) =>
+      f.commands.map((cmd) => ({ type: f.id, name: cmd.name, args: cmd.args })),
+    ),
+    transitions: byId(c.caseActions, (a) => ({
+      from: a.from,
+      to: a.to,
+      roles: a.roles,
+      ...(a.requires ? { requires: a.requires } : {}),
+      zh: a.label.zh,
+      en: a.label.en,
+    })),
+    thresholds: c.thresholds ?? null,
+    kpiTargets: c.kpiTargets ?? {},
+    districts: (c.areas ?? [])
+      .filter((a) => a.level === 'district')
+      .map((a) => ({ code: a.code, name: a.name })),
+  };
+}
+
+// Severity and case-state names as the old pages showed them (domain.md,
+// "Alarms and cases"); they move to src/domain with the catalog route.
+const severityZh: Record<Severity, string> = {
+  critical: '紧急',
+  major: '重要',
+  minor: '次要',
+  warning: '提示',
+};
+const stateZh: Record<CaseState, string> = {
+  registered: '立案',
+  dispatched: '已派遣',
+  in_handling: '处置中',
+  handled: '已处置',
+  verified: '已核查',
+  closed: '结案',
+  returned: '退回',
+  deferred: '缓办',
+  cancelled: '作废',
+};
+
+export function fallbackCatalog(transitions: Record<string, Transition>): UiCatalog {
+  const facilities = Object.fromEntries(
+    facilityTypes.map((t) => {
+      const spec = facilityCatalog[t];
+      return [
+        t,
+        {
+          zh: spec.nameZh,
+          en: spec.nameEn,
+          metrics: spec.metrics.map((m) => ({
+            name: m.name,
+            unit: m.unit ?? '',
+            zh: m.description,
+            en: m.description,
+          })),
+        },
+      ];
+    }),
+  ) as UiCatalog['facilities'];
+  const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1).replace('_', ' ');
+  return {
+    facilityTypes,
+    facilities,
+    severities,
+    severityLabels: Object.fromEntries(
+      severities.map((s) => [s, { zh: severityZh[s], en: cap(s) }]),
+    ) as UiCatalog['severityLabels'],
+    caseStates,
+    caseStateLabels: Object.fromEntries(
+      caseStates.map((s) => [s, { zh: stateZh[s], en: cap(s) }]),
+    ) as UiCatalog['caseStateLabels'],
+    commands: commandCatalog,
+    transitions,
+    thresholds: null,
+    kpiTargets: {},
+    districts: (geo as GeoJSON.FeatureCollection).features
+      .filter((f) => f.properties?.level === 'district')
+      .map((f) => ({ code: String(f.properties!.code), name: String(f.properties!.name) })),
+  };
+}
+
+export const catalog = reactive<{ value: UiCatalog | null }>({ value: null });
+
+/** Loads the catalog once after login; the route wins, the build-time lists stand in. */
+export async function loadCatalog(): Promise<UiCatalog> {
+  if (catalog.value) return catalog.value;
+  let served: ServedCatalog | null = null;
+  try {
+    served = await get<ServedCatalog>('/api/catalog');
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 404) throw err;
+  }
+  const value = served
+    ? fromServed(served)
+    : fallbackCatalog(
+        (await get<{ transitions: Record<string, Transition> }>('/api/workflow')).transitions,
+      );
+  catalog.value = value;
+  return value;
+}
+
+function pick(l: Label | undefined, key: string): string {
+  if (!l) return key;
+  return isZh() ? l.zh : l.en;
+}
+
+export const labels = {
+  type: (t: string | null | undefined) =>
+    t ? pick(catalog.value?.facilities[t as FacilityType], t) : '—',
+  severity: (s: string) => pick(catalog.value?.severityLabels[s as Severity], s),
+  state: (s: string) => pick(catalog.value?.caseStateLabels[s as CaseState], s),
+  action: (a: string) => {
+    const t = catalog.value?.transitions[a];
+    return t ? (isZh() ? t.zh : (t.en ?? a)) : a;
+  },
+  metric: (m: MetricLabel) => (isZh() ? m.zh : m.en),
+  unit: (type: string, metric: string) =>
+    catalog.value?.facilities[type as FacilityType]?.metrics.find((m) => m.name === metric)?.unit ??
+    '',
+};
+
+/** Severity rank: 0 most urgent (domain order), larger less. */
+export const severityRank = (s: string): number => {
+  const i = (severities as readonly string[]).indexOf(s);
+  return i < 0 ? severities.length : i;
+};

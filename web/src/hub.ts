@@ -1,0 +1,132 @@
+import { markRaw, reactive } from 'vue';
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, ServerToClientEvents } from '@domain/events.js';
+import { api, ApiError, type CaseDetail, type DeviceRow, type User } from './api.js';
+import { loadCatalog } from './catalog.js';
+import { AlarmBook } from './stores/alarms.js';
+import { CaseBook } from './stores/cases.js';
+
+/**
+ * One session and one live connection for every page: who is logged in, the
+ * socket.io link and the books it keeps current (cases, alarms, devices).
+ * The books are plain objects (not deeply reactive: 100,000 devices); views
+ * watch the `ticks`, which count changes.
+ */
+export const session = reactive({
+  user: null as User | null,
+  checked: false,
+});
+
+export const live = reactive({
+  state: 'connecting' as 'connecting' | 'connected' | 'disconnected',
+  ticks: { cases: 0, alarms: 0, devices: 0 },
+  devicesLoaded: false,
+  error: '' as string,
+});
+
+export const cases = markRaw(new CaseBook<CaseDetail>());
+export const alarms = markRaw(new AlarmBook());
+/** Devices with their position and live online flag. */
+export const devices = markRaw({ rows: [] as DeviceRow[], online: new Map<string, boolean>() });
+
+type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+let socket: HubSocket | null = null;
+let alarmPoll: ReturnType<typeof setInterval> | null = null;
+
+export async function checkSession(): Promise<User | null> {
+  try {
+    session.user = (await api.me()).user;
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 401) throw err;
+    session.user = null;
+  }
+  session.checked = true;
+  if (session.user) await start();
+  return session.user;
+}
+
+export async function login(username: string, password: string): Promise<User> {
+  const { user } = await api.login(username, password);
+  session.user = user;
+  await start();
+  return user;
+}
+
+export async function logout(): Promise<void> {
+  stop();
+  await api.logout().catch(() => undefined);
+  session.user = null;
+}
+
+async function start(): Promise<void> {
+  await loadCatalog();
+  connect();
+  void loadAlarms();
+  alarmPoll ??= setInterval(() => void loadAlarms(), 3000);
+}
+
+function stop(): void {
+  socket?.disconnect();
+  socket = null;
+  if (alarmPoll) clearInterval(alarmPoll);
+  alarmPoll = null;
+}
+
+function connect(): void {
+  if (socket) return;
+  const s: HubSocket = io({
+    withCredentials: true,
+    // Resume: after a drop, only the changes after what is held (docs/api.md).
+    auth: (cb) => cb(cases.version ? { sinceVersion: cases.version } : {}),
+  });
+  socket = s;
+  s.on('connect', () => (live.state = 'connected'));
+  s.on('disconnect', () => (live.state = 'disconnected'));
+  s.on('connect_error', () => (live.state = 'disconnected'));
+  s.on('cases:snapshot', ({ version, cases: list }) => {
+    cases.applySnapshot(version, list as CaseDetail[]);
+    live.ticks.cases++;
+  });
+  s.on('case:changed', ({ case: c }) => {
+    if (cases.apply(c as CaseDetail)) live.ticks.cases++;
+  });
+  s.on('session:ended', ({ reason }) => {
+    if (reason === 'user_changed') {
+      cases.version = 0;
+      return;
+    }
+    stop();
+    session.user = null;
+  });
+}
+
+/** Open alarms from REST; replaced by the live alarm feed where the hub has it. */
+export async function loadAlarms(): Promise<void> {
+  try {
+    const { alarms: list } = await api.alarms('open');
+    alarms.applySnapshot(alarms.version, list);
+    live.ticks.alarms++;
+  } catch (err) {
+    live.error = (err as Error).message;
+  }
+}
+
+/** Every device, a page of 1,000 at a time (GET /api/devices). */
+export async function loadDevices(): Promise<void> {
+  if (live.devicesLoaded) return;
+  const rows: DeviceRow[] = [];
+  for (let offset = 0; ; offset += 1000) {
+    const page = await api.devices(offset);
+    rows.push(...page.devices);
+    if (page.devices.length < 1000 || rows.length >= page.total) break;
+  }
+  devices.rows = rows;
+  for (const d of rows) devices.online.set(d.id, d.online);
+  live.devicesLoaded = true;
+  live.ticks.devices++;
+}
+
+/** A case fresh from REST (an action's answer): newer than held, it wins. */
+export function applyCase(c: CaseDetail): void {
+  if (cases.apply(c)) live.ticks.cases++;
+}

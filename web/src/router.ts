@@ -1,0 +1,20 @@
+import { createRouter, createWebHashHistory } from 'vue-router';
+
+// Hash routes: the hub serves one index.html and needs no fallback route.
+export const router = createRouter({
+  history: createWebHashHistory(),
+  routes: [
+    { path: '/', name: 'control', component: () => import('./views/ControlRoom.vue') },
+    { path: '/cases', name: 'cases', component: () => import('./views/CasesView.vue') },
+    {
+      path: '/cases/:id',
+      name: 'case',
+      component: () => import('./views/CaseDetailView.vue'),
+      props: (r) => ({ id: Number(r.params.id) }),
+    },
+    { path: '/crew', name: 'crew', component: () => import('./views/CrewApp.vue') },
+    { path: '/kpi', name: 'kpi', component: () => import('./views/KpiView.vue') },
+    { path: '/wall', name: 'wall', component: () => import('./views/WallScreen.vue') },
+    { path: '/admin', name: 'admin', component: () => import('./views/AdminView.vue') },
+  ],
+});
