@@ -28,6 +28,7 @@ import { attachLive, revalidateLiveSessions } from './live.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
 import { registerRulesRoutes, type RulesRoutesDeps } from './rules-routes.js';
 import { createSessionEnds, type SessionEnds } from './sessions.js';
+import { registerTokenRoutes } from './token-routes.js';
 import { registerStorageRoutes, type StorageApiDeps } from './storage-routes.js';
 
 export interface DashboardOptions {
@@ -111,6 +112,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
         sessions,
       });
       registerAdminRoutes(api, { db: deps.db });
+      registerTokenRoutes(api, { db: deps.db, sessions });
       registerCaseRoutes(api, {
         db: deps.db,
         cases: deps.cases,

@@ -26,3 +26,4 @@ export * from './rule-store.js';
 export * from './facility-kpis.js';
 export * from './work-calendar.js';
 export { createListener } from './listen.js';
+export * from './integration-tokens.js';
