@@ -1,0 +1,392 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageName, startNodeRed, type RunningNodeRed } from '../../scripts/node-red.js';
+import type { CaseDetail } from '../../src/domain/index.js';
+import { authed, connectDevice, startTestHub, waitFor, type TestHub } from '../support/hub.js';
+
+const servicePassword = 'node-red-service-password';
+
+/** Where the flows' `http request` nodes deliver what the hub's nodes sent. */
+async function startCollector() {
+  const received = new Map<string, unknown[]>();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const list = received.get(req.url ?? '') ?? [];
+      list.push(text ? JSON.parse(text) : null);
+      received.set(req.url ?? '', list);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    of: <T>(p: string) => (received.get(p) ?? []) as T[],
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** A TCP hop between Node-RED and the hub whose connections the test can cut mid-stream. */
+async function startProxy(port: number) {
+  const open = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      open.add(s);
+      s.on('close', () => open.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    /** Cuts every connection through the proxy, as a network failure would. */
+    cut: () => {
+      for (const s of open) s.destroy();
+    },
+    close: () => {
+      for (const s of open) s.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/**
+ * The Node-RED nodes in a real Node-RED 4.1 runtime (issue #14): loaded from
+ * the package folder by its package.json `node-red` section, deployed through
+ * the admin API, against a real hub on ephemeral ports.
+ */
+describe('the Node-RED nodes in a real Node-RED runtime', () => {
+  let t: TestHub;
+  let nr: RunningNodeRed;
+  let userDir: string;
+  let collector: Awaited<ReturnType<typeof startCollector>>;
+  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  let adminToken = '';
+  let operatorToken = '';
+  const clients: MqttClient[] = [];
+
+  const admin = (p: string, init: RequestInit = {}) =>
+    fetch(`${nr.url}${p}`, {
+      ...init,
+      headers: {
+        authorization: `Bearer ${adminToken}`,
+        'content-type': 'application/json',
+        ...(init.headers as Record<string, string> | undefined),
+      },
+    });
+  const hub = (token: string) => authed(token);
+
+  const post = (id: string, route: string, x: number, y: number) => ({
+    id,
+    type: 'http request',
+    z: 'tab',
+    method: 'POST',
+    ret: 'txt',
+    paytoqs: 'ignore',
+    url: `${collector.url}${route}`,
+    x,
+    y,
+    wires: [[]],
+  });
+  const setPayload = (id: string, from: string, next: string) => ({
+    id,
+    type: 'change',
+    z: 'tab',
+    rules: [{ t: 'set', p: 'payload', pt: 'msg', to: from, tot: 'msg' }],
+    wires: [[next]],
+  });
+
+  let flows: Record<string, unknown>[] = [];
+
+  beforeAll(async () => {
+    t = await startTestHub({
+      MQTT_SERVICE_PASSWORD: servicePassword,
+      CASE_TICK_INTERVAL_MS: '3600000',
+    });
+    const res = await hub(t.adminToken)(`${t.httpUrl}/api/integration-tokens`, {
+      method: 'POST',
+      body: JSON.stringify({ name: 'node-red', role: 'operator' }),
+    });
+    operatorToken = ((await res.json()) as { token: string }).token;
+    collector = await startCollector();
+    proxy = await startProxy(t.hub.httpPort);
+    userDir = await mkdtemp(path.join(os.tmpdir(), 'node-red-test-'));
+    nr = await startNodeRed({
+      userDir,
+      passwordFile: path.join(userDir, 'admin-password'),
+      port: 0,
+      logLevel: process.env.TEST_LOG_LEVEL ? 'info' : 'fatal',
+    });
+    const { readFile } = await import('node:fs/promises');
+    const password = (await readFile(path.join(userDir, 'admin-password'), 'utf8')).trim();
+    const login = await fetch(`${nr.url}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_id: 'node-red-admin',
+        grant_type: 'password',
+        scope: '*',
+        username: 'admin',
+        password,
+      }),
+    });
+    expect(login.status).toBe(200);
+    adminToken = ((await login.json()) as { access_token: string }).access_token;
+  });
+  afterAll(async () => {
+    for (const c of clients) c.end(true);
+    await nr?.stop();
+    await proxy?.close();
+    await collector?.close();
+    await t?.stop();
+    if (userDir) await rm(userDir, { recursive: true, force: true });
+  });
+
+  it('refuses the editor and its admin API without the login', async () => {
+    expect((await fetch(`${nr.url}/flows`)).status).toBe(401);
+  });
+
+  it('loads the package from its folder and lists its node types', async () => {
+    const res = await admin('/nodes', { headers: { accept: 'application/json' } });
+    expect(res.status).toBe(200);
+    const sets = (await res.json()) as {
+      module: string;
+      types: string[];
+      enabled: boolean;
+      err?: string;
+    }[];
+    const ours = sets.filter((s) => s.module === packageName);
+    expect(ours.every((s) => s.enabled && !s.err)).toBe(true);
+    expect(ours.flatMap((s) => s.types).sort()).toEqual([
+      'hub-alarm-in',
+      'hub-case-action',
+      'hub-case-in',
+      'hub-command',
+      'hub-config',
+      'hub-query',
+      'hub-telemetry-in',
+    ]);
+    // The editor gets each node's HTML and its zh-CN messages.
+    const html = await admin('/nodes', { headers: { accept: 'text/html' } });
+    expect(await html.text()).toContain('data-template-name="hub-case-in"');
+    const zh = await admin(`/nodes/messages?lng=zh-CN`);
+    expect(JSON.stringify(await zh.json())).toContain('案件输入');
+  });
+
+  it('deploys a flow through the admin API, with the token as a credential never exported', async () => {
+    flows = [
+      { id: 'tab', type: 'tab', label: 'hub' },
+      {
+        id: 'cfg',
+        type: 'hub-config',
+        name: 'test hub',
+        url: proxy.url,
+        mqttUrl: t.mqttUrl,
+        mqttAccount: 'node-red',
+        credentials: { token: operatorToken, mqttPassword: servicePassword },
+      },
+      {
+        id: 'bad',
+        type: 'hub-config',
+        name: 'wrong token',
+        url: t.httpUrl,
+        credentials: { token: 'hubit_not-a-real-token' },
+      },
+      { id: 'caseIn', type: 'hub-case-in', z: 'tab', hub: 'cfg', wires: [['toCases']] },
+      post('toCases', '/case', 300, 40),
+      {
+        id: 'manholeCases',
+        type: 'hub-case-in',
+        z: 'tab',
+        hub: 'cfg',
+        facilityType: 'manhole',
+        severity: 'critical',
+        wires: [['toManhole']],
+      },
+      post('toManhole', '/manhole-case', 300, 80),
+      { id: 'alarmIn', type: 'hub-alarm-in', z: 'tab', hub: 'cfg', wires: [['toAlarms']] },
+      post('toAlarms', '/alarm', 300, 120),
+      {
+        id: 'gasIn',
+        type: 'hub-telemetry-in',
+        z: 'tab',
+        hub: 'cfg',
+        by: 'type',
+        value: 'gas',
+        wires: [['toTelemetry']],
+      },
+      post('toTelemetry', '/telemetry', 300, 160),
+      { id: 'refused', type: 'hub-case-in', z: 'tab', hub: 'bad', wires: [[]] },
+      {
+        id: 'askDevices',
+        type: 'inject',
+        z: 'tab',
+        props: [{ p: 'payload' }],
+        payload: '',
+        payloadType: 'date',
+        wires: [['query']],
+      },
+      {
+        id: 'query',
+        type: 'hub-query',
+        z: 'tab',
+        hub: 'cfg',
+        query: 'devices',
+        params: '{"type":"gas"}',
+        wires: [['toQuery']],
+      },
+      post('toQuery', '/query', 300, 200),
+      { id: 'catch', type: 'catch', z: 'tab', scope: null, wires: [['errorPayload']] },
+      setPayload('errorPayload', 'error', 'toErrors'),
+      post('toErrors', '/error', 300, 240),
+      { id: 'status', type: 'status', z: 'tab', scope: null, wires: [['statusPayload']] },
+      setPayload('statusPayload', 'status', 'toStatus'),
+      post('toStatus', '/status', 300, 280),
+    ];
+    // Node-RED tells flow nodes from config nodes by their position on the canvas.
+    flows.forEach((n, i) => {
+      if (n.z) Object.assign(n, { x: 100 + (i % 3) * 200, y: 40 * i });
+    });
+    const res = await admin('/flows', {
+      method: 'POST',
+      headers: { 'node-red-deployment-type': 'full' },
+      body: JSON.stringify(flows),
+    });
+    expect(res.status).toBe(204);
+    // Exported flows carry no credential; the flow file keeps them encrypted apart.
+    const exported = await (await admin('/flows')).text();
+    expect(exported).toContain('hub-config');
+    expect(exported).not.toContain(operatorToken);
+    expect(exported).not.toContain(servicePassword);
+    await waitFor(
+      () =>
+        collector
+          .of<{ text: string; source: { id: string } }>('/status')
+          .find((s) => s.source.id === 'caseIn' && s.text.startsWith('connected')),
+      'case in connected',
+    );
+  });
+
+  it('shows a wrong token as a red status and an error, and keeps running', async () => {
+    const refused = await waitFor(
+      () =>
+        collector
+          .of<{ fill: string; shape: string; text: string; source: { id: string } }>('/status')
+          .find((s) => s.source.id === 'refused' && s.fill === 'red'),
+      'the refused status',
+    );
+    expect(refused).toMatchObject({ shape: 'ring' });
+    expect(refused.text).toMatch(/refused/);
+    await waitFor(
+      () =>
+        collector
+          .of<{ message: string; source: { id: string } }>('/error')
+          .find((e) => e.source.id === 'refused'),
+      'the refusal as an error for Catch nodes',
+    );
+    expect((await admin('/nodes', { headers: { accept: 'application/json' } })).status).toBe(200);
+  });
+
+  it('turns an MQTT reading that breaks a rule into a case out of case in, and a reading out of telemetry in', async () => {
+    const manhole = await connectDevice(t.mqttUrl, t.devices.manhole);
+    const gas = await connectDevice(t.mqttUrl, t.devices.gas);
+    clients.push(manhole, gas);
+    await waitFor(
+      () =>
+        collector
+          .of<{ text: string; source: { id: string } }>('/status')
+          .find((s) => s.source.id === 'gasIn' && s.text.startsWith('connected')),
+      'telemetry in connected',
+    );
+    // The device list of the type is read over REST once the node starts.
+    await new Promise((r) => setTimeout(r, 500));
+    await gas.publishAsync(
+      `devices/${t.devices.gas.id}/telemetry`,
+      JSON.stringify({ pressure: 3.02, ch4: 1.5 }),
+      { qos: 1 },
+    );
+    await manhole.publishAsync(
+      `devices/${t.devices.manhole.id}/telemetry`,
+      JSON.stringify({ open: true, tilt: 0 }),
+      { qos: 1 },
+    );
+    const reading = await waitFor(
+      () => collector.of<{ ch4: number }>('/telemetry').find((r) => r.ch4 === 1.5),
+      'the gas reading',
+    );
+    expect(reading).toEqual({ pressure: 3.02, ch4: 1.5 });
+    const opened = await waitFor(
+      () =>
+        collector.of<CaseDetail>('/manhole-case').find((c) => c.deviceId === t.devices.manhole.id),
+      'the manhole case',
+    );
+    expect(opened).toMatchObject({ facilityType: 'manhole', severity: 'critical' });
+    // The filtered node let nothing else through.
+    expect(
+      collector.of<CaseDetail>('/manhole-case').every((c) => c.facilityType === 'manhole'),
+    ).toBe(true);
+  });
+
+  it('answers a query with the hub devices of a type', async () => {
+    expect((await admin('/inject/askDevices', { method: 'POST' })).status).toBe(200);
+    const answer = await waitFor(
+      () => collector.of<{ devices: { id: string; type: string }[] }>('/query')[0],
+      'the query answer',
+    );
+    expect(answer.devices.map((d) => d.id)).toEqual([t.devices.gas.id]);
+  });
+
+  it('resumes after the socket is cut mid-stream with no change lost and none twice', async () => {
+    const register = (i: number) =>
+      hub(t.adminToken)(`${t.httpUrl}/api/cases`, {
+        method: 'POST',
+        body: JSON.stringify({
+          source: 'hotline',
+          severity: 'minor',
+          title: `burst ${i}`,
+          facilityType: 'streetlight',
+          gridCode: t.devices.streetlight.gridCode,
+        }),
+      }).then(async (r) => {
+        expect(r.status).toBe(201);
+        return (await r.json()) as CaseDetail;
+      });
+    for (let i = 0; i < 20; i++) {
+      await register(i);
+      if (i === 6 || i === 13) proxy.cut();
+    }
+    const all = await hub(t.adminToken)(`${t.httpUrl}/api/cases?limit=500`);
+    const { cases } = (await all.json()) as { cases: CaseDetail[] };
+    const latest = Math.max(...cases.map((c) => c.version));
+    await waitFor(
+      () =>
+        collector.of<CaseDetail>('/case').some((c) => c.version === latest) ? true : undefined,
+      'the last change through the node',
+      30_000,
+    );
+    const versions = collector.of<CaseDetail>('/case').map((c) => c.version);
+    expect(new Set(versions).size).toBe(versions.length);
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    // Every version from the first delivered on: none missing.
+    const first = versions[0]!;
+    expect(versions).toEqual(Array.from({ length: latest - first + 1 }, (_, i) => first + i));
+    const reconnects = collector
+      .of<{ text: string; source: { id: string } }>('/status')
+      .filter((s) => s.source.id === 'caseIn' && s.text.startsWith('reconnecting'));
+    expect(reconnects.length).toBeGreaterThan(0);
+  });
+});
