@@ -118,7 +118,9 @@ async function main(): Promise<void> {
     });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      console.error(`Port ${port} is taken: set NODE_RED_PORT (e.g. NODE_RED_PORT=1881 npm run node-red)`);
+      console.error(
+        `Port ${port} is taken: set NODE_RED_PORT (e.g. NODE_RED_PORT=1881 npm run node-red)`,
+      );
       process.exit(1);
     }
     throw err;
