@@ -27,3 +27,4 @@ export * from './facility-kpis.js';
 export * from './work-calendar.js';
 export { createListener } from './listen.js';
 export * from './integration-tokens.js';
+export * from './grafana-role.js';

@@ -53,6 +53,8 @@ const schema = {
     MQTT_RATE_PER_S: { type: 'number', exclusiveMinimum: 0, maximum: 100000, default: 10 },
     MQTT_RATE_BURST: { type: 'integer', minimum: 1, maximum: 1000000, default: 100 },
     MQTT_SERVICE_PASSWORD: { type: 'string', default: '' },
+    // Grafana's read-only database role (issue #14, grafana/provisioning).
+    GRAFANA_DB_PASSWORD: { type: 'string', default: '' },
     REDIS_URL: { type: 'string', default: '' },
     REDIS_KEY_PREFIX: { type: 'string', minLength: 1, default: 'hub:' },
     COMMAND_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 86400000, default: 30000 },
@@ -121,6 +123,8 @@ export interface HubConfig {
   readonly mqttRateBurst: number;
   /** Empty: no service account. */
   readonly mqttServicePassword: string;
+  /** Password of the read-only role hub_grafana; empty = leave the role as it is. */
+  readonly grafanaDbPassword: string;
   /** Empty: one node, no Redis. */
   readonly redisUrl: string;
   readonly redisKeyPrefix: string;
@@ -168,6 +172,7 @@ interface RawConfig {
   MQTT_RATE_PER_S: number;
   MQTT_RATE_BURST: number;
   MQTT_SERVICE_PASSWORD: string;
+  GRAFANA_DB_PASSWORD: string;
   REDIS_URL: string;
   REDIS_KEY_PREFIX: string;
   COMMAND_TIMEOUT_MS: number;
@@ -247,6 +252,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     mqttRatePerS: raw.MQTT_RATE_PER_S,
     mqttRateBurst: raw.MQTT_RATE_BURST,
     mqttServicePassword: raw.MQTT_SERVICE_PASSWORD,
+    grafanaDbPassword: raw.GRAFANA_DB_PASSWORD,
     redisUrl: raw.REDIS_URL,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     commandTimeoutMs: raw.COMMAND_TIMEOUT_MS,
