@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Level } from 'level';
 
@@ -35,7 +34,8 @@ export function createStores(options: StoreOptions): BrokerStores {
     const LevelPersistence = require('aedes-persistence-level/asyncPersistence.js') as new (
       db: unknown,
     ) => unknown;
-    mkdirSync(path.dirname(options.dir), { recursive: true });
+    // Sessions and queued messages are raw telemetry: private to the hub user (issue 11).
+    mkdirSync(options.dir, { recursive: true, mode: 0o700 });
     return {
       persistence: new LevelPersistence(new Level(options.dir)),
       description: `level ${options.dir}`,

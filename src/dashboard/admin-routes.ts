@@ -32,6 +32,7 @@ import {
   type References,
   type RuleCasePolicy,
 } from '../db/index.js';
+import { requireRole } from './auth.js';
 import {
   HubError,
   deadlineUnits,
@@ -112,6 +113,9 @@ const policySchema = {
   },
 } as const;
 
+/** Writing the city's administration takes the admin role. */
+const admin = requireRole('admin');
+
 const listOf = (prop: string, item: object) => ({
   200: { type: 'object', properties: { [prop]: { type: 'array', items: item } } },
 });
@@ -157,7 +161,6 @@ function withMinutes<T extends RuleCasePolicy>(p: T) {
  */
 export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps): void {
   const { db } = deps;
-  const admin = api.requireRole('admin');
 
   /** PATCH `{name}` and DELETE for a table keyed by a text id (departments, crews). */
   function renameAndDelete(r: {
@@ -172,7 +175,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
     api.patch<{ Params: { id: string }; Body: { name: string } }>(
       r.path,
       {
-        preHandler: admin,
+        ...admin,
         schema: {
           tags: ['admin'],
           ...(r.summary ? { summary: r.summary } : {}),
@@ -195,7 +198,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
 
     api.delete<{ Params: { id: string } }>(
       r.path,
-      { preHandler: admin, schema: { tags: ['admin'], params: keyParams } },
+      { ...admin, schema: { tags: ['admin'], params: keyParams } },
       async (req, reply) => {
         if (!(await r.exists(db, req.params.id))) {
           throw new HubError('HUB_ERR_NOT_FOUND', `no ${r.what} ${req.params.id}`);
@@ -218,7 +221,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   api.post<{ Body: { id: string; name: string } }>(
     '/departments',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         body: {
@@ -267,7 +270,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   api.post<{ Body: { id: string; departmentId: string; name: string } }>(
     '/crews',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         body: {
@@ -438,7 +441,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   }>(
     '/dispatch-routes',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         body: { ...routeBody, required: ['areaPrefix'] },
@@ -463,7 +466,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   }>(
     '/dispatch-routes/:id',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         params: idParams,
@@ -492,7 +495,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
 
   api.delete<{ Params: { id: number } }>(
     '/dispatch-routes/:id',
-    { preHandler: admin, schema: { tags: ['admin'], params: idParams } },
+    { ...admin, schema: { tags: ['admin'], params: idParams } },
     async (req, reply) => {
       if (!(await deleteDispatchRoute(db, req.params.id))) {
         throw new HubError('HUB_ERR_NOT_FOUND', `no dispatch route ${req.params.id}`);
@@ -523,7 +526,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   }>(
     '/case-deadlines',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         body: {
@@ -564,7 +567,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   }>(
     '/case-deadlines/:id',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         params: idParams,
@@ -591,7 +594,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
 
   api.delete<{ Params: { id: number } }>(
     '/case-deadlines/:id',
-    { preHandler: admin, schema: { tags: ['admin'], params: idParams } },
+    { ...admin, schema: { tags: ['admin'], params: idParams } },
     async (req, reply) => {
       const d = await getCaseDeadline(db, req.params.id);
       if (!d) throw new HubError('HUB_ERR_NOT_FOUND', `no case deadline ${req.params.id}`);
@@ -627,7 +630,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   }>(
     '/rule-case-policies/:ruleId',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         summary: 'Open a case for this rule or alarm only; auto-verify after N minutes of recovery',
@@ -665,7 +668,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   api.delete<{ Params: { ruleId: string } }>(
     '/rule-case-policies/:ruleId',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         summary: 'Back to the default: open a case, no auto-verify',

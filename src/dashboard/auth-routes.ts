@@ -20,7 +20,13 @@ import {
   type UserRecord,
 } from '../db/index.js';
 import { HubError, hashSecret, secretCost, verifySecret } from '../domain/index.js';
-import { hashToken, newSessionToken, sessionCookie, sessionCookieOptions } from './auth.js';
+import {
+  hashToken,
+  newSessionToken,
+  requireRole,
+  sessionCookie,
+  sessionCookieOptions,
+} from './auth.js';
 import type { CookieSecure } from './http-config.js';
 import type { SessionEnds } from './sessions.js';
 
@@ -95,6 +101,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.post<{ Body: { username: string; password: string } }>(
     '/auth/login',
     {
+      config: { public: true },
       schema: {
         tags: ['auth'],
         body: {
@@ -226,7 +233,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.get<{ Querystring: { role?: string; enabled?: boolean; crewId?: string } }>(
     '/users',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['users'],
         querystring: {
@@ -259,7 +266,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.get<{ Params: { id: number } }>(
     '/users/:id',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: { tags: ['users'], params: userIdParams, response: { 200: userSchema } },
     },
     async (req) => existingUser(req.params.id),
@@ -278,7 +285,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   }>(
     '/users',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['users'],
         body: {
@@ -323,7 +330,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.patch<{ Params: { id: number }; Body: UserPatch }>(
     '/users/:id',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['users'],
         summary: 'Change role, department, crew, area or display name',
@@ -388,7 +395,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.post<{ Params: { id: number } }>(
     '/users/:id/disable',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['users'],
         summary: 'Disable a user: its sessions end at once',
@@ -413,7 +420,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.post<{ Params: { id: number } }>(
     '/users/:id/enable',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: { tags: ['users'], params: userIdParams, response: { 200: userSchema } },
     },
     async (req) => setUserEnabled(db, (await existingUser(req.params.id)).id, true),
@@ -422,7 +429,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.post<{ Params: { id: number }; Body: { password: string } }>(
     '/users/:id/password',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['users'],
         summary: "Reset a user's password: all its sessions end at once",
@@ -453,7 +460,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.get<{ Querystring: AuditQuery }>(
     '/audit',
     {
-      preHandler: api.requireRole('supervisor'),
+      ...requireRole('supervisor'),
       schema: {
         tags: ['auth'],
         querystring: {

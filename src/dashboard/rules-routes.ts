@@ -1,5 +1,5 @@
 import { Ajv, type ValidateFunction } from 'ajv';
-import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import {
   acknowledgeAlarm,
   createRule,
@@ -21,6 +21,7 @@ import {
   type AlarmRecord,
   type RuleDefinition,
 } from '../domain/index.js';
+import { requireRole } from './auth.js';
 import { isTickKind, mergeSettings, ruleKindNames, ruleKinds } from '../rules/index.js';
 
 /** What makes the groups of a fleet-wide rule: one rule, one grouping, so an override cannot change it. */
@@ -30,8 +31,6 @@ export interface RulesRoutesDeps {
   readonly db: Queryable;
   /** Recompiles the evaluator's rules from the database: changes apply without a restart. */
   readonly reloadRules?: () => Promise<void>;
-  /** Role check from the users room (#5); absent: mutating routes are open. */
-  readonly requireRole?: (...roles: string[]) => preHandlerHookHandler;
   /** Told when an operator acknowledges an alarm. */
   readonly onAlarmAcknowledged?: (alarm: AlarmRecord) => void;
 }
@@ -111,7 +110,7 @@ const editBody = {
 /** /api/rules and /api/alarms/:id/ack (docs/api.md, docs/rules.md). */
 export function registerRulesRoutes(api: FastifyInstance, deps: RulesRoutesDeps): void {
   const { db } = deps;
-  const guard = deps.requireRole ? { preHandler: deps.requireRole('admin', 'supervisor') } : {};
+  const guard = requireRole('supervisor');
   const reload = async () => deps.reloadRules?.();
   const mustGet = async (id: string): Promise<RuleDefinition> => {
     const rule = await getRule(db, id);
@@ -257,9 +256,7 @@ export function registerRulesRoutes(api: FastifyInstance, deps: RulesRoutesDeps)
   api.post<{ Params: { id: string } }>(
     '/alarms/:id/ack',
     {
-      ...(deps.requireRole
-        ? { preHandler: deps.requireRole('admin', 'operator', 'supervisor') }
-        : {}),
+      ...requireRole('operator', 'supervisor'),
       schema: {
         params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } } },
       },

@@ -6,7 +6,7 @@ import {
   type Queryable,
 } from '../db/index.js';
 import { HubError } from '../domain/index.js';
-import { hashToken, newIntegrationToken } from './auth.js';
+import { hashToken, newIntegrationToken, requireRole } from './auth.js';
 import type { SessionEnds } from './sessions.js';
 
 export interface TokenRouteDeps {
@@ -35,12 +35,10 @@ const tokenSchema = {
  * audit log (the token's username is `token:<name>`).
  */
 export function registerTokenRoutes(api: FastifyInstance, deps: TokenRouteDeps): void {
-  const admin = api.requireRole('admin');
-
   api.get<{ Querystring: { revoked?: boolean } }>(
     '/integration-tokens',
     {
-      preHandler: admin,
+      ...requireRole('admin'),
       schema: {
         tags: ['admin'],
         querystring: {
@@ -59,7 +57,7 @@ export function registerTokenRoutes(api: FastifyInstance, deps: TokenRouteDeps):
   api.post<{ Body: { name: string; role: 'viewer' | 'operator' } }>(
     '/integration-tokens',
     {
-      preHandler: admin,
+      ...requireRole('admin'),
       schema: {
         tags: ['admin'],
         body: {
@@ -97,7 +95,7 @@ export function registerTokenRoutes(api: FastifyInstance, deps: TokenRouteDeps):
   api.delete<{ Params: { id: number } }>(
     '/integration-tokens/:id',
     {
-      preHandler: admin,
+      ...requireRole('admin'),
       schema: {
         tags: ['admin'],
         params: {

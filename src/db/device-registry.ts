@@ -67,15 +67,16 @@ export async function getDeviceIdentity(db: Queryable, id: string): Promise<Devi
   return rows[0] ?? null;
 }
 
-/** Which of these ids are registered already. */
+/** Which of these ids are registered already, in any case (fx-001 = FX-001); lower-cased. */
 export async function existingDeviceIds(
   db: Queryable,
   ids: readonly string[],
 ): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const { rows } = await db.query<{ id: string }>('SELECT id FROM devices WHERE id = ANY($1)', [
-    ids,
-  ]);
+  const { rows } = await db.query<{ id: string }>(
+    'SELECT lower(id) AS id FROM devices WHERE lower(id) = ANY($1)',
+    [ids.map((id) => id.toLowerCase())],
+  );
   return new Set(rows.map((r) => r.id));
 }
 

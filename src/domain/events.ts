@@ -7,7 +7,7 @@ export type Severity = (typeof severities)[number];
 export type AlarmState = 'open' | 'cleared';
 
 /** What an alarm is about: one device, or an area (a silent street is one alarm, not 300). */
-export type AlarmSourceKind = 'device' | 'grid' | 'street' | 'district' | 'road';
+export type AlarmSourceKind = 'device' | 'grid' | 'street' | 'district' | 'road' | 'hub';
 
 /** Why an alarm fired: enough for an operator to check the rule's arithmetic. */
 export interface AlarmRecord {

@@ -1,5 +1,10 @@
 import { envSchema } from 'env-schema';
-import { parseTrustProxy, type CookieSecure, type TrustProxy } from '../dashboard/index.js';
+import {
+  parseAllowedOrigins,
+  parseTrustProxy,
+  type CookieSecure,
+  type TrustProxy,
+} from '../dashboard/index.js';
 import { HubError, timeZoneProblem, workingPeriodsProblem } from '../domain/index.js';
 
 /**
@@ -35,6 +40,8 @@ const schema = {
     HUB_ROLE: { type: 'string', enum: ['all', 'broker', 'worker', 'api'], default: 'all' },
     WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
     WEBHOOK_BACKOFF_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 2000 },
+    // Off: webhooks only to public addresses (SSRF, issue #11, decision 0131).
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: { type: 'boolean', default: false },
     // Cases in the city's time: codes, months, working-time deadlines (docs/cases.md).
     CITY_TIMEZONE: { type: 'string', minLength: 1, default: 'Asia/Shanghai' },
     WORKING_HOURS: {
@@ -68,6 +75,7 @@ const schema = {
     },
     COOKIE_SECURE: { type: 'string', enum: ['auto', 'true', 'false'], default: 'auto' },
     TRUST_PROXY: { type: 'string', default: '' },
+    HTTP_ALLOWED_ORIGINS: { type: 'string', default: '' },
   },
 } as const;
 
@@ -106,6 +114,8 @@ export interface HubConfig {
   readonly role: HubRole;
   readonly webhookMaxAttempts: number;
   readonly webhookBackoffMs: number;
+  /** Webhooks may target loopback, private and link-local addresses (off by default). */
+  readonly webhookAllowPrivateTargets: boolean;
   /** IANA time zone of the city. */
   readonly cityTimezone: string;
   /** Working periods of a working day, local time, e.g. 08:30-12:00,13:30-17:30. */
@@ -133,6 +143,8 @@ export interface HubConfig {
   readonly sessionSweepIntervalMs: number;
   readonly cookieSecure: CookieSecure;
   readonly trustProxy: TrustProxy;
+  /** Other origins whose pages may open socket.io (the hub's own always may). */
+  readonly httpAllowedOrigins: readonly string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -160,6 +172,7 @@ interface RawConfig {
   HUB_ROLE: HubRole;
   WEBHOOK_MAX_ATTEMPTS: number;
   WEBHOOK_BACKOFF_MS: number;
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: boolean;
   CITY_TIMEZONE: string;
   WORKING_HOURS: string;
   MQTT_TCP_ENABLED: boolean;
@@ -180,6 +193,7 @@ interface RawConfig {
   SESSION_SWEEP_INTERVAL_MS: number;
   COOKIE_SECURE: CookieSecure;
   TRUST_PROXY: string;
+  HTTP_ALLOWED_ORIGINS: string;
 }
 
 export const configVariables = Object.keys(schema.properties);
@@ -217,6 +231,16 @@ export function loadConfig(env: Env = process.env): HubConfig {
       `\n  TRUST_PROXY ${why} (got ${JSON.stringify(raw.TRUST_PROXY)})`,
     );
   }
+  let httpAllowedOrigins: string[];
+  try {
+    httpAllowedOrigins = parseAllowedOrigins(raw.HTTP_ALLOWED_ORIGINS);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new HubError(
+      'HUB_ERR_CONFIG',
+      `\n  HTTP_ALLOWED_ORIGINS ${why} (got ${JSON.stringify(raw.HTTP_ALLOWED_ORIGINS)})`,
+    );
+  }
   return {
     databaseUrl: raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
@@ -240,6 +264,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     role: raw.HUB_ROLE,
     webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
     webhookBackoffMs: raw.WEBHOOK_BACKOFF_MS,
+    webhookAllowPrivateTargets: raw.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     cityTimezone: raw.CITY_TIMEZONE,
     workingHours: raw.WORKING_HOURS,
     mqttTcpEnabled: raw.MQTT_TCP_ENABLED,
@@ -260,5 +285,6 @@ export function loadConfig(env: Env = process.env): HubConfig {
     sessionSweepIntervalMs: raw.SESSION_SWEEP_INTERVAL_MS,
     cookieSecure: raw.COOKIE_SECURE,
     trustProxy,
+    httpAllowedOrigins,
   };
 }

@@ -34,3 +34,4 @@ export {
   type Transition,
 } from './kinds/index.js';
 export { createRateAbuseWatch, rateAbuseRuleId } from './rate-abuse.js';
+export { createStorageWatch, storageDegradedRuleId } from './storage-watch.js';

@@ -447,6 +447,18 @@ export const defaultRulePack: readonly Rule[] = [
       'issue #6: per-device publish rate, excess dropped and counted, a warning alarm after sustained abuse; 100/min, 3 and 5 minutes are defaults',
     settings: { dropsPerMinute: 100, forMinutes: 3, clearAfterMinutes: 5 },
   }),
+  rule({
+    id: 'all.storage_degraded',
+    facilityType: 'all',
+    kind: 'storage-degraded',
+    severity: 'major',
+    title: '数据存储降级 Storage degraded',
+    description:
+      'A hub node has kept readings in its disk spool (the database refuses or does not answer) or holds refused data in its quarantine for 60 s; clears after 60 s of healthy storage. Alarm only: no case (an IT matter, not a field one).',
+    source:
+      'issue 11: health reports degraded while storage is spooling or stalled, and an alarm says so; 60 s and 60 s are defaults (a database restart of a few seconds raises nothing)',
+    settings: { forSeconds: 60, clearAfterSeconds: 60 },
+  }),
 ];
 
 /** Rules of the skeleton pack that this pack replaces (multi-level rules took their place). */
