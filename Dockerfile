@@ -4,6 +4,10 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The Node-RED package is a workspace: npm needs its manifest, and the root
+# `prepare` step its build script (it skips without the nodes' sources).
+COPY node-red/package.json ./node-red/
+COPY scripts/build-node-red.mjs ./scripts/
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
@@ -15,6 +19,8 @@ FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY node-red/package.json ./node-red/
+COPY scripts/build-node-red.mjs ./scripts/
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # DATA_DIR (compose sets /data): demo device credentials, spool, embedded database.

@@ -44,6 +44,12 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-this-alias': 'off' },
   },
   {
+    // Node-RED's settings file is CommonJS, loaded by Node-RED itself.
+    files: ['node-red/docker/*.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': [
