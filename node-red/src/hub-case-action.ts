@@ -11,7 +11,11 @@ interface CaseActionDef extends NodeDef {
 /** Retried with the same key: a timeout or a 5xx may hide an action the hub did take. */
 const attempts = 3;
 const retryable = (err: unknown) =>
-  !(err instanceof HubRequestError) || err.status >= 500 || err.status === 429;
+  !(err instanceof HubRequestError) ||
+  err.status >= 500 ||
+  err.status === 429 ||
+  // The first request with this key is still running on the hub (docs/api.md, "Idempotency keys").
+  err.code === 'HUB_ERR_IDEMPOTENCY_IN_PROGRESS';
 
 /**
  * `case action`: a workflow action on a case (POST

@@ -47,11 +47,13 @@ export function registerLiveNode(RED: NodeAPI, type: string, feed: FeedSpec): vo
       },
       onChange(change, item, version) {
         if (!matchesFilter(filter, item)) return;
+        // Cases say `action` (dispatch, close…) and `reason`; alarms say `change` (opened, cleared…).
         node.send({
-          topic: String(change.action ?? change.reason ?? 'changed'),
+          topic: String(change.action ?? change.change ?? change.reason ?? 'changed'),
           payload: item,
           reason: change.reason,
           action: change.action,
+          change: change.change,
           version,
         });
       },

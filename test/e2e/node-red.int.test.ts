@@ -199,6 +199,8 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
         mqttAccount: 'node-red',
         credentials: { token: operatorToken, mqttPassword: servicePassword },
       },
+      // Device commands take the admin role on the hub's gate: an admin session, not a token.
+      { id: 'cfgAdmin', type: 'hub-config', url: t.httpUrl, credentials: { token: t.adminToken } },
       {
         id: 'bad',
         type: 'hub-config',
@@ -253,7 +255,14 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
       { id: 'catch', type: 'catch', z: 'tab', scope: null, wires: [['errorPayload']] },
       setPayload('errorPayload', 'error', 'toErrors'),
       post('toErrors', '/error', 300, 240),
-      { id: 'status', type: 'status', z: 'tab', scope: null, wires: [['statusPayload']] },
+      // Only the hub's nodes: the http request nodes' own status would loop back.
+      {
+        id: 'status',
+        type: 'status',
+        z: 'tab',
+        scope: ['caseIn', 'manholeCases', 'alarmIn', 'gasIn', 'refused', 'query'],
+        wires: [['statusPayload']],
+      },
       setPayload('statusPayload', 'status', 'toStatus'),
       post('toStatus', '/status', 300, 280),
     ];
@@ -348,6 +357,190 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
       'the query answer',
     );
     expect(answer.devices.map((d) => d.id)).toEqual([t.devices.gas.id]);
+  });
+
+  /** Adds nodes on a second tab and deploys only the changed flow. */
+  const deployMore = async (nodes: Record<string, unknown>[]) => {
+    const added = nodes.map((n, i) =>
+      n.type === 'hub-config' ? n : { z: 'tab2', x: 100 + (i % 3) * 200, y: 40 * i, ...n },
+    );
+    flows = [
+      ...flows.filter((n) => n.z !== 'tab2' && n.id !== 'tab2'),
+      { id: 'tab2', type: 'tab', label: 'actions' },
+      ...added,
+      // Catch and Status nodes see their own tab only.
+      {
+        id: 'catch2',
+        type: 'catch',
+        z: 'tab2',
+        scope: null,
+        x: 700,
+        y: 40,
+        wires: [['errorPayload2']],
+      },
+      { ...setPayload('errorPayload2', 'error', 'toErrors2'), z: 'tab2', x: 700, y: 80 },
+      { ...post('toErrors2', '/error', 700, 120), z: 'tab2' },
+      {
+        id: 'status2',
+        type: 'status',
+        z: 'tab2',
+        scope: null,
+        x: 900,
+        y: 40,
+        wires: [['statusPayload2']],
+      },
+      { ...setPayload('statusPayload2', 'status', 'toStatus2'), z: 'tab2', x: 900, y: 80 },
+      { ...post('toStatus2', '/status', 900, 120), z: 'tab2' },
+    ];
+    const res = await admin('/flows', {
+      method: 'POST',
+      headers: { 'node-red-deployment-type': 'flows' },
+      body: JSON.stringify(flows),
+    });
+    expect(res.status).toBe(204);
+  };
+  /** Presses an inject node's button once the runtime has started it. */
+  const press = (id: string) =>
+    waitFor(async () => {
+      const res = await admin(`/inject/${id}`, { method: 'POST' });
+      return res.status === 200 ? true : undefined;
+    }, `inject ${id}`);
+
+  it('sends a device command and puts its acknowledgement on the first output, a refusal to Catch nodes', async () => {
+    const pump = await connectDevice(t.mqttUrl, t.devices.pump_station);
+    clients.push(pump);
+    await pump.subscribeAsync(`devices/${t.devices.pump_station.id}/commands`, { qos: 1 });
+    pump.on('message', (_topic, payload) => {
+      const { id } = JSON.parse(payload.toString()) as { id: string };
+      void pump.publishAsync(
+        `devices/${t.devices.pump_station.id}/commands/ack`,
+        JSON.stringify({ id, ok: true, result: { pump: 1, running: true } }),
+        { qos: 1 },
+      );
+    });
+    await deployMore([
+      {
+        id: 'goPump',
+        type: 'inject',
+        props: [{ p: 'payload' }],
+        payload: '{"pump":1}',
+        payloadType: 'json',
+        wires: [['pumpStart']],
+      },
+      {
+        id: 'pumpStart',
+        type: 'hub-command',
+        hub: 'cfgAdmin',
+        deviceId: t.devices.pump_station.id,
+        command: 'start',
+        timeout: '10',
+        wires: [['toAck'], ['toNack']],
+      },
+      { ...post('toAck', '/ack', 0, 0), z: 'tab2' },
+      { ...post('toNack', '/nack', 0, 0), z: 'tab2' },
+      {
+        id: 'badCommand',
+        type: 'inject',
+        props: [{ p: 'payload' }],
+        payload: '{}',
+        payloadType: 'json',
+        wires: [['explode']],
+      },
+      {
+        id: 'explode',
+        type: 'hub-command',
+        hub: 'cfgAdmin',
+        deviceId: t.devices.pump_station.id,
+        command: 'explode',
+        wires: [[], []],
+      },
+    ]);
+    await press('goPump');
+    const ack = await waitFor(
+      () => collector.of<{ state: string; name: string; deviceId: string }>('/ack')[0],
+      'the acknowledged command',
+      30_000,
+    ).catch((err: Error) => {
+      throw new Error(
+        `${err.message}; status ${JSON.stringify(collector.of('/status').slice(-6))}; nack ${JSON.stringify(collector.of('/nack'))}; errors ${JSON.stringify(collector.of('/error'))}`,
+      );
+    });
+    expect(ack).toMatchObject({
+      state: 'acknowledged',
+      name: 'start',
+      deviceId: t.devices.pump_station.id,
+    });
+    expect(collector.of('/nack')).toEqual([]);
+
+    await press('badCommand');
+    const refused = await waitFor(
+      () =>
+        collector
+          .of<{ message: string; source: { id: string } }>('/error')
+          .find((e) => e.source.id === 'explode'),
+      'the refused command at the Catch node',
+    );
+    expect(refused.message).toMatch(/HUB_ERR_COMMAND_UNKNOWN/);
+  });
+
+  it('closes a verified case with case action, checked over REST', async () => {
+    const act = async (id: number, action: string, body: Record<string, unknown> = {}) => {
+      const res = await hub(t.adminToken)(`${t.httpUrl}/api/cases/${id}/actions/${action}`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+      });
+      expect(res.status, action).toBe(200);
+      return ((await res.json()) as { case: CaseDetail }).case;
+    };
+    const res = await hub(t.adminToken)(`${t.httpUrl}/api/cases`, {
+      method: 'POST',
+      body: JSON.stringify({
+        source: 'hotline',
+        severity: 'minor',
+        title: 'lamp out on the corner',
+        facilityType: 'streetlight',
+        gridCode: t.devices.streetlight.gridCode,
+      }),
+    });
+    let c = (await res.json()) as CaseDetail;
+    if (c.state === 'registered') c = await act(c.id, 'dispatch');
+    c = await act(c.id, 'accept');
+    c = await act(c.id, 'handle', { note: 'lamp replaced' });
+    c = await act(c.id, 'verify');
+    expect(c.state).toBe('verified');
+
+    await deployMore([
+      {
+        id: 'closeIt',
+        type: 'inject',
+        props: [{ p: 'payload' }],
+        payload: JSON.stringify({ id: c.id, version: c.version }),
+        payloadType: 'json',
+        wires: [['close']],
+      },
+      {
+        id: 'close',
+        type: 'hub-case-action',
+        hub: 'cfg',
+        action: 'close',
+        note: 'closed by a flow',
+        wires: [['toClosed']],
+      },
+      { ...post('toClosed', '/closed', 0, 0), z: 'tab2' },
+    ]);
+    await press('closeIt');
+    const closed = await waitFor(() => collector.of<CaseDetail>('/closed')[0], 'the closed case');
+    expect(closed).toMatchObject({ id: c.id, state: 'closed' });
+    const after = await hub(t.adminToken)(`${t.httpUrl}/api/cases/${c.id}`);
+    const detail = (await after.json()) as {
+      case: CaseDetail;
+      timeline: { action: string; actorName: string; note: string | null }[];
+    };
+    expect(detail.case.state).toBe('closed');
+    const closes = detail.timeline.filter((e) => e.action === 'close');
+    expect(closes, JSON.stringify(closes)).toHaveLength(1);
+    expect(closes[0]).toMatchObject({ note: 'closed by a flow' });
+    expect(closes[0]!.actorName).toMatch(/node-red/);
   });
 
   it('resumes after the socket is cut mid-stream with no change lost and none twice', async () => {
