@@ -28,6 +28,7 @@ import {
   sessionCookieOptions,
 } from './auth.js';
 import type { CookieSecure } from './http-config.js';
+import { createLoginGuard, defaultLoginGuard, type LoginGuardOptions } from './login-guard.js';
 import type { SessionEnds } from './sessions.js';
 
 export interface AuthRouteDeps {
@@ -35,6 +36,8 @@ export interface AuthRouteDeps {
   readonly sessionTtlHours: number;
   readonly cookieSecure: CookieSecure;
   readonly sessions: SessionEnds;
+  /** Login throttling and the bounded hash queue; `defaultLoginGuard` when absent. */
+  readonly loginGuard?: Partial<LoginGuardOptions>;
 }
 
 const userSchema = {
@@ -70,33 +73,14 @@ function userWriteError(err: { code?: string; constraint?: string }): never {
   throw err;
 }
 
-/** Failed logins per username allowed in the window before further attempts are refused. */
-const maxFailures = 5;
-const failureWindowMs = 15 * 60_000;
-
 /** A hash to verify against when the user does not exist, so both answers take as long. */
 let dummyHash: Promise<string> | null = null;
 
 /** Login, logout, me, users and the audit log (docs/api.md, "Auth"). */
 export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): void {
   const { db } = deps;
-  // Password guessing: per username, in memory (one hub process); cleared by a good login.
-  const failures = new Map<string, { count: number; since: number }>();
-
-  function refuseWhileLocked(username: string): void {
-    const key = username.toLowerCase();
-    const seen = failures.get(key);
-    if (seen && Date.now() - seen.since > failureWindowMs) failures.delete(key);
-    if ((failures.get(key)?.count ?? 0) >= maxFailures) {
-      throw new HubError('HUB_ERR_TOO_MANY_LOGINS');
-    }
-  }
-
-  function countFailure(username: string): void {
-    const key = username.toLowerCase();
-    const f = failures.get(key) ?? { count: 0, since: Date.now() };
-    failures.set(key, { count: f.count + 1, since: f.since });
-  }
+  // Password guessing, per username and per client address, counted before scrypt runs (#17).
+  const guard = createLoginGuard({ ...defaultLoginGuard, ...deps.loginGuard });
 
   api.post<{ Body: { username: string; password: string } }>(
     '/auth/login',
@@ -117,15 +101,24 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
     },
     async (req, reply) => {
       req.auditUsername = req.body.username;
-      refuseWhileLocked(req.body.username);
-      const user = await userForLogin(db, req.body.username);
-      dummyHash ??= hashSecret('not-a-password', secretCost.password);
-      const ok = await verifySecret(req.body.password, user?.passwordHash ?? (await dummyHash));
-      if (!user || !ok || !user.enabled) {
-        countFailure(req.body.username);
-        throw new HubError('HUB_ERR_LOGIN_FAILED');
+      const attempt = guard.admit(req.body.username, req.ip);
+      let user;
+      try {
+        user = await userForLogin(db, req.body.username);
+        const stored = user?.passwordHash;
+        const ok = await guard.hash(async () => {
+          dummyHash ??= hashSecret('not-a-password', secretCost.password);
+          return verifySecret(req.body.password, stored ?? (await dummyHash));
+        });
+        if (!user || !ok || !user.enabled) {
+          attempt.failed();
+          throw new HubError('HUB_ERR_LOGIN_FAILED');
+        }
+        attempt.succeeded();
+      } finally {
+        // Whatever ended it without a verdict (queue full, database) gives the slot back.
+        attempt.abandoned();
       }
-      failures.delete(req.body.username.toLowerCase());
       const token = newSessionToken();
       const expiresAt = new Date(Date.now() + deps.sessionTtlHours * 3600_000);
       await insertSession(db, {
@@ -209,17 +202,23 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
     },
     async (req) => {
       const me = req.user!;
-      refuseWhileLocked(me.username);
-      const stored = await passwordHashOf(db, me.id);
-      if (!stored || !(await verifySecret(req.body.currentPassword, stored))) {
-        // Guesses here count against the same limit as failed logins.
-        countFailure(me.username);
-        throw new HubError('HUB_ERR_WRONG_PASSWORD');
+      // Guesses here count against the same limits as failed logins.
+      const attempt = guard.admit(me.username, req.ip);
+      try {
+        const stored = await passwordHashOf(db, me.id);
+        const current = req.body.currentPassword;
+        if (!stored || !(await guard.hash(() => verifySecret(current, stored)))) {
+          attempt.failed();
+          throw new HubError('HUB_ERR_WRONG_PASSWORD');
+        }
+        attempt.succeeded();
+      } finally {
+        attempt.abandoned();
       }
       if (req.body.newPassword === req.body.currentPassword) {
         throw new HubError('HUB_ERR_BAD_REQUEST', 'the new password must differ from the current');
       }
-      const hash = await hashSecret(req.body.newPassword, secretCost.password);
+      const hash = await guard.hash(() => hashSecret(req.body.newPassword, secretCost.password));
       const user = await changeAndEndSessions(
         () => setUserPassword(db, me.id, hash),
         me.id,
@@ -452,7 +451,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
         'password_reset',
       );
       // A reset also lifts a lockout from failed logins.
-      failures.delete(before.username.toLowerCase());
+      guard.forget(before.username);
       return user;
     },
   );

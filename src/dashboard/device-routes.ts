@@ -18,9 +18,8 @@ import {
   HubError,
   facilityTypes,
   generateSecret,
-  hashSecret,
+  hashDeviceSecret,
   isStorableText,
-  secretCost,
   type FacilityType,
 } from '../domain/index.js';
 import { requireRole } from './auth.js';
@@ -172,7 +171,7 @@ export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps
 
   const createMany = async (inputs: readonly DeviceInput[]) => {
     const secrets = inputs.map(() => generateSecret());
-    const hashes = await Promise.all(secrets.map((s) => hashSecret(s, secretCost.device)));
+    const hashes = secrets.map(hashDeviceSecret);
     await insertDevices(
       db,
       inputs.map((d, i) => toNewDevice(d, hashes[i]!)),
@@ -205,7 +204,7 @@ export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps
       }
       const [created] = await createMany([d]);
       const device = await getDevice(db, d.id);
-      // The secret is shown here once; only its scrypt hash is stored.
+      // The secret is shown here once; only its SHA-256 digest is stored (decision 0135).
       return reply.status(201).send({ device, secret: created!.secret });
     },
   );
@@ -240,11 +239,7 @@ export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps
 
   api.post<{ Params: { id: string } }>('/devices/:id/secret', admin, async (req) => {
     const secret = generateSecret();
-    const ok = await setDeviceSecretHash(
-      db,
-      req.params.id,
-      await hashSecret(secret, secretCost.device),
-    );
+    const ok = await setDeviceSecretHash(db, req.params.id, hashDeviceSecret(secret));
     if (!ok) throw new HubError('HUB_ERR_DEVICE_UNKNOWN', req.params.id);
     // The old secret stops working now; connected sessions are closed.
     await apply(req.params.id);

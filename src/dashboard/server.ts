@@ -1,3 +1,4 @@
+import type { LoginGuardOptions } from './login-guard.js';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import fastifyHelmet from '@fastify/helmet';
@@ -50,6 +51,8 @@ export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps,
   /** WEBHOOK_ALLOW_PRIVATE_TARGETS (default false). */
   readonly webhookAllowPrivateTargets?: boolean;
   readonly sessionTtlHours?: number;
+  /** Login throttling and the bounded password-hash queue (login-guard.ts). */
+  readonly loginGuard?: Partial<LoginGuardOptions>;
   /** How often expired sessions are deleted and live connections re-checked; default 1 min. */
   readonly sessionSweepIntervalMs?: number;
   /** `Secure` on the session cookie (default `auto`: when the request came over https). */
@@ -137,6 +140,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
         sessionTtlHours: deps.sessionTtlHours ?? 12,
         cookieSecure: deps.cookieSecure ?? 'auto',
         sessions,
+        ...(deps.loginGuard ? { loginGuard: deps.loginGuard } : {}),
       });
       registerAdminRoutes(api, { db: deps.db });
       registerTokenRoutes(api, { db: deps.db, sessions });

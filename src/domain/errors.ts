@@ -68,7 +68,11 @@ export const errorCatalog = {
   HUB_ERR_FORBIDDEN: { status: 403, message: 'Your role may not do this' },
   HUB_ERR_TOO_MANY_LOGINS: {
     status: 429,
-    message: 'Too many failed logins for this user; wait and try again',
+    message: 'Too many failed logins for this user or from this address; wait and try again',
+  },
+  HUB_ERR_LOGIN_BUSY: {
+    status: 503,
+    message: 'Too many logins are being checked at once; try again in a moment',
   },
   HUB_ERR_OUT_OF_AREA: {
     status: 403,

@@ -35,6 +35,8 @@ const schema = {
     STORAGE_COMPRESS_AFTER_DAYS: { type: 'integer', minimum: 1, maximum: 3650, default: 7 },
     STORAGE_RETENTION_DAYS: { type: 'integer', minimum: 0, maximum: 36500, default: 0 },
     SESSION_TTL_HOURS: { type: 'integer', minimum: 1, maximum: 720, default: 12 },
+    LOGIN_MAX_FAILURES_PER_ADDRESS: { type: 'integer', minimum: 1, maximum: 1000000, default: 30 },
+    LOGIN_HASH_QUEUE_MAX: { type: 'integer', minimum: 0, maximum: 100000, default: 32 },
     CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
     CASE_FEED_POLL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
     HUB_ROLE: { type: 'string', enum: ['all', 'broker', 'worker', 'api'], default: 'all' },
@@ -59,6 +61,7 @@ const schema = {
     MQTT_MAX_CONNECTIONS: { type: 'integer', minimum: 1, maximum: 10000000, default: 120000 },
     MQTT_RATE_PER_S: { type: 'number', exclusiveMinimum: 0, maximum: 100000, default: 10 },
     MQTT_RATE_BURST: { type: 'integer', minimum: 1, maximum: 1000000, default: 100 },
+    MQTT_RATE_HOLD_MAX_S: { type: 'integer', minimum: 1, maximum: 86400, default: 600 },
     MQTT_SERVICE_PASSWORD: { type: 'string', default: '' },
     // Grafana's read-only database role (issue #14, grafana/provisioning).
     GRAFANA_DB_PASSWORD: { type: 'string', default: '' },
@@ -107,6 +110,10 @@ export interface HubConfig {
   readonly storageCompressAfterDays: number;
   readonly storageRetentionDays: number;
   readonly sessionTtlHours: number;
+  /** Failed logins from one client address in 15 minutes before it gets 429 (#17). */
+  readonly loginMaxFailuresPerAddress: number;
+  /** Logins waiting for one of the two password-hash slots before 503 (#17). */
+  readonly loginHashQueueMax: number;
   readonly caseTickIntervalMs: number;
   /** How often each node reads new case events when no NOTIFY woke it. */
   readonly caseFeedPollMs: number;
@@ -131,6 +138,8 @@ export interface HubConfig {
   readonly mqttMaxConnections: number;
   readonly mqttRatePerS: number;
   readonly mqttRateBurst: number;
+  /** A device held over its rate without a break for longer is cut off (issue 17). */
+  readonly mqttRateHoldMaxS: number;
   /** Empty: no service account. */
   readonly mqttServicePassword: string;
   /** Password of the read-only role hub_grafana; empty = leave the role as it is. */
@@ -167,6 +176,8 @@ interface RawConfig {
   STORAGE_COMPRESS_AFTER_DAYS: number;
   STORAGE_RETENTION_DAYS: number;
   SESSION_TTL_HOURS: number;
+  LOGIN_MAX_FAILURES_PER_ADDRESS: number;
+  LOGIN_HASH_QUEUE_MAX: number;
   CASE_TICK_INTERVAL_MS: number;
   CASE_FEED_POLL_MS: number;
   HUB_ROLE: HubRole;
@@ -184,6 +195,7 @@ interface RawConfig {
   MQTT_MAX_CONNECTIONS: number;
   MQTT_RATE_PER_S: number;
   MQTT_RATE_BURST: number;
+  MQTT_RATE_HOLD_MAX_S: number;
   MQTT_SERVICE_PASSWORD: string;
   GRAFANA_DB_PASSWORD: string;
   REDIS_URL: string;
@@ -259,6 +271,8 @@ export function loadConfig(env: Env = process.env): HubConfig {
     storageCompressAfterDays: raw.STORAGE_COMPRESS_AFTER_DAYS,
     storageRetentionDays: raw.STORAGE_RETENTION_DAYS,
     sessionTtlHours: raw.SESSION_TTL_HOURS,
+    loginMaxFailuresPerAddress: raw.LOGIN_MAX_FAILURES_PER_ADDRESS,
+    loginHashQueueMax: raw.LOGIN_HASH_QUEUE_MAX,
     caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
     caseFeedPollMs: raw.CASE_FEED_POLL_MS,
     role: raw.HUB_ROLE,
@@ -276,6 +290,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     mqttMaxConnections: raw.MQTT_MAX_CONNECTIONS,
     mqttRatePerS: raw.MQTT_RATE_PER_S,
     mqttRateBurst: raw.MQTT_RATE_BURST,
+    mqttRateHoldMaxS: raw.MQTT_RATE_HOLD_MAX_S,
     mqttServicePassword: raw.MQTT_SERVICE_PASSWORD,
     grafanaDbPassword: raw.GRAFANA_DB_PASSWORD,
     redisUrl: raw.REDIS_URL,

@@ -36,6 +36,7 @@ import type { HubConfig, HubRole } from './config.js';
 import { createLogger } from './logger.js';
 import { prepareDatabase } from './prepare.js';
 import { startRulesRuntime } from './rules-runtime.js';
+import { createSecretUpgrades } from './secret-upgrades.js';
 
 /**
  * The composition root: starts the rooms in the order a message travels
@@ -306,6 +307,13 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
             (id) => directory.get(id),
           )
         : undefined;
+    const secretUpgrades = createSecretUpgrades(
+      db.pool,
+      config.statusFlushIntervalMs,
+      logger.child({ room: 'broker' }),
+    );
+    // Pushed before the broker's close, so it runs after it and writes the last upgrades.
+    cleanup.push(() => secretUpgrades.stop());
     const broker =
       parts.broker || parts.api
         ? await createBroker(
@@ -317,6 +325,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
                 registry: metricsRegistry,
                 statusSink: (records) => upsertDeviceStatuses(db.pool, records),
                 onCommandAck: (device, payload) => late.commands?.handleAck(device, payload),
+                onSecretUpgrade: (device, before) => secretUpgrades.add(device, before),
                 ...(rateAbuse
                   ? {
                       onDrops: (drops, at) => rateAbuse.minute(drops, at),
@@ -424,6 +433,10 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           dataDir: config.dataDir,
           webhookAllowPrivateTargets: config.webhookAllowPrivateTargets,
           sessionTtlHours: config.sessionTtlHours,
+          loginGuard: {
+            maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
+            hashQueueMax: config.loginHashQueueMax,
+          },
           sessionSweepIntervalMs: config.sessionSweepIntervalMs,
           sessions,
           cookieSecure: config.cookieSecure,

@@ -108,6 +108,7 @@ export {
   type FleetMember,
   type GroupState,
   type GroupTransition,
+  type PriorState,
   type SettingsOf,
   type SettingsTarget,
   type SourceKind,
