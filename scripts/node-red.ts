@@ -79,8 +79,14 @@ export async function startNodeRed(options: NodeRedOptions): Promise<RunningNode
       users: [{ username: 'admin', password: bcrypt.hashSync(password, 10), permissions: '*' }],
     },
     // Nothing installs from a registry at run time: the palette is what the package ships.
-    externalModules: { autoInstall: false, palette: { allowInstall: false } },
-    functionExternalModules: false,
+    // Function nodes may use Node's own modules (the examples sign DingTalk messages with
+    // crypto) but nothing is installed from a registry at run time.
+    externalModules: {
+      autoInstall: false,
+      palette: { allowInstall: false },
+      modules: { allowInstall: false },
+    },
+    functionExternalModules: true,
     editorTheme: { projects: { enabled: false }, tours: false },
     logging: { console: { level: options.logLevel ?? 'info', metrics: false, audit: false } },
   });

@@ -18,8 +18,13 @@ module.exports = {
     type: 'credentials',
     users: [{ username: 'admin', password: bcrypt.hashSync(password, 10), permissions: '*' }],
   },
-  externalModules: { autoInstall: false, palette: { allowInstall: false } },
-  functionExternalModules: false,
+  // Function nodes may use Node's own modules (crypto for DingTalk signatures), nothing installed.
+  externalModules: {
+    autoInstall: false,
+    palette: { allowInstall: false },
+    modules: { allowInstall: false },
+  },
+  functionExternalModules: true,
   editorTheme: { projects: { enabled: false }, tours: false },
   logging: { console: { level: 'info', metrics: false, audit: false } },
 };

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
@@ -6,7 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageName, startNodeRed, type RunningNodeRed } from '../../scripts/node-red.js';
+import {
+  packageDir,
+  packageName,
+  startNodeRed,
+  type RunningNodeRed,
+} from '../../scripts/node-red.js';
 import type { CaseDetail } from '../../src/domain/index.js';
 import { authed, connectDevice, startTestHub, waitFor, type TestHub } from '../support/hub.js';
 
@@ -131,7 +136,6 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
       port: 0,
       logLevel: process.env.TEST_LOG_LEVEL ? 'info' : 'fatal',
     });
-    const { readFile } = await import('node:fs/promises');
     const password = (await readFile(path.join(userDir, 'admin-password'), 'utf8')).trim();
     const login = await fetch(`${nr.url}/auth/token`, {
       method: 'POST',
@@ -185,6 +189,28 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
     expect(await html.text()).toContain('data-template-name="hub-case-in"');
     const zh = await admin(`/nodes/messages?lng=zh-CN`);
     expect(JSON.stringify(await zh.json())).toContain('案件输入');
+  });
+
+  it('ships example flows that use only node types the runtime has', async () => {
+    const res = await admin('/nodes', { headers: { accept: 'application/json' } });
+    const types = new Set(((await res.json()) as { types: string[] }[]).flatMap((s) => s.types));
+    const dir = path.join(packageDir, 'examples');
+    const examples = (await readdir(dir)).filter((f) => f.endsWith('.json'));
+    expect(examples.sort()).toEqual([
+      'critical-alarm-to-group-robot.json',
+      'daily-kpi-digest.json',
+      'rain-gauge-to-pump-start.json',
+    ]);
+    for (const file of examples) {
+      const flow = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as {
+        type: string;
+        credentials?: unknown;
+      }[];
+      for (const n of flow) {
+        if (n.type !== 'tab') expect(types.has(n.type), `${file}: ${n.type}`).toBe(true);
+        expect(n.credentials, file).toBeUndefined();
+      }
+    }
   });
 
   it('deploys a flow through the admin API, with the token as a credential never exported', async () => {
