@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,17 @@ import type { CaseDetail } from '../../src/domain/index.js';
 import { authed, connectDevice, startTestHub, waitFor, type TestHub } from '../support/hub.js';
 
 const servicePassword = 'node-red-service-password';
+
+/**
+ * Live alarms and idempotent case actions are the hub's side of issue #14,
+ * built in parallel: these tests run once the hub has them.
+ */
+const eventsSource = readFileSync(new URL('../../src/domain/events.ts', import.meta.url), 'utf8');
+const hubHasLiveAlarms = eventsSource.includes("'alarm:changed'");
+const hubHasIdempotency = readFileSync(
+  new URL('../../src/domain/errors.ts', import.meta.url),
+  'utf8',
+).includes('HUB_ERR_IDEMPOTENCY_IN_PROGRESS');
 
 /** Where the flows' `http request` nodes deliver what the hub's nodes sent. */
 async function startCollector() {
@@ -376,6 +388,20 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
     ).toBe(true);
   });
 
+  it.skipIf(!hubHasLiveAlarms)(
+    'turns the same rule-breaking reading into an opened alarm out of alarm in',
+    async () => {
+      const alarm = await waitFor(
+        () =>
+          collector
+            .of<{ deviceId: string; ruleId: string; state: string }>('/alarm')
+            .find((a) => a.deviceId === t.devices.manhole.id),
+        'the manhole alarm',
+      );
+      expect(alarm).toMatchObject({ ruleId: 'manhole.displaced', state: 'open' });
+    },
+  );
+
   it('answers a query with the hub devices of a type', async () => {
     expect((await admin('/inject/askDevices', { method: 'POST' })).status).toBe(200);
     const answer = await waitFor(
@@ -567,6 +593,18 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
     expect(closes, JSON.stringify(closes)).toHaveLength(1);
     expect(closes[0]).toMatchObject({ note: 'closed by a flow' });
     expect(closes[0]!.actorName).toMatch(/node-red/);
+
+    if (!hubHasIdempotency) return;
+    // The same message again (a retried flow): the same key, the first outcome, no second close.
+    await press('closeIt');
+    await waitFor(
+      () => (collector.of<CaseDetail>('/closed').length === 2 ? true : undefined),
+      'the replayed outcome',
+    );
+    expect(collector.of<CaseDetail>('/closed')[1]).toMatchObject({ id: c.id, state: 'closed' });
+    const again = await hub(t.adminToken)(`${t.httpUrl}/api/cases/${c.id}`);
+    const { timeline } = (await again.json()) as { timeline: { action: string }[] };
+    expect(timeline.filter((e) => e.action === 'close')).toHaveLength(1);
   });
 
   it('resumes after the socket is cut mid-stream with no change lost and none twice', async () => {
