@@ -3,7 +3,15 @@ import fastifyCookie from '@fastify/cookie';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { insertAudit, userForSession, type Queryable, type UserRecord } from '../db/index.js';
+import {
+  insertAudit,
+  integrationTokenForHash,
+  touchIntegrationToken,
+  userForSession,
+  type IntegrationToken,
+  type Queryable,
+  type UserRecord,
+} from '../db/index.js';
 import { HubError, type Actor } from '../domain/index.js';
 import { cookieIsSecure, maskSecrets, type CookieSecure } from './http-config.js';
 
@@ -71,6 +79,38 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+/**
+ * Integration tokens (machines: Node-RED, a vendor's system) carry this prefix,
+ * so a request's token is looked up in one table only, and a leaked one is
+ * recognisable by secret scanners.
+ */
+export const integrationTokenPrefix = 'hubit_';
+
+export function newIntegrationToken(): string {
+  return integrationTokenPrefix + randomBytes(32).toString('base64url');
+}
+
+/**
+ * The user a token acts as: negative ids never meet a person's, and the
+ * `token:` username names it in the audit log and case timelines.
+ */
+export function integrationUser(t: IntegrationToken): UserRecord {
+  return {
+    id: -t.id,
+    username: `token:${t.name}`,
+    displayName: t.name,
+    role: t.role,
+    departmentId: null,
+    crewId: null,
+    areaCode: null,
+    enabled: true,
+    createdAt: t.createdAt,
+    updatedAt: t.createdAt,
+    passwordChangedAt: null,
+    disabledAt: null,
+  };
+}
+
 export function actorOf(user: UserRecord): Actor {
   return {
     id: user.id,
@@ -93,8 +133,8 @@ export function tokenFrom(
 
 /**
  * Who a request is: the one place a credential becomes a user (REST; the
- * socket.io handshake uses the same token rules). Another way to log in
- * (integration tokens) goes here.
+ * socket.io handshake uses the same token rules): a session, or an
+ * integration token (issue #14), which counts only as a bearer token.
  */
 export async function resolveIdentity(
   db: Queryable,
@@ -103,17 +143,29 @@ export async function resolveIdentity(
 ): Promise<{ tokenHash: string; user: UserRecord; credential: CredentialKind } | null> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
   const token = bearer ?? cookies[sessionCookie] ?? null;
+  // A machine's token in a browser cookie is out of place: refuse it.
+  if (!bearer && token?.startsWith(integrationTokenPrefix)) return null;
   const session = await sessionForToken(db, token);
   return session ? { ...session, credential: bearer ? 'bearer' : 'cookie' } : null;
 }
 
-/** The session of a token: its hash (the key to end it by) and its user. */
+/**
+ * The session of a token: its hash (the key to end it by) and its user; an
+ * integration token's user is the token itself (`integrationUser`).
+ */
 export async function sessionForToken(
   db: Queryable,
   token: string | null,
 ): Promise<{ tokenHash: string; user: UserRecord } | null> {
   if (!token || token.length > 200) return null;
   const tokenHash = hashToken(token);
+  if (token.startsWith(integrationTokenPrefix)) {
+    const t = await integrationTokenForHash(db, tokenHash);
+    if (!t) return null;
+    // Not awaited: a lost last-used time is harmless, a slower request is not.
+    if (t.stale) touchIntegrationToken(db, t.id).catch(() => {});
+    return { tokenHash, user: integrationUser(t) };
+  }
   const user = await userForSession(db, tokenHash);
   return user ? { tokenHash, user } : null;
 }

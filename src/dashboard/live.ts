@@ -3,6 +3,7 @@ import type { Server as SocketServer, Socket } from 'socket.io';
 import type { CaseChange, CaseFeed } from '../cases/index.js';
 import {
   caseEventsSince,
+  liveIntegrationTokens,
   openCaseDetails,
   validSessions,
   type Queryable,
@@ -132,7 +133,7 @@ function endLive(io: Io, rooms: string[], reason: SessionEndReason): void {
 }
 
 /**
- * Closes this process's live connections whose session is gone: ended by
+ * Closes this process's live connections whose session (or integration token) is gone: ended by
  * another hub process, expired, or its user disabled. Run by the sweep.
  */
 export async function revalidateLiveSessions(
@@ -145,9 +146,12 @@ export async function revalidateLiveSessions(
     const h = socket.data.tokenHash as string | undefined;
     if (h) hashes.add(h);
   }
-  const valid = await validSessions(db, [...hashes]);
+  const [valid, tokens] = await Promise.all([
+    validSessions(db, [...hashes]),
+    liveIntegrationTokens(db, [...hashes]),
+  ]);
   sessions.end(
-    [...hashes].filter((h) => !valid.has(h)),
+    [...hashes].filter((h) => !valid.has(h) && !tokens.has(h)),
     'revoked',
   );
 }

@@ -36,6 +36,7 @@ import { maxPhotoBytes } from './photos.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
 import { registerRulesRoutes, type RulesRoutesDeps } from './rules-routes.js';
 import { createSessionEnds, type SessionEnds } from './sessions.js';
+import { registerTokenRoutes } from './token-routes.js';
 import { registerStorageRoutes, type StorageApiDeps } from './storage-routes.js';
 
 export interface DashboardOptions {
@@ -181,6 +182,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
         mapTileUrl: deps.ui?.mapTileUrl || null,
         mapTileAttribution: deps.ui?.mapTileAttribution ?? '',
       }));
+      registerTokenRoutes(api, { db: deps.db, sessions });
       registerCaseRoutes(api, {
         db: deps.db,
         cases: deps.cases,

@@ -28,4 +28,6 @@ export * from './rule-store.js';
 export * from './facility-kpis.js';
 export * from './work-calendar.js';
 export { createListener } from './listen.js';
+export * from './integration-tokens.js';
+export * from './grafana-role.js';
 export * from './evaluation.js';

@@ -67,6 +67,8 @@ const schema = {
     MQTT_RATE_BURST: { type: 'integer', minimum: 1, maximum: 1000000, default: 100 },
     MQTT_RATE_HOLD_MAX_S: { type: 'integer', minimum: 1, maximum: 86400, default: 600 },
     MQTT_SERVICE_PASSWORD: { type: 'string', default: '' },
+    // Grafana's read-only database role (issue #14, grafana/provisioning).
+    GRAFANA_DB_PASSWORD: { type: 'string', default: '' },
     REDIS_URL: { type: 'string', default: '' },
     REDIS_KEY_PREFIX: { type: 'string', minLength: 1, default: 'hub:' },
     COMMAND_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 86400000, default: 30000 },
@@ -149,6 +151,8 @@ export interface HubConfig {
   readonly mqttRateHoldMaxS: number;
   /** Empty: no service account. */
   readonly mqttServicePassword: string;
+  /** Password of the read-only role hub_grafana; empty = leave the role as it is. */
+  readonly grafanaDbPassword: string;
   /** Empty: one node, no Redis. */
   readonly redisUrl: string;
   readonly redisKeyPrefix: string;
@@ -205,6 +209,7 @@ interface RawConfig {
   MQTT_RATE_BURST: number;
   MQTT_RATE_HOLD_MAX_S: number;
   MQTT_SERVICE_PASSWORD: string;
+  GRAFANA_DB_PASSWORD: string;
   REDIS_URL: string;
   REDIS_KEY_PREFIX: string;
   COMMAND_TIMEOUT_MS: number;
@@ -298,6 +303,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     mqttRateBurst: raw.MQTT_RATE_BURST,
     mqttRateHoldMaxS: raw.MQTT_RATE_HOLD_MAX_S,
     mqttServicePassword: raw.MQTT_SERVICE_PASSWORD,
+    grafanaDbPassword: raw.GRAFANA_DB_PASSWORD,
     redisUrl: raw.REDIS_URL,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     commandTimeoutMs: raw.COMMAND_TIMEOUT_MS,

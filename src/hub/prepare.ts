@@ -5,6 +5,7 @@ import {
   insertMissingRules,
   seedCaseWorkflow,
   seedDemoCityIfEmpty,
+  setGrafanaPassword,
   upgradePackRules,
   type DatabaseCapabilities,
   type DemoCredential,
@@ -68,6 +69,13 @@ async function prepareSteps(
   // Cases workflow (issue #5): deadlines, demo routing table, the first admin.
   await seedCaseWorkflow(pool);
   const adminCreated = await ensureAdminUser(pool, config.dataDir);
+  if (
+    config.grafanaDbPassword !== '' &&
+    !(await setGrafanaPassword(pool, config.grafanaDbPassword))
+  )
+    dbLogger.warn(
+      'GRAFANA_DB_PASSWORD set but the role hub_grafana does not exist: create it by hand (docs/deploy.md)',
+    );
   if (adminCreated) logger.info({ file: adminCreated }, 'admin user created');
   return { demoCredentials, adminCreated };
 }

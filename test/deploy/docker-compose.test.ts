@@ -42,6 +42,8 @@ const hubVariables = [
   'INGEST_BATCH_MAX_ROWS',
   'INGEST_FLUSH_INTERVAL_MS',
   'INGEST_MAX_PAYLOAD_BYTES',
+  'MQTT_SERVICE_PASSWORD',
+  'GRAFANA_DB_PASSWORD',
 ];
 
 function environmentOf(service: ComposeService): Record<string, string> {
@@ -203,5 +205,104 @@ describe('Dockerfile', () => {
     expect(userIndex).toBeLessThan(cmdIndex);
     const user = stage[userIndex]!.args.split(':')[0];
     expect(['root', '0']).not.toContain(user);
+  });
+});
+
+/** A volume's host path and container path. */
+function mountsOf(service: ComposeService): { source: string; target: string }[] {
+  return (service.volumes ?? []).map((v) => {
+    if (typeof v === 'object') return { source: v.source ?? '', target: v.target ?? '' };
+    const [source = '', target = ''] = v.split(':');
+    return { source, target };
+  });
+}
+
+describe('docker-compose.yml, integrations (issue #14)', () => {
+  const services = compose.services;
+  const grafanaSources = parse(readRepoFile('grafana/provisioning/datasources/hub.yaml')) as {
+    datasources: {
+      uid: string;
+      type: string;
+      url: string;
+      user?: string;
+      jsonData?: { database?: string };
+    }[];
+  };
+  const grafanaProviders = parse(readRepoFile('grafana/provisioning/dashboards/hub.yaml')) as {
+    providers: { options: { path: string } }[];
+  };
+  const prometheus = parse(readRepoFile('prometheus/prometheus.yml')) as {
+    scrape_configs: {
+      job_name: string;
+      metrics_path?: string;
+      static_configs: { targets: string[] }[];
+    }[];
+  };
+
+  it('starts Node-RED, Grafana and Prometheus with the hub, outside any profile', () => {
+    for (const name of ['node-red', 'grafana', 'prometheus']) {
+      expect(services[name], name).toBeDefined();
+      expect(services[name]!.profiles, name).toBeUndefined();
+    }
+  });
+
+  it('builds Node-RED 4.1 with the package installed like any node module, and its settings file', () => {
+    const nodeRed = services['node-red']!;
+    expect(nodeRed.build).toMatchObject({ context: '.', dockerfile: 'node-red/Dockerfile' });
+    const dockerfile = readRepoFile('node-red/Dockerfile');
+    expect(dockerfile).toMatch(/^FROM nodered\/node-red:4\.1-20$/m);
+    expect(dockerfile).toMatch(/npm install --omit=dev --ignore-scripts \.\/hub-nodes/);
+    const settings = /--settings (\S+)/.exec(environmentOf(nodeRed).NODE_RED_OPTIONS ?? '')?.[1];
+    expect(settings).toBe('/usr/src/node-red/hub-settings.js');
+    expect(dockerfile).toContain(`node-red/docker/settings.js ${settings}`);
+    expect(environmentOf(nodeRed).NODE_RED_ADMIN_PASSWORD).toMatch(
+      /^\$\{NODE_RED_ADMIN_PASSWORD:\?/,
+    );
+  });
+
+  it('mounts Grafana provisioning and dashboards where the provider looks, read-only', () => {
+    const mounts = mountsOf(services.grafana!);
+    expect(mounts).toContainEqual({
+      source: './grafana/provisioning',
+      target: '/etc/grafana/provisioning',
+    });
+    const dashboards = mounts.find((m) => m.source === './grafana/dashboards');
+    expect(dashboards?.target).toBe(grafanaProviders.providers[0]!.options.path);
+    for (const v of services.grafana!.volumes ?? []) {
+      if (typeof v === 'string' && v.startsWith('./')) expect(v).toMatch(/:ro$/);
+    }
+  });
+
+  it('points Grafana at the hub database as the read-only role, with the password the hub sets', () => {
+    const source = grafanaSources.datasources.find((d) => d.uid === 'ufh-timescaledb')!;
+    const [host] = source.url.split(':');
+    expect(services[host!]).toBeDefined();
+    expect(source.user).toBe('hub_grafana');
+    expect(source.jsonData?.database).toBe(environmentOf(services.timescaledb!).POSTGRES_DB);
+    expect(environmentOf(services.grafana!).GRAFANA_DB_PASSWORD).toBe(
+      environmentOf(services.hub!).GRAFANA_DB_PASSWORD,
+    );
+    const prom = grafanaSources.datasources.find((d) => d.uid === 'ufh-prometheus')!;
+    expect(new URL(prom.url).hostname).toBe('prometheus');
+  });
+
+  it("scrapes the hub's /metrics on its HTTP port", () => {
+    const job = prometheus.scrape_configs.find((j) => j.job_name === 'hub')!;
+    expect(job.metrics_path).toBe('/metrics');
+    const [host, port] = job.static_configs[0]!.targets[0]!.split(':');
+    expect(services[host!]).toBeDefined();
+    expect(port).toBe(environmentOf(services.hub!).HTTP_PORT);
+    expect(mountsOf(services.prometheus!)).toContainEqual({
+      source: './prometheus/prometheus.yml',
+      target: '/etc/prometheus/prometheus.yml',
+    });
+  });
+
+  it('publishes the editors on the host loopback only', () => {
+    for (const name of ['node-red', 'grafana', 'prometheus']) {
+      const ports = services[name]!.ports ?? [];
+      expect(ports.length, name).toBeGreaterThan(0);
+      for (const port of ports) expect(hostIpOf(port), name).toBe('127.0.0.1');
+    }
   });
 });

@@ -1,0 +1,5 @@
+import { caseFeed } from './live';
+import { registerLiveNode } from './live-node';
+import type { NodeAPI } from './red';
+
+export = (RED: NodeAPI) => registerLiveNode(RED, 'hub-case-in', caseFeed);
