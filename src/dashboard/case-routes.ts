@@ -27,6 +27,7 @@ import {
   caseStates,
   facilityTypes,
   generateSecret,
+  gridCodePattern,
   severities,
   type CaseDetail,
 } from '../domain/index.js';
@@ -153,7 +154,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
             description: { type: 'string', maxLength: 2000 },
             facilityType: { enum: [...facilityTypes] },
             deviceId: { type: 'string' },
-            gridCode: { type: 'string', pattern: '^\\d{15}$' },
+            gridCode: { type: 'string', pattern: gridCodePattern },
             location: { type: 'string', maxLength: 200 },
             lat: { type: 'number', minimum: -90, maximum: 90 },
             lon: { type: 'number', minimum: -180, maximum: 180 },

@@ -15,7 +15,10 @@ import {
 } from '../db/index.js';
 import {
   HubError,
+  deviceIdPatternSource,
   facilityTypes,
+  gridCodePattern,
+  parseGridCode,
   generateSecret,
   hashSecret,
   isDeviceId,
@@ -63,9 +66,9 @@ const deviceBody = {
   additionalProperties: false,
   required: ['id', 'type', 'gridCode', 'name'],
   properties: {
-    id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' },
+    id: { type: 'string', pattern: deviceIdPatternSource },
     type: { enum: [...facilityTypes] },
-    gridCode: { type: 'string', pattern: '^\\d{15}$' },
+    gridCode: { type: 'string', pattern: gridCodePattern },
     name: { type: 'string', minLength: 1, maxLength: 200 },
     lat: { type: ['number', 'null'], minimum: -90, maximum: 90 },
     lon: { type: ['number', 'null'], minimum: -180, maximum: 180 },
@@ -108,7 +111,7 @@ function rowToDevice(row: Record<string, string>): DeviceInput | string {
     return `type ${JSON.stringify(type)} is not one of ${facilityTypes.join(', ')}`;
   }
   const grid = row.grid ?? '';
-  if (!/^\d{15}$/.test(grid)) return `grid ${JSON.stringify(grid)} is not a 15-digit grid code`;
+  if (!parseGridCode(grid)) return `grid ${JSON.stringify(grid)} is not a 15-digit grid code`;
   const name = (row.name ?? '').trim();
   if (!name) return 'name is empty';
   const coord = (key: 'lat' | 'lon', limit: number): number | null | string => {

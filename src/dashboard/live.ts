@@ -10,6 +10,7 @@ import {
 } from '../db/index.js';
 import {
   HubError,
+  areaAt,
   type ClientToServerEvents,
   type ServerToClientEvents,
   type SessionEndReason,
@@ -124,7 +125,8 @@ export function attachLive(
 export function broadcastChange(io: Io, change: CaseChange): void {
   const c = change.case;
   const rooms = [cityRoom];
-  if (c.gridCode) rooms.push(areaRoom(c.gridCode.slice(0, 6)));
+  const district = c.gridCode ? areaAt(c.gridCode, 'district') : null;
+  if (district) rooms.push(areaRoom(district));
   if (c.crewId) rooms.push(crewRoom(c.crewId));
   if (change.prevCrewId) rooms.push(crewRoom(change.prevCrewId));
   io.to(rooms).emit('case:changed', { reason: change.reason, case: c, action: change.action });

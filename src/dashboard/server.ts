@@ -19,6 +19,7 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { setupAuth } from './auth.js';
 import { registerCaseRoutes } from './case-routes.js';
+import { registerCatalogRoutes } from './catalog-routes.js';
 import { registerKpiRoutes } from './kpi-routes.js';
 import { registerCalendarRoutes } from './calendar-routes.js';
 import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
@@ -127,6 +128,10 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
   );
   await app.register(
     async (api) => registerRulesRoutes(api, { ...deps, requireRole: app.requireRole }),
+    { prefix: '/api' },
+  );
+  await app.register(
+    async (api) => registerCatalogRoutes(api, { db: deps.db, requireRole: app.requireRole }),
     { prefix: '/api' },
   );
   const registry = deps.metricsRegistry;

@@ -6,7 +6,8 @@ const columns = `id, source, source_kind AS "sourceKind", device_id AS "deviceId
   title, metric, threshold, last_value AS "lastValue", peak_value AS "peakValue", count,
   first_reading_at AS "firstReadingAt", last_reading_at AS "lastReadingAt", opened_at AS "openedAt",
   cleared_at AS "clearedAt", flapping, acknowledged_at AS "acknowledgedAt",
-  acknowledged_by AS "acknowledgedBy", explain`;
+  acknowledged_by AS "acknowledgedBy", explain, version, ack_comment AS "ackComment",
+  shelved_until AS "shelvedUntil", shelved_by AS "shelvedBy", shelve_comment AS "shelveComment"`;
 
 type Value = number | boolean | string | null;
 

@@ -1,4 +1,9 @@
-import type { CaseDetail, CaseEvent, DeadlineUnit } from '../domain/index.js';
+import {
+  caseCodeIdWidth,
+  type CaseDetail,
+  type CaseEvent,
+  type DeadlineUnit,
+} from '../domain/index.js';
 import { matchingRoutes } from './admin.js';
 import type { Queryable } from './pool.js';
 
@@ -278,20 +283,20 @@ export interface ManualCaseInput {
 
 /**
  * Registers (立案) a case an operator enters: a 12345 hotline call or an
- * inspector's finding. The code carries the city's local date (`timeZone`).
+ * inspector's finding. The code starts with `codePrefix` (domain `caseCodePrefix`).
  */
 export async function insertManualCase(
   db: Queryable,
   c: ManualCaseInput,
   at: string,
-  timeZone: string,
+  codePrefix: string,
 ): Promise<CaseDetail> {
   const { rows } = await db.query<{ id: number }>(
     `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
      INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code,
                         source, description, location, lat, lon, created_at, updated_at)
      SELECT next.id,
-            'AJ-' || to_char($12::timestamptz AT TIME ZONE $13::text, 'YYYYMMDD') || '-' || lpad(next.id::text, 6, '0'),
+            $13::text || lpad(next.id::text, ${caseCodeIdWidth}, '0'),
             'registered', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12
      FROM next RETURNING id`,
     [
@@ -307,7 +312,7 @@ export async function insertManualCase(
       c.lat,
       c.lon,
       at,
-      timeZone,
+      codePrefix,
     ],
   );
   return (await getCaseDetail(db, rows[0]!.id))!;

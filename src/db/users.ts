@@ -1,10 +1,11 @@
+import type { Role } from '../domain/index.js';
 import type { Queryable } from './pool.js';
 
 export interface UserRecord {
   readonly id: number;
   readonly username: string;
   readonly displayName: string;
-  readonly role: 'admin' | 'operator' | 'supervisor' | 'crew' | 'viewer';
+  readonly role: Role;
   readonly departmentId: string | null;
   readonly crewId: string | null;
   readonly areaCode: string | null;

@@ -31,3 +31,4 @@ export {
   type Transition,
 } from './kinds/index.js';
 export { createRateAbuseWatch, rateAbuseRuleId } from './rate-abuse.js';
+export { ruleThresholds, type RuleThreshold } from './thresholds.js';

@@ -1,4 +1,4 @@
-import { parseGridCode, type Severity } from '../../domain/index.js';
+import { parseGridCode, severitySchema, type Severity } from '../../domain/index.js';
 import type { ActiveCondition, FleetMember, SettingsOf, TickKind } from './fleet.js';
 
 /**
@@ -34,8 +34,8 @@ export const offlineSettingsSchema = {
     areaMinDevices: { type: 'integer', minimum: 2 },
     areaRatio: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
     correlationS: { type: 'number', minimum: 0, maximum: 86400 },
-    deviceSeverity: { enum: ['critical', 'major', 'minor', 'warning'] },
-    areaSeverity: { enum: ['critical', 'major', 'minor', 'warning'] },
+    deviceSeverity: severitySchema,
+    areaSeverity: severitySchema,
   },
 } as const;
 
