@@ -1,7 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import {
-  acknowledgeAlarm,
   createRule,
   deleteRuleOverride,
   editRule,
@@ -17,7 +16,6 @@ import {
   facilityTypes,
   overrideScopes,
   severities,
-  type AlarmRecord,
   type RuleDefinition,
 } from '../domain/index.js';
 import { isTickKind, mergeSettings, ruleKindNames, ruleKinds } from '../rules/index.js';
@@ -31,8 +29,6 @@ export interface RulesRoutesDeps {
   readonly reloadRules?: () => Promise<void>;
   /** Role check from the users room (#5); absent: mutating routes are open. */
   readonly requireRole?: (...roles: string[]) => preHandlerHookHandler;
-  /** Told when an operator acknowledges an alarm. */
-  readonly onAlarmAcknowledged?: (alarm: AlarmRecord) => void;
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -94,7 +90,7 @@ const editBody = {
   },
 } as const;
 
-/** /api/rules and /api/alarms/:id/ack (docs/api.md, docs/rules.md). */
+/** /api/rules (docs/api.md, docs/rules.md). */
 export function registerRulesRoutes(api: FastifyInstance, deps: RulesRoutesDeps): void {
   const { db } = deps;
   const guard = deps.requireRole ? { preHandler: deps.requireRole('admin', 'supervisor') } : {};
@@ -237,29 +233,6 @@ export function registerRulesRoutes(api: FastifyInstance, deps: RulesRoutesDeps)
       if (!removed) throw new HubError('HUB_ERR_NOT_FOUND', 'no such override');
       await reload();
       return reply.status(204).send();
-    },
-  );
-
-  api.post<{ Params: { id: string } }>(
-    '/alarms/:id/ack',
-    {
-      ...(deps.requireRole
-        ? { preHandler: deps.requireRole('admin', 'operator', 'supervisor') }
-        : {}),
-      schema: {
-        params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } } },
-      },
-    },
-    async (req) => {
-      // Who acknowledged is the logged-in user, never a name the client sends.
-      const { alarm, changed } = await acknowledgeAlarm(
-        db,
-        Number(req.params.id),
-        req.user?.username ?? 'operator',
-      );
-      if (!alarm) throw new HubError('HUB_ERR_NOT_FOUND', `alarm ${req.params.id}`);
-      if (changed) deps.onAlarmAcknowledged?.(alarm);
-      return alarm;
     },
   );
 }

@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { Server as SocketServer } from 'socket.io';
 import type { CaseFeed, CaseService } from '../cases/index.js';
+import type { AlarmDesk, AlarmFeed } from '../rules/index.js';
 import { sweepExpiredSessions, type Queryable } from '../db/index.js';
 import {
   isHubError,
@@ -16,6 +17,7 @@ import {
 } from '../domain/index.js';
 import type { Registry } from 'prom-client';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerAlarmRoutes } from './alarm-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { setupAuth } from './auth.js';
 import { registerCaseRoutes } from './case-routes.js';
@@ -41,6 +43,10 @@ export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps,
   readonly cases: CaseService;
   /** Every node's case changes, in version order (socket.io). */
   readonly caseFeed: CaseFeed;
+  /** Every node's alarm changes, in version order (socket.io, decision 0160). */
+  readonly alarmFeed: AlarmFeed;
+  /** Acknowledge, shelve, unshelve (REST). */
+  readonly alarmDesk: AlarmDesk;
   /** Case photos go under `<dataDir>/photos` (issue #5); default: the OS temp dir. */
   readonly dataDir?: string;
   readonly sessionTtlHours?: number;
@@ -134,6 +140,11 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
     async (api) => registerCatalogRoutes(api, { db: deps.db, requireRole: app.requireRole }),
     { prefix: '/api' },
   );
+  await app.register(
+    async (api) =>
+      registerAlarmRoutes(api, { alarmDesk: deps.alarmDesk, requireRole: app.requireRole }),
+    { prefix: '/api' },
+  );
   const registry = deps.metricsRegistry;
   if (registry) {
     app.get('/metrics', async (_req, reply) =>
@@ -159,7 +170,7 @@ export async function createDashboard(
     allowRequest: (_req, done) => done(closing ? 'the hub is shutting down' : null, !closing),
   });
 
-  attachLive(io, deps.db, deps.caseFeed, sessions, logger);
+  attachLive(io, deps.db, deps.caseFeed, deps.alarmFeed, sessions, logger);
 
   // Expired sessions go; live connections whose session ended elsewhere (another
   // hub process, an expiry) are told and closed.

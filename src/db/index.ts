@@ -26,3 +26,5 @@ export * from './rule-store.js';
 export * from './facility-kpis.js';
 export * from './work-calendar.js';
 export { createListener } from './listen.js';
+export * from './alarm-events.js';
+export * from './event-feed.js';

@@ -76,6 +76,16 @@ export const errorCatalog = {
     message: 'This would leave the city without an enabled admin',
   },
   HUB_ERR_WRONG_PASSWORD: { status: 403, message: 'The current password is wrong' },
+  HUB_ERR_ALARM_UNKNOWN: { status: 404, message: 'Unknown alarm' },
+  HUB_ERR_ALARM_CLEARED: { status: 409, message: 'The alarm is cleared' },
+  HUB_ERR_IDEMPOTENCY_MISMATCH: {
+    status: 422,
+    message: 'This Idempotency-Key was used with another request',
+  },
+  HUB_ERR_IDEMPOTENCY_IN_PROGRESS: {
+    status: 409,
+    message: 'A request with this Idempotency-Key is still being processed',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type HubErrorCode = keyof typeof errorCatalog;

@@ -14,8 +14,13 @@ import {
   upsertDeviceStatuses,
 } from '../db/index.js';
 import { createIngest } from '../ingest/index.js';
-import { createRateAbuseWatch, rateAbuseRuleId } from '../rules/index.js';
-import { parseWorkingPeriods } from '../domain/index.js';
+import {
+  createAlarmDesk,
+  createAlarmFeed,
+  createRateAbuseWatch,
+  rateAbuseRuleId,
+} from '../rules/index.js';
+import { parseWorkingPeriods, type AlarmChange } from '../domain/index.js';
 import { brokerOptions } from './broker-options.js';
 import {
   shareReplayedReadings,
@@ -146,6 +151,18 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
             logger,
           )
         : undefined;
+    // Every node's alarm changes for this node's sockets (decision 0160); a local commit goes
+    // out without a read. Nodes without sockets only write: NOTIFY tells the API nodes.
+    const alarmFeed = parts.api
+      ? createAlarmFeed(
+          db.pool,
+          { pollMs: config.caseFeedPollMs, listen: clustered },
+          logger.child({ room: 'rules' }),
+        )
+      : undefined;
+    const publishAlarms = (changes: readonly AlarmChange[]) => alarmFeed?.publish(changes);
+    const alarmDesk = createAlarmDesk(db.pool, publishAlarms);
+    rules?.alarms.onChanges(publishAlarms);
     rules?.alarms.onAlarm((event) => {
       // `updated` carries severity changes too: the case follows its alarm's severity.
       void cases
@@ -161,7 +178,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     cleanup.push(() => ruleReloads.stop());
     if (parts.worker) {
       const duties = startDuties(
-        { pool: db.pool, capabilities: db.capabilities, cases, webhooks, leadership },
+        { pool: db.pool, capabilities: db.capabilities, cases, webhooks, leadership, alarmDesk },
         config,
         logger,
       );
@@ -299,6 +316,8 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
       await caseFeed.start();
       cases.onChange((change) => void caseFeed.offer(change));
       cleanup.push(() => caseFeed.stop());
+      await alarmFeed!.start();
+      cleanup.push(() => alarmFeed!.stop());
       const sessions = createSessionEnds();
       if (clustered) {
         const shared = await shareSessionEnds(
@@ -314,6 +333,8 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           db: db.pool,
           cases,
           caseFeed,
+          alarmFeed: alarmFeed!,
+          alarmDesk,
           health,
           isOnline: (deviceId) => broker!.isOnline(deviceId),
           replayDeadLetters: (ids) => ingest!.replayDeadLetters(ids, (id) => directory.get(id)),
@@ -370,6 +391,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
       dashboard,
       ingest,
       alarms: rules?.alarms,
+      alarmDesk,
       evaluator: rules?.evaluator,
       reloadRules: rules?.reloadRules,
       cases,

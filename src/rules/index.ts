@@ -32,3 +32,10 @@ export {
 } from './kinds/index.js';
 export { createRateAbuseWatch, rateAbuseRuleId } from './rate-abuse.js';
 export { ruleThresholds, type RuleThreshold } from './thresholds.js';
+export {
+  createAlarmDesk,
+  createAlarmFeed,
+  maxShelveMs,
+  type AlarmDesk,
+  type AlarmFeed,
+} from './alarm-feed.js';
