@@ -10,7 +10,7 @@ import {
   type Queryable,
 } from '../db/index.js';
 import { HubError, areaLevels, facilityTypes, type AreaLevel } from '../domain/index.js';
-import { cityLightingHours, isLightingTime, type LightingHours } from '../rules/index.js';
+import { cityLightingHours, isLightingTime, offsetAt, type LightingHours } from '../rules/index.js';
 import { parseTime } from './query.js';
 
 export interface KpiRouteDeps {
@@ -41,8 +41,8 @@ function scopedArea(req: FastifyRequest, area: string | undefined): string | und
 }
 
 /** The local date of the evening a lighting bucket belongs to: dawn counts to the night before. */
-function nightOf(ms: number, tzOffsetMin: number): string {
-  return new Date(ms + tzOffsetMin * 60_000 - 12 * 3_600_000).toISOString().slice(0, 10);
+function nightOf(ms: number, hours: LightingHours): string {
+  return new Date(ms + offsetAt(ms, hours) - 12 * 3_600_000).toISOString().slice(0, 10);
 }
 
 const rateFields = {
@@ -242,7 +242,7 @@ export function registerKpiRoutes(api: FastifyInstance, deps: KpiRouteDeps): voi
       const buckets: { ms: number; period: string }[] = [];
       for (let ms = Math.ceil(fromMs / bucketMs) * bucketMs; ms < toMs; ms += bucketMs) {
         if (!isLightingTime(ms + bucketMs / 2, hours)) continue;
-        const night = nightOf(ms, hours.tzOffsetMin);
+        const night = nightOf(ms, hours);
         buckets.push({ ms, period: q.by === 'night' ? night : night.slice(0, 7) });
       }
       const rows = await lightingRates(db, { level: q.level, area, buckets, darkCurrentA });

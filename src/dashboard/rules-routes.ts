@@ -16,6 +16,7 @@ import {
   facilityTypes,
   overrideScopes,
   severities,
+  timeZoneProblem,
   type RuleDefinition,
 } from '../domain/index.js';
 import { isTickKind, mergeSettings, ruleKindNames, ruleKinds } from '../rules/index.js';
@@ -45,8 +46,21 @@ function validatorOf(kind: string): ValidateFunction | null {
 export function validateRule(r: { kind: string; settings: unknown }): string[] {
   const validate = validatorOf(r.kind);
   if (!validate) return [`kind must be one of ${ruleKindNames.join(', ')}`];
-  if (validate(r.settings)) return [];
-  return (validate.errors ?? []).map((e) => `settings${e.instancePath} ${e.message ?? 'invalid'}`);
+  if (!validate(r.settings))
+    return (validate.errors ?? []).map(
+      (e) => `settings${e.instancePath} ${e.message ?? 'invalid'}`,
+    );
+  return unknownTimeZones(r.settings, 'settings');
+}
+
+/** A schedule's `timeZone` must be one the runtime knows: the evaluator would throw on it. */
+function unknownTimeZones(value: unknown, path: string): string[] {
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, v]) =>
+    key === 'timeZone' && typeof v === 'string' && timeZoneProblem(v) !== null
+      ? [`${path}/${key} must be an IANA time zone such as Asia/Shanghai`]
+      : unknownTimeZones(v, `${path}/${key}`),
+  );
 }
 
 const idPattern = '^[a-z_]+\\.[a-z0-9_]+$';

@@ -75,6 +75,11 @@ function localAt(ms: number, timeZone: string): LocalDay & { offsetMs: number } 
   return { y: p.year!, m: p.month!, d: p.day!, offsetMs: wall - Math.floor(ms / 1000) * 1000 };
 }
 
+/** The zone's offset from UTC at `ms`, in ms (Asia/Shanghai: 8 h). */
+export function utcOffsetMs(ms: number, timeZone: string): number {
+  return localAt(ms, timeZone).offsetMs;
+}
+
 /** The instant of local `minutes` after midnight of `day` (offset taken at that instant). */
 function instantOf(day: LocalDay, minutes: number, timeZone: string): number {
   const wall = Date.UTC(day.y, day.m - 1, day.d, 0, minutes);

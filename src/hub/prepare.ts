@@ -10,7 +10,7 @@ import {
   type DemoCredential,
   type Pool,
 } from '../db/index.js';
-import { defaultRulePack } from '../rules/index.js';
+import { rulePackFor } from '../rules/index.js';
 import type { HubConfig } from './config.js';
 
 /**
@@ -48,8 +48,9 @@ async function prepareSteps(
 ): Promise<{ demoCredentials: DemoCredential[] | null; adminCreated: string | null }> {
   const dbLogger = logger.child({ room: 'db' });
   await applyStoragePolicies(pool, capabilities, storagePolicyOf(config), dbLogger);
-  await insertMissingRules(pool, defaultRulePack);
-  const pack = await upgradePackRules(pool, defaultRulePack);
+  const rulePack = rulePackFor(config.cityTimezone);
+  await insertMissingRules(pool, rulePack);
+  const pack = await upgradePackRules(pool, rulePack);
   if (pack.upgraded.length > 0)
     dbLogger.info({ rules: pack.upgraded }, 'default rules upgraded to the new pack');
   if (pack.kept.length > 0)

@@ -14,12 +14,15 @@ export {
   type AlarmService,
   type AlarmServiceOptions,
 } from './alarms.js';
-export { cityLightingHours, defaultRulePack, supersededRuleIds } from './rule-pack.js';
+export { cityLightingHours, defaultRulePack, rulePackFor, supersededRuleIds } from './rule-pack.js';
 export { mergeSettings, overrideApplies, type OverrideTarget } from './overrides.js';
 export {
+  isDay,
   isLightingTime,
+  offsetAt,
   isTickKind,
   readingKinds,
+  type DayNight,
   type LightingHours,
   ruleKindNames,
   ruleKinds,

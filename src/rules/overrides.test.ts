@@ -76,7 +76,7 @@ describe('override merging', () => {
       schedule: {
         dayStartHour: 6,
         dayEndHour: 23,
-        tzOffsetMin: 480,
+        timeZone: 'Asia/Shanghai',
         nightLevels: [{ severity: 'major', value: 50 }],
       },
     });

@@ -9,8 +9,14 @@ export const rule = (r: Omit<Rule, 'version' | 'enabled'>): Rule => ({
   enabled: true,
 });
 
-/** 湘潭市 (the demo city): dusk and dawn at its latitude and longitude, China Standard Time. */
-export const cityLightingHours = { lat: 27.83, lon: 112.94, tzOffsetMin: 480 } as const;
+/**
+ * The zone the pack is written in; `rulePackFor` puts the configured
+ * CITY_TIMEZONE in its place (decision 0117).
+ */
+export const packTimeZone = 'Asia/Shanghai';
+
+/** 湘潭市 (the demo city): dusk and dawn at its latitude and longitude, in the city's zone. */
+export const cityLightingHours = { lat: 27.83, lon: 112.94, timeZone: packTimeZone } as const;
 
 export const streetlightRules: readonly Rule[] = [
   // Streetlight (路灯)

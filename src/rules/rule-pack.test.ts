@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { FacilityType } from '../domain/index.js';
 import { sampleReading, scenarios, seededRng } from '../simulators/index.js';
-import { createEvaluator, defaultRulePack, type RuleOverrideInput } from './index.js';
+import {
+  createEvaluator,
+  defaultRulePack,
+  isDay,
+  rulePackFor,
+  type DayNight,
+  type RuleOverrideInput,
+} from './index.js';
 
 /**
  * The rules closing domain.md's remaining alarms (#4), case by case beyond
@@ -107,5 +114,25 @@ describe('lighting cabinet and regulator cut-off', () => {
     const report = device('GS-1', 'gas');
     expect(report({ pressure: 3, cutoff_tripped: true })).toEqual(['open gas.cutoff']);
     expect(report({ pressure: 3, cutoff_tripped: false })).toEqual(['clear gas.cutoff']);
+  });
+});
+
+describe('the pack in the city’s time zone', () => {
+  it('puts CITY_TIMEZONE into every schedule and leaves the rest of each rule as it was', () => {
+    const berlin = rulePackFor('Europe/Berlin');
+    const zones = JSON.stringify(berlin).match(/"timeZone":"[^"]*"/g) ?? [];
+    expect(zones.length).toBeGreaterThan(5);
+    expect(new Set(zones)).toEqual(new Set(['"timeZone":"Europe/Berlin"']));
+    expect(berlin.map((r) => r.id)).toEqual(defaultRulePack.map((r) => r.id));
+    expect(rulePackFor('Asia/Shanghai')).toBe(defaultRulePack);
+  });
+
+  it('follows daylight saving: 21:30 local is GB 12523 day in winter and in summer', () => {
+    const noise = rulePackFor('Europe/Berlin').find((r) => r.id === 'dust_noise.noise')!;
+    const schedule = (noise.settings as { schedule: DayNight }).schedule;
+    // 20:30 UTC is 21:30 CET in January and 22:30 CEST in July.
+    expect(isDay(Date.parse('2026-01-15T20:30:00Z'), schedule)).toBe(true);
+    expect(isDay(Date.parse('2026-07-15T20:30:00Z'), schedule)).toBe(false);
+    expect(isDay(Date.parse('2026-07-15T19:30:00Z'), schedule)).toBe(true);
   });
 });

@@ -7,12 +7,12 @@
  */
 
 import type { ElevatorFaultCode } from '../domain/index.js';
-import { rule, streetlightRules, type Rule } from './rule-pack-streetlight.js';
+import { packTimeZone, rule, streetlightRules, type Rule } from './rule-pack-streetlight.js';
 
 export { cityLightingHours } from './rule-pack-streetlight.js';
 
 /** GB 12523-2011: day 06:00–22:00, night 22:00–06:00, local time. */
-const gb12523 = { dayStartHour: 6, dayEndHour: 22, tzOffsetMin: 480 } as const;
+const gb12523 = { dayStartHour: 6, dayEndHour: 22, timeZone: packTimeZone } as const;
 
 /** Event settings: the car reports any of these `fault_code`s (docs/mqtt.md vocabulary). */
 const faultCodes = (...codes: ElevatorFaultCode[]) => ({
@@ -451,3 +451,21 @@ export const defaultRulePack: readonly Rule[] = [
 
 /** Rules of the skeleton pack that this pack replaces (multi-level rules took their place). */
 export const supersededRuleIds = ['waterlogging.road_closed', 'gas.level1'] as const;
+
+/**
+ * The pack in the city's time zone (CITY_TIMEZONE): every schedule's
+ * `timeZone` set to it, so the lighting hours, dimming and dark-sky windows
+ * and the GB 12523 day and night follow the city's clock, daylight saving
+ * included.
+ */
+export function rulePackFor(timeZone: string): readonly Rule[] {
+  if (timeZone === packTimeZone) return defaultRulePack;
+  const inZone = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(inZone);
+    if (typeof value !== 'object' || value === null) return value;
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, k === 'timeZone' ? timeZone : inZone(v)]),
+    );
+  };
+  return defaultRulePack.map((r) => ({ ...r, settings: inZone(r.settings) as Rule['settings'] }));
+}

@@ -163,6 +163,44 @@ describe('the alarm lifecycle', () => {
   });
 });
 
+describe('a city in another time zone', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub({ CITY_TIMEZONE: 'Europe/Berlin' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+  const api = async (method: string, url: string, body?: unknown) => {
+    const res = await fetch(`${t.httpUrl}/api${url}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${t.adminToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    return (await res.json()) as any;
+  };
+
+  it('stores the pack’s schedules in CITY_TIMEZONE and refuses a zone the runtime does not know', async () => {
+    const noise = await api('GET', '/rules/dust_noise.noise');
+    expect(noise.settings.schedule.timeZone).toBe('Europe/Berlin');
+    const lamps = await api('GET', '/rules/streetlight.dark');
+    expect(lamps.settings.hours.timeZone).toBe('Europe/Berlin');
+    const bad = await api('POST', '/rules/validate', {
+      kind: noise.kind,
+      settings: {
+        ...noise.settings,
+        schedule: { ...noise.settings.schedule, timeZone: 'Mars/Olympus' },
+      },
+    });
+    expect(bad.valid).toBe(false);
+    expect(bad.problems.join(' ')).toContain('timeZone');
+  });
+});
+
 describe('rules over REST', () => {
   let t: TestHub;
   beforeAll(async () => {

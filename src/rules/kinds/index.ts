@@ -101,5 +101,5 @@ export {
   type SettingsTarget,
   type SourceKind,
 } from './fleet.js';
-export { isLightingTime, isDay, type LightingHours, type DayNight } from './schedule.js';
+export { isLightingTime, isDay, offsetAt, type LightingHours, type DayNight } from './schedule.js';
 export { isLit } from './lamp-off.js';

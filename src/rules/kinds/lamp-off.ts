@@ -120,12 +120,12 @@ function evaluate(reading: Reading, s: Prepared, st: LampOffState): Transition {
 }
 
 function prepare(s: LampOffSettings): Prepared {
-  const { dimming, darkSky, tzOffsetMin } = s.hours;
+  const { dimming, darkSky } = s.hours;
   return {
     ...s,
     lighting: lightingClock(s.hours),
-    darkSky: darkSky ? localWindowClock(tzOffsetMin, darkSky) : never,
-    dimming: dimming ? localWindowClock(tzOffsetMin, dimming) : never,
+    darkSky: darkSky ? localWindowClock(s.hours, darkSky) : never,
+    dimming: dimming ? localWindowClock(s.hours, dimming) : never,
   };
 }
 

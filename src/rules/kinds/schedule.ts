@@ -1,4 +1,5 @@
 import { getTimes } from 'suncalc';
+import { utcOffsetMs } from '../../domain/index.js';
 
 /**
  * Time-of-day schedules shared by kinds: GB 12523-2011 day (06–22) and night
@@ -8,36 +9,72 @@ import { getTimes } from 'suncalc';
  * because suncalc costs microseconds and a day has one dusk.
  */
 
-export interface DayNight {
+/**
+ * The city's clock: an IANA zone (the pack uses CITY_TIMEZONE, decision 0117),
+ * or a fixed offset in minutes as rules stored before the zone was a setting
+ * say. A zone wins when both are given.
+ */
+export interface CityClock {
+  readonly timeZone?: string;
+  /** Offset of local time from UTC in minutes (China Standard Time: 480). */
+  readonly tzOffsetMin?: number;
+}
+
+const clockSchemaProperties = {
+  timeZone: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z][A-Za-z0-9_+/-]*$' },
+  tzOffsetMin: { type: 'integer', minimum: -720, maximum: 840 },
+} as const;
+const clockRequired = [{ required: ['timeZone'] }, { required: ['tzOffsetMin'] }] as const;
+
+const quarterHourMs = 900_000;
+const zoneMemo = new Map<string, { bucket: number; offsetMs: number }>();
+
+/**
+ * Offset of local time from UTC at `ms`. A zone's offset is memoised per
+ * quarter hour (zones change offset only on quarter hours), so a reading costs
+ * a map lookup, not an Intl call.
+ */
+export function offsetAt(ms: number, clock: CityClock): number {
+  const zone = clock.timeZone;
+  if (zone === undefined) return (clock.tzOffsetMin ?? 0) * 60_000;
+  const bucket = Math.floor(ms / quarterHourMs);
+  const memo = zoneMemo.get(zone);
+  if (memo !== undefined && memo.bucket === bucket) return memo.offsetMs;
+  const offsetMs = utcOffsetMs(bucket * quarterHourMs, zone);
+  if (memo !== undefined) {
+    memo.bucket = bucket;
+    memo.offsetMs = offsetMs;
+  } else zoneMemo.set(zone, { bucket, offsetMs });
+  return offsetMs;
+}
+
+export interface DayNight extends CityClock {
   /** Local hour the day period starts (GB 12523-2011: 06). */
   readonly dayStartHour: number;
   /** Local hour the night period starts (GB 12523-2011: 22). */
   readonly dayEndHour: number;
-  /** Offset of local time from UTC in minutes (China Standard Time: 480). */
-  readonly tzOffsetMin: number;
 }
 
 export const dayNightSchema = {
   type: 'object',
-  required: ['dayStartHour', 'dayEndHour', 'tzOffsetMin'],
+  required: ['dayStartHour', 'dayEndHour'],
+  anyOf: clockRequired,
   additionalProperties: false,
   properties: {
     dayStartHour: { type: 'number', minimum: 0, maximum: 24 },
     dayEndHour: { type: 'number', minimum: 0, maximum: 24 },
-    tzOffsetMin: { type: 'integer', minimum: -720, maximum: 840 },
+    ...clockSchemaProperties,
   },
 } as const;
 
 export function isDay(ms: number, s: DayNight): boolean {
-  const localH =
-    ((((ms + s.tzOffsetMin * 60_000) % 86_400_000) + 86_400_000) % 86_400_000) / 3_600_000;
+  const localH = ((((ms + offsetAt(ms, s)) % 86_400_000) + 86_400_000) % 86_400_000) / 3_600_000;
   return localH >= s.dayStartHour && localH < s.dayEndHour;
 }
 
-export interface LightingHours {
+export interface LightingHours extends CityClock {
   readonly lat: number;
   readonly lon: number;
-  readonly tzOffsetMin: number;
   /** Minutes after sunset the lamps are due on and before sunrise they may go off (default 0). */
   readonly offsetMin?: number;
   /** A fixed timetable instead of dusk/dawn: local "HH:MM" on and off. */
@@ -58,12 +95,13 @@ const hhmm = { type: 'string', pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' } as const
 
 export const lightingHoursSchema = {
   type: 'object',
-  required: ['lat', 'lon', 'tzOffsetMin'],
+  required: ['lat', 'lon'],
+  anyOf: clockRequired,
   additionalProperties: false,
   properties: {
     lat: { type: 'number', minimum: -90, maximum: 90 },
     lon: { type: 'number', minimum: -180, maximum: 180 },
-    tzOffsetMin: { type: 'integer', minimum: -720, maximum: 840 },
+    ...clockSchemaProperties,
     offsetMin: { type: 'number', minimum: -120, maximum: 120 },
     timetable: {
       type: 'object',
@@ -89,11 +127,12 @@ export const lightingHoursSchema = {
 const sunCache = new Map<string, { sunrise: number; sunset: number }>();
 
 function sunTimes(day: number, h: LightingHours): { sunrise: number; sunset: number } {
-  const key = `${day}|${h.lat}|${h.lon}`;
+  const key = `${day}|${h.lat}|${h.lon}|${h.timeZone ?? h.tzOffsetMin}`;
   let t = sunCache.get(key);
   if (!t) {
     // Local noon of that day, so suncalc picks the right date at any longitude.
-    const noon = new Date(day * 86_400_000 + 12 * 3_600_000 - h.tzOffsetMin * 60_000);
+    const localNoon = day * 86_400_000 + 12 * 3_600_000;
+    const noon = new Date(localNoon - offsetAt(localNoon, h));
     const times = getTimes(noon, h.lat, h.lon);
     // Polar day or night has no sunrise: treat as never dark or always dark by altitude-free default.
     t = {
@@ -113,21 +152,20 @@ const minutes = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number
  * wrapping midnight), with the window's minutes parsed once: no work but
  * arithmetic per reading.
  */
-export function localWindowClock(tzOffsetMin: number, w: LocalWindow): (ms: number) => boolean {
+export function localWindowClock(clock: CityClock, w: LocalWindow): (ms: number) => boolean {
   const from = minutes(w.from);
   const to = minutes(w.to);
-  const offset = tzOffsetMin * 60_000;
   return (ms) => {
-    const m = Math.floor(((((ms + offset) % 86_400_000) + 86_400_000) % 86_400_000) / 60_000);
+    const local = ms + offsetAt(ms, clock);
+    const m = Math.floor((((local % 86_400_000) + 86_400_000) % 86_400_000) / 60_000);
     return from > to ? m >= from || m < to : m >= from && m < to;
   };
 }
 
 /** Whether lamps are due on at `ms`: between dusk and dawn, or inside the timetable. */
 export function isLightingTime(ms: number, h: LightingHours): boolean {
-  const local = ms + h.tzOffsetMin * 60_000;
-  if (h.timetable)
-    return localWindowClock(h.tzOffsetMin, { from: h.timetable.on, to: h.timetable.off })(ms);
+  const local = ms + offsetAt(ms, h);
+  if (h.timetable) return localWindowClock(h, { from: h.timetable.on, to: h.timetable.off })(ms);
   const day = Math.floor(local / 86_400_000);
   const { sunrise, sunset } = sunTimes(day, h);
   const offset = (h.offsetMin ?? 0) * 60_000;
@@ -137,14 +175,14 @@ export function isLightingTime(ms: number, h: LightingHours): boolean {
 /** `isLightingTime` with the day's sun times kept in the closure: no allocation per reading. */
 export function lightingClock(h: LightingHours): (ms: number) => boolean {
   if (h.timetable) {
-    return localWindowClock(h.tzOffsetMin, { from: h.timetable.on, to: h.timetable.off });
+    return localWindowClock(h, { from: h.timetable.on, to: h.timetable.off });
   }
   let day = NaN;
   let sunrise = 0;
   let sunset = 0;
   const offset = (h.offsetMin ?? 0) * 60_000;
   return (ms) => {
-    const d = Math.floor((ms + h.tzOffsetMin * 60_000) / 86_400_000);
+    const d = Math.floor((ms + offsetAt(ms, h)) / 86_400_000);
     if (d !== day) {
       ({ sunrise, sunset } = sunTimes(d, h));
       day = d;
