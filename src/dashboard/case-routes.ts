@@ -32,6 +32,7 @@ import {
   type CaseDetail,
 } from '../domain/index.js';
 import { actorOf } from './auth.js';
+import { createIdempotency } from './idempotency.js';
 
 export interface CaseRouteDeps {
   readonly db: Queryable;
@@ -61,6 +62,8 @@ function actor(req: FastifyRequest) {
 /** Cases, actions, photos and webhooks (KPIs: kpi-routes.ts) (docs/api.md, "Cases workflow"). */
 export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): void {
   const { db, cases } = deps;
+  // Case creation and actions may be retried by an offline phone or Node-RED (issue #13).
+  const idempotency = createIdempotency(db);
 
   async function visibleCase(req: FastifyRequest, id: number): Promise<CaseDetail> {
     const c = await getCaseDetail(db, id);
@@ -139,7 +142,8 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   }>(
     '/cases',
     {
-      preHandler: api.requireRole(...staff),
+      preHandler: [api.requireRole(...staff), idempotency.preHandler],
+      onSend: idempotency.onSend,
       schema: {
         tags: ['cases'],
         body: {
@@ -208,6 +212,8 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   }>(
     '/cases/:id/actions/:action',
     {
+      preHandler: idempotency.preHandler,
+      onSend: idempotency.onSend,
       schema: {
         tags: ['cases'],
         params: {

@@ -28,3 +28,4 @@ export * from './work-calendar.js';
 export { createListener } from './listen.js';
 export * from './alarm-events.js';
 export * from './event-feed.js';
+export * from './idempotency.js';

@@ -5,6 +5,7 @@ import {
   createListener,
   maintainStorage,
   pruneAlarmEvents,
+  pruneIdempotencyKeys,
   refreshAreaRollups,
   type DatabaseCapabilities,
   type DeviceIdentity,
@@ -89,6 +90,7 @@ export function startDuties(
       .then(() =>
         pruneAlarmEvents(deps.pool, new Date(Date.now() - alarmEventsKeepMs).toISOString()),
       )
+      .then(() => pruneIdempotencyKeys(deps.pool))
       .catch((err: unknown) => dbLogger.warn({ err }, 'storage maintenance failed'));
   const maintenance = setInterval(() => {
     if (leadership.isLeader()) void maintain();
