@@ -13,3 +13,4 @@ export {
 } from './http-config.js';
 export { createOpsServer } from './ops-server.js';
 export { createSessionEnds, type SessionEnds } from './sessions.js';
+export { createDeviceStatusFeed, maxWatchesPerSocket } from './device-live.js';

@@ -9,10 +9,12 @@ import type { Logger } from 'pino';
 import { Server as SocketServer } from 'socket.io';
 import type { CaseFeed, CaseService } from '../cases/index.js';
 import type { AlarmDesk, AlarmFeed } from '../rules/index.js';
-import { sweepExpiredSessions, type Queryable } from '../db/index.js';
+import type { ReadingWatch } from '../ingest/index.js';
+import { sweepExpiredSessions, type EventFeed, type Queryable } from '../db/index.js';
 import {
   isHubError,
   type ClientToServerEvents,
+  type DeviceStatusChange,
   type ServerToClientEvents,
 } from '../domain/index.js';
 import type { Registry } from 'prom-client';
@@ -27,6 +29,7 @@ import { registerCalendarRoutes } from './calendar-routes.js';
 import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import type { CookieSecure, TrustProxy } from './http-config.js';
 import { listenOrExplain } from './listen.js';
+import { attachDeviceLive } from './device-live.js';
 import { attachLive, revalidateLiveSessions } from './live.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
 import { registerRulesRoutes, type RulesRoutesDeps } from './rules-routes.js';
@@ -47,6 +50,10 @@ export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps,
   readonly alarmFeed: AlarmFeed;
   /** Acknowledge, shelve, unshelve (REST). */
   readonly alarmDesk: AlarmDesk;
+  /** Every node's device online/offline flips, in version order (decision 0162). */
+  readonly deviceStatusFeed: EventFeed<DeviceStatusChange>;
+  /** Readings of watched devices from the broker; absent: `device:watch` is refused. */
+  readonly readingWatch?: ReadingWatch;
   /** Case photos go under `<dataDir>/photos` (issue #5); default: the OS temp dir. */
   readonly dataDir?: string;
   readonly sessionTtlHours?: number;
@@ -171,6 +178,13 @@ export async function createDashboard(
   });
 
   attachLive(io, deps.db, deps.caseFeed, deps.alarmFeed, sessions, logger);
+  const deviceLive = attachDeviceLive(
+    io,
+    deps.db,
+    deps.deviceStatusFeed,
+    deps.readingWatch,
+    logger,
+  );
 
   // Expired sessions go; live connections whose session ended elsewhere (another
   // hub process, an expiry) are told and closed.
@@ -189,6 +203,7 @@ export async function createDashboard(
     port = await listenOrExplain(app, options);
   } catch (err) {
     clearInterval(sweep);
+    deviceLive.stop();
     throw err;
   }
   logger.info({ host: options.host, port }, 'HTTP and socket.io listening');
@@ -199,6 +214,7 @@ export async function createDashboard(
     port,
     async close(): Promise<void> {
       clearInterval(sweep);
+      deviceLive.stop();
       closing = true;
       io.disconnectSockets(true);
       // Every engine connection (websockets included) ends, so the HTTP server can close.

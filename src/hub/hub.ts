@@ -5,7 +5,12 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createBroker, createCommandService, type CommandService } from '../broker/index.js';
 import { createCaseFeed, createCaseService, createWebhookService } from '../cases/index.js';
-import { createDashboard, createOpsServer, createSessionEnds } from '../dashboard/index.js';
+import {
+  createDashboard,
+  createDeviceStatusFeed,
+  createOpsServer,
+  createSessionEnds,
+} from '../dashboard/index.js';
 import {
   adminPasswordFile,
   demoCredentialsFile,
@@ -13,7 +18,7 @@ import {
   openDatabase,
   upsertDeviceStatuses,
 } from '../db/index.js';
-import { createIngest } from '../ingest/index.js';
+import { createIngest, createReadingWatch } from '../ingest/index.js';
 import {
   createAlarmDesk,
   createAlarmFeed,
@@ -161,6 +166,14 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
         )
       : undefined;
     const publishAlarms = (changes: readonly AlarmChange[]) => alarmFeed?.publish(changes);
+    // Device online/offline flips of every broker node, for this node's screens (decision 0162).
+    const deviceStatusFeed = parts.api
+      ? createDeviceStatusFeed(
+          db.pool,
+          { pollMs: config.caseFeedPollMs, listen: clustered },
+          logger.child({ room: 'dashboard' }),
+        )
+      : undefined;
     const alarmDesk = createAlarmDesk(db.pool, publishAlarms);
     rules?.alarms.onChanges(publishAlarms);
     rules?.alarms.onAlarm((event) => {
@@ -249,7 +262,10 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
               ...brokerOptions(config, {
                 nodeId,
                 registry: metricsRegistry,
-                statusSink: (records) => upsertDeviceStatuses(db.pool, records),
+                statusSink: async (records) => {
+                  await upsertDeviceStatuses(db.pool, records);
+                  void deviceStatusFeed?.wake();
+                },
                 onCommandAck: (device, payload) => late.commands?.handleAck(device, payload),
                 ...(rateAbuse
                   ? {
@@ -318,6 +334,8 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
       cleanup.push(() => caseFeed.stop());
       await alarmFeed!.start();
       cleanup.push(() => alarmFeed!.stop());
+      await deviceStatusFeed!.start();
+      cleanup.push(() => deviceStatusFeed!.stop());
       const sessions = createSessionEnds();
       if (clustered) {
         const shared = await shareSessionEnds(
@@ -335,6 +353,13 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           caseFeed,
           alarmFeed: alarmFeed!,
           alarmDesk,
+          deviceStatusFeed: deviceStatusFeed!,
+          readingWatch: broker
+            ? createReadingWatch(broker.tap, (id) => directory.get(id)?.type, {
+                maxPayloadBytes: config.ingestMaxPayloadBytes,
+                maxBatchReadings: config.ingestBatchMaxRows,
+              })
+            : undefined,
           health,
           isOnline: (deviceId) => broker!.isOnline(deviceId),
           replayDeadLetters: (ids) => ingest!.replayDeadLetters(ids, (id) => directory.get(id)),
