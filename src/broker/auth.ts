@@ -1,16 +1,20 @@
 import type { AuthenticateError, Client } from 'aedes';
-import { hashSecret, secretCost, verifySecret } from '../domain/index.js';
+import type { DeviceIdentity } from '../db/index.js';
+import {
+  hashDeviceSecret,
+  hashSecret,
+  isLegacyDeviceHash,
+  secretCost,
+  verifyDeviceSecret,
+  verifySecret,
+} from '../domain/index.js';
 import { isServiceUsername, willAllowed } from './acl.js';
 import { infoOf, type BrokerContext } from './context.js';
 import type { DeviceDirectory } from './directory.js';
-import {
-  createAuthThrottle,
-  createVerifiedCache,
-  defaultAuthThrottle,
-  type AuthThrottleOptions,
-} from './limits.js';
+import { createAuthThrottle, defaultAuthThrottle, type AuthThrottleOptions } from './limits.js';
 
 // MQTT 3.1.1 CONNACK return codes [MQTT-3.2.2.3].
+const identifierRejected = 2;
 const serverUnavailable = 3;
 const badCredentials = 4;
 const notAuthorised = 5;
@@ -24,11 +28,17 @@ export interface AuthOptions {
   /** Password of the `service:<component>` accounts; none when empty. */
   readonly servicePassword?: string;
   readonly authThrottle?: AuthThrottleOptions;
+  /**
+   * A device connected with a secret whose stored hash is of an earlier
+   * version (scrypt): `hash` is its new form, to store where `before` still is.
+   */
+  readonly onSecretUpgrade?: (device: DeviceIdentity, before: string) => void;
 }
 
 /**
  * Who may connect (#6): username = device id and password = its secret
- * (scrypt, with a cache of verified secrets), `service:<name>` accounts,
+ * (a SHA-256 digest checked in microseconds, decision 0135; a legacy scrypt
+ * hash is verified once and upgraded), `service:<name>` accounts,
  * the last-will rule, the connection cap and a per-address failure throttle.
  * Installs Aedes' `preConnect` and `authenticate`.
  */
@@ -40,7 +50,7 @@ export async function installAuth(
   const { aedes, logger, metrics, counters } = ctx;
   const maxConnections = options.maxConnections;
   const badWill = new WeakSet<Client>();
-  const verified = createVerifiedCache(Math.min(maxConnections, 1_000_000));
+  const emptyIdKeepingSession = new WeakSet<Client>();
   const throttle = createAuthThrottle(options.authThrottle ?? defaultAuthThrottle);
   const servicePasswordHash = options.servicePassword
     ? await hashSecret(options.servicePassword, secretCost.device)
@@ -58,7 +68,24 @@ export async function installAuth(
       );
     }
     if (packet.will && !willAllowed(packet.username, packet.will.topic)) badWill.add(client);
+    // A session kept under an id the server made up could never be resumed [MQTT-3.1.3-8].
+    if (!packet.clientId && packet.clean === false) emptyIdKeepingSession.add(client);
     done(null, true);
+  };
+
+  /** A legacy hash verified: this node uses the fast form at once, the registry on its next write. */
+  const upgrade = (device: DeviceIdentity, secret: string) => {
+    if (!isLegacyDeviceHash(device.secretHash) || secret.length === 0) return;
+    let secretHash: string;
+    try {
+      secretHash = hashDeviceSecret(secret);
+    } catch {
+      // A legacy secret shorter than today's minimum keeps its scrypt hash until it is re-keyed.
+      return;
+    }
+    counters.secretUpgrades++;
+    directory.set(device.id, { ...device, secretHash });
+    options.onSecretUpgrade?.({ ...device, secretHash }, device.secretHash);
   };
 
   aedes.authenticate = (client, username, password, done) => {
@@ -73,6 +100,14 @@ export async function installAuth(
     };
     const decide = () => {
       if (client.closed) return;
+      if (emptyIdKeepingSession.has(client)) {
+        counters.protocolRefusals++;
+        metrics.authFailures.inc({ reason: 'identifier_rejected' });
+        return done(
+          authError(identifierRejected, 'empty client id needs clean session [MQTT-3.1.3-8]'),
+          false,
+        );
+      }
       if (aedes.connectedClients >= maxConnections) {
         counters.authFailures++;
         metrics.authFailures.inc({ reason: 'max_connections' });
@@ -103,23 +138,20 @@ export async function installAuth(
       if (!device)
         return refuse(badCredentials, 'unknown device or wrong secret', 'bad_credentials');
       if (!device.enabled) return refuse(notAuthorised, 'device disabled', 'disabled');
-      if (verified.matches(device, secret)) {
-        counters.cachedAuths++;
-        return accept(
-          true,
-          () => ctx.deviceOf.set(client, device),
-          () => {},
-        );
-      }
-      verifySecret(secret, device.secretHash).then(
+      const admit = () => ctx.deviceOf.set(client, device);
+      const wrong = () =>
+        refuse(badCredentials, 'unknown device or wrong secret', 'bad_credentials');
+      const checked = verifyDeviceSecret(secret, device.secretHash);
+      if (typeof checked === 'boolean') return accept(checked, admit, wrong);
+      checked.then(
         (ok) =>
           accept(
             ok,
             () => {
-              verified.remember(device, secret);
-              ctx.deviceOf.set(client, device);
+              upgrade(device, secret);
+              admit();
             },
-            () => refuse(badCredentials, 'unknown device or wrong secret', 'bad_credentials'),
+            wrong,
           ),
         (err: unknown) => {
           logger.error({ err }, 'secret verification failed');

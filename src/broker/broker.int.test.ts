@@ -15,11 +15,20 @@ import {
 } from '../../test/support/broker.js';
 import { waitFor } from '../../test/support/hub.js';
 import { selfSignedPair } from '../../test/support/tls.js';
+import { hashDeviceSecret } from '../domain/index.js';
 import type { Broker } from './index.js';
 
-const lamp: TestDevice = { id: 'SL-T0001', secret: 'lamp-secret-0001', type: 'streetlight' };
-const pump: TestDevice = { id: 'PS-T0001', secret: 'pump-secret-0001', type: 'pump_station' };
-const gas: TestDevice = { id: 'GS-T0001', secret: 'gas-secret-00001', type: 'gas' };
+const lamp: TestDevice = {
+  id: 'SL-T0001',
+  secret: 'lamp-secret-0001-long-enough',
+  type: 'streetlight',
+};
+const pump: TestDevice = {
+  id: 'PS-T0001',
+  secret: 'pump-secret-0001-long-enough',
+  type: 'pump_station',
+};
+const gas: TestDevice = { id: 'GS-T0001', secret: 'gas-secret-00001-long-enough', type: 'gas' };
 const servicePassword = 'service-password-for-tests';
 
 describe('the broker with mqtt.js clients', () => {
@@ -209,19 +218,60 @@ describe('the broker with mqtt.js clients', () => {
     expect(received.some((m) => m.payload.length === 2048)).toBe(false);
   });
 
-  it('drops publishes over the device rate and counts them, keeping the connection', async () => {
+  it('holds publishes over the device rate until it has tokens: all delivered, none dropped, still connected', async () => {
     const device = track(await connectClient(url, asDevice(gas)));
     const before = received.filter((m) => m.deviceId === gas.id && m.kind === 'telemetry').length;
-    const dropsBefore = broker.counters.rateLimited;
-    for (let i = 0; i < 20; i++) {
-      await device.publishAsync(`devices/${gas.id}/telemetry`, `{"ch4":${i}}`, { qos: 1 });
-    }
+    const heldBefore = broker.counters.rateLimited;
+    // A bucket of 5 refilled at 1/s: 8 at once, 3 of them wait a second each.
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        device.publishAsync(`devices/${gas.id}/telemetry`, `{"ch4":${i}}`, { qos: 1 }),
+      ),
+    );
     expect(device.connected).toBe(true);
-    const passed =
-      received.filter((m) => m.deviceId === gas.id && m.kind === 'telemetry').length - before;
-    // A bucket of 5 refilled at 1/s: most of 20 back-to-back publishes are dropped.
-    expect(passed).toBeLessThan(20);
-    expect(broker.counters.rateLimited - dropsBefore).toBe(20 - passed);
+    const got = received.filter((m) => m.deviceId === gas.id && m.kind === 'telemetry');
+    expect(got.length - before).toBe(8);
+    // In order: a held publish is never overtaken.
+    expect(got.slice(before).map((m) => JSON.parse(m.payload.toString()).ch4)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7,
+    ]);
+    expect(broker.counters.rateLimited - heldBefore).toBeGreaterThanOrEqual(3);
+  });
+
+  it('cuts off a device held over its rate for longer than the bound; what it had acknowledged was delivered', async () => {
+    const strict = await startTestBroker([lamp], {
+      ratePerS: 5,
+      rateBurst: 1,
+      rateHoldMaxMs: 1000,
+    });
+    try {
+      const u = `mqtt://127.0.0.1:${strict.broker.port}`;
+      const device = await connectClient(u, asDevice(lamp));
+      device.on('error', () => {});
+      const gone = closed(device);
+      const acked: number[] = [];
+      let i = 0;
+      const flood = setInterval(() => {
+        for (let n = 0; n < 5; n++) {
+          const k = i++;
+          device.publishAsync(`devices/${lamp.id}/telemetry`, `{"dim":${k}}`, { qos: 1 }).then(
+            () => acked.push(k),
+            () => {},
+          );
+        }
+      }, 20);
+      await gone;
+      clearInterval(flood);
+      device.end(true);
+      expect(strict.broker.counters.rateCutOffs).toBe(1);
+      const delivered = new Set(
+        strict.received.map((m) => JSON.parse(m.payload.toString()).dim as number),
+      );
+      expect(acked.filter((k) => !delivered.has(k))).toEqual([]);
+      expect(acked.length).toBeGreaterThan(0);
+    } finally {
+      await strict.broker.close();
+    }
   });
 });
 
@@ -340,16 +390,32 @@ describe('the ACL, attacked', () => {
     }
   });
 
-  it('remembers a verified secret for reconnects, but never lets a wrong one in', async () => {
-    const first = await connectClient(url, asDevice(lamp));
-    await first.endAsync();
-    const cached = broker.counters.cachedAuths;
-    const again = await connectClient(url, asDevice(lamp));
-    await again.endAsync();
-    expect(broker.counters.cachedAuths).toBe(cached + 1);
-    await expect(
-      connectClient(url, asDevice({ ...lamp, secret: `${lamp.secret}x` })),
-    ).rejects.toMatchObject({ code: 4 });
+  it('upgrades a legacy scrypt device hash on the next good CONNECT and refuses wrong secrets before and after', async () => {
+    const old: TestDevice = { ...gas, id: 'GS-T0002', legacyHash: true };
+    const upgrades: { id: string; hash: string; before: string }[] = [];
+    const legacy = await startTestBroker([old], {
+      onSecretUpgrade: (device, before) =>
+        upgrades.push({ id: device.id, hash: device.secretHash, before }),
+    });
+    try {
+      const u = `mqtt://127.0.0.1:${legacy.broker.port}`;
+      const stored = legacy.directory.get(old.id)!.secretHash;
+      expect(stored).toMatch(/^scrypt\$/);
+      const wrong = asDevice({ ...old, secret: `${old.secret}x` });
+      await expect(connectClient(u, wrong)).rejects.toMatchObject({ code: 4 });
+      expect(upgrades).toEqual([]);
+      (await connectClient(u, asDevice(old))).end(true);
+      const upgraded = legacy.directory.get(old.id)!.secretHash;
+      expect(upgraded).toBe(hashDeviceSecret(old.secret));
+      expect(upgrades).toEqual([{ id: old.id, hash: upgraded, before: stored }]);
+      expect(legacy.broker.counters.secretUpgrades).toBe(1);
+      // The fast form lets the same secret in again, and only it.
+      (await connectClient(u, asDevice(old))).end(true);
+      await expect(connectClient(u, wrong)).rejects.toMatchObject({ code: 4 });
+      expect(legacy.broker.counters.secretUpgrades).toBe(1);
+    } finally {
+      await legacy.broker.close();
+    }
   });
 
   it('refuses a connection over MQTT_MAX_CONNECTIONS with CONNACK 3', async () => {
@@ -388,13 +454,13 @@ describe('the ACL, attacked', () => {
 /** The directory entry of a device of a running test broker. */
 async function startTestBrokerDirectory(broker: Broker, id: string) {
   void broker;
-  const { hashSecret, secretCost } = await import('../domain/index.js');
+  const { hashDeviceSecret } = await import('../domain/index.js');
   return {
     directory: {
       id,
       type: 'pump_station' as const,
       gridCode: '430302001001001',
-      secretHash: await hashSecret(pump.secret, secretCost.device),
+      secretHash: hashDeviceSecret(pump.secret),
       enabled: true,
     },
   };

@@ -33,6 +33,8 @@ export interface BrokerOptions {
   readonly maxConnections?: number;
   readonly ratePerS?: number;
   readonly rateBurst?: number;
+  /** A device held over its rate without a break for longer is cut off (MQTT_RATE_HOLD_MAX_S). */
+  readonly rateHoldMaxMs?: number;
   /** Password of the `service:<component>` accounts; none when empty. */
   readonly servicePassword?: string;
   /** Default: memory. */
@@ -44,11 +46,13 @@ export interface BrokerOptions {
   /** Shared Prometheus registry; a private one when absent. */
   readonly registry?: Registry;
   readonly authThrottle?: AuthThrottleOptions;
+  /** A device's legacy secret hash was verified; store `device.secretHash` where `before` still is. */
+  readonly onSecretUpgrade?: (device: DeviceIdentity, before: string) => void;
   /** A payload the broker refused as too large (the hub dead-letters it: never a silent drop). */
   readonly onOversize?: (device: DeviceIdentity, topic: string, payload: Buffer) => void;
   /** A device's publish on its own `commands/ack` topic (the command service). */
   readonly onCommandAck?: (device: DeviceIdentity, payload: Buffer) => void;
-  /** Each minute's rate-limited drops per device (the rate-abuse alarm). */
+  /** Each minute's publishes over the rate per device, held or refused (the rate-abuse alarm). */
   readonly onDrops?: (drops: ReadonlyMap<string, number>, windowStartMs: number) => void;
   /** The window of `onDrops`; 60 s unless a test shortens it. */
   readonly dropWindowMs?: number;
@@ -69,16 +73,6 @@ export async function createBroker(
   logger: Logger,
 ) {
   const nodeId = options.nodeId ?? randomUUID();
-  const counters: BrokerCounters = {
-    connections: 0,
-    authFailures: 0,
-    aclDenials: 0,
-    oversize: 0,
-    rateLimited: 0,
-    throttledConnects: 0,
-    protocolRefusals: 0,
-    cachedAuths: 0,
-  };
   const sockets = new Set<net.Socket>();
   const closedBytes: BytesSoFar = { in: 0, out: 0 };
   const presence = createPresence(
@@ -95,6 +89,21 @@ export async function createBroker(
     // A subscriber that stops reading must not stall every other delivery.
     drainTimeout: 30_000,
   });
+  const counters: BrokerCounters = {
+    get connections() {
+      return aedes.connectedClients;
+    },
+    connects: 0,
+    authFailures: 0,
+    aclDenials: 0,
+    oversize: 0,
+    rateLimited: 0,
+    rateCutOffs: 0,
+    throttledConnects: 0,
+    protocolRefusals: 0,
+    secretUpgrades: 0,
+    suppressedWarnings: 0,
+  };
   const mq = (aedes as unknown as { mq: MessageEmitter }).mq;
   const metrics = createBrokerMetrics(registry, {
     connections: () => aedes.connectedClients,
@@ -122,11 +131,13 @@ export async function createBroker(
     maxConnections: options.maxConnections ?? Number.MAX_SAFE_INTEGER,
     servicePassword: options.servicePassword,
     authThrottle: options.authThrottle,
+    onSecretUpgrade: options.onSecretUpgrade,
   });
   const stopAuthorize = installAuthorize(ctx, onPublish, {
     maxPayloadBytes: options.maxPayloadBytes,
     ratePerS: options.ratePerS,
     rateBurst: options.rateBurst,
+    rateHoldMaxMs: options.rateHoldMaxMs,
     onOversize: options.onOversize,
     onCommandAck: options.onCommandAck,
     onSeen: (deviceId) => presence.seen(deviceId),
@@ -150,7 +161,7 @@ export async function createBroker(
     );
 
   aedes.on('client', (client) => {
-    counters.connections++;
+    counters.connects++;
     metrics.connects.inc({ protocol: infoOf(ctx, client).protocol });
   });
   const sessions = createSessions(ctx);

@@ -11,8 +11,12 @@ import {
 import { machineRedisUrl, redisReachable, redisTestPrefix } from '../../test/support/redis.js';
 import type { Broker } from './index.js';
 
-const lamp: TestDevice = { id: 'SL-C0001', secret: 'lamp-secret-c001', type: 'streetlight' };
-const gas: TestDevice = { id: 'GS-C0001', secret: 'gas-secret-c0001', type: 'gas' };
+const lamp: TestDevice = {
+  id: 'SL-C0001',
+  secret: 'lamp-secret-c001-long-enough',
+  type: 'streetlight',
+};
+const gas: TestDevice = { id: 'GS-C0001', secret: 'gas-secret-c0001-long-enough', type: 'gas' };
 const servicePassword = 'cluster-service-password';
 const reachable = await redisReachable();
 
@@ -72,12 +76,12 @@ describe.skipIf(!reachable)('two broker nodes sharing Redis', () => {
   it('disconnects a device on node B when it is disabled through node A', async () => {
     const device = await connectClient(urlOf(b), asDevice(lamp));
     const gone = closed(device);
-    const { hashSecret, secretCost } = await import('../domain/index.js');
+    const { hashDeviceSecret } = await import('../domain/index.js');
     const identity = {
       id: lamp.id,
       type: lamp.type,
       gridCode: '430302001001001',
-      secretHash: await hashSecret(lamp.secret, secretCost.device),
+      secretHash: hashDeviceSecret(lamp.secret),
       enabled: false,
     };
     await a.applyDevice(identity);

@@ -13,14 +13,23 @@ export interface ConnInfo {
 
 /** What the broker counts for /api/health. */
 export interface BrokerCounters {
-  connections: number;
+  /** Open connections of this node (a getter over Aedes' count). */
+  readonly connections: number;
+  /** Connections accepted since start. */
+  connects: number;
   authFailures: number;
   aclDenials: number;
   oversize: number;
+  /** Publishes held over the device's rate (slowed, not dropped). */
   rateLimited: number;
+  /** Devices cut off after being held over their rate for longer than the bound. */
+  rateCutOffs: number;
   throttledConnects: number;
   protocolRefusals: number;
-  cachedAuths: number;
+  /** Legacy (scrypt) device hashes replaced by the fast form on a good CONNECT (decision 0135). */
+  secretUpgrades: number;
+  /** Warning lines about refused packets left out by the per-client limit (warn-limit.ts). */
+  suppressedWarnings: number;
 }
 
 /**

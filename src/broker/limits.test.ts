@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAuthThrottle, createRateLimiter, createVerifiedCache } from './limits.js';
+import { createAuthThrottle, createRateLimiter } from './limits.js';
 
 describe('the per-device token bucket', () => {
   it('lets a burst through, drops the excess, and refills at the rate', () => {
@@ -12,6 +12,17 @@ describe('the per-device token bucket', () => {
     expect(bucket.take('SL-2')).toBe(true); // buckets are per device
     t = 60_000; // never more than the burst saved up
     expect([1, 2, 3, 4].map(() => bucket.take('SL-1'))).toEqual([true, true, true, false]);
+  });
+  it('says how long a device over its rate waits for its next token', () => {
+    let t = 0;
+    const bucket = createRateLimiter(4, 1, () => t);
+    expect(bucket.msUntilToken('SL-1')).toBe(0);
+    expect(bucket.take('SL-1')).toBe(true);
+    expect(bucket.msUntilToken('SL-1')).toBe(250);
+    t = 100;
+    expect(bucket.msUntilToken('SL-1')).toBe(150);
+    t = 250;
+    expect(bucket.take('SL-1')).toBe(true);
   });
 });
 
@@ -40,19 +51,5 @@ describe('the authentication throttle', () => {
     expect(throttle.trackedAddresses()).toBe(3);
     throttle.succeeded('d');
     expect(throttle.delayFor('d')).toBe(0);
-  });
-});
-
-describe('the verified-credential cache', () => {
-  it('matches only the same secret under the same stored hash, and stays bounded', () => {
-    const cache = createVerifiedCache(2);
-    const d = { id: 'SL-1', secretHash: 'scrypt$a' };
-    cache.remember(d, 'right');
-    expect(cache.matches(d, 'right')).toBe(true);
-    expect(cache.matches(d, 'wrong')).toBe(false);
-    expect(cache.matches({ ...d, secretHash: 'scrypt$rotated' }, 'right')).toBe(false);
-    cache.remember({ id: 'SL-2', secretHash: 'h' }, 's');
-    cache.remember({ id: 'SL-3', secretHash: 'h' }, 's');
-    expect(cache.matches(d, 'right')).toBe(false);
   });
 });

@@ -1,6 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { DeviceIdentity } from '../db/index.js';
-
 /**
  * Pure limit bookkeeping for the broker (#6), with an injected clock so the
  * tests need no timers.
@@ -9,21 +6,30 @@ import type { DeviceIdentity } from '../db/index.js';
 /** A token bucket per key: `ratePerS` tokens a second, at most `burst` saved up. */
 export function createRateLimiter(ratePerS: number, burst: number, now: () => number = Date.now) {
   const buckets = new Map<string, { tokens: number; at: number }>();
+  const refill = (key: string) => {
+    const t = now();
+    let b = buckets.get(key);
+    if (!b) {
+      b = { tokens: burst, at: t };
+      buckets.set(key, b);
+    } else {
+      b.tokens = Math.min(burst, b.tokens + ((t - b.at) / 1000) * ratePerS);
+      b.at = t;
+    }
+    return b;
+  };
   return {
-    /** Takes one token; false when the key has none left (the message is dropped). */
+    /** Takes one token; false when the key has none left (the message must wait). */
     take(key: string): boolean {
-      const t = now();
-      let b = buckets.get(key);
-      if (!b) {
-        b = { tokens: burst, at: t };
-        buckets.set(key, b);
-      } else {
-        b.tokens = Math.min(burst, b.tokens + ((t - b.at) / 1000) * ratePerS);
-        b.at = t;
-      }
+      const b = refill(key);
       if (b.tokens < 1) return false;
       b.tokens -= 1;
       return true;
+    },
+    /** Milliseconds until the key has a token again (0: it has one now). */
+    msUntilToken(key: string): number {
+      const b = refill(key);
+      return b.tokens >= 1 ? 0 : Math.ceil(((1 - b.tokens) / ratePerS) * 1000);
     },
     forget(key: string): void {
       buckets.delete(key);
@@ -89,34 +95,5 @@ export function createAuthThrottle(
       failures.delete(address);
     },
     trackedAddresses: () => failures.size,
-  };
-}
-
-/**
- * Credentials verified once (scrypt) are remembered as a SHA-256 digest of
- * the secret, tied to the stored hash, so a reconnect storm after a restart
- * or a network cut costs one scrypt per device, not one per attempt. A
- * rotated secret changes the stored hash and voids the entry; a wrong
- * secret always goes through scrypt. Device secrets are 192-bit random
- * strings, so a digest in memory gives nothing away (decision 0003).
- */
-export function createVerifiedCache(max: number) {
-  const entries = new Map<string, { hash: string; digest: Buffer }>();
-  const digest = (secret: string) => createHash('sha256').update(secret).digest();
-  return {
-    matches(device: Pick<DeviceIdentity, 'id' | 'secretHash'>, secret: string): boolean {
-      const e = entries.get(device.id);
-      return (
-        e !== undefined && e.hash === device.secretHash && timingSafeEqual(e.digest, digest(secret))
-      );
-    },
-    remember(device: Pick<DeviceIdentity, 'id' | 'secretHash'>, secret: string): void {
-      entries.delete(device.id);
-      if (entries.size >= max) {
-        const oldest = entries.keys().next().value;
-        if (oldest !== undefined) entries.delete(oldest);
-      }
-      entries.set(device.id, { hash: device.secretHash, digest: digest(secret) });
-    },
   };
 }

@@ -25,6 +25,10 @@ export function createBrokerMetrics(
     drops: counter('hub_mqtt_drops_total', 'Refused or dropped PUBLISH packets, by reason.', [
       'reason',
     ]),
+    rateHeld: counter(
+      'hub_mqtt_rate_held_total',
+      'PUBLISH packets held back until the device had a token (over its rate: slowed, not dropped).',
+    ),
     aclDenials: counter(
       'hub_mqtt_acl_denials_total',
       'Publishes and subscriptions the ACL refused.',

@@ -1,18 +1,26 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Level } from 'level';
 
 /**
  * Where the broker keeps sessions, QoS 1/2 queues and retained messages, and
  * how nodes share fan-out (#6, docs/gateway.md):
- * - one node: aedes' memory store, or LevelDB on disk (the default);
+ * - one node: a memory store, or LevelDB on disk (the default);
  * - a cluster (REDIS_URL): aedes-persistence-redis and mqemitter-redis, as
  *   Aedes documents. Keys and channels carry `keyPrefix`, so several hubs
  *   (or test runs) can share one Redis.
  * The aedes stores are CommonJS without types; the async classes are loaded
  * directly because aedes 1.x wants async persistence.
+ *
+ * Retained messages (#17): every device subscribes to its own `commands`
+ * topic when it connects, and every device has a retained `status`. The
+ * memory and level stores answer each SUBSCRIBE by testing every retained
+ * message against the filter (LevelDB decodes each one first): O(fleet) per
+ * connect, O(fleet²) for a reconnect storm. The subclasses below look a filter
+ * without wildcards up by key, and scan only the key range under a wildcard
+ * filter's literal prefix (services and Node-RED). Redis already looks exact
+ * filters up by key (HGET) and is used as it is.
  */
 export type StoreOptions =
   | { readonly kind: 'memory' }
@@ -20,26 +28,166 @@ export type StoreOptions =
   | { readonly kind: 'redis'; readonly url: string; readonly keyPrefix: string };
 
 export interface BrokerStores {
-  /** Aedes `persistence` option; undefined: aedes' own memory store. */
-  readonly persistence?: unknown;
+  /** Aedes `persistence` option. */
+  readonly persistence: unknown;
   /** Aedes `mq` option; undefined: the in-process emitter. */
   readonly mq?: unknown;
   readonly description: string;
 }
 
+/** A retained PUBLISH as the stores keep it (aedes wraps it in a Packet again). */
+interface RetainedPacket {
+  readonly topic: string;
+  readonly payload: Buffer | string;
+  readonly [key: string]: unknown;
+}
+
+interface TopicMatcher {
+  add(pattern: string): void;
+  test(topic: string): boolean;
+}
+
 const require = createRequire(import.meta.url);
+// The same matcher and options the aedes stores use, so wildcard answers do not change.
+const { QlobberTrue } = require('qlobber') as { QlobberTrue: new (o: object) => TopicMatcher };
+const qlobberOptions = {
+  wildcard_one: '+',
+  wildcard_some: '#',
+  separator: '/',
+  match_empty_levels: true,
+};
+const msgpack = require('msgpack-lite') as { decode(b: Buffer): RetainedPacket };
+
+const isWildcard = (filter: string) => filter.includes('+') || filter.includes('#');
+
+/** The part of a wildcard filter before its first wildcard: every match starts with it. */
+export function literalPrefix(filter: string): string {
+  const plus = filter.indexOf('+');
+  const hash = filter.indexOf('#');
+  const cut = Math.min(plus < 0 ? filter.length : plus, hash < 0 ? filter.length : hash);
+  return filter.slice(0, cut);
+}
+
+function commonPrefix(strings: readonly string[]): string {
+  let prefix = strings[0] ?? '';
+  for (const s of strings) while (!s.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  return prefix;
+}
+
+/**
+ * The retained messages for the filters of one SUBSCRIBE: each exact filter
+ * by key, then the wildcard filters through `scan` (candidates under their
+ * common literal prefix, tested here), each topic once.
+ */
+async function* retainedFor(
+  filters: readonly string[],
+  get: (topic: string) => Promise<RetainedPacket | undefined> | RetainedPacket | undefined,
+  scan: (
+    prefix: string,
+  ) => AsyncIterable<[string, () => RetainedPacket]> | Iterable<[string, () => RetainedPacket]>,
+): AsyncGenerator<RetainedPacket> {
+  const sent = new Set<string>();
+  const wildcards: string[] = [];
+  for (const filter of filters) {
+    if (isWildcard(filter)) {
+      wildcards.push(filter);
+      continue;
+    }
+    if (sent.has(filter)) continue;
+    const packet = await get(filter);
+    if (packet) {
+      sent.add(filter);
+      yield packet;
+    }
+  }
+  if (wildcards.length === 0) return;
+  const matcher = new QlobberTrue(qlobberOptions);
+  for (const w of wildcards) matcher.add(w);
+  for await (const [topic, load] of scan(commonPrefix(wildcards.map(literalPrefix)))) {
+    if (!sent.has(topic) && matcher.test(topic)) yield load();
+  }
+}
+
+type PersistenceClass<T = object> = new (...args: never[]) => T;
+
+/** aedes-persistence (memory) with its retained messages in a map of its own. */
+function memoryPersistence(): unknown {
+  const Memory = require('aedes-persistence/asyncPersistence.js') as PersistenceClass;
+  class RetainedByKey extends (Memory as new () => object) {
+    readonly #retained = new Map<string, RetainedPacket>();
+    storeRetained(packet: RetainedPacket): Promise<void> {
+      if (packet.payload.length === 0) this.#retained.delete(packet.topic);
+      else this.#retained.set(packet.topic, { ...packet });
+      return Promise.resolve();
+    }
+    createRetainedStreamCombi(filters: string[]) {
+      const map = this.#retained;
+      return Readable.from(
+        retainedFor(
+          filters,
+          (topic) => map.get(topic),
+          function* (prefix) {
+            for (const [topic, packet] of map) {
+              if (topic.startsWith(prefix))
+                yield [topic, () => packet] as [string, () => RetainedPacket];
+            }
+          },
+        ),
+      );
+    }
+    createRetainedStream(filter: string) {
+      return this.createRetainedStreamCombi([filter]);
+    }
+  }
+  return new RetainedByKey();
+}
+
+/** The LevelDB key prefix of retained messages in aedes-persistence-level. */
+const retainedKey = 'retained:';
+
+/** aedes-persistence-level reading retained messages by key, and by key range under a wildcard. */
+function levelPersistence(dir: string): unknown {
+  const LevelPersistence = require('aedes-persistence-level/asyncPersistence.js') as new (
+    db: unknown,
+  ) => object;
+  // Sessions and queued messages are raw telemetry: private to the hub user (issue 11).
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const db = new Level<string, Buffer>(dir, { valueEncoding: 'buffer' });
+  class RetainedByKey extends LevelPersistence {
+    createRetainedStreamCombi(filters: string[]) {
+      return Readable.from(
+        retainedFor(
+          filters,
+          async (topic) => {
+            const blob = await db.get(retainedKey + topic);
+            return blob === undefined ? undefined : msgpack.decode(blob);
+          },
+          async function* (prefix) {
+            // Keys sort bytewise, so the keys starting with the prefix are one run from `gte`.
+            const start = retainedKey + prefix;
+            for await (const [key, blob] of db.iterator({ gte: start })) {
+              if (!key.startsWith(start)) break;
+              // Only a matching message is decoded.
+              yield [key.slice(retainedKey.length), () => msgpack.decode(blob)] as [
+                string,
+                () => RetainedPacket,
+              ];
+            }
+          },
+        ),
+      );
+    }
+    createRetainedStream(filter: string) {
+      return this.createRetainedStreamCombi([filter]);
+    }
+  }
+  return new RetainedByKey(db);
+}
 
 export function createStores(options: StoreOptions): BrokerStores {
-  if (options.kind === 'memory') return { description: 'memory' };
+  if (options.kind === 'memory') return { persistence: memoryPersistence(), description: 'memory' };
   if (options.kind === 'level') {
-    const LevelPersistence = require('aedes-persistence-level/asyncPersistence.js') as new (
-      db: unknown,
-    ) => unknown;
-    mkdirSync(path.dirname(options.dir), { recursive: true });
-    return {
-      persistence: new LevelPersistence(new Level(options.dir)),
-      description: `level ${options.dir}`,
-    };
+    return { persistence: levelPersistence(options.dir), description: `level ${options.dir}` };
   }
   const RedisPersistence = require('aedes-persistence-redis/asyncPersistence.js') as new (
     opts: Record<string, unknown>,

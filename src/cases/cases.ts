@@ -8,6 +8,7 @@ import {
   findRoute,
   getCaseDetail,
   getCrew,
+  getScopedCase,
   insertCaseEvent,
   insertManualCase,
   listCalendarDays,
@@ -29,6 +30,7 @@ import {
   caseCodePrefix,
   caseRegistrarRoles,
   addDeadline,
+  caseScopeOf,
   parseWorkingPeriods,
   systemActor,
   type WorkingCalendar,
@@ -360,11 +362,17 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     });
   }
 
-  /** Whether the actor may act on (or read) this case: crews only on their crew's cases. */
-  function mayTouch(actor: Actor, c: CaseDetail): boolean {
-    if (actor.role === 'crew') return c.crewId !== null && c.crewId === actor.crewId;
-    if (actor.areaCode && c.gridCode) return c.gridCode.startsWith(actor.areaCode);
-    return true;
+  /** A case the actor may read or act on; 404 when there is none, 403 outside the actor's scope. */
+  async function readScoped(db: Queryable, actor: Actor, caseId: number): Promise<CaseDetail> {
+    const found = await getScopedCase(db, caseId, caseScopeOf(actor));
+    if (!found) throw new HubError('HUB_ERR_CASE_UNKNOWN', String(caseId));
+    if (!found.inScope) {
+      throw new HubError(
+        actor.role === 'crew' ? 'HUB_ERR_FORBIDDEN' : 'HUB_ERR_OUT_OF_AREA',
+        `case ${found.case.code} is not yours`,
+      );
+    }
+    return found.case;
   }
 
   /**
@@ -426,7 +434,8 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
       calendarCache = null;
     },
     withLock,
-    mayTouch,
+    /** The case as `actor` may read it (throws 404 / 403 as act() does). */
+    read: (actor: Actor, caseId: number): Promise<CaseDetail> => readScoped(pool, actor, caseId),
     onChange(listener: CaseListener): void {
       listeners.push(listener);
     },
@@ -491,7 +500,14 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
             input,
             at,
             caseCodePrefix(new Date(at), timeZone),
+            caseScopeOf(actor),
           );
+          if (!created) {
+            throw new HubError(
+              'HUB_ERR_OUT_OF_AREA',
+              `${input.gridCode ?? 'no grid code'} is outside area ${actor.areaCode}`,
+            );
+          }
           return registerAndDispatch(db, created, actor, at, 'created');
         });
         return changes[changes.length - 1]!.case;
@@ -512,11 +528,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
         // Read under the transaction's advisory lock: another node's change to this case
         // commits first, and this action builds on it instead of overwriting it.
         const [change] = await transaction(async (db) => {
-          const current = await getCaseDetail(db, caseId);
-          if (!current) throw new HubError('HUB_ERR_CASE_UNKNOWN', String(caseId));
-          if (!mayTouch(actor, current)) {
-            throw new HubError('HUB_ERR_FORBIDDEN', `case ${current.code} is not yours`);
-          }
+          const current = await readScoped(db, actor, caseId);
           return [await apply(db, actor, current, action, body, at)];
         });
         return change!.case;

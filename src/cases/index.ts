@@ -19,3 +19,4 @@ export {
 } from './workflow.js';
 export { createCaseFeed, caseEventsChannel, type CaseFeed } from './feed.js';
 export { createWebhookService, signPayload, type WebhookService } from './webhooks.js';
+export { checkWebhookUrl, isPublicAddress, maskUrl, publicOnlyLookup } from './webhook-targets.js';

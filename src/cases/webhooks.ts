@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
 import {
   insertDelivery,
@@ -8,6 +10,7 @@ import {
   type Queryable,
 } from '../db/index.js';
 import type { CaseChange } from './cases.js';
+import { maskUrl, publicOnlyLookup, refuseLiteralTarget } from './webhook-targets.js';
 
 /** `sha256=<hex>` of the raw body under the webhook's secret (GitHub-style, easy to check). */
 export function signPayload(secret: string, body: string): string {
@@ -19,6 +22,56 @@ export interface WebhookOptions {
   /** First retry after this, doubling each time. */
   readonly backoffMs: number;
   readonly timeoutMs?: number;
+  /** WEBHOOK_ALLOW_PRIVATE_TARGETS: deliver to loopback, private and link-local addresses too. */
+  readonly allowPrivateTargets?: boolean;
+}
+
+/**
+ * One POST, resolving to the HTTP status. Redirects are not followed (a 3xx
+ * is a failure: a redirect could point anywhere). Without `allowPrivate` the
+ * connection goes only to a public address checked by `publicOnlyLookup`,
+ * the same one the socket connects to (decision 0131).
+ */
+function post(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+  allowPrivate: boolean,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    if (!allowPrivate) refuseLiteralTarget(u);
+    const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = request(
+      u,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        // A fresh connection per delivery: a pooled socket would skip the address check.
+        agent: false,
+        ...(allowPrivate ? {} : { lookup: publicOnlyLookup }),
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          clearTimeout(deadline);
+          resolve(res.statusCode ?? 0);
+        });
+        res.on('error', reject);
+      },
+    );
+    // The whole exchange, not only an idle socket: a receiver dripping bytes is cut off too.
+    const deadline = setTimeout(
+      () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    req.on('error', (err) => {
+      clearTimeout(deadline);
+      reject(err);
+    });
+    req.end(body);
+  });
 }
 
 /**
@@ -47,31 +100,33 @@ export function createWebhookService(db: Queryable, logger: Logger, options: Web
     let httpStatus: number | null = null;
     let error: string | null = null;
     try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
+      httpStatus = await post(
+        url,
+        {
           'content-type': 'application/json',
           'x-hub-event': event,
           'x-hub-delivery': String(deliveryId),
           'x-hub-signature-256': signPayload(secret, body),
         },
         body,
-        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-      });
-      httpStatus = res.status;
-      await res.arrayBuffer().catch(() => {});
-      if (res.ok) {
+        options.timeoutMs ?? 10_000,
+        options.allowPrivateTargets ?? false,
+      );
+      if (httpStatus >= 200 && httpStatus < 300) {
         await recordAttempt(db, deliveryId, { status: 'delivered', httpStatus, error: null });
         return;
       }
-      error = `HTTP ${res.status}`;
+      error = `HTTP ${httpStatus}`;
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
     }
     const last = n >= options.maxAttempts || stopped;
     await recordAttempt(db, deliveryId, { status: last ? 'dead' : 'pending', httpStatus, error });
     if (last) {
-      logger.warn({ deliveryId, url, attempts: n, error }, 'webhook delivery dead-lettered');
+      logger.warn(
+        { deliveryId, url: maskUrl(url), attempts: n, error },
+        'webhook delivery dead-lettered',
+      );
       return;
     }
     await new Promise<void>((resolve) => {

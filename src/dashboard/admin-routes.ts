@@ -32,6 +32,7 @@ import {
   type References,
   type RuleCasePolicy,
 } from '../db/index.js';
+import { requireRole } from './auth.js';
 import {
   HubError,
   areaCodePattern,
@@ -114,6 +115,9 @@ const policySchema = {
   },
 } as const;
 
+/** Writing the city's administration takes the admin role. */
+const admin = requireRole('admin');
+
 const listOf = (prop: string, item: object) => ({
   200: { type: 'object', properties: { [prop]: { type: 'array', items: item } } },
 });
@@ -159,7 +163,6 @@ function withMinutes<T extends RuleCasePolicy>(p: T) {
  */
 export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps): void {
   const { db } = deps;
-  const admin = api.requireRole('admin');
 
   /** PATCH `{name}` and DELETE for a table keyed by a text id (departments, crews). */
   function renameAndDelete(r: {
@@ -174,7 +177,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
     api.patch<{ Params: { id: string }; Body: { name: string } }>(
       r.path,
       {
-        preHandler: admin,
+        ...admin,
         schema: {
           tags: ['admin'],
           ...(r.summary ? { summary: r.summary } : {}),
@@ -197,7 +200,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
 
     api.delete<{ Params: { id: string } }>(
       r.path,
-      { preHandler: admin, schema: { tags: ['admin'], params: keyParams } },
+      { ...admin, schema: { tags: ['admin'], params: keyParams } },
       async (req, reply) => {
         if (!(await r.exists(db, req.params.id))) {
           throw new HubError('HUB_ERR_NOT_FOUND', `no ${r.what} ${req.params.id}`);
@@ -220,7 +223,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   api.post<{ Body: { id: string; name: string } }>(
     '/departments',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         body: {
@@ -269,7 +272,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   api.post<{ Body: { id: string; departmentId: string; name: string } }>(
     '/crews',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         body: {
@@ -440,7 +443,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   }>(
     '/dispatch-routes',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         body: { ...routeBody, required: ['areaPrefix'] },
@@ -465,7 +468,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   }>(
     '/dispatch-routes/:id',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         params: idParams,
@@ -494,7 +497,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
 
   api.delete<{ Params: { id: number } }>(
     '/dispatch-routes/:id',
-    { preHandler: admin, schema: { tags: ['admin'], params: idParams } },
+    { ...admin, schema: { tags: ['admin'], params: idParams } },
     async (req, reply) => {
       if (!(await deleteDispatchRoute(db, req.params.id))) {
         throw new HubError('HUB_ERR_NOT_FOUND', `no dispatch route ${req.params.id}`);
@@ -525,7 +528,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   }>(
     '/case-deadlines',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         body: {
@@ -566,7 +569,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   }>(
     '/case-deadlines/:id',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         params: idParams,
@@ -593,7 +596,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
 
   api.delete<{ Params: { id: number } }>(
     '/case-deadlines/:id',
-    { preHandler: admin, schema: { tags: ['admin'], params: idParams } },
+    { ...admin, schema: { tags: ['admin'], params: idParams } },
     async (req, reply) => {
       const d = await getCaseDeadline(db, req.params.id);
       if (!d) throw new HubError('HUB_ERR_NOT_FOUND', `no case deadline ${req.params.id}`);
@@ -629,7 +632,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   }>(
     '/rule-case-policies/:ruleId',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         summary: 'Open a case for this rule or alarm only; auto-verify after N minutes of recovery',
@@ -667,7 +670,7 @@ export function registerAdminRoutes(api: FastifyInstance, deps: AdminRouteDeps):
   api.delete<{ Params: { ruleId: string } }>(
     '/rule-case-policies/:ruleId',
     {
-      preHandler: admin,
+      ...admin,
       schema: {
         tags: ['admin'],
         summary: 'Back to the default: open a case, no auto-verify',

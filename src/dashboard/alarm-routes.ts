@@ -1,10 +1,10 @@
-import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HubError, alarmHandlerRoles } from '../domain/index.js';
 import type { AlarmDesk } from '../rules/index.js';
+import { requireRole } from './auth.js';
 
 export interface AlarmRouteDeps {
   readonly alarmDesk: AlarmDesk;
-  readonly requireRole: (...roles: string[]) => preHandlerHookHandler;
 }
 
 const idParams = {
@@ -24,12 +24,12 @@ const trimmed = (s: string | undefined) => (s?.trim() ? s.trim() : null);
 /** Acknowledge, shelve and unshelve an alarm (issue #13; docs/api.md). Audited as every change. */
 export function registerAlarmRoutes(api: FastifyInstance, deps: AlarmRouteDeps): void {
   const { alarmDesk: desk } = deps;
-  const guard = deps.requireRole(...alarmHandlerRoles);
+  const guard = requireRole(...alarmHandlerRoles);
 
   api.post<{ Params: { id: number }; Body: { comment?: string } | undefined }>(
     '/alarms/:id/ack',
     {
-      preHandler: guard,
+      ...guard,
       schema: {
         tags: ['alarms'],
         params: idParams,
@@ -45,7 +45,7 @@ export function registerAlarmRoutes(api: FastifyInstance, deps: AlarmRouteDeps):
   }>(
     '/alarms/:id/shelve',
     {
-      preHandler: guard,
+      ...guard,
       schema: {
         tags: ['alarms'],
         params: idParams,
@@ -70,7 +70,7 @@ export function registerAlarmRoutes(api: FastifyInstance, deps: AlarmRouteDeps):
 
   api.post<{ Params: { id: number } }>(
     '/alarms/:id/unshelve',
-    { preHandler: guard, schema: { tags: ['alarms'], params: idParams } },
+    { ...guard, schema: { tags: ['alarms'], params: idParams } },
     async (req) => desk.unshelve(req.params.id, who(req)),
   );
 }

@@ -20,8 +20,15 @@ import {
   type UserRecord,
 } from '../db/index.js';
 import { HubError, hashSecret, roles, secretCost, verifySecret } from '../domain/index.js';
-import { hashToken, newSessionToken, sessionCookie, sessionCookieOptions } from './auth.js';
+import {
+  hashToken,
+  newSessionToken,
+  requireRole,
+  sessionCookie,
+  sessionCookieOptions,
+} from './auth.js';
 import type { CookieSecure } from './http-config.js';
+import { createLoginGuard, defaultLoginGuard, type LoginGuardOptions } from './login-guard.js';
 import type { SessionEnds } from './sessions.js';
 
 export interface AuthRouteDeps {
@@ -29,6 +36,8 @@ export interface AuthRouteDeps {
   readonly sessionTtlHours: number;
   readonly cookieSecure: CookieSecure;
   readonly sessions: SessionEnds;
+  /** Login throttling and the bounded hash queue; `defaultLoginGuard` when absent. */
+  readonly loginGuard?: Partial<LoginGuardOptions>;
 }
 
 const userSchema = {
@@ -63,37 +72,19 @@ function userWriteError(err: { code?: string; constraint?: string }): never {
   throw err;
 }
 
-/** Failed logins per username allowed in the window before further attempts are refused. */
-const maxFailures = 5;
-const failureWindowMs = 15 * 60_000;
-
 /** A hash to verify against when the user does not exist, so both answers take as long. */
 let dummyHash: Promise<string> | null = null;
 
 /** Login, logout, me, users and the audit log (docs/api.md, "Auth"). */
 export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): void {
   const { db } = deps;
-  // Password guessing: per username, in memory (one hub process); cleared by a good login.
-  const failures = new Map<string, { count: number; since: number }>();
-
-  function refuseWhileLocked(username: string): void {
-    const key = username.toLowerCase();
-    const seen = failures.get(key);
-    if (seen && Date.now() - seen.since > failureWindowMs) failures.delete(key);
-    if ((failures.get(key)?.count ?? 0) >= maxFailures) {
-      throw new HubError('HUB_ERR_TOO_MANY_LOGINS');
-    }
-  }
-
-  function countFailure(username: string): void {
-    const key = username.toLowerCase();
-    const f = failures.get(key) ?? { count: 0, since: Date.now() };
-    failures.set(key, { count: f.count + 1, since: f.since });
-  }
+  // Password guessing, per username and per client address, counted before scrypt runs (#17).
+  const guard = createLoginGuard({ ...defaultLoginGuard, ...deps.loginGuard });
 
   api.post<{ Body: { username: string; password: string } }>(
     '/auth/login',
     {
+      config: { public: true },
       schema: {
         tags: ['auth'],
         body: {
@@ -109,15 +100,24 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
     },
     async (req, reply) => {
       req.auditUsername = req.body.username;
-      refuseWhileLocked(req.body.username);
-      const user = await userForLogin(db, req.body.username);
-      dummyHash ??= hashSecret('not-a-password', secretCost.password);
-      const ok = await verifySecret(req.body.password, user?.passwordHash ?? (await dummyHash));
-      if (!user || !ok || !user.enabled) {
-        countFailure(req.body.username);
-        throw new HubError('HUB_ERR_LOGIN_FAILED');
+      const attempt = guard.admit(req.body.username, req.ip);
+      let user;
+      try {
+        user = await userForLogin(db, req.body.username);
+        const stored = user?.passwordHash;
+        const ok = await guard.hash(async () => {
+          dummyHash ??= hashSecret('not-a-password', secretCost.password);
+          return verifySecret(req.body.password, stored ?? (await dummyHash));
+        });
+        if (!user || !ok || !user.enabled) {
+          attempt.failed();
+          throw new HubError('HUB_ERR_LOGIN_FAILED');
+        }
+        attempt.succeeded();
+      } finally {
+        // Whatever ended it without a verdict (queue full, database) gives the slot back.
+        attempt.abandoned();
       }
-      failures.delete(req.body.username.toLowerCase());
       const token = newSessionToken();
       const expiresAt = new Date(Date.now() + deps.sessionTtlHours * 3600_000);
       await insertSession(db, {
@@ -201,17 +201,23 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
     },
     async (req) => {
       const me = req.user!;
-      refuseWhileLocked(me.username);
-      const stored = await passwordHashOf(db, me.id);
-      if (!stored || !(await verifySecret(req.body.currentPassword, stored))) {
-        // Guesses here count against the same limit as failed logins.
-        countFailure(me.username);
-        throw new HubError('HUB_ERR_WRONG_PASSWORD');
+      // Guesses here count against the same limits as failed logins.
+      const attempt = guard.admit(me.username, req.ip);
+      try {
+        const stored = await passwordHashOf(db, me.id);
+        const current = req.body.currentPassword;
+        if (!stored || !(await guard.hash(() => verifySecret(current, stored)))) {
+          attempt.failed();
+          throw new HubError('HUB_ERR_WRONG_PASSWORD');
+        }
+        attempt.succeeded();
+      } finally {
+        attempt.abandoned();
       }
       if (req.body.newPassword === req.body.currentPassword) {
         throw new HubError('HUB_ERR_BAD_REQUEST', 'the new password must differ from the current');
       }
-      const hash = await hashSecret(req.body.newPassword, secretCost.password);
+      const hash = await guard.hash(() => hashSecret(req.body.newPassword, secretCost.password));
       const user = await changeAndEndSessions(
         () => setUserPassword(db, me.id, hash),
         me.id,
@@ -225,7 +231,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.get<{ Querystring: { role?: string; enabled?: boolean; crewId?: string } }>(
     '/users',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['users'],
         querystring: {
@@ -258,7 +264,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.get<{ Params: { id: number } }>(
     '/users/:id',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: { tags: ['users'], params: userIdParams, response: { 200: userSchema } },
     },
     async (req) => existingUser(req.params.id),
@@ -277,7 +283,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   }>(
     '/users',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['users'],
         body: {
@@ -322,7 +328,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.patch<{ Params: { id: number }; Body: UserPatch }>(
     '/users/:id',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['users'],
         summary: 'Change role, department, crew, area or display name',
@@ -387,7 +393,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.post<{ Params: { id: number } }>(
     '/users/:id/disable',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['users'],
         summary: 'Disable a user: its sessions end at once',
@@ -412,7 +418,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.post<{ Params: { id: number } }>(
     '/users/:id/enable',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: { tags: ['users'], params: userIdParams, response: { 200: userSchema } },
     },
     async (req) => setUserEnabled(db, (await existingUser(req.params.id)).id, true),
@@ -421,7 +427,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.post<{ Params: { id: number }; Body: { password: string } }>(
     '/users/:id/password',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['users'],
         summary: "Reset a user's password: all its sessions end at once",
@@ -444,7 +450,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
         'password_reset',
       );
       // A reset also lifts a lockout from failed logins.
-      failures.delete(before.username.toLowerCase());
+      guard.forget(before.username);
       return user;
     },
   );
@@ -452,7 +458,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
   api.get<{ Querystring: AuditQuery }>(
     '/audit',
     {
-      preHandler: api.requireRole('supervisor'),
+      ...requireRole('supervisor'),
       schema: {
         tags: ['auth'],
         querystring: {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import type { CookieSerializeOptions } from '@fastify/cookie';
-import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { insertAudit, userForSession, type Queryable, type UserRecord } from '../db/index.js';
 import { HubError, type Actor } from '../domain/index.js';
@@ -10,8 +10,11 @@ import { cookieIsSecure, maskSecrets, type CookieSecure } from './http-config.js
 /** Cookie that carries the session token; HttpOnly and SameSite=Strict. */
 export const sessionCookie = 'hub_session';
 
-/** Routes that answer without a session: probes and the login itself. */
-const openApiRoutes = new Set(['/api/health', '/api/auth/login']);
+/** A user's role (docs/cases.md, "Users and roles"). */
+export type UserRole = UserRecord['role'];
+
+/** How a request proved its session: the cookie a browser sends by itself, or a bearer token. */
+export type CredentialKind = 'cookie' | 'bearer';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,10 +24,42 @@ declare module 'fastify' {
     auditUsername: string | null;
     /** SHA-256 of the request's session token, when it has a valid one. */
     sessionTokenHash: string | null;
+    /** How the session came (null: none); cookie-borne changes need the CSRF proof. */
+    credential: CredentialKind | null;
   }
-  interface FastifyInstance {
-    requireRole: (...roles: string[]) => preHandlerHookHandler;
+  interface FastifyContextConfig {
+    /**
+     * Answers without a session: probes, the login, the pages and the API docs.
+     * Absent (the default): every request needs a session (decision 0125).
+     */
+    public?: boolean;
+    /** Roles that may call the route besides admin; absent: every logged-in user. */
+    roles?: readonly UserRole[];
   }
+}
+
+/**
+ * A route's role rule, for its options: `{ ...requireRole('admin'), schema }`.
+ * The gate checks it on the matched route before the body is even read.
+ */
+export function requireRole(...roles: UserRole[]): { config: { roles: readonly UserRole[] } } {
+  return { config: { roles } };
+}
+
+/** Methods that change state: they are audited and, from a cookie, need the CSRF proof. */
+export function changesState(method: string): boolean {
+  return method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
+}
+
+/**
+ * The CSRF proof of a cookie-borne change (decision 0126): a JSON body (a
+ * cross-site form cannot send one without a CORS preflight the hub never
+ * grants) or the `X-Hub-Request: 1` header (same reason).
+ */
+export function hasCsrfProof(headers: FastifyRequest['headers']): boolean {
+  if (headers['x-hub-request'] === '1') return true;
+  const type = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json';
 }
 
 export function newSessionToken(): string {
@@ -54,6 +89,22 @@ export function tokenFrom(
 ): string | null {
   const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
   return m?.[1] ?? cookies[sessionCookie] ?? null;
+}
+
+/**
+ * Who a request is: the one place a credential becomes a user (REST; the
+ * socket.io handshake uses the same token rules). Another way to log in
+ * (integration tokens) goes here.
+ */
+export async function resolveIdentity(
+  db: Queryable,
+  authorization: string | undefined,
+  cookies: Record<string, string | undefined>,
+): Promise<{ tokenHash: string; user: UserRecord; credential: CredentialKind } | null> {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+  const token = bearer ?? cookies[sessionCookie] ?? null;
+  const session = await sessionForToken(db, token);
+  return session ? { ...session, credential: bearer ? 'bearer' : 'cookie' } : null;
 }
 
 /** The session of a token: its hash (the key to end it by) and its user. */
@@ -93,16 +144,14 @@ function auditBody(body: unknown): unknown {
   return maskSecrets(body);
 }
 
-function requestUser(request: FastifyRequest): UserRecord {
-  if (!request.user) throw new HubError('HUB_ERR_UNAUTHENTICATED');
-  return request.user;
-}
-
 /**
- * Sessions, the `requireRole` preHandler factory, login for every /api route
- * but the open ones, and the audit log: every change (any method but GET) and
- * every refusal (401, 403), with who, what, when and from where, and the
- * request body with its secrets masked.
+ * The gate (decision 0125): sessions, then on the MATCHED route (never the
+ * raw URL, which the router decodes: `/%61pi/devices` is `/api/devices`) a
+ * session unless the route says `public`, the route's roles, and the CSRF
+ * proof of cookie-borne changes. An unmatched URL goes on to the 404 handler,
+ * which answers nothing else. Then the audit log: every change (any method but
+ * GET) and every refusal (401, 403, 429) of an /api route, with who, what,
+ * when and from where, and the request body with its secrets masked.
  */
 export async function setupAuth(
   app: FastifyInstance,
@@ -113,29 +162,40 @@ export async function setupAuth(
   app.decorateRequest('user', null);
   app.decorateRequest('auditUsername', null);
   app.decorateRequest('sessionTokenHash', null);
+  app.decorateRequest('credential', null);
 
   app.addHook('onRequest', async (request) => {
-    const token = tokenFrom(request.headers.authorization, request.cookies);
-    const session = await sessionForToken(db, token);
-    request.user = session?.user ?? null;
-    request.sessionTokenHash = session?.tokenHash ?? null;
-    const path = request.url.split('?')[0]!;
-    if (path.startsWith('/api/') && !openApiRoutes.has(path) && !request.user) {
+    const identity = await resolveIdentity(db, request.headers.authorization, request.cookies);
+    request.user = identity?.user ?? null;
+    request.sessionTokenHash = identity?.tokenHash ?? null;
+    request.credential = identity?.credential ?? null;
+    if (request.is404) return;
+    if (
+      request.credential === 'cookie' &&
+      changesState(request.method) &&
+      !hasCsrfProof(request.headers)
+    ) {
+      throw new HubError('HUB_ERR_CSRF');
+    }
+    if (request.routeOptions.config.public !== true && !request.user) {
       throw new HubError('HUB_ERR_UNAUTHENTICATED');
     }
   });
 
-  app.decorate('requireRole', (...roles: string[]): preHandlerHookHandler => async (request) => {
-    const user = requestUser(request);
-    if (user.role !== 'admin' && roles.length > 0 && !roles.includes(user.role)) {
+  // Roles once the body is read, so a refusal's audit row shows what was tried.
+  app.addHook('preHandler', async (request) => {
+    const roles = request.routeOptions.config.roles;
+    const user = request.user;
+    if (roles && user && user.role !== 'admin' && !roles.includes(user.role)) {
       throw new HubError('HUB_ERR_FORBIDDEN', `needs ${roles.join(' or ')}`);
     }
   });
 
   app.addHook('onResponse', async (request, reply) => {
-    if (!request.url.startsWith('/api/')) return;
+    // The matched route, so `/%61pi/...` is audited as what it reached.
+    if (!request.routeOptions.url?.startsWith('/api/')) return;
     const status = reply.statusCode;
-    const change = request.method !== 'GET' && request.method !== 'HEAD';
+    const change = changesState(request.method);
     const refused = status === 401 || status === 403 || status === 429;
     if (!change && !refused) return;
     const params = (request.params ?? {}) as Record<string, string>;

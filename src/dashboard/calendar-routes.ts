@@ -8,6 +8,7 @@ import {
   type Queryable,
 } from '../db/index.js';
 import { HubError, workingDayMinutes } from '../domain/index.js';
+import { requireRole } from './auth.js';
 
 export interface CalendarRouteDeps {
   readonly db: Queryable;
@@ -57,7 +58,7 @@ export function registerCalendarRoutes(api: FastifyInstance, deps: CalendarRoute
   api.put<{ Body: { days: CalendarDay[] } }>(
     '/calendar/days',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['calendar'],
         summary: 'Add or replace holidays and make-up working days',
@@ -100,7 +101,7 @@ export function registerCalendarRoutes(api: FastifyInstance, deps: CalendarRoute
   api.delete<{ Params: { date: string } }>(
     '/calendar/days/:date',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['calendar'],
         summary: 'Make a day ordinary again',

@@ -4,6 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
+  checkWebhookUrl,
+  maskUrl,
   availableActions,
   caseActions,
   transitions,
@@ -13,7 +15,6 @@ import {
 } from '../cases/index.js';
 import {
   caseTimeline,
-  getCaseDetail,
   getCasePhoto,
   insertCasePhoto,
   insertWebhook,
@@ -24,6 +25,7 @@ import {
 } from '../db/index.js';
 import {
   HubError,
+  caseScopeOf,
   caseStates,
   facilityTypes,
   generateSecret,
@@ -31,22 +33,20 @@ import {
   severities,
   type CaseDetail,
 } from '../domain/index.js';
-import { actorOf } from './auth.js';
+import { actorOf, requireRole, type UserRole } from './auth.js';
 import { createIdempotency } from './idempotency.js';
+import { maxPhotoBytes, photoHeaders, photoTypeOf } from './photos.js';
 
 export interface CaseRouteDeps {
   readonly db: Queryable;
   readonly cases: CaseService;
   /** Photos go under `<dataDir>/photos/<case id>/`. */
   readonly dataDir: string;
+  /** WEBHOOK_ALLOW_PRIVATE_TARGETS: webhooks to loopback and private addresses. */
+  readonly webhookAllowPrivateTargets: boolean;
 }
 
-const staff = ['operator', 'supervisor'];
-const photoTypes: Record<string, string> = {
-  'image/jpeg': '.jpg',
-  'image/png': '.png',
-  'image/webp': '.webp',
-};
+const staff: UserRole[] = ['operator', 'supervisor'];
 
 const idParams = {
   type: 'object',
@@ -65,14 +65,8 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   // Case creation and actions may be retried by an offline phone or Node-RED (issue #13).
   const idempotency = createIdempotency(db);
 
-  async function visibleCase(req: FastifyRequest, id: number): Promise<CaseDetail> {
-    const c = await getCaseDetail(db, id);
-    if (!c) throw new HubError('HUB_ERR_CASE_UNKNOWN', String(id));
-    if (!cases.mayTouch(actor(req), c)) {
-      throw new HubError('HUB_ERR_FORBIDDEN', `case ${c.code} is not yours`);
-    }
-    return c;
-  }
+  const visibleCase = (req: FastifyRequest, id: number): Promise<CaseDetail> =>
+    cases.read(actor(req), id);
 
   // The transition table as data, for screens that draw the action buttons (docs/cases.md).
   api.get('/workflow', { schema: { tags: ['cases'] } }, async () => ({ transitions }));
@@ -116,12 +110,8 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
       },
     },
     async (req) => {
-      const a = actor(req);
-      // Crews see their own crew's cases only; an area-scoped user, their area only.
-      const crewId = a.role === 'crew' ? (a.crewId ?? '-') : req.query.crewId;
-      let area = req.query.area;
-      if (a.areaCode && !(area ?? '').startsWith(a.areaCode)) area = a.areaCode;
-      return listCaseDetails(db, { ...req.query, crewId, area });
+      // Crews see their own crew's cases only; an area-scoped user, its area's only (the query's scope).
+      return listCaseDetails(db, req.query, caseScopeOf(actor(req)));
     },
   );
 
@@ -142,7 +132,8 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   }>(
     '/cases',
     {
-      preHandler: [api.requireRole(...staff), idempotency.preHandler],
+      ...requireRole(...staff),
+      preHandler: idempotency.preHandler,
       onSend: idempotency.onSend,
       schema: {
         tags: ['cases'],
@@ -242,28 +233,39 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   api.post<{ Params: { id: number } }>(
     '/cases/:id/photos',
     {
-      preHandler: api.requireRole('crew', ...staff),
+      ...requireRole('crew', ...staff),
       schema: { tags: ['cases'], params: idParams },
     },
     async (req, reply) => {
       const c = await visibleCase(req, req.params.id);
       const file = await req.file();
       if (!file) throw new HubError('HUB_ERR_BAD_REQUEST', 'no file in the multipart body');
-      const ext = photoTypes[file.mimetype];
-      if (!ext) throw new HubError('HUB_ERR_BAD_REQUEST', 'photo must be JPEG, PNG or WebP');
-      const bytes = await file.toBuffer();
+      const bytes = await file.toBuffer().catch((err: { code?: string }) => {
+        if (err.code === 'FST_REQ_FILE_TOO_LARGE') {
+          throw new HubError(
+            'HUB_ERR_PAYLOAD_TOO_LARGE',
+            `a photo is at most ${maxPhotoBytes} bytes`,
+          );
+        }
+        throw err;
+      });
+      // The bytes decide, not the declared type: an HTML page declared image/png is refused.
+      const type = photoTypeOf(bytes);
+      if (!type) throw new HubError('HUB_ERR_PHOTO_TYPE', `declared ${file.mimetype}`);
       const dir = path.join(deps.dataDir, 'photos', String(c.id));
       await mkdir(dir, { recursive: true });
-      const fileName = randomBytes(12).toString('hex') + ext;
+      const fileName = randomBytes(12).toString('hex') + type.ext;
       await writeFile(path.join(dir, fileName), bytes, { mode: 0o600 });
       const photo = await insertCasePhoto(db, {
         caseId: c.id,
         fileName,
-        contentType: file.mimetype,
+        contentType: type.contentType,
         bytes: bytes.length,
         uploadedBy: req.user!.id,
       });
-      return reply.status(201).send({ id: photo.id, bytes: bytes.length });
+      return reply
+        .status(201)
+        .send({ id: photo.id, bytes: bytes.length, contentType: type.contentType });
     },
   );
 
@@ -283,23 +285,24 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
       const photo = await getCasePhoto(db, c.id, req.params.photoId);
       if (!photo) throw new HubError('HUB_ERR_NOT_FOUND', 'no such photo');
       return reply
-        .type(photo.contentType)
+        .headers(photoHeaders(photo.contentType, photo.fileName))
         .send(createReadStream(path.join(deps.dataDir, 'photos', String(c.id), photo.fileName)));
     },
   );
 
-  api.get(
-    '/webhooks',
-    { preHandler: api.requireRole('admin'), schema: { tags: ['webhooks'] } },
-    async () => ({
-      webhooks: (await listWebhooks(db)).map((w) => ({ ...w, secret: undefined })),
-    }),
-  );
+  api.get('/webhooks', { ...requireRole('admin'), schema: { tags: ['webhooks'] } }, async () => ({
+    // Never the secret; a URL stored with user:password before 0131 is shown masked.
+    webhooks: (await listWebhooks(db)).map((w) => ({
+      ...w,
+      url: maskUrl(w.url),
+      secret: undefined,
+    })),
+  }));
 
   api.post<{ Body: { url: string; events?: string[]; secret?: string } }>(
     '/webhooks',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['webhooks'],
         body: {
@@ -307,7 +310,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
           required: ['url'],
           additionalProperties: false,
           properties: {
-            url: { type: 'string', pattern: '^https?://' },
+            url: { type: 'string', pattern: '^https?://', maxLength: 2000 },
             events: { type: 'array', items: { type: 'string', pattern: '^case\\.' } },
             secret: { type: 'string', minLength: 16 },
           },
@@ -315,20 +318,21 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
       },
     },
     async (req, reply) => {
+      await checkWebhookUrl(req.body.url, deps.webhookAllowPrivateTargets);
       const hook = await insertWebhook(db, {
         url: req.body.url,
         events: req.body.events ?? [],
         secret: req.body.secret ?? generateSecret(),
       });
       // The secret is shown once, at creation.
-      return reply.status(201).send(hook);
+      return reply.status(201).send({ ...hook, url: maskUrl(hook.url) });
     },
   );
 
   api.get<{ Querystring: { status?: string; limit: number } }>(
     '/webhooks/deliveries',
     {
-      preHandler: api.requireRole('admin'),
+      ...requireRole('admin'),
       schema: {
         tags: ['webhooks'],
         querystring: {

@@ -1,4 +1,5 @@
-import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseCsv } from 'csv-parse/sync';
 import {
   existingDeviceIds,
@@ -18,13 +19,13 @@ import {
   deviceIdPatternSource,
   facilityTypes,
   gridCodePattern,
-  parseGridCode,
   generateSecret,
-  hashSecret,
-  isDeviceId,
-  secretCost,
+  hashDeviceSecret,
+  isStorableText,
   type FacilityType,
 } from '../domain/index.js';
+import { requireRole } from './auth.js';
+import { charsetOf, decodeCsv, isSupportedCharset } from './csv-text.js';
 
 /** What the device registry needs from the broker room (the hub wires it). */
 export interface GatewayDeps {
@@ -43,12 +44,12 @@ export interface GatewayDeps {
 export interface DeviceRouteDeps {
   readonly db: Queryable;
   readonly gateway?: GatewayDeps;
-  /** Issue #5 supplies it; without it the routes are open (keep HTTP on loopback). */
-  readonly requireRole?: (...roles: string[]) => preHandlerHookHandler;
 }
 
 /** Most rows one CSV import takes. */
 export const maxImportRows = 100_000;
+/** Largest CSV body (100,000 rows of about 300 bytes). */
+export const maxImportBytes = 32 * 1024 * 1024;
 
 interface DeviceInput {
   id: string;
@@ -102,51 +103,64 @@ const toNewDevice = (d: DeviceInput, secretHash: string): NewDevice => ({
   secretHash,
 });
 
+/**
+ * A CSV row is held to the REST body's schema (`deviceBody`: id pattern,
+ * name ≤ 200, coordinates in range, vendor ≤ 100), compiled once here.
+ */
+const validateImported = new Ajv({ strict: false }).compile<DeviceInput>(deviceBody);
+
+/** CSV columns by the schema's property names. */
+const csvColumn: Record<string, string> = { gridCode: 'grid' };
+
+function rowProblem(e: ErrorObject, d: Record<string, unknown>): string {
+  const field = e.instancePath.slice(1);
+  const column = csvColumn[field] ?? field;
+  const allowed =
+    e.keyword === 'enum'
+      ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})`
+      : '';
+  const value = d[field];
+  const shown = typeof value === 'string' && value.length > 40 ? `${value.slice(0, 40)}…` : value;
+  return `${column} ${JSON.stringify(shown ?? '')} ${e.message ?? 'is invalid'}${allowed}`;
+}
+
 /** One CSV row → a device, or the reason it is not one. */
 function rowToDevice(row: Record<string, string>): DeviceInput | string {
-  const id = row.id ?? '';
-  if (!isDeviceId(id)) return `id ${JSON.stringify(id)} is not a valid device id`;
-  const type = row.type ?? '';
-  if (!(facilityTypes as readonly string[]).includes(type)) {
-    return `type ${JSON.stringify(type)} is not one of ${facilityTypes.join(', ')}`;
+  for (const [column, value] of Object.entries(row)) {
+    if (!isStorableText(value)) return `${column} holds a NUL character or a lone surrogate`;
   }
-  const grid = row.grid ?? '';
-  if (!parseGridCode(grid)) return `grid ${JSON.stringify(grid)} is not a 15-digit grid code`;
-  const name = (row.name ?? '').trim();
-  if (!name) return 'name is empty';
-  const coord = (key: 'lat' | 'lon', limit: number): number | null | string => {
-    const raw = (row[key] ?? '').trim();
-    if (raw === '') return null;
-    const v = Number(raw);
-    return Number.isFinite(v) && Math.abs(v) <= limit
-      ? v
-      : `${key} ${JSON.stringify(raw)} is not a number within ±${limit}`;
+  const number = (raw: string | undefined): number | string | undefined => {
+    const text = (raw ?? '').trim();
+    if (text === '') return undefined;
+    const v = Number(text);
+    return Number.isFinite(v) ? v : text;
   };
-  const lat = coord('lat', 90);
-  if (typeof lat === 'string') return lat;
-  const lon = coord('lon', 180);
-  if (typeof lon === 'string') return lon;
+  const candidate: Record<string, unknown> = {
+    id: row.id ?? '',
+    type: row.type ?? '',
+    gridCode: row.grid ?? '',
+    name: (row.name ?? '').trim(),
+  };
+  const lat = number(row.lat);
+  const lon = number(row.lon);
   const vendor = (row.vendor ?? '').trim();
-  return {
-    id,
-    type: type as FacilityType,
-    gridCode: grid,
-    name,
-    lat,
-    lon,
-    ...(vendor ? { vendor } : {}),
-  };
+  if (lat !== undefined) candidate.lat = lat;
+  if (lon !== undefined) candidate.lon = lon;
+  if (vendor) candidate.vendor = vendor;
+  if (!validateImported(candidate)) return rowProblem(validateImported.errors![0]!, candidate);
+  return candidate as unknown as DeviceInput;
 }
 
 /** Device registry and commands (#6); REST contract in docs/api.md and docs/gateway.md. */
 export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps): void {
   const { db, gateway } = deps;
   if (!gateway) return;
-  const admin = deps.requireRole ? { preHandler: deps.requireRole('admin') } : {};
+  const admin = requireRole('admin');
 
+  // Bytes, not a string: the encoding is decided by csv-text.ts (UTF-8 or GBK / GB18030).
   api.addContentTypeParser(
     'text/csv',
-    { parseAs: 'string', bodyLimit: 32 * 1024 * 1024 },
+    { parseAs: 'buffer', bodyLimit: maxImportBytes },
     (_req, body, done) => done(null, body),
   );
 
@@ -159,11 +173,15 @@ export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps
 
   const createMany = async (inputs: readonly DeviceInput[]) => {
     const secrets = inputs.map(() => generateSecret());
-    const hashes = await Promise.all(secrets.map((s) => hashSecret(s, secretCost.device)));
+    const hashes = secrets.map(hashDeviceSecret);
     await insertDevices(
       db,
       inputs.map((d, i) => toNewDevice(d, hashes[i]!)),
-    );
+    ).catch((err: { code?: string }) => {
+      // Registered meanwhile by another request (the unique index on lower(id)).
+      if (err.code === '23505') throw new HubError('HUB_ERR_DEVICE_EXISTS', 'registered meanwhile');
+      throw err;
+    });
     for (const [i, d] of inputs.entries()) {
       await gateway.applyDevice({
         id: d.id,
@@ -188,7 +206,7 @@ export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps
       }
       const [created] = await createMany([d]);
       const device = await getDevice(db, d.id);
-      // The secret is shown here once; only its scrypt hash is stored.
+      // The secret is shown here once; only its SHA-256 digest is stored (decision 0135).
       return reply.status(201).send({ device, secret: created!.secret });
     },
   );
@@ -223,24 +241,31 @@ export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps
 
   api.post<{ Params: { id: string } }>('/devices/:id/secret', admin, async (req) => {
     const secret = generateSecret();
-    const ok = await setDeviceSecretHash(
-      db,
-      req.params.id,
-      await hashSecret(secret, secretCost.device),
-    );
+    const ok = await setDeviceSecretHash(db, req.params.id, hashDeviceSecret(secret));
     if (!ok) throw new HubError('HUB_ERR_DEVICE_UNKNOWN', req.params.id);
     // The old secret stops working now; connected sessions are closed.
     await apply(req.params.id);
     return { id: req.params.id, secret };
   });
 
-  api.post<{ Body: string }>('/devices/import', admin, async (req, reply) => {
-    if (typeof req.body !== 'string') {
+  api.post<{ Body: Buffer }>('/devices/import', admin, async (req, reply) => {
+    if (!Buffer.isBuffer(req.body)) {
       throw new HubError('HUB_ERR_BAD_REQUEST', 'send the CSV as text/csv');
+    }
+    const charset = charsetOf(req.headers['content-type']);
+    if (!isSupportedCharset(charset)) {
+      throw new HubError(
+        'HUB_ERR_CSV_ENCODING',
+        `charset=${charset}: send UTF-8, or GBK / GB18030 (charset=gbk)`,
+      );
+    }
+    const decoded = decodeCsv(req.body, charset);
+    if (!decoded.ok) {
+      throw new HubError('HUB_ERR_CSV_ENCODING', `line ${decoded.line}: ${decoded.message}`);
     }
     let records: { record: Record<string, string>; info: { lines: number } }[];
     try {
-      records = parseCsv(req.body, {
+      records = parseCsv(decoded.text, {
         columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
         info: true,
         skip_empty_lines: true,
@@ -260,15 +285,20 @@ export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps
     }
     const errors: { line: number; id: string | null; message: string }[] = [];
     const candidates: { line: number; device: DeviceInput }[] = [];
+    // Ids are one device whatever their case (fx-001 = FX-001): keys are lower-cased.
     const seen = new Set<string>();
     for (const { record, info } of records) {
       const parsed = rowToDevice(record);
-      const id = record.id || null;
+      const id = record.id && isStorableText(record.id) ? record.id.slice(0, 64) : null;
       if (typeof parsed === 'string') errors.push({ line: info.lines, id, message: parsed });
-      else if (seen.has(parsed.id))
-        errors.push({ line: info.lines, id, message: 'id repeated in this file' });
+      else if (seen.has(parsed.id.toLowerCase()))
+        errors.push({
+          line: info.lines,
+          id,
+          message: 'id repeated in this file (ids are compared ignoring case)',
+        });
       else {
-        seen.add(parsed.id);
+        seen.add(parsed.id.toLowerCase());
         candidates.push({ line: info.lines, device: parsed });
       }
     }
@@ -281,11 +311,11 @@ export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps
     ]);
     const good: DeviceInput[] = [];
     for (const { line, device } of candidates) {
-      if (taken.has(device.id))
+      if (taken.has(device.id.toLowerCase()))
         errors.push({
           line,
           id: device.id,
-          message: 'HUB_ERR_DEVICE_EXISTS: id already registered',
+          message: 'HUB_ERR_DEVICE_EXISTS: id already registered (ids are compared ignoring case)',
         });
       else if (!grids.has(device.gridCode))
         errors.push({ line, id: device.id, message: `grid ${device.gridCode} does not exist` });

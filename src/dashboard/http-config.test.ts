@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../hub/config.js';
-import { cookieIsSecure, maskSecrets, parseTrustProxy } from './http-config.js';
+import type { IncomingMessage } from 'node:http';
+import {
+  cookieIsSecure,
+  maskSecrets,
+  originAllowed,
+  parseAllowedOrigins,
+  parseTrustProxy,
+} from './http-config.js';
 
 describe('session and proxy configuration', () => {
   it('defaults: sweep every minute, cookie Secure on https only, no proxy trusted', () => {
@@ -101,5 +108,52 @@ describe('request bodies in the audit log', () => {
     };
     expect(masked.note).toMatch(/… \(600 chars\)$/);
     expect(masked.ids).toHaveLength(51);
+  });
+});
+
+describe('the origins allowed to open socket.io', () => {
+  const req = (headers: Record<string, string>, peer = '127.0.0.1') =>
+    ({ headers, socket: { remoteAddress: peer } }) as unknown as IncomingMessage;
+
+  it('reads HTTP_ALLOWED_ORIGINS as origins and refuses anything else, naming it', () => {
+    expect(loadConfig({}).httpAllowedOrigins).toEqual([]);
+    expect(
+      loadConfig({ HTTP_ALLOWED_ORIGINS: 'https://ops.example.gov.cn, http://10.0.0.5:8080/' })
+        .httpAllowedOrigins,
+    ).toEqual(['https://ops.example.gov.cn', 'http://10.0.0.5:8080']);
+    expect(() => loadConfig({ HTTP_ALLOWED_ORIGINS: 'ops.example.gov.cn' })).toThrow(
+      /HTTP_ALLOWED_ORIGINS.*"ops\.example\.gov\.cn"/,
+    );
+    expect(() => parseAllowedOrigins('https://a.example/path')).toThrow(/a\.example\/path/);
+    expect(() => parseAllowedOrigins('ftp://a.example')).toThrow(/ftp/);
+  });
+
+  it("lets the hub's own origin, listed origins and clients without Origin in", () => {
+    const host = { host: 'hub.local:8080' };
+    expect(originAllowed(req(host), false, [])).toBe(true);
+    expect(originAllowed(req({ ...host, origin: 'http://hub.local:8080' }), false, [])).toBe(true);
+    expect(originAllowed(req({ ...host, origin: 'https://HUB.local:8080' }), false, [])).toBe(true);
+    expect(originAllowed(req({ ...host, origin: 'http://evil.example' }), false, [])).toBe(false);
+    expect(originAllowed(req({ ...host, origin: 'null' }), false, [])).toBe(false);
+    expect(
+      originAllowed(req({ ...host, origin: 'https://ops.example' }), false, [
+        'https://ops.example',
+      ]),
+    ).toBe(true);
+  });
+
+  it('believes X-Forwarded-Host only from a proxy TRUST_PROXY trusts', () => {
+    const headers = {
+      host: '127.0.0.1:8080',
+      'x-forwarded-host': 'hub.example.gov.cn',
+      origin: 'https://hub.example.gov.cn',
+    };
+    expect(originAllowed(req(headers, '127.0.0.1'), '127.0.0.1', [])).toBe(true);
+    expect(originAllowed(req(headers, '10.9.9.9'), '127.0.0.1', [])).toBe(false);
+    expect(originAllowed(req(headers, '10.9.9.9'), false, [])).toBe(false);
+    // Without trust, the forwarded host is ignored and the Host header counts.
+    expect(originAllowed(req({ ...headers, origin: 'http://127.0.0.1:8080' }), false, [])).toBe(
+      true,
+    );
   });
 });

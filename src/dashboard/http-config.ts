@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
+import proxyAddr from '@fastify/proxy-addr';
 
 /**
  * HTTP settings a city's IT team sets when the hub sits behind a reverse proxy
@@ -46,6 +48,73 @@ export function parseTrustProxy(value: string): TrustProxy {
     );
   }
   return entries.join(',');
+}
+
+/** Whether a proxy at `address` is trusted: the rule Fastify applies to TRUST_PROXY. */
+export function trustProxyFn(trust: TrustProxy): (address: string, hop: number) => boolean {
+  if (typeof trust === 'function') return trust;
+  if (typeof trust === 'boolean') return () => trust;
+  return proxyAddr.compile(trust.split(',').map((e) => e.trim()));
+}
+
+/**
+ * HTTP_ALLOWED_ORIGINS: origins (`https://ops.example.gov.cn`) whose pages may
+ * open the hub's socket.io besides its own; comma-separated, empty = none.
+ * Throws a message naming the bad entry.
+ */
+export function parseAllowedOrigins(value: string): string[] {
+  const entries = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  const bad = entries.filter((e) => {
+    try {
+      const u = new URL(e);
+      return !/^https?:$/.test(u.protocol) || u.origin !== e.replace(/\/$/, '');
+    } catch {
+      return true;
+    }
+  });
+  if (bad.length > 0) {
+    throw new Error(
+      `must be origins like https://ops.example.gov.cn separated by commas; not ${bad
+        .map((b) => JSON.stringify(b))
+        .join(', ')}`,
+    );
+  }
+  return entries.map((e) => new URL(e).origin);
+}
+
+/**
+ * Whether a browser page from `origin` may open a live connection (issue
+ * #11): the hub's own origin (the Host, or X-Forwarded-Host from a proxy
+ * TRUST_PROXY trusts, as Fastify reads it) or one of HTTP_ALLOWED_ORIGINS.
+ * No Origin header (a non-browser client) is allowed: a cross-site page
+ * always sends one.
+ */
+export function originAllowed(
+  req: IncomingMessage,
+  trust: TrustProxy,
+  allowed: readonly string[],
+): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  let host: string;
+  try {
+    const u = new URL(origin);
+    if (!/^https?:$/.test(u.protocol)) return false;
+    if (allowed.includes(u.origin)) return true;
+    host = u.host;
+  } catch {
+    return false;
+  }
+  const forwarded = req.headers['x-forwarded-host'];
+  const peer = req.socket.remoteAddress;
+  const own =
+    typeof forwarded === 'string' && peer !== undefined && trustProxyFn(trust)(peer, 0)
+      ? forwarded.slice(forwarded.lastIndexOf(',') + 1).trim()
+      : req.headers.host;
+  return own !== undefined && host.toLowerCase() === own.toLowerCase();
 }
 
 /** Whether the session cookie of a request carries `Secure`. */

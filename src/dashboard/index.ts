@@ -7,10 +7,12 @@ export {
 } from './server.js';
 export {
   cookieIsSecure,
+  parseAllowedOrigins,
   parseTrustProxy,
   type CookieSecure,
   type TrustProxy,
 } from './http-config.js';
+export { contentSecurityPolicy, type CspExtras } from './csp.js';
 export { createOpsServer } from './ops-server.js';
 export { createSessionEnds, type SessionEnds } from './sessions.js';
 export { createDeviceStatusFeed, maxWatchesPerSocket } from './device-live.js';

@@ -10,6 +10,7 @@ import {
   type Queryable,
 } from '../db/index.js';
 import { HubError, areaLevels, facilityTypes, type AreaLevel } from '../domain/index.js';
+import { requireRole, type UserRole } from './auth.js';
 import { cityLightingHours, isLightingTime, offsetAt, type LightingHours } from '../rules/index.js';
 import { parseTime } from './query.js';
 
@@ -56,7 +57,7 @@ const rateFields = {
   lightingRate: { type: ['number', 'null'] },
 } as const;
 
-const readers = ['operator', 'supervisor', 'viewer'];
+const readers: UserRole[] = ['operator', 'supervisor', 'viewer'];
 
 /** Area filters of the facility KPIs: a code prefix, or a district, street or community by name of level. */
 const areaFilters = {
@@ -78,7 +79,7 @@ export function registerKpiRoutes(api: FastifyInstance, deps: KpiRouteDeps): voi
   }>(
     '/kpis',
     {
-      preHandler: api.requireRole(...readers),
+      ...requireRole(...readers),
       schema: {
         tags: ['kpis'],
         summary: 'Case KPIs (结案率, 按期结案率, 处置率, …) per area, department or month',
@@ -116,7 +117,7 @@ export function registerKpiRoutes(api: FastifyInstance, deps: KpiRouteDeps): voi
   api.get<{ Querystring: AreaFilters & { level: AreaLevel; type?: string; asOf?: string } }>(
     '/kpis/facilities',
     {
-      preHandler: api.requireRole(...readers),
+      ...requireRole(...readers),
       schema: {
         tags: ['kpis'],
         summary: 'Facility integrity, online and lighting rates per area (snapshot)',
@@ -185,7 +186,7 @@ export function registerKpiRoutes(api: FastifyInstance, deps: KpiRouteDeps): voi
   }>(
     '/kpis/lighting',
     {
-      preHandler: api.requireRole(...readers),
+      ...requireRole(...readers),
       schema: {
         tags: ['kpis'],
         summary: 'Lighting rate (亮灯率) over a period, per area and night or month',

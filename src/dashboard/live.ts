@@ -14,6 +14,7 @@ import {
 import {
   HubError,
   areaAt,
+  caseScopeOf,
   type AlarmChange,
   type ClientToServerEvents,
   type ServerToClientEvents,
@@ -47,13 +48,6 @@ function parseCookies(header: string | undefined): Record<string, string> {
     if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
   }
   return out;
-}
-
-function scopeOf(user: UserRecord) {
-  return {
-    crewId: user.role === 'crew' ? user.crewId : null,
-    area: user.role === 'crew' ? null : user.areaCode,
-  };
 }
 
 /**
@@ -102,7 +96,7 @@ export function attachLive(
     const user = socket.data.user as UserRecord;
     // At once, not after the snapshot: a session ended meanwhile must reach this socket too.
     void socket.join([sessionRoom(socket.data.tokenHash as string), userRoom(user.id)]);
-    const scope = scopeOf(user);
+    const scope = caseScopeOf(user);
     const rooms = [roleRoom(user.role)];
     if (scope.crewId) rooms.push(crewRoom(scope.crewId));
     else if (scope.area) rooms.push(areaRoom(scope.area));

@@ -1,5 +1,5 @@
 import { Ajv, type ValidateFunction } from 'ajv';
-import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import {
   createRule,
   deleteRuleOverride,
@@ -19,6 +19,7 @@ import {
   timeZoneProblem,
   type RuleDefinition,
 } from '../domain/index.js';
+import { requireRole } from './auth.js';
 import { isTickKind, mergeSettings, ruleKindNames, ruleKinds } from '../rules/index.js';
 
 /** What makes the groups of a fleet-wide rule: one rule, one grouping, so an override cannot change it. */
@@ -28,8 +29,6 @@ export interface RulesRoutesDeps {
   readonly db: Queryable;
   /** Recompiles the evaluator's rules from the database: changes apply without a restart. */
   readonly reloadRules?: () => Promise<void>;
-  /** Role check from the users room (#5); absent: mutating routes are open. */
-  readonly requireRole?: (...roles: string[]) => preHandlerHookHandler;
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -107,7 +106,7 @@ const editBody = {
 /** /api/rules (docs/api.md, docs/rules.md). */
 export function registerRulesRoutes(api: FastifyInstance, deps: RulesRoutesDeps): void {
   const { db } = deps;
-  const guard = deps.requireRole ? { preHandler: deps.requireRole('admin', 'supervisor') } : {};
+  const guard = requireRole('supervisor');
   const reload = async () => deps.reloadRules?.();
   const mustGet = async (id: string): Promise<RuleDefinition> => {
     const rule = await getRule(db, id);

@@ -1,5 +1,7 @@
+import type { LoginGuardOptions } from './login-guard.js';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
@@ -22,15 +24,18 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { registerAlarmRoutes } from './alarm-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { setupAuth } from './auth.js';
+import { contentSecurityPolicy } from './csp.js';
+import { ajvOptions, setupInputChecks } from './input.js';
 import { registerCaseRoutes } from './case-routes.js';
 import { registerCatalogRoutes } from './catalog-routes.js';
 import { registerKpiRoutes } from './kpi-routes.js';
 import { registerCalendarRoutes } from './calendar-routes.js';
 import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
-import type { CookieSecure, TrustProxy } from './http-config.js';
+import { originAllowed, type CookieSecure, type TrustProxy } from './http-config.js';
 import { listenOrExplain } from './listen.js';
 import { attachDeviceLive } from './device-live.js';
 import { attachLive, revalidateLiveSessions } from './live.js';
+import { maxPhotoBytes } from './photos.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
 import { registerRulesRoutes, type RulesRoutesDeps } from './rules-routes.js';
 import { createSessionEnds, type SessionEnds } from './sessions.js';
@@ -56,13 +61,19 @@ export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps,
   readonly readingWatch?: ReadingWatch;
   /** Case photos go under `<dataDir>/photos` (issue #5); default: the OS temp dir. */
   readonly dataDir?: string;
+  /** WEBHOOK_ALLOW_PRIVATE_TARGETS (default false). */
+  readonly webhookAllowPrivateTargets?: boolean;
   readonly sessionTtlHours?: number;
+  /** Login throttling and the bounded password-hash queue (login-guard.ts). */
+  readonly loginGuard?: Partial<LoginGuardOptions>;
   /** How often expired sessions are deleted and live connections re-checked; default 1 min. */
   readonly sessionSweepIntervalMs?: number;
   /** `Secure` on the session cookie (default `auto`: when the request came over https). */
   readonly cookieSecure?: CookieSecure;
   /** Fastify's trustProxy: whose X-Forwarded-For/-Proto to believe (default: nobody's). */
   readonly trustProxy?: TrustProxy;
+  /** Origins besides the hub's own whose pages may open socket.io (HTTP_ALLOWED_ORIGINS). */
+  readonly allowedOrigins?: readonly string[];
   /** Where ended sessions are announced; buildApp makes one when not given. */
   readonly sessions?: SessionEnds;
   /** Shared Prometheus registry served at GET /metrics (#6). */
@@ -77,17 +88,28 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     trustProxy: deps.trustProxy ?? false,
+    ajv: ajvOptions,
     // A control room polls; one log line per request would drown the ones that matter.
     logController: new LogController({ disableRequestLogging: true }),
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: unknown }, request, reply) => {
     if (isHubError(err)) {
       return reply.status(err.statusCode).send({ code: err.code, message: err.message });
     }
-    const status = err.statusCode ?? 500;
+    // A PostgreSQL data exception (class 22: a value out of range, bad text) is
+    // bad input the boundary missed: the caller's fault, never a 500 (issue #11).
+    const pgDataError = typeof err.code === 'string' && /^22[0-9A-Z]{3}$/.test(err.code);
+    if (pgDataError) request.log.warn({ err }, 'bad input reached the database');
+    const status = pgDataError ? 400 : (err.statusCode ?? 500);
     if (status < 500) {
-      return reply.status(status).send({ code: 'HUB_ERR_BAD_REQUEST', message: err.message });
+      const code =
+        status === 413
+          ? 'HUB_ERR_BODY_TOO_LARGE'
+          : status === 415
+            ? 'HUB_ERR_MEDIA_TYPE'
+            : 'HUB_ERR_BAD_REQUEST';
+      return reply.status(status).send({ code, message: err.message });
     }
     request.log.error({ err }, 'request failed');
     return reply.status(500).send({ code: 'HUB_ERR_INTERNAL', message: 'Internal error' });
@@ -106,55 +128,53 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
       security: [{ bearer: [] }],
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  await app.register(fastifyMultipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: { directives: contentSecurityPolicy() },
+    frameguard: { action: 'deny' },
+  });
+  await app.register(fastifyMultipart, { limits: { fileSize: maxPhotoBytes, files: 1 } });
+  setupInputChecks(app);
   await setupAuth(app, deps.db, logger);
 
-  await app.register(fastifyStatic, { root: publicDir, prefix: '/' });
-  await app.register(
-    async (api) => registerStorageRoutes(api, { ...deps, requireRole: app.requireRole }),
-    { prefix: '/api' },
-  );
+  // The pages and the API docs answer without a session (the pages log in themselves).
+  await app.register(async (open) => {
+    open.addHook('onRoute', (route) => {
+      route.config = { ...route.config, public: true };
+    });
+    await open.register(fastifySwaggerUi, { routePrefix: '/docs' });
+    await open.register(fastifyStatic, { root: publicDir, prefix: '/' });
+  });
+  await app.register(async (api) => registerStorageRoutes(api, deps), { prefix: '/api' });
   await app.register(
     async (api) => {
-      registerApiRoutes(api, { ...deps, requireRole: app.requireRole });
+      registerApiRoutes(api, deps);
       registerAuthRoutes(api, {
         db: deps.db,
         sessionTtlHours: deps.sessionTtlHours ?? 12,
         cookieSecure: deps.cookieSecure ?? 'auto',
         sessions,
+        ...(deps.loginGuard ? { loginGuard: deps.loginGuard } : {}),
       });
       registerAdminRoutes(api, { db: deps.db });
       registerCaseRoutes(api, {
         db: deps.db,
         cases: deps.cases,
         dataDir: deps.dataDir ?? os.tmpdir(),
+        webhookAllowPrivateTargets: deps.webhookAllowPrivateTargets ?? false,
       });
       registerKpiRoutes(api, { db: deps.db, cases: deps.cases });
       registerCalendarRoutes(api, { db: deps.db, cases: deps.cases });
     },
     { prefix: '/api' },
   );
-  await app.register(
-    async (api) => registerDeviceRoutes(api, { ...deps, requireRole: app.requireRole }),
-    { prefix: '/api' },
-  );
-  await app.register(
-    async (api) => registerRulesRoutes(api, { ...deps, requireRole: app.requireRole }),
-    { prefix: '/api' },
-  );
-  await app.register(
-    async (api) => registerCatalogRoutes(api, { db: deps.db, requireRole: app.requireRole }),
-    { prefix: '/api' },
-  );
-  await app.register(
-    async (api) =>
-      registerAlarmRoutes(api, { alarmDesk: deps.alarmDesk, requireRole: app.requireRole }),
-    { prefix: '/api' },
-  );
+  await app.register(async (api) => registerDeviceRoutes(api, deps), { prefix: '/api' });
+  await app.register(async (api) => registerRulesRoutes(api, deps), { prefix: '/api' });
+  await app.register(async (api) => registerCatalogRoutes(api, deps), { prefix: '/api' });
+  await app.register(async (api) => registerAlarmRoutes(api, deps), { prefix: '/api' });
   const registry = deps.metricsRegistry;
   if (registry) {
-    app.get('/metrics', async (_req, reply) =>
+    // Prometheus scrapes without a session (counters, no records); keep HTTP private or proxied.
+    app.get('/metrics', { config: { public: true } }, async (_req, reply) =>
       reply.type(registry.contentType).send(await registry.metrics()),
     );
   }
@@ -174,7 +194,14 @@ export async function createDashboard(
   const io = new SocketServer<ClientToServerEvents, ServerToClientEvents>(app.server, {
     serveClient: true,
     cors: { origin: false },
-    allowRequest: (_req, done) => done(closing ? 'the hub is shutting down' : null, !closing),
+    allowRequest: (req, done) => {
+      if (closing) return done('the hub is shutting down', false);
+      // A cross-site page may not ride the session cookie into the live feed (issue #11).
+      if (!originAllowed(req, deps.trustProxy ?? false, deps.allowedOrigins ?? [])) {
+        return done('origin not allowed', false);
+      }
+      done(null, true);
+    },
   });
 
   attachLive(io, deps.db, deps.caseFeed, deps.alarmFeed, sessions, logger);

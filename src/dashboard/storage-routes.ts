@@ -1,13 +1,13 @@
-import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { queryBuckets, queryLatest, type Queryable } from '../db/index.js';
 import { HubError, facilityTypes } from '../domain/index.js';
 import type { ReplayOutcome } from '../ingest/index.js';
+import { requireRole } from './auth.js';
 import { parseTime } from './query.js';
 
 export interface StorageApiDeps {
   readonly db: Queryable;
   readonly replayDeadLetters: (ids: readonly number[]) => Promise<ReplayOutcome[]>;
-  readonly requireRole?: (...roles: string[]) => preHandlerHookHandler;
 }
 
 /** Bucket sizes the API serves, all multiples of the 5-minute rollup. */
@@ -113,7 +113,7 @@ export function registerStorageRoutes(api: FastifyInstance, deps: StorageApiDeps
     '/dead-letters/replay',
     {
       // Replaying writes readings: operators and admins, who fix device configuration.
-      ...(deps.requireRole ? { preHandler: deps.requireRole('admin', 'operator') } : {}),
+      ...requireRole('operator'),
       schema: {
         body: {
           type: 'object',

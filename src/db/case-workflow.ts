@@ -2,6 +2,7 @@ import {
   caseCodeIdWidth,
   type CaseDetail,
   type CaseEvent,
+  type CaseScope,
   type DeadlineUnit,
 } from '../domain/index.js';
 import { matchingRoutes } from './admin.js';
@@ -23,12 +24,43 @@ export const caseDetailColumns = `c.id, c.code, c.version, c.state, c.kind, c.se
   c.dispatch_overdue AS "dispatchOverdue", c.deadline_unit AS "deadlineUnit",
   c.handle_minutes AS "handleMinutes"`;
 
+/**
+ * Whether case `c` lies in the scope given as parameters `$crew` and `$area`
+ * (domain caseScopeOf): the one place scope is decided, for lists, reads,
+ * actions and creation. A case without a grid code is in no area:
+ * `left(NULL, n) = area` is NULL, never true.
+ */
+export function scopeCondition(crewParam: number, areaParam: number, table = 'c'): string {
+  const crew = `$${crewParam}::text`;
+  const area = `$${areaParam}::text`;
+  return `((${crew} IS NULL OR ${table}.crew_id = ${crew})
+    AND (${area} IS NULL OR coalesce(left(${table}.grid_code, length(${area})) = ${area}, false)))`;
+}
+
 export async function getCaseDetail(db: Queryable, id: number): Promise<CaseDetail | null> {
   const { rows } = await db.query<CaseDetail>(
     `SELECT ${caseDetailColumns} FROM cases c WHERE c.id = $1`,
     [id],
   );
   return rows[0] ?? null;
+}
+
+/**
+ * A case as a scoped user asks for it: the case itself (null when there is
+ * none), and whether it lies in the user's scope (a 403, not a 404, when not).
+ */
+export async function getScopedCase(
+  db: Queryable,
+  id: number,
+  scope: CaseScope,
+): Promise<{ case: CaseDetail; inScope: boolean } | null> {
+  const { rows } = await db.query<CaseDetail & { inScope: boolean }>(
+    `SELECT ${caseDetailColumns}, ${scopeCondition(2, 3)} AS "inScope" FROM cases c WHERE c.id = $1`,
+    [id, scope.crewId, scope.area],
+  );
+  if (!rows[0]) return null;
+  const { inScope, ...c } = rows[0];
+  return { case: c, inScope };
 }
 
 export interface CaseFilter {
@@ -48,6 +80,7 @@ export interface CaseFilter {
 export async function listCaseDetails(
   db: Queryable,
   f: CaseFilter,
+  scope: CaseScope,
 ): Promise<{ total: number; cases: CaseDetail[] }> {
   const where = `($1::text IS NULL OR c.state = $1)
     AND ($2::text IS NULL OR c.severity = $2)
@@ -57,7 +90,8 @@ export async function listCaseDetails(
     AND ($6::text IS NULL OR c.department_id = $6)
     AND ($7::boolean IS NULL OR c.overdue = $7)
     AND ($8::text IS NULL OR c.title ILIKE '%' || $8 || '%' OR c.code = $8)
-    AND ($9::boolean IS NULL OR c.dispatch_overdue = $9)`;
+    AND ($9::boolean IS NULL OR c.dispatch_overdue = $9)
+    AND ${scopeCondition(10, 11)}`;
   const params = [
     f.state ?? null,
     f.severity ?? null,
@@ -68,11 +102,13 @@ export async function listCaseDetails(
     f.overdue ?? null,
     f.q ?? null,
     f.dispatchOverdue ?? null,
+    scope.crewId,
+    scope.area,
   ];
   const [total, page] = await Promise.all([
     db.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases c WHERE ${where}`, params),
     db.query<CaseDetail>(
-      `SELECT ${caseDetailColumns} FROM cases c WHERE ${where} ORDER BY c.id DESC LIMIT $10 OFFSET $11`,
+      `SELECT ${caseDetailColumns} FROM cases c WHERE ${where} ORDER BY c.id DESC LIMIT $12 OFFSET $13`,
       [...params, f.limit, f.offset],
     ),
   ]);
@@ -82,14 +118,12 @@ export async function listCaseDetails(
 /** Open cases visible to a scope, and the version they are current to. */
 export async function openCaseDetails(
   db: Queryable,
-  scope: { crewId: string | null; area: string | null },
+  scope: CaseScope,
 ): Promise<{ version: number; cases: CaseDetail[] }> {
   const [open, version] = await Promise.all([
     db.query<CaseDetail>(
       `SELECT ${caseDetailColumns} FROM cases c
-       WHERE c.state NOT IN ('closed', 'cancelled')
-         AND ($1::text IS NULL OR c.crew_id = $1)
-         AND ($2::text IS NULL OR c.grid_code LIKE $2 || '%')
+       WHERE c.state NOT IN ('closed', 'cancelled') AND ${scopeCondition(1, 2)}
        ORDER BY c.id DESC LIMIT 500`,
       [scope.crewId, scope.area],
     ),
@@ -284,13 +318,17 @@ export interface ManualCaseInput {
 /**
  * Registers (立案) a case an operator enters: a 12345 hotline call or an
  * inspector's finding. The code starts with `codePrefix` (domain `caseCodePrefix`).
+ * An area-scoped user registers only inside its area: the grid code, and the
+ * device's grid when a device is named, must lie in it; otherwise nothing is
+ * inserted and the result is null.
  */
 export async function insertManualCase(
   db: Queryable,
   c: ManualCaseInput,
   at: string,
   codePrefix: string,
-): Promise<CaseDetail> {
+  scope: CaseScope,
+): Promise<CaseDetail | null> {
   const { rows } = await db.query<{ id: number }>(
     `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
      INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code,
@@ -298,7 +336,11 @@ export async function insertManualCase(
      SELECT next.id,
             $13::text || lpad(next.id::text, ${caseCodeIdWidth}, '0'),
             'registered', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12
-     FROM next RETURNING id`,
+     FROM (SELECT $6::text AS grid_code, NULL::text AS crew_id) c, next
+     WHERE ${scopeCondition(14, 15)}
+       AND ($15::text IS NULL OR $5::text IS NULL OR EXISTS (
+             SELECT 1 FROM devices d WHERE d.id = $5 AND left(d.grid_code, length($15)) = $15))
+     RETURNING id`,
     [
       c.kind,
       c.severity,
@@ -313,9 +355,11 @@ export async function insertManualCase(
       c.lon,
       at,
       codePrefix,
+      scope.crewId,
+      scope.area,
     ],
   );
-  return (await getCaseDetail(db, rows[0]!.id))!;
+  return rows[0] ? (await getCaseDetail(db, rows[0].id))! : null;
 }
 
 export interface Route {

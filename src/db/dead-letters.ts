@@ -1,5 +1,6 @@
 import type { HubErrorCode } from '../domain/index.js';
 import type { Queryable } from './pool.js';
+import { storableText } from './storable.js';
 
 export interface DeadLetter {
   readonly receivedAt: string;
@@ -12,11 +13,27 @@ export interface DeadLetter {
   readonly payloadBytes: number;
 }
 
+/**
+ * A dead letter's text as PostgreSQL can store it: bad input may carry NUL
+ * characters and lone surrogates, in its payload and in reasons quoting it;
+ * they become U+FFFD (a payload with a NUL was never valid JSON anyway).
+ */
+function storable(l: DeadLetter): DeadLetter {
+  const payload = storableText(l.payload);
+  const reason = storableText(l.reason);
+  const topic = storableText(l.topic);
+  const deviceId = l.deviceId === null ? null : storableText(l.deviceId);
+  if (payload === l.payload && reason === l.reason && topic === l.topic && deviceId === l.deviceId)
+    return l;
+  return { ...l, payload, reason, topic, deviceId };
+}
+
 export async function insertDeadLetters(
   db: Queryable,
   letters: readonly DeadLetter[],
 ): Promise<void> {
   if (letters.length === 0) return;
+  letters = letters.map(storable);
   await db.query(
     `INSERT INTO dead_letters (received_at, device_id, topic, code, reason, payload, payload_bytes)
      SELECT * FROM jsonb_to_recordset($1::jsonb) AS l(

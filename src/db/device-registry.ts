@@ -58,6 +58,29 @@ export async function setDeviceSecretHash(
   return rowCount === 1;
 }
 
+/**
+ * Stores the fast form of device secrets whose legacy hash a CONNECT just
+ * verified (decision 0135), one statement per batch; a row whose hash changed
+ * meanwhile (re-keyed) keeps its new hash. Returns the rows changed.
+ */
+export async function upgradeDeviceSecretHashes(
+  db: Queryable,
+  upgrades: readonly { id: string; before: string; secretHash: string }[],
+): Promise<number> {
+  if (upgrades.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `UPDATE devices d SET secret_hash = u.secret_hash
+       FROM jsonb_to_recordset($1::jsonb) AS u(id text, before text, secret_hash text)
+      WHERE d.id = u.id AND d.secret_hash = u.before`,
+    [
+      JSON.stringify(
+        upgrades.map((u) => ({ id: u.id, before: u.before, secret_hash: u.secretHash })),
+      ),
+    ],
+  );
+  return rowCount ?? 0;
+}
+
 export async function getDeviceIdentity(db: Queryable, id: string): Promise<DeviceIdentity | null> {
   const { rows } = await db.query<DeviceIdentity>(
     `SELECT id, type, grid_code AS "gridCode", secret_hash AS "secretHash", enabled
@@ -67,15 +90,16 @@ export async function getDeviceIdentity(db: Queryable, id: string): Promise<Devi
   return rows[0] ?? null;
 }
 
-/** Which of these ids are registered already. */
+/** Which of these ids are registered already, in any case (fx-001 = FX-001); lower-cased. */
 export async function existingDeviceIds(
   db: Queryable,
   ids: readonly string[],
 ): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const { rows } = await db.query<{ id: string }>('SELECT id FROM devices WHERE id = ANY($1)', [
-    ids,
-  ]);
+  const { rows } = await db.query<{ id: string }>(
+    'SELECT lower(id) AS id FROM devices WHERE lower(id) = ANY($1)',
+    [ids.map((id) => id.toLowerCase())],
+  );
   return new Set(rows.map((r) => r.id));
 }
 

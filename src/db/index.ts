@@ -7,6 +7,8 @@ export * from './devices.js';
 export * from './areas.js';
 export * from './telemetry.js';
 export * from './dead-letters.js';
+export * from './storable.js';
+export * from './private-files.js';
 export * from './alarms.js';
 export * from './cases.js';
 export * from './rules.js';

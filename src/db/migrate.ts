@@ -12,6 +12,7 @@ const migrationsDir = fileURLToPath(new URL('./migrations', import.meta.url));
  */
 export async function migrate(pool: Pool, logger: Logger): Promise<string[]> {
   const client = await pool.connect();
+  let failed = false;
   try {
     const applied = await runner({
       dbClient: client,
@@ -31,7 +32,11 @@ export async function migrate(pool: Pool, logger: Logger): Promise<string[]> {
     const names = applied.map((m) => m.name);
     if (names.length > 0) logger.info({ migrations: names }, 'migrations applied');
     return names;
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
-    client.release();
+    // A failed migration can leave the connection inside an aborted transaction: drop it.
+    client.release(failed);
   }
 }

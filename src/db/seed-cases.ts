@@ -202,11 +202,12 @@ export async function seedCaseWorkflow(db: Queryable): Promise<void> {
     );
   }
   // Recovery seen by telemetry verifies these without a supervisor (issue #5); a device
-  // publishing too fast is a configuration matter for the vendor, not a field case (#6).
+  // publishing too fast is a configuration matter for the vendor, not a field case (#6),
+  // degraded storage one for the hub's operators (issue 11).
   await db.query(
     `INSERT INTO rule_case_policies (rule_id, open_case, auto_verify_after_s)
      VALUES ('waterlogging.depth', true, 1800), ('streetlight.dark', true, 600),
-            ('all.mqtt_rate_abuse', false, NULL)
+            ('all.mqtt_rate_abuse', false, NULL), ('all.storage_degraded', false, NULL)
      ON CONFLICT (rule_id) DO NOTHING`,
   );
 

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { generateDemoCity, generateSecret, hashSecret, secretCost } from '../domain/index.js';
+import { generateDemoCity, generateSecret, hashDeviceSecret } from '../domain/index.js';
 import { insertAreas } from './areas.js';
 import { countDevices, insertDevices } from './devices.js';
 import type { Pool } from './pool.js';
@@ -27,7 +27,7 @@ export async function seedDemoCityIfEmpty(
   if ((await countDevices(pool)) > 0) return null;
   const city = generateDemoCity({ deviceCount: options.deviceCount });
   const secrets = city.devices.map(() => generateSecret());
-  const hashes = await Promise.all(secrets.map((s) => hashSecret(s, secretCost.device)));
+  const hashes = secrets.map(hashDeviceSecret);
   const client = await pool.connect();
   try {
     await client.query('BEGIN');

@@ -1,4 +1,4 @@
-import type { Role } from '../domain/index.js';
+import { toStorableJson, toStorableText, type Role } from '../domain/index.js';
 import type { Queryable } from './pool.js';
 
 export interface UserRecord {
@@ -242,20 +242,26 @@ export interface AuditEntry {
   readonly detail?: Record<string, unknown> | null;
 }
 
+/**
+ * Writes an audit row. Never refused for its content: text PostgreSQL cannot
+ * store (a NUL in a display name, a lone surrogate) becomes U+FFFD, so no
+ * action goes unaudited because of what it was sent (issue #11).
+ */
 export async function insertAudit(db: Queryable, e: AuditEntry): Promise<void> {
+  const text = (s: string | null) => (s === null ? null : toStorableText(s));
   await db.query(
     `INSERT INTO audit_log (user_id, username, role, action, target, outcome, status, ip, detail)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
     [
       e.userId,
-      e.username,
-      e.role,
-      e.action,
-      e.target,
+      text(e.username),
+      text(e.role),
+      text(e.action),
+      text(e.target),
       e.outcome,
       e.status,
-      e.ip,
-      e.detail ? JSON.stringify(e.detail) : null,
+      text(e.ip),
+      e.detail ? JSON.stringify(toStorableJson(e.detail)) : null,
     ],
   );
 }

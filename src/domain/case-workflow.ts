@@ -67,3 +67,21 @@ export const systemActor: Actor = {
   departmentId: null,
   areaCode: null,
 };
+
+/**
+ * Whose cases an actor may read and act on, applied in the queries
+ * (db/case-workflow.ts, issue #11): a crew only its crew's cases (a crew
+ * user without a crew: none); an area-scoped user only cases whose grid code
+ * lies in its area, so a case without a grid code is in no area; everyone
+ * else every case.
+ */
+export interface CaseScope {
+  readonly crewId: string | null;
+  readonly area: string | null;
+}
+
+export function caseScopeOf(a: Pick<Actor, 'role' | 'crewId' | 'areaCode'>): CaseScope {
+  // '-' is no crew's id (crew ids are letters, digits and dashes after a letter): it matches nothing.
+  if (a.role === 'crew') return { crewId: a.crewId ?? '-', area: null };
+  return { crewId: null, area: a.areaCode ?? null };
+}

@@ -28,6 +28,14 @@ export const errorCatalog = {
     status: 400,
     message: 'Reading timestamp is malformed or in the future',
   },
+  HUB_ERR_PAYLOAD_UNSTORABLE: {
+    status: 400,
+    message: 'Reading holds text the database cannot store (a NUL character or a lone surrogate)',
+  },
+  HUB_ERR_STORAGE_REFUSED: {
+    status: 422,
+    message: 'The database refused this reading; it was kept as a dead letter',
+  },
   HUB_ERR_DEVICE_UNKNOWN: { status: 404, message: 'Unknown device' },
   HUB_ERR_DEVICE_DISABLED: { status: 403, message: 'Device is disabled' },
   HUB_ERR_AUTH_FAILED: { status: 401, message: 'Wrong credentials' },
@@ -60,7 +68,15 @@ export const errorCatalog = {
   HUB_ERR_FORBIDDEN: { status: 403, message: 'Your role may not do this' },
   HUB_ERR_TOO_MANY_LOGINS: {
     status: 429,
-    message: 'Too many failed logins for this user; wait and try again',
+    message: 'Too many failed logins for this user or from this address; wait and try again',
+  },
+  HUB_ERR_LOGIN_BUSY: {
+    status: 503,
+    message: 'Too many logins are being checked at once; try again in a moment',
+  },
+  HUB_ERR_OUT_OF_AREA: {
+    status: 403,
+    message: 'Outside your area: an area-scoped user works only on cases in its area',
   },
   HUB_ERR_CASE_UNKNOWN: { status: 404, message: 'Unknown case' },
   HUB_ERR_CASE_TRANSITION: {
@@ -75,6 +91,22 @@ export const errorCatalog = {
     status: 409,
     message: 'This would leave the city without an enabled admin',
   },
+  HUB_ERR_PHOTO_TYPE: {
+    status: 415,
+    message: 'The file is not a JPEG, PNG or WebP image (checked by its bytes)',
+  },
+  HUB_ERR_WEBHOOK_CREDENTIALS: {
+    status: 400,
+    message: 'A webhook URL may not carry user:password',
+  },
+  HUB_ERR_WEBHOOK_TARGET: {
+    status: 400,
+    message: 'The webhook target is not a public address',
+  },
+  HUB_ERR_CSV_ENCODING: {
+    status: 400,
+    message: 'The CSV file is neither UTF-8 nor GBK / GB18030, or not the charset it declares',
+  },
   HUB_ERR_WRONG_PASSWORD: { status: 403, message: 'The current password is wrong' },
   HUB_ERR_ALARM_UNKNOWN: { status: 404, message: 'Unknown alarm' },
   HUB_ERR_ALARM_CLEARED: { status: 409, message: 'The alarm is cleared' },
@@ -86,6 +118,18 @@ export const errorCatalog = {
     status: 409,
     message: 'A request with this Idempotency-Key is still being processed',
   },
+  HUB_ERR_CSRF: {
+    status: 403,
+    message:
+      'A change sent with the session cookie needs a JSON body or the header X-Hub-Request: 1',
+  },
+  HUB_ERR_TEXT_INVALID: {
+    status: 400,
+    message: 'Text contains a NUL character or a lone surrogate',
+  },
+  HUB_ERR_BODY_TOO_DEEP: { status: 400, message: 'JSON body is nested deeper than the limit' },
+  HUB_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body is larger than the limit' },
+  HUB_ERR_MEDIA_TYPE: { status: 415, message: 'Content type not accepted here' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type HubErrorCode = keyof typeof errorCatalog;

@@ -2,7 +2,7 @@ import type { AlarmState, CaseState, Severity } from './catalog.js';
 import type { FacilityType } from './facilities.js';
 
 /** What an alarm is about: one device, or an area (a silent street is one alarm, not 300). */
-export type AlarmSourceKind = 'device' | 'grid' | 'street' | 'district' | 'road';
+export type AlarmSourceKind = 'device' | 'grid' | 'street' | 'district' | 'road' | 'hub';
 
 /** Why an alarm fired: enough for an operator to check the rule's arithmetic. */
 export interface AlarmRecord {

@@ -12,3 +12,4 @@ export * from './random.js';
 export * from './case-workflow.js';
 export * from './commands.js';
 export * from './working-time.js';
+export * from './text.js';

@@ -8,6 +8,12 @@ import {
 /** Readings further in the future than this are refused: a device clock is wrong. */
 export const maxClockSkewMs = 5 * 60_000;
 
+/**
+ * Readings from before this are refused, as epoch ms and as ISO 8601 alike
+ * (issue #11): a device whose clock was never set reports 1970 or 1980.
+ */
+export const minReadingTimeMs = Date.UTC(2000, 0, 1);
+
 type JsonSchema = Record<string, unknown>;
 
 function metricSchema(m: MetricSpec): JsonSchema {
@@ -34,7 +40,7 @@ export function readingSchema(type: FacilityType): JsonSchema {
   const properties: Record<string, JsonSchema> = {
     ts: {
       anyOf: [
-        { type: 'integer', minimum: 946684800000 /* 2000-01-01 */ },
+        { type: 'integer', minimum: minReadingTimeMs },
         { type: 'string', format: 'date-time' },
       ],
     },

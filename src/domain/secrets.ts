@@ -1,10 +1,13 @@
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { HubError } from './errors.js';
 
 /**
- * Secrets are stored as `scrypt$N$r$p$salt$hash` (docs/decisions/0003-secrets.md).
- * Device secrets are 192-bit random strings the hub generates, which no cost
- * factor needs to protect from guessing, so they use a low N and authenticate
- * fast; human passwords use the high one.
+ * People's passwords are stored as `scrypt$N$r$p$salt$hash`
+ * (docs/decisions/0003-secrets.md). Device secrets are random tokens the hub
+ * generates, stored as `sha256$digest` (decision 0135): nothing can guess a
+ * 128-bit token, so a slow hash would only slow every reconnect. Device
+ * hashes of earlier versions (`scrypt$…` at the low N below) still verify and
+ * are replaced on the device's next good CONNECT.
  */
 export const secretCost = { device: 1 << 10, password: 1 << 15 } as const;
 
@@ -26,6 +29,38 @@ function scryptAsync(
 
 export function generateSecret(): string {
   return randomBytes(24).toString('base64url');
+}
+
+/** 128 bits in base64url: the shortest device secret the hub stores (decision 0135). */
+export const deviceSecretMinLength = 22;
+
+const sha256Prefix = 'sha256$';
+const sha256 = (secret: string) => createHash('sha256').update(secret, 'utf8').digest();
+
+/** The stored form of a device secret: a SHA-256 digest (fast on purpose, decision 0135). */
+export function hashDeviceSecret(secret: string): string {
+  if (secret.length < deviceSecretMinLength) {
+    throw new HubError(
+      'HUB_ERR_BAD_REQUEST',
+      `a device secret needs at least ${deviceSecretMinLength} characters (128 bits)`,
+    );
+  }
+  return sha256Prefix + sha256(secret).toString('base64url');
+}
+
+/** True for a device hash of an earlier version, which the next good CONNECT replaces. */
+export function isLegacyDeviceHash(stored: string): boolean {
+  return !stored.startsWith(sha256Prefix);
+}
+
+/**
+ * Checks a device secret: synchronously in microseconds for a `sha256$` hash
+ * (a reconnect storm costs no thread-pool work), through scrypt for a legacy one.
+ */
+export function verifyDeviceSecret(secret: string, stored: string): boolean | Promise<boolean> {
+  if (!stored.startsWith(sha256Prefix)) return verifySecret(secret, stored);
+  const expected = Buffer.from(stored.slice(sha256Prefix.length), 'base64url');
+  return expected.length === keyLength && timingSafeEqual(sha256(secret), expected);
 }
 
 export async function hashSecret(secret: string, N: number = secretCost.password): Promise<string> {

@@ -22,6 +22,7 @@ export function brokerOptions(
     statusSink: (records: readonly DeviceStatusRecord[]) => Promise<void>;
     onCommandAck: NonNullable<BrokerOptions['onCommandAck']>;
     onOversize: NonNullable<BrokerOptions['onOversize']>;
+    onSecretUpgrade?: BrokerOptions['onSecretUpgrade'];
     onDrops?: BrokerOptions['onDrops'];
     dropWindowMs?: number;
   },
@@ -44,6 +45,7 @@ export function brokerOptions(
     maxConnections: config.mqttMaxConnections,
     ratePerS: config.mqttRatePerS,
     rateBurst: config.mqttRateBurst,
+    rateHoldMaxMs: config.mqttRateHoldMaxS * 1000,
     servicePassword: config.mqttServicePassword,
     stores: brokerStores(config),
     nodeId: hooks.nodeId,
@@ -52,6 +54,7 @@ export function brokerOptions(
     registry: hooks.registry,
     onCommandAck: hooks.onCommandAck,
     onOversize: hooks.onOversize,
+    onSecretUpgrade: hooks.onSecretUpgrade,
     onDrops: hooks.onDrops,
     dropWindowMs: hooks.dropWindowMs,
   };

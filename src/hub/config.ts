@@ -1,5 +1,10 @@
 import { envSchema } from 'env-schema';
-import { parseTrustProxy, type CookieSecure, type TrustProxy } from '../dashboard/index.js';
+import {
+  parseAllowedOrigins,
+  parseTrustProxy,
+  type CookieSecure,
+  type TrustProxy,
+} from '../dashboard/index.js';
 import { HubError, timeZoneProblem, workingPeriodsProblem } from '../domain/index.js';
 
 /**
@@ -30,11 +35,15 @@ const schema = {
     STORAGE_COMPRESS_AFTER_DAYS: { type: 'integer', minimum: 1, maximum: 3650, default: 7 },
     STORAGE_RETENTION_DAYS: { type: 'integer', minimum: 0, maximum: 36500, default: 0 },
     SESSION_TTL_HOURS: { type: 'integer', minimum: 1, maximum: 720, default: 12 },
+    LOGIN_MAX_FAILURES_PER_ADDRESS: { type: 'integer', minimum: 1, maximum: 1000000, default: 30 },
+    LOGIN_HASH_QUEUE_MAX: { type: 'integer', minimum: 0, maximum: 100000, default: 32 },
     CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
     CASE_FEED_POLL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
     HUB_ROLE: { type: 'string', enum: ['all', 'broker', 'worker', 'api'], default: 'all' },
     WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
     WEBHOOK_BACKOFF_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 2000 },
+    // Off: webhooks only to public addresses (SSRF, issue #11, decision 0131).
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: { type: 'boolean', default: false },
     // Cases in the city's time: codes, months, working-time deadlines (docs/cases.md).
     CITY_TIMEZONE: { type: 'string', minLength: 1, default: 'Asia/Shanghai' },
     WORKING_HOURS: {
@@ -52,6 +61,7 @@ const schema = {
     MQTT_MAX_CONNECTIONS: { type: 'integer', minimum: 1, maximum: 10000000, default: 120000 },
     MQTT_RATE_PER_S: { type: 'number', exclusiveMinimum: 0, maximum: 100000, default: 10 },
     MQTT_RATE_BURST: { type: 'integer', minimum: 1, maximum: 1000000, default: 100 },
+    MQTT_RATE_HOLD_MAX_S: { type: 'integer', minimum: 1, maximum: 86400, default: 600 },
     MQTT_SERVICE_PASSWORD: { type: 'string', default: '' },
     REDIS_URL: { type: 'string', default: '' },
     REDIS_KEY_PREFIX: { type: 'string', minLength: 1, default: 'hub:' },
@@ -66,6 +76,7 @@ const schema = {
     },
     COOKIE_SECURE: { type: 'string', enum: ['auto', 'true', 'false'], default: 'auto' },
     TRUST_PROXY: { type: 'string', default: '' },
+    HTTP_ALLOWED_ORIGINS: { type: 'string', default: '' },
   },
 } as const;
 
@@ -97,6 +108,10 @@ export interface HubConfig {
   readonly storageCompressAfterDays: number;
   readonly storageRetentionDays: number;
   readonly sessionTtlHours: number;
+  /** Failed logins from one client address in 15 minutes before it gets 429 (#17). */
+  readonly loginMaxFailuresPerAddress: number;
+  /** Logins waiting for one of the two password-hash slots before 503 (#17). */
+  readonly loginHashQueueMax: number;
   readonly caseTickIntervalMs: number;
   /** How often each node reads new case events when no NOTIFY woke it. */
   readonly caseFeedPollMs: number;
@@ -104,6 +119,8 @@ export interface HubConfig {
   readonly role: HubRole;
   readonly webhookMaxAttempts: number;
   readonly webhookBackoffMs: number;
+  /** Webhooks may target loopback, private and link-local addresses (off by default). */
+  readonly webhookAllowPrivateTargets: boolean;
   /** IANA time zone of the city. */
   readonly cityTimezone: string;
   /** Working periods of a working day, local time, e.g. 08:30-12:00,13:30-17:30. */
@@ -119,6 +136,8 @@ export interface HubConfig {
   readonly mqttMaxConnections: number;
   readonly mqttRatePerS: number;
   readonly mqttRateBurst: number;
+  /** A device held over its rate without a break for longer is cut off (issue 17). */
+  readonly mqttRateHoldMaxS: number;
   /** Empty: no service account. */
   readonly mqttServicePassword: string;
   /** Empty: one node, no Redis. */
@@ -129,6 +148,8 @@ export interface HubConfig {
   readonly sessionSweepIntervalMs: number;
   readonly cookieSecure: CookieSecure;
   readonly trustProxy: TrustProxy;
+  /** Other origins whose pages may open socket.io (the hub's own always may). */
+  readonly httpAllowedOrigins: readonly string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -151,11 +172,14 @@ interface RawConfig {
   STORAGE_COMPRESS_AFTER_DAYS: number;
   STORAGE_RETENTION_DAYS: number;
   SESSION_TTL_HOURS: number;
+  LOGIN_MAX_FAILURES_PER_ADDRESS: number;
+  LOGIN_HASH_QUEUE_MAX: number;
   CASE_TICK_INTERVAL_MS: number;
   CASE_FEED_POLL_MS: number;
   HUB_ROLE: HubRole;
   WEBHOOK_MAX_ATTEMPTS: number;
   WEBHOOK_BACKOFF_MS: number;
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: boolean;
   CITY_TIMEZONE: string;
   WORKING_HOURS: string;
   MQTT_TCP_ENABLED: boolean;
@@ -167,6 +191,7 @@ interface RawConfig {
   MQTT_MAX_CONNECTIONS: number;
   MQTT_RATE_PER_S: number;
   MQTT_RATE_BURST: number;
+  MQTT_RATE_HOLD_MAX_S: number;
   MQTT_SERVICE_PASSWORD: string;
   REDIS_URL: string;
   REDIS_KEY_PREFIX: string;
@@ -175,6 +200,7 @@ interface RawConfig {
   SESSION_SWEEP_INTERVAL_MS: number;
   COOKIE_SECURE: CookieSecure;
   TRUST_PROXY: string;
+  HTTP_ALLOWED_ORIGINS: string;
 }
 
 export const configVariables = Object.keys(schema.properties);
@@ -212,6 +238,16 @@ export function loadConfig(env: Env = process.env): HubConfig {
       `\n  TRUST_PROXY ${why} (got ${JSON.stringify(raw.TRUST_PROXY)})`,
     );
   }
+  let httpAllowedOrigins: string[];
+  try {
+    httpAllowedOrigins = parseAllowedOrigins(raw.HTTP_ALLOWED_ORIGINS);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new HubError(
+      'HUB_ERR_CONFIG',
+      `\n  HTTP_ALLOWED_ORIGINS ${why} (got ${JSON.stringify(raw.HTTP_ALLOWED_ORIGINS)})`,
+    );
+  }
   return {
     databaseUrl: raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
@@ -230,11 +266,14 @@ export function loadConfig(env: Env = process.env): HubConfig {
     storageCompressAfterDays: raw.STORAGE_COMPRESS_AFTER_DAYS,
     storageRetentionDays: raw.STORAGE_RETENTION_DAYS,
     sessionTtlHours: raw.SESSION_TTL_HOURS,
+    loginMaxFailuresPerAddress: raw.LOGIN_MAX_FAILURES_PER_ADDRESS,
+    loginHashQueueMax: raw.LOGIN_HASH_QUEUE_MAX,
     caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
     caseFeedPollMs: raw.CASE_FEED_POLL_MS,
     role: raw.HUB_ROLE,
     webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
     webhookBackoffMs: raw.WEBHOOK_BACKOFF_MS,
+    webhookAllowPrivateTargets: raw.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     cityTimezone: raw.CITY_TIMEZONE,
     workingHours: raw.WORKING_HOURS,
     mqttTcpEnabled: raw.MQTT_TCP_ENABLED,
@@ -246,6 +285,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     mqttMaxConnections: raw.MQTT_MAX_CONNECTIONS,
     mqttRatePerS: raw.MQTT_RATE_PER_S,
     mqttRateBurst: raw.MQTT_RATE_BURST,
+    mqttRateHoldMaxS: raw.MQTT_RATE_HOLD_MAX_S,
     mqttServicePassword: raw.MQTT_SERVICE_PASSWORD,
     redisUrl: raw.REDIS_URL,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
@@ -254,5 +294,6 @@ export function loadConfig(env: Env = process.env): HubConfig {
     sessionSweepIntervalMs: raw.SESSION_SWEEP_INTERVAL_MS,
     cookieSecure: raw.COOKIE_SECURE,
     trustProxy,
+    httpAllowedOrigins,
   };
 }

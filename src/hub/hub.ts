@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { HubError } from '../domain/index.js';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { createBroker, createCommandService, type CommandService } from '../broker/index.js';
 import { createCaseFeed, createCaseService, createWebhookService } from '../cases/index.js';
 import {
@@ -14,8 +15,10 @@ import {
 import {
   adminPasswordFile,
   demoCredentialsFile,
+  ensurePrivateDir,
   listDeviceIdentities,
   openDatabase,
+  tightenTree,
   upsertDeviceStatuses,
 } from '../db/index.js';
 import { createIngest, createReadingWatch } from '../ingest/index.js';
@@ -23,7 +26,9 @@ import {
   createAlarmDesk,
   createAlarmFeed,
   createRateAbuseWatch,
+  createStorageWatch,
   rateAbuseRuleId,
+  storageDegradedRuleId,
 } from '../rules/index.js';
 import { parseWorkingPeriods, type AlarmChange } from '../domain/index.js';
 import { brokerOptions } from './broker-options.js';
@@ -38,6 +43,7 @@ import type { HubConfig, HubRole } from './config.js';
 import { createLogger } from './logger.js';
 import { prepareDatabase } from './prepare.js';
 import { startRulesRuntime } from './rules-runtime.js';
+import { createSecretUpgrades } from './secret-upgrades.js';
 
 /**
  * The composition root: starts the rooms in the order a message travels
@@ -60,6 +66,30 @@ export interface HubOptions {
   leaderRetryMs?: number;
   /** The broker's drop-count window for the rate-abuse alarm (default 60 s); tests shorten it. */
   rateWindowMs?: number;
+  /** How often storage health is checked for the all.storage_degraded alarm (default 5 s). */
+  storageCheckMs?: number;
+}
+
+/**
+ * DATA_DIR holds raw telemetry and credentials: private to the hub's user
+ * (issue 11, "At rest"). Files the process creates from now on are too
+ * (umask 077: LevelDB and PostgreSQL create theirs without asking us); an
+ * install from before keeps 0644 files in 0755 directories, closed here. The
+ * embedded cluster's own files are the server's business (it checks them).
+ */
+async function privateDataDir(dataDir: string, logger: Logger): Promise<void> {
+  try {
+    process.umask(0o077);
+  } catch {
+    // Worker threads may not change the umask; the modes below still hold.
+  }
+  await ensurePrivateDir(dataDir);
+  const changed = await tightenTree(dataDir, ['pg']);
+  if (changed.length > 0)
+    logger.warn(
+      { dataDir, paths: changed.length, first: changed.slice(0, 5) },
+      'DATA_DIR entries were readable by other users; made private to the hub user',
+    );
 }
 
 /** What each role runs (docs/deploy.md). */
@@ -98,6 +128,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
   const { role } = config;
   const parts = partsOf(role);
   const clustered = config.redisUrl !== '' || role !== 'all';
+  await privateDataDir(config.dataDir, logger);
   const db = await openDatabase({
     url: config.databaseUrl,
     poolMax: config.databasePoolMax,
@@ -137,6 +168,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     const webhooks = createWebhookService(db.pool, logger.child({ room: 'webhooks' }), {
       maxAttempts: config.webhookMaxAttempts,
       backoffMs: config.webhookBackoffMs,
+      allowPrivateTargets: config.webhookAllowPrivateTargets,
     });
     // The node that makes a case change delivers its webhooks.
     cases.onChange((change) => webhooks.onCaseChange(change));
@@ -244,6 +276,55 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     // API nodes run a broker without listeners: commands and registry changes reach the
     // broker nodes through the cluster's emitter.
     const late: { commands?: CommandService } = {};
+    if (ingest && parts.broker) {
+      // Storage problems of this node become the all.storage_degraded alarm (issue 11).
+      const watch = rules
+        ? createStorageWatch(
+            rules.alarms,
+            () => rules.evaluator.rules().find((r) => r.id === storageDegradedRuleId),
+            `storage@${os.hostname()}`,
+          )
+        : undefined;
+      const timer = setInterval(() => {
+        void ingest
+          .refreshStorage()
+          .then(() => watch?.check(ingest.storageProblems(), Date.now()))
+          .catch((err: unknown) => logger.warn({ err }, 'storage check failed'));
+      }, options.storageCheckMs ?? 5000).unref();
+      cleanup.push(async () => clearInterval(timer));
+    }
+    if (ingest) {
+      const registers = [metricsRegistry];
+      new Gauge({
+        name: 'hub_storage_degraded',
+        help: 'Storage problems of this node now (0: healthy), by kind (GET /api/health).',
+        labelNames: ['problem'],
+        registers,
+        collect() {
+          this.reset();
+          for (const p of ingest.storageProblems()) this.inc({ problem: p.code });
+        },
+      });
+      new Gauge({
+        name: 'hub_storage_refused_rows',
+        help: 'Rows the database refused for good since start (kept as dead letters).',
+        registers,
+        collect() {
+          this.set(ingest.writer.counters.refusedRows);
+        },
+      });
+      new Gauge({
+        name: 'hub_storage_quarantined',
+        help: 'Rows and spool segments put in the quarantine since start, and files waiting there.',
+        labelNames: ['what'],
+        registers,
+        collect() {
+          this.set({ what: 'rows' }, ingest.quarantine.counters.rows);
+          this.set({ what: 'segments' }, ingest.quarantine.counters.segments);
+          this.set({ what: 'files' }, ingest.quarantine.files() ?? 0);
+        },
+      });
+    }
     // The broker's drop counts become the all.mqtt_rate_abuse alarm where the device is connected.
     const rateAbuse =
       rules && parts.broker
@@ -253,6 +334,13 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
             (id) => directory.get(id),
           )
         : undefined;
+    const secretUpgrades = createSecretUpgrades(
+      db.pool,
+      config.statusFlushIntervalMs,
+      logger.child({ room: 'broker' }),
+    );
+    // Pushed before the broker's close, so it runs after it and writes the last upgrades.
+    cleanup.push(() => secretUpgrades.stop());
     const broker =
       parts.broker || parts.api
         ? await createBroker(
@@ -267,6 +355,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
                   void deviceStatusFeed?.wake();
                 },
                 onCommandAck: (device, payload) => late.commands?.handleAck(device, payload),
+                onSecretUpgrade: (device, before) => secretUpgrades.add(device, before),
                 ...(rateAbuse
                   ? {
                       onDrops: (drops, at) => rateAbuse.minute(drops, at),
@@ -299,26 +388,47 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     late.commands = commandService;
     if (commandService) cleanup.push(() => commandService.stop());
 
-    const health = () => ({
-      status: 'ok',
-      node: { id: nodeId, role, leader: leadership.isLeader(), clustered },
-      uptimeS: Math.round((Date.now() - startedAt) / 1000),
-      database: db.capabilities,
-      devices: { registered: directory.size, online: broker?.onlineCount() ?? 0 },
-      ...(broker && commandService
-        ? { broker: { ...broker.counters, ports: broker.ports, commands: commandService.counters } }
-        : {}),
-      ...(ingest
-        ? {
-            ingest: {
-              ...ingest.counters,
-              ...ingest.writer.counters,
-              pendingRows: ingest.writer.pendingRows(),
-            },
-          }
-        : {}),
-      ...(rules ? { alarms: rules.alarms.counters } : {}),
-    });
+    const health = () => {
+      const problems = ingest?.storageProblems() ?? [];
+      return {
+        status: problems.length > 0 ? 'degraded' : 'ok',
+        ...(ingest
+          ? {
+              storage: {
+                problems,
+                quarantine: {
+                  dir: ingest.quarantine.dir,
+                  files: ingest.quarantine.files() ?? 0,
+                  ...ingest.quarantine.counters,
+                },
+              },
+            }
+          : {}),
+        node: { id: nodeId, role, leader: leadership.isLeader(), clustered },
+        uptimeS: Math.round((Date.now() - startedAt) / 1000),
+        database: db.capabilities,
+        devices: { registered: directory.size, online: broker?.onlineCount() ?? 0 },
+        ...(broker && commandService
+          ? {
+              broker: {
+                ...broker.counters,
+                ports: broker.ports,
+                commands: commandService.counters,
+              },
+            }
+          : {}),
+        ...(ingest
+          ? {
+              ingest: {
+                ...ingest.counters,
+                ...ingest.writer.counters,
+                pendingRows: ingest.writer.pendingRows(),
+              },
+            }
+          : {}),
+        ...(rules ? { alarms: rules.alarms.counters } : {}),
+      };
+    };
 
     let dashboard: Awaited<ReturnType<typeof createDashboard>> | undefined;
     let httpPort: number;
@@ -364,11 +474,17 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           isOnline: (deviceId) => broker!.isOnline(deviceId),
           replayDeadLetters: (ids) => ingest!.replayDeadLetters(ids, (id) => directory.get(id)),
           dataDir: config.dataDir,
+          webhookAllowPrivateTargets: config.webhookAllowPrivateTargets,
           sessionTtlHours: config.sessionTtlHours,
+          loginGuard: {
+            maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
+            hashQueueMax: config.loginHashQueueMax,
+          },
           sessionSweepIntervalMs: config.sessionSweepIntervalMs,
           sessions,
           cookieSecure: config.cookieSecure,
           trustProxy: config.trustProxy,
+          allowedOrigins: config.httpAllowedOrigins,
           metricsRegistry,
           gateway: {
             applyDevice: (device) => broker!.applyDevice(device),

@@ -43,13 +43,16 @@ async function main(): Promise<void> {
     );
   }
 
-  let stopping = false;
+  let stoppingSince = 0;
   const shutdown = (signal: string) => {
-    if (stopping) {
+    if (stoppingSince) {
+      // A terminal's Ctrl-C reaches npm and the hub, and npm forwards it once more:
+      // only a second signal a moment later is someone asking to exit at once.
+      if (Date.now() - stoppingSince < 1000) return;
       hub.logger.warn({ signal }, 'second signal, exiting now');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     hub.logger.info({ signal }, 'stopping');
     hub.stop().then(
       () => process.exit(0),

@@ -1,6 +1,15 @@
+import path from 'node:path';
 import type { Logger } from 'pino';
-import { insertReadings, type Queryable, type ReadingColumns } from '../db/index.js';
-import type { Spool } from './spool.js';
+import {
+  describeDbError,
+  insertReadings,
+  UnwrittenError,
+  writeIsolated,
+  type Queryable,
+  type ReadingColumns,
+} from '../db/index.js';
+import type { Quarantine } from './quarantine.js';
+import { SpoolFormatError, type Spool } from './spool.js';
 
 export type Ack = (err?: Error | null) => void;
 
@@ -15,6 +24,23 @@ export interface BatchWriterOptions {
   readonly beforeCommit?: (batch: ReadingColumns) => void;
   /** Told of every committed batch and which of its rows were new (null: all). */
   readonly onCommitted?: (batch: CommittedBatch, insertedMask: boolean[] | null) => void;
+  /**
+   * Keeps one row the database refused for a reason retrying cannot cure
+   * (a dead letter, or the quarantine); resolves once it is kept, rejects only
+   * when it could not be kept for now (the row is then spooled and retried).
+   */
+  readonly onRefused: (row: RefusedRow) => Promise<void>;
+}
+
+/** A row the database refused, with why. */
+export interface RefusedRow {
+  readonly deviceId: string;
+  readonly timeMs: number;
+  /** The reading's metrics as JSON text. */
+  readonly data: string;
+  readonly error: unknown;
+  /** Where it came from: a live batch or a spool segment. */
+  readonly from: string;
 }
 
 /**
@@ -30,6 +56,28 @@ interface Batch extends CommittedBatch {
   readonly acks: Ack[];
   /** Per ack: the number of rows up to and including its publish's readings. */
   readonly ackEnds: number[];
+}
+
+/** Rows `start … end-1` of a batch's columns. */
+function sliceColumns(b: CommittedBatch, start: number, end: number): CommittedBatch {
+  if (start === 0 && end === b.deviceIds.length) return b;
+  return {
+    deviceIds: b.deviceIds.slice(start, end),
+    timesMs: b.timesMs.slice(start, end),
+    data: b.data.slice(start, end),
+    ...(b.metrics ? { metrics: b.metrics.slice(start, end) } : {}),
+  };
+}
+
+/** The rows of `ranges` as one batch, in order. */
+function joinRanges(b: CommittedBatch, ranges: readonly (readonly [number, number])[]) {
+  const out = { deviceIds: [] as string[], timesMs: [] as number[], data: [] as string[] };
+  for (const [start, end] of ranges) {
+    out.deviceIds.push(...b.deviceIds.slice(start, end));
+    out.timesMs.push(...b.timesMs.slice(start, end));
+    out.data.push(...b.data.slice(start, end));
+  }
+  return out;
 }
 
 const emptyBatch = (): Batch => ({
@@ -84,6 +132,7 @@ function takeBatch(pending: Batch, maxRows: number): Batch {
 export function createBatchWriter(
   db: Queryable,
   spool: Spool,
+  quarantine: Quarantine,
   options: BatchWriterOptions,
   logger: Logger,
 ) {
@@ -103,6 +152,25 @@ export function createBatchWriter(
     spooledBatches: 0,
     replayedBatches: 0,
     spoolErrors: 0,
+    /** Rows the database refused for good, handed to `onRefused` (dead letters). */
+    refusedRows: 0,
+    /** Extra statements spent splitting refused batches. */
+    isolationWrites: 0,
+  };
+  /** What health reports (issue 11: "degraded while storage is spooling or stalled"). */
+  const state = {
+    spoolingSinceMs: null as number | null,
+    /** The replayer's last failure while it still fails; null once it commits again. */
+    replayError: null as { message: string; sinceMs: number; lastMs: number } | null,
+  };
+  const toSpoolMode = () => {
+    if (mode === 'direct') state.spoolingSinceMs = Date.now();
+    mode = 'spool';
+  };
+  const toDirectMode = () => {
+    mode = 'direct';
+    state.spoolingSinceMs = null;
+    state.replayError = null;
   };
 
   function schedule(): void {
@@ -126,6 +194,41 @@ export function createBatchWriter(
     counters.batches++;
   }
 
+  /**
+   * Commits a batch; when the database refuses it for a non-transient reason
+   * (a data exception: say a NUL that got past validation, issue 11), splits
+   * it until the refused rows stand alone, commits the rest and hands those
+   * to `onRefused`. Throws `UnwrittenError` with the rows not committed when
+   * the database is away.
+   */
+  async function commitIsolating(batch: CommittedBatch, from: string): Promise<void> {
+    let first = true;
+    const refused = await writeIsolated(
+      batch.deviceIds.length,
+      (start, end) => {
+        if (!first) counters.isolationWrites++;
+        first = false;
+        return commit(sliceColumns(batch, start, end));
+      },
+      async (i, error) => {
+        const row = {
+          deviceId: batch.deviceIds[i]!,
+          timeMs: batch.timesMs[i]!,
+          data: batch.data[i]!,
+          error,
+          from,
+        };
+        await options.onRefused(row);
+        counters.refusedRows++;
+      },
+    );
+    if (refused > 0)
+      logger.warn(
+        { refused, rows: batch.deviceIds.length, from },
+        'database refused rows of a batch; kept as dead letters, the rest stored',
+      );
+  }
+
   async function toSpool(batch: Batch): Promise<void> {
     try {
       await spool.append(batch);
@@ -145,20 +248,57 @@ export function createBatchWriter(
   async function write(batch: Batch): Promise<void> {
     if (mode === 'direct') {
       try {
-        await commit(batch);
+        await commitIsolating(batch, 'live');
         settle(batch.acks, null);
         return;
       } catch (err) {
         counters.writeErrors++;
+        const cause = err instanceof UnwrittenError ? err.cause : err;
         logger.warn(
-          { err, rows: batch.deviceIds.length },
+          { err: cause, rows: batch.deviceIds.length },
           'database write failed; spooling to disk',
         );
-        mode = 'spool';
+        // Rows already committed (or dead-lettered) while splitting are not spooled again.
+        if (err instanceof UnwrittenError)
+          batch = { ...joinRanges(batch, err.ranges), metrics: [], acks: batch.acks, ackEnds: [] };
+        toSpoolMode();
       }
     }
     await toSpool(batch);
     startReplay();
+  }
+
+  /**
+   * Replays one closed segment; a segment this hub cannot read, and lines
+   * that are not batches, go to the quarantine instead of stopping replay.
+   */
+  async function replaySegment(segment: string): Promise<void> {
+    let content;
+    try {
+      content = await spool.read(segment);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      const reason =
+        err instanceof SpoolFormatError
+          ? err.message
+          : `segment could not be read: ${(err as Error).message}`;
+      const kept = await quarantine.move(path.join(spool.dir, segment), reason);
+      logger.error({ segment, kept, reason }, 'spool segment quarantined; replay goes on');
+      return;
+    }
+    if (content.bad.length > 0) {
+      const kept = await quarantine.keep(
+        'spool-lines',
+        content.bad,
+        `lines of spool segment ${segment} (format ${content.version}) that are not batches`,
+      );
+      logger.error({ segment, kept, lines: content.bad.length }, 'spool lines quarantined');
+    }
+    for (const batch of content.batches) {
+      await commitIsolating(batch, `spool ${segment}`);
+      counters.replayedBatches++;
+    }
+    await spool.remove(segment);
   }
 
   const hasPending = () => pending.deviceIds.length > 0 || pending.acks.length > 0;
@@ -200,22 +340,24 @@ export function createBatchWriter(
         const segments = await spool.closedSegments();
         if (segments.length === 0) {
           // Nothing on disk and nothing being written: the database has it all.
-          if (!spool.writing()) mode = 'direct';
+          if (!spool.writing()) toDirectMode();
           if (mode === 'direct') break;
           continue;
         }
         try {
-          for (const segment of segments) {
-            for (const batch of await spool.read(segment)) {
-              await commit(batch);
-              counters.replayedBatches++;
-            }
-            await spool.remove(segment);
-          }
+          for (const segment of segments) await replaySegment(segment);
           delayMs = 200;
+          state.replayError = null;
           logger.info({ segments: segments.length }, 'spooled readings committed');
         } catch (err) {
-          logger.warn({ err, retryInMs: delayMs }, 'database still unavailable; spool kept');
+          const cause = err instanceof UnwrittenError ? err.cause : err;
+          const now = Date.now();
+          state.replayError = {
+            message: describeDbError(cause),
+            sinceMs: state.replayError?.sinceMs ?? now,
+            lastMs: now,
+          };
+          logger.warn({ err: cause, retryInMs: delayMs }, 'database still unavailable; spool kept');
           await new Promise((r) => setTimeout(r, delayMs).unref());
           delayMs = Math.min(delayMs * 2, 5000);
         }
@@ -228,12 +370,14 @@ export function createBatchWriter(
   return {
     counters,
     mode: () => mode,
+    /** Since when writes go to the spool, and the replayer's failure while it lasts. */
+    state: () => state as Readonly<typeof state>,
     /** Replays what a previous run left in the spool; call once at start. */
     async recover(): Promise<void> {
       const left = await spool.open();
       if (left > 0) {
         logger.info({ segments: left }, 'spool from a previous run found; replaying');
-        mode = 'spool';
+        toSpoolMode();
         startReplay();
       }
     },

@@ -1,8 +1,10 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { unstorableJson } from '../db/index.js';
 import {
   facilityTypes,
   maxClockSkewMs,
+  minReadingTimeMs,
   readingSchemas,
   type FacilityType,
   type HubErrorCode,
@@ -112,6 +114,15 @@ export function createDecoder(options: DecoderOptions) {
         });
         return;
       }
+      // The schema holds numbers to the floor; an ISO string is held here, by the same constant.
+      if (timeMs < minReadingTimeMs) {
+        out.rejections.push({
+          code: 'HUB_ERR_PAYLOAD_TIMESTAMP',
+          reason: `ts ${JSON.stringify(ts)} is before 2000-01-01`,
+          index,
+        });
+        return;
+      }
     }
     if (Object.keys(metrics).length === 0) {
       out.rejections.push({
@@ -121,7 +132,15 @@ export function createDecoder(options: DecoderOptions) {
       });
       return;
     }
-    out.readings.push({ timeMs, metrics, json: JSON.stringify(metrics) });
+    const json = JSON.stringify(metrics);
+    // What the schema lets through may still be text PostgreSQL refuses (a NUL, a lone
+    // surrogate): refused here, it cannot stop a batch (issue 11). One scan of the JSON text.
+    const unstorable = unstorableJson(json);
+    if (unstorable !== null) {
+      out.rejections.push({ code: 'HUB_ERR_PAYLOAD_UNSTORABLE', reason: unstorable, index });
+      return;
+    }
+    out.readings.push({ timeMs, metrics, json });
   }
 
   return {
@@ -147,6 +166,15 @@ export function createDecoder(options: DecoderOptions) {
         return out;
       }
       if (Array.isArray(parsed)) {
+        // An empty batch would end neither stored nor dead-lettered: silently lost (issue 11 fuzz).
+        if (parsed.length === 0) {
+          out.rejections.push({
+            code: 'HUB_ERR_PAYLOAD_SHAPE',
+            reason: 'a batch carries no reading',
+            index: 0,
+          });
+          return out;
+        }
         if (parsed.length > options.maxBatchReadings) {
           out.rejections.push({
             code: 'HUB_ERR_PAYLOAD_BATCH_TOO_LARGE',

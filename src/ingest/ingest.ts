@@ -1,10 +1,14 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import {
+  describeDbError,
+  ensurePrivateDir,
   getDeadLetters,
   insertDeadLetters,
+  UnwrittenError,
+  writeIsolated,
   markDeadLettersReplayed,
   rebuildRollups,
   type DeadLetter,
@@ -12,8 +16,9 @@ import {
   type Queryable,
 } from '../db/index.js';
 import type { DeviceTopicKind, HubErrorCode } from '../domain/index.js';
-import { createBatchWriter, type Ack } from './batch-writer.js';
+import { createBatchWriter, type Ack, type RefusedRow } from './batch-writer.js';
 import { createDecoder, type Reading } from './decode.js';
+import { createQuarantine } from './quarantine.js';
 import { createRollupAccumulator } from './rollups.js';
 import { createSpool } from './spool.js';
 
@@ -42,6 +47,17 @@ export type ReplayOutcome =
 
 export type ReadingsListener = (device: DeviceIdentity, readings: readonly Reading[]) => void;
 
+/** Why storage is not healthy (docs/api.md, `GET /api/health`). */
+export interface StorageProblem {
+  readonly code: 'storage_spooling' | 'storage_stalled' | 'storage_quarantine';
+  readonly message: string;
+  /** Epoch ms the problem began (for the quarantine: null, it lasts until an operator acts). */
+  readonly sinceMs: number | null;
+}
+
+/** A spooling episode this long with the replayer failing throughout counts as stalled. */
+const stalledAfterMs = 30_000;
+
 /**
  * The ingest room: decodes what devices publish, writes good readings in
  * batches, dead-letters the rest with their reason, and hands the readings to
@@ -57,27 +73,75 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
   const dirtyFile = path.join(options.spoolDir, 'rollups-pending.json');
   const rollups = createRollupAccumulator(db, 5000, logger, (range) => {
     // A plain write survives the process dying; it runs only when the range widens.
-    if (range) writeFileSync(dirtyFile, JSON.stringify(range));
+    if (range) writeFileSync(dirtyFile, JSON.stringify(range), { mode: 0o600 });
     else rmSync(dirtyFile, { force: true });
   });
-  const writer = createBatchWriter(
-    db,
-    createSpool(options.spoolDir),
-    {
-      maxRows: options.batchMaxRows,
-      flushIntervalMs: options.flushIntervalMs,
-      concurrency: 3,
-      beforeCommit: (batch) => rollups.beforeCommit(batch),
-      onCommitted: (batch, mask) => rollups.add(batch, mask),
-    },
-    logger,
-  );
+  const quarantine = createQuarantine(path.join(options.spoolDir, 'quarantine'));
   const counters = {
     messages: 0,
     readings: 0,
     deadLetters: 0,
     byCode: {} as Record<string, number>,
   };
+  const count = (code: HubErrorCode) => {
+    counters.deadLetters++;
+    counters.byCode[code] = (counters.byCode[code] ?? 0) + 1;
+  };
+
+  /**
+   * Stores dead letters; one the database refuses (after its text was made
+   * storable, rare) is kept in the quarantine, so a dead letter is never
+   * retried forever. Throws `UnwrittenError` while the database is away.
+   */
+  async function storeDeadLetters(letters: DeadLetter[]): Promise<void> {
+    await writeIsolated(
+      letters.length,
+      (start, end) => insertDeadLetters(db, letters.slice(start, end)),
+      async (i, err) => {
+        const kept = await quarantine.keep(
+          'dead-letters',
+          [JSON.stringify(letters[i])],
+          `the database refused this dead letter: ${describeDbError(err)}`,
+        );
+        logger.error({ kept, err }, 'dead letter quarantined');
+      },
+    );
+  }
+
+  /** A row the database refused at write time becomes a dead letter that can be replayed. */
+  async function keepRefused(row: RefusedRow): Promise<void> {
+    // The reading with its time, so a replay (once the cause is fixed) stores the same row.
+    const payload = row.data.length > 2 ? `{"ts":${row.timeMs},${row.data.slice(1)}` : row.data;
+    const letter: DeadLetter = {
+      receivedAt: new Date().toISOString(),
+      deviceId: row.deviceId,
+      topic: `devices/${row.deviceId}/telemetry`,
+      code: 'HUB_ERR_STORAGE_REFUSED',
+      reason: `the database refused this reading (${row.from}): ${describeDbError(row.error)}`,
+      payload:
+        payload.length > deadLetterPayloadChars
+          ? payload.slice(0, deadLetterPayloadChars)
+          : payload,
+      payloadBytes: Buffer.byteLength(payload),
+    };
+    await storeDeadLetters([letter]);
+    count('HUB_ERR_STORAGE_REFUSED');
+  }
+
+  const writer = createBatchWriter(
+    db,
+    createSpool(options.spoolDir),
+    quarantine,
+    {
+      maxRows: options.batchMaxRows,
+      flushIntervalMs: options.flushIntervalMs,
+      concurrency: 3,
+      beforeCommit: (batch) => rollups.beforeCommit(batch),
+      onCommitted: (batch, mask) => rollups.add(batch, mask),
+      onRefused: keepRefused,
+    },
+    logger,
+  );
   const listeners: ReadingsListener[] = [];
   // Readings without ts take the receive time, and (device, time) is the key: two
   // messages of one device in the same millisecond must not share a stamp.
@@ -94,11 +158,18 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
     if (deadFlush || deadPending.length === 0) return deadFlush ?? Promise.resolve();
     const letters = deadPending;
     deadPending = [];
-    deadFlush = insertDeadLetters(db, letters)
+    deadFlush = storeDeadLetters(letters)
       .catch((err: unknown) => {
-        logger.warn({ err, count: letters.length }, 'dead letters not written');
+        const unwritten =
+          err instanceof UnwrittenError
+            ? err.ranges.flatMap(([start, end]) => letters.slice(start, end))
+            : letters;
+        logger.warn(
+          { err: err instanceof UnwrittenError ? err.cause : err, count: unwritten.length },
+          'dead letters not written',
+        );
         // Keep a bounded number for the next attempt; they are also in the log.
-        deadPending = letters.slice(-1000).concat(deadPending);
+        deadPending = unwritten.slice(-1000).concat(deadPending);
       })
       .finally(() => {
         deadFlush = null;
@@ -113,8 +184,7 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
     reason: string,
     payload: Buffer,
   ): void {
-    counters.deadLetters++;
-    counters.byCode[code] = (counters.byCode[code] ?? 0) + 1;
+    count(code);
     const text = payload.subarray(0, deadLetterPayloadChars * 4).toString('utf8');
     deadPending.push({
       receivedAt: new Date().toISOString(),
@@ -130,10 +200,41 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
     else setTimeout(() => void flushDeadLetters(), options.flushIntervalMs).unref();
   }
 
+  /**
+   * What keeps storage from being healthy now: writes going to the spool, the
+   * replayer failing for a while (stalled), files in the quarantine.
+   */
+  function storageProblems(now = Date.now()): StorageProblem[] {
+    const problems: StorageProblem[] = [];
+    const { spoolingSinceMs, replayError } = writer.state();
+    if (spoolingSinceMs !== null) {
+      const stalled = replayError !== null && now - replayError.sinceMs >= stalledAfterMs;
+      problems.push({
+        code: stalled ? 'storage_stalled' : 'storage_spooling',
+        message: stalled
+          ? `readings are kept in the spool but the database has refused them for ${Math.round((now - replayError.sinceMs) / 1000)} s: ${replayError.message}`
+          : `database writes failed; readings are kept in the spool (${options.spoolDir}) until it answers`,
+        sinceMs: spoolingSinceMs,
+      });
+    }
+    const files = quarantine.files() ?? 0;
+    if (files > 0)
+      problems.push({
+        code: 'storage_quarantine',
+        message: `${files} file(s) in ${quarantine.dir} hold data the database refused; read the .reason.txt beside each (docs/storage.md, "Quarantine")`,
+        sinceMs: null,
+      });
+    return problems;
+  }
+
   return {
     counters,
     writer,
+    quarantine,
     deadLetter,
+    storageProblems,
+    /** Counts the quarantine files again (an operator may have handled some). */
+    refreshStorage: () => quarantine.count(),
     onReadings(listener: ReadingsListener): void {
       listeners.push(listener);
     },
@@ -228,7 +329,8 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
      * whose contributions were still in memory; then replays the spool.
      */
     async recover(): Promise<void> {
-      await mkdir(options.spoolDir, { recursive: true });
+      await ensurePrivateDir(options.spoolDir);
+      await quarantine.count();
       if (existsSync(dirtyFile)) {
         const range = JSON.parse(await readFile(dirtyFile, 'utf8')) as {
           fromMs: number;

@@ -23,6 +23,8 @@ import {
   type Pool,
 } from '../db/index.js';
 import { createBatchWriter, createRollupAccumulator, createSpool } from './index.js';
+import type { RefusedRow } from './batch-writer.js';
+import { createQuarantine } from './quarantine.js';
 
 const logger = pino({ level: 'silent' });
 const day = 86_400_000;
@@ -159,11 +161,13 @@ describe.each(backends())('telemetry storage through the ingest writer on $name'
     const writer = createBatchWriter(
       pool,
       createSpool(spoolDir),
+      createQuarantine(path.join(spoolDir, 'quarantine')),
       {
         maxRows: 4,
         flushIntervalMs: 1,
         concurrency: 1,
         onCommitted: (batch) => written.push(batch.timesMs.map((t) => String(t - t0))),
+        onRefused: () => Promise.reject(new Error('no row is refused here')),
       },
       logger,
     );
@@ -188,6 +192,59 @@ describe.each(backends())('telemetry storage through the ingest writer on $name'
       limit: 100,
     });
     expect(rows).toHaveLength(14);
+  });
+
+  it('splits a batch the database refuses until the bad rows stand alone, stores the rest and acks every publish', async () => {
+    const spoolDir = await mkdtemp(path.join(os.tmpdir(), 'writer-poison-'));
+    const refused: RefusedRow[] = [];
+    const writer = createBatchWriter(
+      pool,
+      createSpool(spoolDir),
+      createQuarantine(path.join(spoolDir, 'quarantine')),
+      {
+        maxRows: 1000,
+        flushIntervalMs: 1,
+        concurrency: 1,
+        onRefused: async (row) => void refused.push(row),
+      },
+      logger,
+    );
+    // Rows past validation that PostgreSQL refuses (class 22): a NUL escape, a lone
+    // surrogate, a time beyond timestamptz. 40 publishes of one reading each.
+    const poison = new Map([
+      [3, String.raw`{"depth":"\u0000"}`],
+      [17, String.raw`{"depth":"\ud800"}`],
+      [18, String.raw`{"depth":"\udfff"}`],
+    ]);
+    const acks: Promise<void>[] = [];
+    const base = t0 - 3 * day;
+    for (let i = 0; i < 40; i++) {
+      const bad = i === 29 ? 1e18 : null;
+      writer.add('WL-P', bad ?? base + i, poison.get(i) ?? `{"depth":${i}}`, { depth: i });
+      acks.push(
+        new Promise((resolve, reject) => writer.ackWhenDurable((e) => (e ? reject(e) : resolve()))),
+      );
+    }
+    await Promise.all(acks);
+    await writer.stop();
+    await rm(spoolDir, { recursive: true, force: true });
+    expect(writer.mode()).toBe('direct');
+    expect(refused.map((r) => r.data)).toEqual([...poison.values(), '{"depth":29}']);
+    expect(refused.map((r) => (r.error as { code: string }).code.slice(0, 2))).toEqual([
+      '22',
+      '22',
+      '22',
+      '22',
+    ]);
+    expect(writer.counters.refusedRows).toBe(4);
+    expect(writer.counters.spooledBatches).toBe(0);
+    const rows = await queryReadings(pool, {
+      deviceId: 'WL-P',
+      fromMs: base,
+      toMs: base + 40,
+      limit: 100,
+    });
+    expect(rows).toHaveLength(36);
   });
 
   it('rebuilds the rollups of a range from the readings after contributions were lost', async () => {

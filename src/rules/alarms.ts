@@ -276,6 +276,8 @@ export function createAlarmService(
       ruleId: a.ruleId,
       source: a.source,
     });
+    // The hub's own alarms (storage) are decided outside the evaluator.
+    if (a.sourceKind === 'hub') return;
     const type = a.deviceId ? (types.get(a.deviceId) ?? a.facilityType) : a.facilityType;
     evaluator.restoreOpen(a.source, type, a.ruleId, a.severity, {
       sourceKind: a.sourceKind,

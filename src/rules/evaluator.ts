@@ -16,6 +16,7 @@ import {
   type BaseState,
   type FleetMember,
   type GroupState,
+  type PriorState,
   isLit,
   type SettingsTarget,
   type Reading,
@@ -332,6 +333,7 @@ export function createEvaluator(
             s: unknown,
             now: number,
             at?: (t: SettingsTarget) => unknown,
+            prior?: PriorState,
           ): ActiveCondition[];
           forSecondsOf(s: unknown): number;
         };
@@ -340,7 +342,7 @@ export function createEvaluator(
           g = { version: rule.version, state: g?.state ?? initialGroupState() };
           groupStates.set(rule.id, g);
         }
-        const active = kind.active(members, rule.settings, now, at ?? undefined);
+        const active = kind.active(members, rule.settings, now, at ?? undefined, g.state);
         for (const t of diffActive(active, g.state, now, kind.forSecondsOf(rule.settings))) {
           const c = t.condition;
           const device = c.deviceId !== null ? entries.get(c.deviceId) : undefined;

@@ -42,3 +42,4 @@ export {
   type AlarmDesk,
   type AlarmFeed,
 } from './alarm-feed.js';
+export { createStorageWatch, storageDegradedRuleId } from './storage-watch.js';

@@ -52,7 +52,18 @@ const program = new Command('simulate')
     'number of devices, the first N of the file (default: 50; scripts: all)',
     positiveInt,
   )
-  .option('--rate <r>', 'telemetry messages per second across the fleet', positiveNumber, 10)
+  .option(
+    '--rate <r>',
+    'telemetry messages per second across the fleet, spread over all devices',
+    positiveNumber,
+    10,
+  )
+  .option(
+    '--max-device-rate <r>',
+    "most messages per second one device may send: the hub's MQTT_RATE_PER_S",
+    positiveNumber,
+    10,
+  )
   .addOption(
     new Option('--scenario <name>', 'scenario to play')
       .choices([...fleetNames, ...scriptNames])
@@ -85,6 +96,7 @@ interface CliOptions {
   devices?: number;
   speed: number;
   rate: number;
+  maxDeviceRate: number;
   scenario: string;
   host: string;
   port: number;
@@ -118,6 +130,7 @@ async function main(): Promise<void> {
     url,
     devices,
     ratePerSecond: opts.rate,
+    maxDeviceRatePerS: opts.maxDeviceRate,
     scenario,
     qos: opts.qos === '0' ? 0 : 1,
     durationS: opts.duration,

@@ -9,8 +9,19 @@ export interface FleetOptions {
   /** Broker URL, e.g. `mqtt://127.0.0.1:1883`. */
   readonly url: string;
   readonly devices: readonly DeviceCredential[];
-  /** Telemetry messages per second across the whole fleet, spread evenly, devices in turn. */
+  /**
+   * Telemetry messages per second across the whole fleet, spread evenly over
+   * all its devices in turn: each device publishes `ratePerSecond / devices`
+   * a second once it is connected, nothing before (a device still connecting
+   * lets its turn pass, it does not hand it to the connected ones).
+   */
   readonly ratePerSecond: number;
+  /**
+   * The most one device may publish a second, its scenario cadence included:
+   * the hub's default token bucket (MQTT_RATE_PER_S = 10). A fleet asking for
+   * more is refused with a sentence saying so.
+   */
+  readonly maxDeviceRatePerS?: number;
   readonly scenario?: ScenarioName | Scenario;
   readonly qos?: 0 | 1;
   readonly seed?: number;
@@ -50,6 +61,8 @@ interface SimDevice {
   readonly actuators: ActuatorState;
   client?: MqttClient;
   seq: number;
+  /** Timestamp of its last reading: the next is at least 1 ms later (the hub keys readings by device and time). */
+  lastTs: number;
   /** Set once the device's first session is up, so a reconnect does not backfill again. */
   started: boolean;
 }
@@ -81,11 +94,21 @@ export function createFleet(options: FleetOptions): Fleet {
     state: {},
     actuators: {},
     seq: 0,
+    lastTs: Number.MIN_SAFE_INTEGER,
     started: false,
   }));
   const target = scenario.targetType
     ? sims.find((s) => s.cred.type === scenario.targetType)
     : undefined;
+  const maxDeviceRate = options.maxDeviceRatePerS ?? 10;
+  const perDevice =
+    ratePerSecond / devices.length +
+    (target && scenario.targetIntervalMs ? 1000 / scenario.targetIntervalMs : 0);
+  if (perDevice > maxDeviceRate) {
+    throw new Error(
+      `${ratePerSecond} msg/s over ${devices.length} devices is ${Math.round(perDevice * 10) / 10} msg/s per device, over the hub's limit of ${maxDeviceRate} a device (MQTT_RATE_PER_S): use more devices or a lower rate, or raise the limit on both sides (MQTT_RATE_PER_S, --max-device-rate).`,
+    );
+  }
   const counts = { published: 0, failed: 0, acked: 0, commands: 0 };
   const timers: NodeJS.Timeout[] = [];
   let stopping = false;
@@ -97,7 +120,9 @@ export function createFleet(options: FleetOptions): Fleet {
     if (!client?.connected) return;
     let reading = sampleReading(sim.cred.type, sim.rng, tMs, sim.state);
     if (sim === target && scenario.alter) reading = scenario.alter(reading, sim.rng);
-    const payload = JSON.stringify({ ts: tMs, seq: sim.seq++, ...reading });
+    // Never two readings of one device at the same millisecond: the second would be a duplicate.
+    const ts = (sim.lastTs = Math.max(tMs, sim.lastTs + 1));
+    const payload = JSON.stringify({ ts, seq: sim.seq++, ...reading });
     counts.published++;
     client.publish(deviceTopic(sim.cred.id, 'telemetry'), payload, { qos }, (err) => {
       if (err) counts.failed++;
@@ -193,24 +218,18 @@ export function createFleet(options: FleetOptions): Fleet {
     let credit = 0;
     let last = Date.now();
     let cursor = 0;
-    const nextConnected = (): SimDevice | undefined => {
-      for (let i = 0; i < sims.length; i++) {
-        const sim = sims[cursor]!;
-        cursor = (cursor + 1) % sims.length;
-        if (sim.client?.connected) return sim;
-      }
-      return undefined;
-    };
     const tick = () => {
       const now = Date.now();
       // At most one second of backlog, so a stall does not end in a burst.
       credit = Math.min(credit + ((now - last) * ratePerSecond) / 1000, Math.max(1, ratePerSecond));
       last = now;
-      while (credit >= 1) {
-        const sim = nextConnected();
-        if (!sim) break;
+      // Every device in turn, connected or not: a device not up yet lets its turn pass,
+      // so no device ever publishes more than its share (issue 17: the rate piled onto
+      // the first devices to connect, over their rate limit, two readings a millisecond).
+      for (; credit >= 1; credit -= 1) {
+        const sim = sims[cursor]!;
+        cursor = (cursor + 1) % sims.length;
         publishReading(sim, now);
-        credit -= 1;
       }
     };
     timers.push(setInterval(tick, tickMs).unref());

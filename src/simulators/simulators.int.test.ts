@@ -136,14 +136,21 @@ describe('a device fleet against a real Aedes broker', () => {
   let credentials: DeviceCredential[];
   let subscriber: MqttClient;
   const telemetry: Message[] = [];
+  /** When each device's retained "online" status reached the subscriber. */
+  const onlineAt = new Map<string, number>();
   const fleets: Fleet[] = [];
+  /** A slow broker: each CONNECT of a device waits this long (a fleet connecting over seconds). */
+  let connectDelayMs = 0;
 
   beforeAll(async () => {
     broker = await Aedes.createBroker({
       authenticate: (_client, username, password, done) => {
         const expected =
           username === observer.username ? observer.password : secrets.get(username ?? '');
-        done(null, expected !== undefined && password?.toString() === expected);
+        const ok = expected !== undefined && password?.toString() === expected;
+        if (connectDelayMs > 0 && username !== observer.username)
+          setTimeout(() => done(null, ok), connectDelayMs);
+        else done(null, ok);
       },
     });
     server = net.createServer(broker.handle);
@@ -161,10 +168,15 @@ describe('a device fleet against a real Aedes broker', () => {
     subscriber = await connectAsync(url, { ...observer, protocolVersion: 4 });
     subscriber.on('message', (topic, payload) => {
       const parsed = parseDeviceTopic(topic);
+      if (parsed?.kind === 'status') {
+        if ((JSON.parse(payload.toString()) as { online?: boolean }).online)
+          onlineAt.set(parsed.deviceId, telemetry.length);
+        return;
+      }
       if (parsed?.kind !== 'telemetry') return;
       telemetry.push({ ...parsed, payload: JSON.parse(payload.toString()) });
     });
-    await subscriber.subscribeAsync('devices/+/telemetry', { qos: 1 });
+    await subscriber.subscribeAsync(['devices/+/telemetry', 'devices/+/status'], { qos: 1 });
   });
 
   afterAll(async () => {
@@ -229,6 +241,54 @@ describe('a device fleet against a real Aedes broker', () => {
       expect(m.payload.pm10).toBeGreaterThan(200);
     }
     await fleet.stop();
+  });
+
+  it('spreads the fleet rate over all its devices while they connect: none over its share, none before it is online, no timestamp twice', async () => {
+    const devices = credentials.slice(20, 60);
+    const ids = new Set(devices.map((d) => d.id));
+    connectDelayMs = 40; // 40 devices one at a time: connecting takes ~2 s
+    const fleet = createFleet({
+      url,
+      devices,
+      ratePerSecond: 80, // 2 a second per device
+      connectConcurrency: 1,
+    });
+    fleets.push(fleet);
+    const startMs = Date.now();
+    const from = telemetry.length; // earlier tests' fleets used some of these devices
+    try {
+      await fleet.start();
+    } finally {
+      connectDelayMs = 0;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    await fleet.stop();
+    const elapsedS = (Date.now() - startMs) / 1000;
+    const mine = telemetry
+      .map((m, i) => ({ ...m, i }))
+      .filter((m) => m.i >= from && ids.has(m.deviceId));
+    const perDevice = new Map<string, number>();
+    for (const m of mine) perDevice.set(m.deviceId, (perDevice.get(m.deviceId) ?? 0) + 1);
+    // Its share: 2 a second since the fleet started, and one for the timer's rounding.
+    expect(Math.max(...perDevice.values())).toBeLessThanOrEqual(Math.ceil(2 * elapsedS) + 1);
+    // Each device's first reading comes after its "online" status: nothing before its session.
+    for (const m of mine) expect(onlineAt.get(m.deviceId)).toBeLessThanOrEqual(m.i);
+    const keys = mine.map((m) => `${m.deviceId}@${m.payload.ts as number}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it("refuses a rate over the hub's per-device limit with one sentence", () => {
+    expect(() =>
+      createFleet({ url, devices: credentials.slice(0, 2), ratePerSecond: 100 }),
+    ).toThrow(/50 msg\/s per device, over the hub's limit of 10 a device \(MQTT_RATE_PER_S\)/);
+    expect(() =>
+      createFleet({
+        url,
+        devices: credentials.slice(0, 2),
+        ratePerSecond: 100,
+        maxDeviceRatePerS: 60,
+      }),
+    ).not.toThrow();
   });
 
   it('fails to start with one clear sentence when the broker refuses a secret', async () => {

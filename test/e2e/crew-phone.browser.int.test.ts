@@ -51,9 +51,11 @@ describe.skipIf(!chromiumPath)('the crew phone page in Chromium', () => {
     await card.locator('button[data-action="accept"]').click();
     await page.locator(`article[data-case-code="${code}"][data-state="in_handling"]`).waitFor();
     await page.locator(`article[data-case-code="${code}"] textarea`).fill('关闭阀门，更换密封圈');
-    await page
-      .locator(`article[data-case-code="${code}"] input[type=file]`)
-      .setInputFiles({ name: 'fix.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('jpeg') });
+    await page.locator(`article[data-case-code="${code}"] input[type=file]`).setInputFiles({
+      name: 'fix.jpg',
+      mimeType: 'image/jpeg',
+      buffer: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46]),
+    });
     await page.locator(`article[data-case-code="${code}"] button[data-action="handle"]`).click();
     await page.locator(`article[data-case-code="${code}"][data-state="handled"]`).waitFor();
     await page.screenshot({

@@ -47,6 +47,29 @@ describe('the device gateway', () => {
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   };
 
+  it('upgrades a device still stored with a scrypt hash to the fast form on its next good CONNECT', async () => {
+    const { generateSecret, hashDeviceSecret, hashSecret, secretCost } =
+      await import('../../src/domain/index.js');
+    const id = t.devices.elevator.id;
+    const secret = generateSecret();
+    const legacy = await hashSecret(secret, secretCost.device);
+    await t.hub.db.pool.query('UPDATE devices SET secret_hash = $2 WHERE id = $1', [id, legacy]);
+    await t.hub.broker!.applyDevice({ ...t.hub.directory.get(id)!, secretHash: legacy });
+    clients.push(await connectDevice(t.mqttUrl, { id, secret }));
+    const stored = await waitFor(async () => {
+      const { rows } = await t.hub.db.pool.query<{ h: string }>(
+        'SELECT secret_hash AS h FROM devices WHERE id = $1',
+        [id],
+      );
+      return rows[0]!.h.startsWith('sha256$') ? rows[0]!.h : undefined;
+    }, 'the upgraded hash');
+    expect(stored).toBe(hashDeviceSecret(secret));
+    expect(t.hub.directory.get(id)!.secretHash).toBe(stored);
+    // The same secret still gets in, now without scrypt.
+    clients.push(await connectDevice(t.mqttUrl, { id, secret }));
+    expect(t.hub.broker!.counters.secretUpgrades).toBe(1);
+  });
+
   it('creates a device whose secret is shown once and works at once, without a restart', async () => {
     const grid = t.devices.gas.gridCode;
     const created = await api('POST', '/api/devices', {
@@ -64,7 +87,7 @@ describe('the device gateway', () => {
     const { rows } = await t.hub.db.pool.query(
       `SELECT secret_hash FROM devices WHERE id = 'SL-NEW01'`,
     );
-    expect(rows[0].secret_hash).toMatch(/^scrypt\$1024\$/);
+    expect(rows[0].secret_hash).toMatch(/^sha256\$[A-Za-z0-9_-]{43}$/);
     expect(rows[0].secret_hash).not.toContain(created.body.secret);
 
     const device = await connectDevice(t.mqttUrl, { id: 'SL-NEW01', secret: created.body.secret });

@@ -44,6 +44,8 @@ describe('outbound webhooks', () => {
       CASE_TICK_INTERVAL_MS: '3600000',
       WEBHOOK_MAX_ATTEMPTS: '3',
       WEBHOOK_BACKOFF_MS: '20',
+      // The receiver is on loopback, which the default refuses (SSRF, decision 0131).
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     });
   });
   afterAll(async () => {
@@ -110,6 +112,7 @@ describe('outbound webhooks', () => {
     const service = createWebhookService(db, pino({ level: 'silent' }), {
       maxAttempts: 3,
       backoffMs: 20,
+      allowPrivateTargets: true,
     });
     service.resumePending();
     await service.settled();

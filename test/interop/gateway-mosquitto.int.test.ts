@@ -11,7 +11,11 @@ import { findTool } from '../support/tools.js';
 const run = promisify(execFile);
 const pub = findTool('mosquitto_pub', 'apt-get install mosquitto-clients (.ci/run does)');
 const sub = findTool('mosquitto_sub', 'apt-get install mosquitto-clients (.ci/run does)');
-const lamp: TestDevice = { id: 'SL-M0001', secret: 'lamp-secret-m001', type: 'streetlight' };
+const lamp: TestDevice = {
+  id: 'SL-M0001',
+  secret: 'lamp-secret-m001-long-enough',
+  type: 'streetlight',
+};
 const servicePassword = 'mosquitto-service-password';
 
 /** Debian's mosquitto-clients against the gateway's listeners and rules (#6). */

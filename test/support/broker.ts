@@ -3,6 +3,7 @@ import pino from 'pino';
 import { createBroker, type Broker, type BrokerOptions } from '../../src/broker/index.js';
 import type { DeviceIdentity } from '../../src/db/index.js';
 import {
+  hashDeviceSecret,
   hashSecret,
   secretCost,
   type DeviceTopicKind,
@@ -13,7 +14,13 @@ export interface TestDevice {
   readonly id: string;
   readonly secret: string;
   readonly type: FacilityType;
+  /** Stored as an earlier version stored device secrets (scrypt), to test the upgrade. */
+  readonly legacyHash?: boolean;
 }
+
+/** The stored hash of a test device's secret. */
+export const testSecretHash = (d: TestDevice): Promise<string> | string =>
+  d.legacyHash ? hashSecret(d.secret, secretCost.device) : hashDeviceSecret(d.secret);
 
 export interface Received {
   readonly deviceId: string;
@@ -26,6 +33,7 @@ export interface Received {
 export async function startTestBroker(
   devices: readonly TestDevice[],
   options: Partial<BrokerOptions> = {},
+  logger: pino.Logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
 ): Promise<{ broker: Broker; received: Received[]; directory: Map<string, DeviceIdentity> }> {
   const directory = new Map<string, DeviceIdentity>();
   for (const d of devices) {
@@ -33,7 +41,7 @@ export async function startTestBroker(
       id: d.id,
       type: d.type,
       gridCode: '430302001001001',
-      secretHash: await hashSecret(d.secret, secretCost.device),
+      secretHash: await testSecretHash(d),
       enabled: true,
     });
   }
@@ -45,7 +53,7 @@ export async function startTestBroker(
       ack(null);
     },
     { host: '127.0.0.1', port: 0, maxPayloadBytes: 65536, ...options },
-    pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger,
   );
   return { broker, received, directory };
 }

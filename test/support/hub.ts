@@ -199,7 +199,7 @@ export const testPassword = (username: string) => `pw-${username}-long-enough`;
 export async function createUsers(
   httpUrl: string,
   adminToken: string,
-  users: readonly { username: string; role: string; crewId?: string }[],
+  users: readonly { username: string; role: string; crewId?: string; areaCode?: string }[],
 ): Promise<Record<string, { id: number; token: string }>> {
   const out: Record<string, { id: number; token: string }> = {};
   for (const u of users) {

@@ -5,7 +5,8 @@
   'use strict';
 
   async function request(method, url, body) {
-    const init = { method, credentials: 'same-origin', headers: {} };
+    // X-Hub-Request: the CSRF proof of a cookie-borne change (docs/api.md, "Auth").
+    const init = { method, credentials: 'same-origin', headers: { 'x-hub-request': '1' } };
     if (body instanceof FormData) init.body = body;
     else if (body !== undefined) {
       init.headers['content-type'] = 'application/json';

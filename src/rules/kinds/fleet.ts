@@ -67,6 +67,13 @@ export interface GroupState {
   since: Record<string, number>;
   /** source → the condition it was opened with */
   open: Record<string, ActiveCondition>;
+  /**
+   * Area source → when its alarm cleared (ms), kept a day: an area that has
+   * just come back is "recovering", and the offline kind keeps its children
+   * from opening alarms of their own meanwhile (issue 17). Absent in
+   * checkpoints written before it existed.
+   */
+  cleared?: Record<string, number>;
 }
 
 export interface TickKind<S> {
@@ -81,9 +88,19 @@ export interface TickKind<S> {
     settings: S,
     now: number,
     at?: SettingsOf<S>,
+    prior?: PriorState,
   ): ActiveCondition[];
   forSecondsOf(settings: S): number;
 }
+
+/**
+ * What a tick kind may know of its own past (hysteresis): the alarms open and
+ * the areas cleared lately. Read-only; `diffActive` keeps it.
+ */
+export type PriorState = Readonly<Pick<GroupState, 'open' | 'cleared'>>;
+
+/** How long `cleared` remembers an area: the longest wait a rule may set (a day). */
+const CLEARED_KEPT_MS = 86_400_000;
 
 export const initialGroupState = (): GroupState => ({ since: {}, open: {} });
 
@@ -107,7 +124,11 @@ export function diffActive(
   for (const [source, c] of Object.entries(state.open)) {
     if (seen.has(source)) continue;
     delete state.open[source];
+    if (c.sourceKind !== 'device') (state.cleared ??= {})[source] = now;
     out.push({ action: 'clear', condition: c });
   }
+  if (state.cleared)
+    for (const [source, ms] of Object.entries(state.cleared))
+      if (now - ms > CLEARED_KEPT_MS || state.open[source]) delete state.cleared[source];
   return out;
 }

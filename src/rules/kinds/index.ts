@@ -7,6 +7,7 @@ import { levelsKind } from './levels.js';
 import { offlineKind } from './offline.js';
 import { rateKind } from './rate.js';
 import { rateAbuseKind } from './rate-abuse.js';
+import { storageDegradedKind } from './storage-degraded.js';
 import * as threshold from './threshold.js';
 
 /**
@@ -28,9 +29,13 @@ export const tickKinds = {
   offline: offlineKind,
 } as const;
 
-/** Kinds fed by the broker rather than by readings or the fleet tick (`rules/rate-abuse.ts`). */
+/**
+ * Kinds fed by the broker or the hub's own state rather than by readings or
+ * the fleet tick (`rules/rate-abuse.ts`, `rules/storage-watch.ts`).
+ */
 export const brokerKinds = {
   'mqtt-rate-abuse': rateAbuseKind,
+  'storage-degraded': storageDegradedKind,
 } as const;
 
 /** Back-compatible view: every kind's settings schema by name. */
@@ -91,12 +96,19 @@ export {
   type RateAbuseState,
 } from './rate-abuse.js';
 export {
+  initialStorageDegradedState,
+  storageDegradedCheck,
+  type StorageDegradedSettings,
+  type StorageDegradedState,
+} from './storage-degraded.js';
+export {
   diffActive,
   initialGroupState,
   type ActiveCondition,
   type FleetMember,
   type GroupState,
   type GroupTransition,
+  type PriorState,
   type SettingsOf,
   type SettingsTarget,
   type SourceKind,

@@ -1,10 +1,11 @@
 /**
- * Sustained publish-rate abuse (#6: "excess dropped and counted, a warning
- * alarm after sustained abuse"). The broker drops what a device publishes
- * over its token bucket and reports, once a minute, how many it dropped. A
- * device that had at least `dropsPerMinute` dropped in each of
+ * Sustained publish-rate abuse (#6: "a warning alarm after sustained
+ * abuse"). The broker holds back what a device publishes over its token
+ * bucket (#17: slowed, not dropped) and reports, once a minute, how many of
+ * its publishes were over the rate (held, or refused when it was cut off):
+ * `drops` below. A device with at least `dropsPerMinute` in each of
  * `forMinutes` minutes in a row raises the alarm; `clearAfterMinutes`
- * minutes in a row with no drop at all clear it.
+ * minutes in a row with none at all clear it.
  */
 export interface RateAbuseSettings {
   readonly dropsPerMinute: number;

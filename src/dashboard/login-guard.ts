@@ -1,0 +1,161 @@
+import { HubError } from '../domain/index.js';
+
+/**
+ * What stands between the login route and scrypt (#17):
+ *
+ * - **Attempts counted before the hash is checked.** A login takes a slot of
+ *   its username and of its client address before any work; a username or
+ *   address whose failures plus logins in flight reach the limit is answered
+ *   429 at once. 200 wrong passwords sent together for one user verify at
+ *   most `maxFailuresPerUser` hashes, and the right one is refused while the
+ *   lock lasts. (Counting failures after scrypt let all 199 through.)
+ * - **A bounded queue for the hashing.** At most `hashConcurrency` scrypt
+ *   runs at once (2 of libuv's 4 threads, so file work keeps two) and at most
+ *   `hashQueueMax` wait; beyond that 503 at once, never an unbounded pile-up.
+ *   Device CONNECTs use no scrypt (decision 0135), so a login flood cannot
+ *   delay them.
+ *
+ * In memory, per hub process; both maps are bounded.
+ */
+export interface LoginGuardOptions {
+  /** Failed logins per username in the window before it is locked (429). */
+  readonly maxFailuresPerUser: number;
+  /** Failed logins per client address in the window before it is locked (429). */
+  readonly maxFailuresPerAddress: number;
+  readonly windowMs: number;
+  /** scrypt runs at once. */
+  readonly hashConcurrency: number;
+  /** Logins waiting for a hash slot; more are refused with 503. */
+  readonly hashQueueMax: number;
+  /** Most usernames and addresses remembered (oldest forgotten first). */
+  readonly maxTracked?: number;
+}
+
+interface Tally {
+  failures: number;
+  inFlight: number;
+  since: number;
+}
+
+export interface LoginAttempt {
+  /** The password was right: the username's failures are forgotten. */
+  succeeded(): void;
+  /** The password was wrong (or the user unknown or disabled): one failure for both keys. */
+  failed(): void;
+  /** Ended without a verdict (queue full, database error): the slot is given back. */
+  abandoned(): void;
+}
+
+export function createLoginGuard(options: LoginGuardOptions, now: () => number = Date.now) {
+  const maxTracked = options.maxTracked ?? 100_000;
+  const users = new Map<string, Tally>();
+  const addresses = new Map<string, Tally>();
+
+  const tally = (map: Map<string, Tally>, key: string): Tally => {
+    let t = map.get(key);
+    if (t && t.inFlight === 0 && now() - t.since > options.windowMs) {
+      map.delete(key);
+      t = undefined;
+    }
+    if (!t) {
+      if (map.size >= maxTracked) {
+        const oldest = map.keys().next().value;
+        if (oldest !== undefined) map.delete(oldest);
+      }
+      t = { failures: 0, inFlight: 0, since: now() };
+      map.set(key, t);
+    }
+    return t;
+  };
+  const release = (map: Map<string, Tally>, key: string, t: Tally) => {
+    if (t.failures === 0 && t.inFlight === 0 && map.get(key) === t) map.delete(key);
+  };
+
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const next = () => {
+    running--;
+    const start = waiting.shift();
+    if (start) {
+      running++;
+      start();
+    }
+  };
+
+  return {
+    /**
+     * Takes a slot for a login of `username` from `address`, or throws
+     * HUB_ERR_TOO_MANY_LOGINS (429) when either is at its limit.
+     */
+    admit(username: string, address: string): LoginAttempt {
+      const userKey = username.toLowerCase();
+      const user = tally(users, userKey);
+      const addr = tally(addresses, address);
+      if (
+        user.failures + user.inFlight >= options.maxFailuresPerUser ||
+        addr.failures + addr.inFlight >= options.maxFailuresPerAddress
+      ) {
+        release(users, userKey, user);
+        release(addresses, address, addr);
+        throw new HubError('HUB_ERR_TOO_MANY_LOGINS');
+      }
+      user.inFlight++;
+      addr.inFlight++;
+      let settled = false;
+      const settle = (outcome: 'ok' | 'failed' | 'none') => {
+        if (settled) return;
+        settled = true;
+        user.inFlight--;
+        addr.inFlight--;
+        if (outcome === 'failed') {
+          user.failures++;
+          addr.failures++;
+        }
+        if (outcome === 'ok') user.failures = 0;
+        release(users, userKey, user);
+        release(addresses, address, addr);
+      };
+      return {
+        succeeded: () => settle('ok'),
+        failed: () => settle('failed'),
+        abandoned: () => settle('none'),
+      };
+    },
+
+    /** An admin reset the user's password: its lock is lifted. */
+    forget(username: string): void {
+      const t = users.get(username.toLowerCase());
+      if (t) t.failures = 0;
+    },
+
+    /** Runs `hash` when a slot is free; throws HUB_ERR_LOGIN_BUSY (503) when the queue is full. */
+    hash<T>(hash: () => Promise<T>): Promise<T> {
+      if (running >= options.hashConcurrency && waiting.length >= options.hashQueueMax) {
+        return Promise.reject(new HubError('HUB_ERR_LOGIN_BUSY'));
+      }
+      return new Promise<T>((resolve, reject) => {
+        const start = () => hash().then(resolve, reject).finally(next);
+        if (running < options.hashConcurrency) {
+          running++;
+          start();
+        } else {
+          waiting.push(start);
+        }
+      });
+    },
+
+    /** For tests and /api/health: hashes running and waiting. */
+    load: () => ({ running, waiting: waiting.length }),
+  };
+}
+
+export type LoginGuard = ReturnType<typeof createLoginGuard>;
+
+/** Defaults: 5 failures per user (as before), 30 per address, in 15 minutes. */
+export const defaultLoginGuard: LoginGuardOptions = {
+  maxFailuresPerUser: 5,
+  maxFailuresPerAddress: 30,
+  windowMs: 15 * 60_000,
+  hashConcurrency: 2,
+  hashQueueMax: 32,
+};
