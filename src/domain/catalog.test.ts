@@ -45,6 +45,7 @@ const homes = {
   gridCodePattern: 'domain/grid.ts',
   caseCodeSql: '',
   kpiTargets: 'domain/catalog.ts',
+  gridCodeSlicing: 'domain/grid.ts',
 } as const;
 
 /**
@@ -68,6 +69,8 @@ const patterns: Record<keyof typeof homes, RegExp> = {
   // The case code is formatted by caseCodePrefix only (one clock, issue #12).
   caseCodeSql: /'AJ-'\s*\|\|/,
   kpiTargets: /lightingRate:\s*0\.98/,
+  // Area codes are cut by areaAt / parseGridCode / areaCodeLength, not by hand.
+  gridCodeSlicing: /(grid_?[cC]ode\??\.(slice|substring)\(0,\s*\d)|left\(\w+\.grid_code,\s*\d/,
 };
 
 describe('one source for every list (issue #12)', () => {
@@ -92,6 +95,8 @@ describe('one source for every list (issue #12)', () => {
     expect(patterns.roles.test(r)).toBe(true);
     expect(patterns.severities.test(`{ enum: ['critical','major','minor','warning'] }`)).toBe(true);
     expect(patterns.roles.test(`['admin', 'operator', 'supervisor']`)).toBe(false);
+    expect(patterns.gridCodeSlicing.test('const d = c.gridCode.slice(0, 6);')).toBe(true);
+    expect(patterns.gridCodeSlicing.test("district: 'left(d.grid_code, 6)'")).toBe(true);
   });
 });
 
