@@ -83,7 +83,7 @@ export async function upgradePackRules(
      SELECT id, def, now = def AS same, COALESCE(now = base, false) AS unedited,
        base IS DISTINCT FROM def AS "packChanged",
        pack_definition IS NOT DISTINCT FROM def AND pack_pending IS NULL AS settled
-     FROM stored`,
+     FROM stored ORDER BY id`,
     [JSON.stringify(rules)],
   );
   const upgraded: string[] = [];
