@@ -29,7 +29,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { createBroker, type Broker, type StoreOptions } from '../src/broker/index.js';
 import type { DeviceIdentity } from '../src/db/index.js';
-import { hashSecret, secretCost } from '../src/domain/index.js';
+import { hashDeviceSecret } from '../src/domain/index.js';
 import { redisReachable, redisTestPrefix } from '../test/support/redis.js';
 import { connectPacket } from './mqtt-raw.js';
 
@@ -183,7 +183,7 @@ async function flowChild(job: FlowJob): Promise<void> {
 
 /** The bench's gateway: every `BENCH-*` device exists with the one secret; ingest acks at once. */
 async function startGateway(stores?: StoreOptions, nodeId?: string): Promise<Broker> {
-  const hash = await hashSecret(secret, secretCost.device);
+  const hash = hashDeviceSecret(secret);
   const identity = (id: string): DeviceIdentity | undefined =>
     id.startsWith('BENCH-')
       ? { id, type: 'dust_noise', gridCode: '430302001001001', secretHash: hash, enabled: true }

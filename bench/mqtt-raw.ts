@@ -17,3 +17,12 @@ export function connectPacket(clientId: string, username?: string, secret?: stri
     ...(username && secret ? { username, password: Buffer.from(secret) } : {}),
   });
 }
+
+/** SUBSCRIBE of one topic at QoS 1. */
+export function subscribePacket(topic: string, messageId = 1): Buffer {
+  return mqttPacket.generate({
+    cmd: 'subscribe',
+    messageId,
+    subscriptions: [{ topic, qos: 1 }],
+  });
+}

@@ -80,7 +80,9 @@ export async function createBroker(
     logger,
   );
   const registry = options.registry ?? new Registry();
-  const stores = createStores(options.stores ?? { kind: 'memory' });
+  const stores = createStores(options.stores ?? { kind: 'memory' }, (err) =>
+    logger.warn({ err }, 'retained messages not read for a subscription'),
+  );
   const aedes = await Aedes.createBroker({
     id: nodeId,
     heartbeatInterval: 60_000,

@@ -14,6 +14,7 @@ import {
 import { redisReachable, redisTestPrefix } from '../../test/support/redis.js';
 import { waitFor } from '../../test/support/hub.js';
 import type { Broker, StoreOptions } from './index.js';
+import { createStores } from './stores.js';
 
 /**
  * #17: each device subscribes to its own `commands` topic when it connects,
@@ -161,5 +162,32 @@ describe.each(kinds)('retained messages on the $name store', ({ stores, cleanUp 
     expect([...topics].every((t) => t.endsWith('/status'))).toBe(true);
     expect(topics.has('devices/SL-F02999/status')).toBe(true);
     expect(topics.has(`devices/${lamp.id}/status`)).toBe(true);
+  });
+});
+
+describe('a store error while retained messages are read', () => {
+  it('ends the stream and reports the error instead of crashing the process', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'hub-retained-closed-'));
+    const errors: unknown[] = [];
+    try {
+      const { persistence } = createStores({ kind: 'level', dir: path.join(dir, 'mqtt') }, (err) =>
+        errors.push(err),
+      );
+      const p = persistence as {
+        setup(broker: unknown): Promise<void>;
+        destroy(): Promise<void>;
+        createRetainedStreamCombi(filters: string[]): AsyncIterable<unknown>;
+      };
+      await p.setup({});
+      await p.destroy();
+      const got = [];
+      for await (const packet of p.createRetainedStreamCombi(['devices/+/status', 'a/b'])) {
+        got.push(packet);
+      }
+      expect(got).toEqual([]);
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -79,6 +79,22 @@ function commonPrefix(strings: readonly string[]): string {
  * by key, then the wildcard filters through `scan` (candidates under their
  * common literal prefix, tested here), each topic once.
  */
+/**
+ * Aedes pipes the retained stream without an error handler: a store error (the
+ * store closing at shutdown while a SUBSCRIBE is answered) would crash the
+ * process. The subscriber goes without its retained messages instead.
+ */
+async function* failSafe(
+  packets: AsyncIterable<RetainedPacket>,
+  onError: (err: unknown) => void,
+): AsyncGenerator<RetainedPacket> {
+  try {
+    yield* packets;
+  } catch (err) {
+    onError(err);
+  }
+}
+
 async function* retainedFor(
   filters: readonly string[],
   get: (topic: string) => Promise<RetainedPacket | undefined> | RetainedPacket | undefined,
@@ -111,7 +127,7 @@ async function* retainedFor(
 type PersistenceClass<T = object> = new (...args: never[]) => T;
 
 /** aedes-persistence (memory) with its retained messages in a map of its own. */
-function memoryPersistence(): unknown {
+function memoryPersistence(onError: (err: unknown) => void): unknown {
   const Memory = require('aedes-persistence/asyncPersistence.js') as PersistenceClass;
   class RetainedByKey extends (Memory as new () => object) {
     readonly #retained = new Map<string, RetainedPacket>();
@@ -123,15 +139,18 @@ function memoryPersistence(): unknown {
     createRetainedStreamCombi(filters: string[]) {
       const map = this.#retained;
       return Readable.from(
-        retainedFor(
-          filters,
-          (topic) => map.get(topic),
-          function* (prefix) {
-            for (const [topic, packet] of map) {
-              if (topic.startsWith(prefix))
-                yield [topic, () => packet] as [string, () => RetainedPacket];
-            }
-          },
+        failSafe(
+          retainedFor(
+            filters,
+            (topic) => map.get(topic),
+            function* (prefix) {
+              for (const [topic, packet] of map) {
+                if (topic.startsWith(prefix))
+                  yield [topic, () => packet] as [string, () => RetainedPacket];
+              }
+            },
+          ),
+          onError,
         ),
       );
     }
@@ -146,7 +165,7 @@ function memoryPersistence(): unknown {
 const retainedKey = 'retained:';
 
 /** aedes-persistence-level reading retained messages by key, and by key range under a wildcard. */
-function levelPersistence(dir: string): unknown {
+function levelPersistence(dir: string, onError: (err: unknown) => void): unknown {
   const LevelPersistence = require('aedes-persistence-level/asyncPersistence.js') as new (
     db: unknown,
   ) => object;
@@ -156,24 +175,27 @@ function levelPersistence(dir: string): unknown {
   class RetainedByKey extends LevelPersistence {
     createRetainedStreamCombi(filters: string[]) {
       return Readable.from(
-        retainedFor(
-          filters,
-          async (topic) => {
-            const blob = await db.get(retainedKey + topic);
-            return blob === undefined ? undefined : msgpack.decode(blob);
-          },
-          async function* (prefix) {
-            // Keys sort bytewise, so the keys starting with the prefix are one run from `gte`.
-            const start = retainedKey + prefix;
-            for await (const [key, blob] of db.iterator({ gte: start })) {
-              if (!key.startsWith(start)) break;
-              // Only a matching message is decoded.
-              yield [key.slice(retainedKey.length), () => msgpack.decode(blob)] as [
-                string,
-                () => RetainedPacket,
-              ];
-            }
-          },
+        failSafe(
+          retainedFor(
+            filters,
+            async (topic) => {
+              const blob = await db.get(retainedKey + topic);
+              return blob === undefined ? undefined : msgpack.decode(blob);
+            },
+            async function* (prefix) {
+              // Keys sort bytewise, so the keys starting with the prefix are one run from `gte`.
+              const start = retainedKey + prefix;
+              for await (const [key, blob] of db.iterator({ gte: start })) {
+                if (!key.startsWith(start)) break;
+                // Only a matching message is decoded.
+                yield [key.slice(retainedKey.length), () => msgpack.decode(blob)] as [
+                  string,
+                  () => RetainedPacket,
+                ];
+              }
+            },
+          ),
+          onError,
         ),
       );
     }
@@ -184,10 +206,19 @@ function levelPersistence(dir: string): unknown {
   return new RetainedByKey(db);
 }
 
-export function createStores(options: StoreOptions): BrokerStores {
-  if (options.kind === 'memory') return { persistence: memoryPersistence(), description: 'memory' };
+/** `onError`: a store error while a SUBSCRIBE's retained messages were read (never thrown). */
+export function createStores(
+  options: StoreOptions,
+  onError: (err: unknown) => void = () => {},
+): BrokerStores {
+  if (options.kind === 'memory') {
+    return { persistence: memoryPersistence(onError), description: 'memory' };
+  }
   if (options.kind === 'level') {
-    return { persistence: levelPersistence(options.dir), description: `level ${options.dir}` };
+    return {
+      persistence: levelPersistence(options.dir, onError),
+      description: `level ${options.dir}`,
+    };
   }
   const RedisPersistence = require('aedes-persistence-redis/asyncPersistence.js') as new (
     opts: Record<string, unknown>,
@@ -197,7 +228,10 @@ export function createStores(options: StoreOptions): BrokerStores {
   class StreamingRedisPersistence extends RedisPersistence {
     override createRetainedStreamCombi(patterns: string[]) {
       return Readable.from(
-        super.createRetainedStreamCombi(patterns),
+        failSafe(
+          super.createRetainedStreamCombi(patterns) as AsyncIterable<RetainedPacket>,
+          onError,
+        ),
       ) as unknown as AsyncIterable<unknown>;
     }
   }

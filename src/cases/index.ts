@@ -19,4 +19,19 @@ export {
 } from './workflow.js';
 export { createCaseFeed, caseEventsChannel, type CaseFeed } from './feed.js';
 export { createWebhookService, signPayload, type WebhookService } from './webhooks.js';
+export { lightingRateOver, lightingSettings, nightOf } from './lighting.js';
+export {
+  createEvaluationService,
+  type Evaluation,
+  type EvaluationRow,
+  type EvaluationService,
+} from './evaluation.js';
+export {
+  createReportService,
+  reportKinds,
+  reportPeriodKind,
+  reportTitles,
+  type ReportFigures,
+  type ReportService,
+} from './reports.js';
 export { checkWebhookUrl, isPublicAddress, maskUrl, publicOnlyLookup } from './webhook-targets.js';

@@ -143,22 +143,22 @@ export function createWebhookService(db: Queryable, logger: Logger, options: Web
     return attempt(deliveryId, url, secret, event, body, n + 1);
   }
 
-  async function deliver(change: CaseChange): Promise<void> {
-    const event = `case.${change.action}`;
+  /**
+   * `case.<action>` and `report.generated`. A hook with no events gets every
+   * case event, as it did before reports existed; reports only when asked for.
+   */
+  async function deliver(event: string, payload: Record<string, unknown>): Promise<void> {
+    const family = `${event.slice(0, event.indexOf('.'))}.*`;
     const hooks = (await listWebhooks(db)).filter(
       (h) =>
         h.enabled &&
-        (h.events.length === 0 || h.events.includes(event) || h.events.includes('case.*')),
+        ((h.events.length === 0 && family === 'case.*') ||
+          h.events.includes(event) ||
+          h.events.includes(family)),
     );
     // One slow or failing receiver must not hold up the others.
     await Promise.all(
       hooks.map(async (hook) => {
-        const payload = {
-          event,
-          at: change.case.updatedAt,
-          reason: change.reason,
-          case: change.case,
-        };
         const id = await insertDelivery(db, { webhookId: hook.id, event, payload });
         ownIds.add(id);
         await attempt(id, hook.url, hook.secret, event, JSON.stringify({ id, ...payload }), 1);
@@ -176,7 +176,20 @@ export function createWebhookService(db: Queryable, logger: Logger, options: Web
   return {
     onCaseChange(change: CaseChange): void {
       if (stopped) return;
-      track(deliver(change));
+      const event = `case.${change.action}`;
+      track(
+        deliver(event, {
+          event,
+          at: change.case.updatedAt,
+          reason: change.reason,
+          case: change.case,
+        }),
+      );
+    },
+    /** Any other event (`report.generated`): the same signing, retries and dead letters. */
+    notify(event: string, at: string, data: Record<string, unknown>): void {
+      if (stopped) return;
+      track(deliver(event, { event, at, ...data }));
     },
     /**
      * Picks up deliveries left pending, continuing their attempt count: by a

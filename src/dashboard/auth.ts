@@ -209,7 +209,10 @@ export async function setupAuth(
       username: request.user?.username ?? request.auditUsername,
       role: request.user?.role ?? null,
       action: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
-      target: params.id ?? params.deviceId ?? params.ruleId ?? null,
+      // Params are coerced by their schema (an integer id is a number): the row keeps text.
+      target: ((t) => (t === undefined ? null : String(t)))(
+        params.id ?? params.deviceId ?? params.ruleId,
+      ),
       outcome: status < 400 ? 'ok' : refused ? 'refused' : 'failed',
       status,
       ip: request.ip,

@@ -311,7 +311,10 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
           additionalProperties: false,
           properties: {
             url: { type: 'string', pattern: '^https?://', maxLength: 2000 },
-            events: { type: 'array', items: { type: 'string', pattern: '^case\\.' } },
+            events: {
+              type: 'array',
+              items: { type: 'string', pattern: '^(case\\.[a-z_*]+|report\\.(generated|\\*))$' },
+            },
             secret: { type: 'string', minLength: 16 },
           },
         },

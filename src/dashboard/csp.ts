@@ -30,3 +30,11 @@ export function contentSecurityPolicy(extras: CspExtras = {}): Record<string, st
     'upgrade-insecure-requests': null,
   };
 }
+
+/** @fastify/helmet's options for every HTTP server of the hub: the CSP above, no framing at all. */
+export function securityHeaders(extras: CspExtras = {}) {
+  return {
+    contentSecurityPolicy: { directives: contentSecurityPolicy(extras) },
+    frameguard: { action: 'deny' as const },
+  };
+}

@@ -12,7 +12,8 @@ export {
   type CookieSecure,
   type TrustProxy,
 } from './http-config.js';
-export { contentSecurityPolicy, type CspExtras } from './csp.js';
+export { contentSecurityPolicy, securityHeaders, type CspExtras } from './csp.js';
 export { createOpsServer } from './ops-server.js';
 export { createSessionEnds, type SessionEnds } from './sessions.js';
 export { createDeviceStatusFeed, maxWatchesPerSocket } from './device-live.js';
+export { createLoginGuard, defaultLoginGuard, type LoginGuardOptions } from './login-guard.js';

@@ -28,6 +28,7 @@ describe('the HTTP input boundary', () => {
           n: { type: ['number', 'null'] },
           e: { enum: [1, 2] },
           h: { type: 'number', exclusiveMinimum: 0, maximum: 720 },
+          at: { type: 'string', format: 'date-time' },
         },
       }),
     ).toEqual({
@@ -41,6 +42,7 @@ describe('the HTTP input boundary', () => {
         },
         e: { enum: [1, 2] },
         h: { type: 'number', exclusiveMinimum: 0, maximum: 720 },
+        at: { type: 'string', format: 'date-time', pattern: '^(20\\d\\d|2100)-' },
       },
     });
   });

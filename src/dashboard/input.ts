@@ -63,9 +63,9 @@ function typesOf(s: Schema): unknown[] {
 }
 
 /**
- * A copy of a JSON schema whose integers and numbers carry bounds: an
- * unbounded `integer` lets `99999999999999999999` reach a bigint column (a
- * 500 from PostgreSQL).
+ * A copy of a JSON schema whose integers and numbers carry bounds (an
+ * unbounded `integer` let `99999999999999999999` reach a bigint column, a
+ * 500 from PostgreSQL) and whose date-times lie within 2000–2100.
  */
 export function boundNumbers(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(boundNumbers);
@@ -81,6 +81,8 @@ export function boundNumbers(schema: unknown): unknown {
     if (out.minimum === undefined && out.exclusiveMinimum === undefined)
       out.minimum = -integerBound;
   }
+  // Times within 2000–2100, as query.ts's parseTime: year 0001 or 9999 is a typo or a probe.
+  if (out.format === 'date-time' && out.pattern === undefined) out.pattern = '^(20\\d\\d|2100)-';
   return out;
 }
 

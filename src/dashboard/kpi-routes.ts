@@ -1,17 +1,16 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CaseService } from '../cases/index.js';
+import { lightingRateOver, lightingSettings } from '../cases/index.js';
 import {
   caseKpis,
   facilityKpis,
-  getRule,
   kpiGroupings,
-  lightingRates,
   type KpiGrouping,
   type Queryable,
 } from '../db/index.js';
 import { HubError, areaLevels, facilityTypes, type AreaLevel } from '../domain/index.js';
 import { requireRole, type UserRole } from './auth.js';
-import { cityLightingHours, isLightingTime, offsetAt, type LightingHours } from '../rules/index.js';
+import { isLightingTime } from '../rules/index.js';
 import { parseTime } from './query.js';
 
 export interface KpiRouteDeps {
@@ -20,30 +19,13 @@ export interface KpiRouteDeps {
 }
 
 const day = 86_400_000;
-const bucketMs = 300_000;
 /** One year of 5-minute buckets is the most one request reads. */
 const maxPeriodMs = 366 * day;
-
-/** The rule whose schedule and dark threshold the lighting rate follows (rules engine, issue #4). */
-const lightingRuleId = 'streetlight.lighting_rate_district';
-
-async function lightingSettings(
-  db: Queryable,
-): Promise<{ hours: LightingHours; darkCurrentA: number }> {
-  const rule = await getRule(db, lightingRuleId);
-  const s = (rule?.settings ?? {}) as { hours?: LightingHours; darkCurrentA?: number };
-  return { hours: s.hours ?? cityLightingHours, darkCurrentA: s.darkCurrentA ?? 0.05 };
-}
 
 /** A user scoped to an area sees its own area's figures only. */
 function scopedArea(req: FastifyRequest, area: string | undefined): string | undefined {
   const scope = req.user?.areaCode;
   return scope && !(area ?? '').startsWith(scope) ? scope : area;
-}
-
-/** The local date of the evening a lighting bucket belongs to: dawn counts to the night before. */
-function nightOf(ms: number, hours: LightingHours): string {
-  return new Date(ms + offsetAt(ms, hours) - 12 * 3_600_000).toISOString().slice(0, 10);
 }
 
 const rateFields = {
@@ -238,15 +220,7 @@ export function registerKpiRoutes(api: FastifyInstance, deps: KpiRouteDeps): voi
         throw new HubError('HUB_ERR_BAD_REQUEST', 'the period is at most 366 days');
       }
       const area = scopedArea(req, areaOf(q));
-      const { hours, darkCurrentA } = await lightingSettings(db);
-      // The 5-minute buckets inside lighting hours, judged at their middle.
-      const buckets: { ms: number; period: string }[] = [];
-      for (let ms = Math.ceil(fromMs / bucketMs) * bucketMs; ms < toMs; ms += bucketMs) {
-        if (!isLightingTime(ms + bucketMs / 2, hours)) continue;
-        const night = nightOf(ms, hours);
-        buckets.push({ ms, period: q.by === 'night' ? night : night.slice(0, 7) });
-      }
-      const rows = await lightingRates(db, { level: q.level, area, buckets, darkCurrentA });
+      const rows = await lightingRateOver(db, { level: q.level, area, fromMs, toMs, by: q.by });
       return {
         level: q.level,
         by: q.by,

@@ -1,6 +1,8 @@
+import fastifyHelmet from '@fastify/helmet';
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { securityHeaders } from './csp.js';
 import { listenOrExplain } from './listen.js';
 
 /**
@@ -14,6 +16,7 @@ export async function createOpsServer(
   logger: Logger,
 ) {
   const app = Fastify({ logger: false });
+  await app.register(fastifyHelmet, securityHeaders());
   app.get('/api/health', async () => health());
   app.get('/metrics', async (_req, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),

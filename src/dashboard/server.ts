@@ -9,7 +9,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Server as SocketServer } from 'socket.io';
-import type { CaseFeed, CaseService } from '../cases/index.js';
+import type { CaseFeed, CaseService, EvaluationService, ReportService } from '../cases/index.js';
 import type { AlarmDesk, AlarmFeed } from '../rules/index.js';
 import type { ReadingWatch } from '../ingest/index.js';
 import { sweepExpiredSessions, type EventFeed, type Queryable } from '../db/index.js';
@@ -24,11 +24,12 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { registerAlarmRoutes } from './alarm-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { setupAuth } from './auth.js';
-import { contentSecurityPolicy } from './csp.js';
+import { securityHeaders } from './csp.js';
 import { ajvOptions, setupInputChecks } from './input.js';
 import { registerCaseRoutes } from './case-routes.js';
 import { registerCatalogRoutes } from './catalog-routes.js';
 import { registerKpiRoutes } from './kpi-routes.js';
+import { registerEvaluationRoutes } from './evaluation-routes.js';
 import { registerCalendarRoutes } from './calendar-routes.js';
 import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import { originAllowed, type CookieSecure, type TrustProxy } from './http-config.js';
@@ -49,6 +50,9 @@ export interface DashboardOptions {
 export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps, RulesRoutesDeps {
   readonly db: Queryable;
   readonly cases: CaseService;
+  /** Period indicators, scores and ranks; stored reports (issue #15). */
+  readonly evaluation: EvaluationService;
+  readonly reports: ReportService;
   /** Every node's case changes, in version order (socket.io). */
   readonly caseFeed: CaseFeed;
   /** Every node's alarm changes, in version order (socket.io, decision 0160). */
@@ -101,7 +105,8 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
     // bad input the boundary missed: the caller's fault, never a 500 (issue #11).
     const pgDataError = typeof err.code === 'string' && /^22[0-9A-Z]{3}$/.test(err.code);
     if (pgDataError) request.log.warn({ err }, 'bad input reached the database');
-    const status = pgDataError ? 400 : (err.statusCode ?? 500);
+    // @fastify/multipart says 406 for a body that is not multipart: a content type, like 415.
+    const status = pgDataError ? 400 : err.statusCode === 406 ? 415 : (err.statusCode ?? 500);
     if (status < 500) {
       const code =
         status === 413
@@ -128,10 +133,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
       security: [{ bearer: [] }],
     },
   });
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: { directives: contentSecurityPolicy() },
-    frameguard: { action: 'deny' },
-  });
+  await app.register(fastifyHelmet, securityHeaders());
   await app.register(fastifyMultipart, { limits: { fileSize: maxPhotoBytes, files: 1 } });
   setupInputChecks(app);
   await setupAuth(app, deps.db, logger);
@@ -163,6 +165,12 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
         webhookAllowPrivateTargets: deps.webhookAllowPrivateTargets ?? false,
       });
       registerKpiRoutes(api, { db: deps.db, cases: deps.cases });
+      registerEvaluationRoutes(api, {
+        db: deps.db,
+        evaluation: deps.evaluation,
+        reports: deps.reports,
+        timeZone: deps.cases.timeZone,
+      });
       registerCalendarRoutes(api, { db: deps.db, cases: deps.cases });
     },
     { prefix: '/api' },

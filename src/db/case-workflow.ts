@@ -30,11 +30,11 @@ export const caseDetailColumns = `c.id, c.code, c.version, c.state, c.kind, c.se
  * actions and creation. A case without a grid code is in no area:
  * `left(NULL, n) = area` is NULL, never true.
  */
-export function scopeCondition(crewParam: number, areaParam: number, table = 'c'): string {
+export function scopeCondition(crewParam: number, areaParam: number): string {
   const crew = `$${crewParam}::text`;
   const area = `$${areaParam}::text`;
-  return `((${crew} IS NULL OR ${table}.crew_id = ${crew})
-    AND (${area} IS NULL OR coalesce(left(${table}.grid_code, length(${area})) = ${area}, false)))`;
+  return `((${crew} IS NULL OR coalesce(c.crew_id = ${crew}, false))
+    AND (${area} IS NULL OR coalesce(left(c.grid_code, length(${area})) = ${area}, false)))`;
 }
 
 export async function getCaseDetail(db: Queryable, id: number): Promise<CaseDetail | null> {

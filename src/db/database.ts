@@ -20,6 +20,8 @@ export interface DatabaseOptions {
   readonly dataDir: string;
   readonly embeddedPort: number;
   readonly logger: Logger;
+  /** The embedded server in its own process group (`npm start`: Ctrl-C reaches the hub only). */
+  readonly embeddedDetached?: boolean;
 }
 
 /** Connects (starting the embedded server when no URL is given), migrates, detects capabilities. */
@@ -32,6 +34,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       dataDir: options.dataDir,
       port: options.embeddedPort,
       logger,
+      detached: options.embeddedDetached,
     });
     url = embedded.url;
   }

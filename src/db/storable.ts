@@ -34,6 +34,16 @@ export function storableText(s: string): string {
   return s.replaceAll('\0', '\uFFFD').toWellFormed();
 }
 
+/** A JSON value with every string and key made storable, for jsonb records that must be written. */
+export function storableJson(value: unknown): unknown {
+  if (typeof value === 'string') return storableText(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(storableJson);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[storableText(k)] = storableJson(v);
+  return out;
+}
+
 /**
  * True when retrying the same statement later may succeed: the connection or
  * the server failed (SQLSTATE classes 08, 53, 57, 58, 40, XX, or no SQLSTATE

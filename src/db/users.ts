@@ -1,5 +1,6 @@
-import { toStorableJson, toStorableText, type Role } from '../domain/index.js';
+import type { Role } from '../domain/index.js';
 import type { Queryable } from './pool.js';
+import { storableJson, storableText } from './storable.js';
 
 export interface UserRecord {
   readonly id: number;
@@ -248,7 +249,8 @@ export interface AuditEntry {
  * action goes unaudited because of what it was sent (issue #11).
  */
 export async function insertAudit(db: Queryable, e: AuditEntry): Promise<void> {
-  const text = (s: string | null) => (s === null ? null : toStorableText(s));
+  // Robust to what reaches it at run time: a coerced integer id arrives as a number.
+  const text = (s: unknown) => (s === null || s === undefined ? null : storableText(String(s)));
   await db.query(
     `INSERT INTO audit_log (user_id, username, role, action, target, outcome, status, ip, detail)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -261,7 +263,7 @@ export async function insertAudit(db: Queryable, e: AuditEntry): Promise<void> {
       e.outcome,
       e.status,
       text(e.ip),
-      e.detail ? JSON.stringify(toStorableJson(e.detail)) : null,
+      e.detail ? JSON.stringify(storableJson(e.detail)) : null,
     ],
   );
 }

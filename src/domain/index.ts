@@ -12,4 +12,5 @@ export * from './random.js';
 export * from './case-workflow.js';
 export * from './commands.js';
 export * from './working-time.js';
+export * from './evaluation.js';
 export * from './text.js';

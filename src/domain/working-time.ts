@@ -80,6 +80,17 @@ export function utcOffsetMs(ms: number, timeZone: string): number {
   return localAt(ms, timeZone).offsetMs;
 }
 
+/** The local date (YYYY-MM-DD) at `ms` in `timeZone`. */
+export function localDateOf(ms: number, timeZone: string): string {
+  return isoDate(localAt(ms, timeZone));
+}
+
+/** The instant local midnight of `date` (YYYY-MM-DD) begins in `timeZone`. */
+export function startOfLocalDate(date: string, timeZone: string): Date {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return new Date(instantOf({ y, m, d }, 0, timeZone));
+}
+
 /** The instant of local `minutes` after midnight of `day` (offset taken at that instant). */
 function instantOf(day: LocalDay, minutes: number, timeZone: string): number {
   const wall = Date.UTC(day.y, day.m - 1, day.d, 0, minutes);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CaseService, WebhookService } from '../cases/index.js';
+import type { CaseService, ReportService, WebhookService } from '../cases/index.js';
 import {
   createLeaderLock,
   createListener,
@@ -74,6 +74,7 @@ export function startDuties(
     capabilities: DatabaseCapabilities;
     cases: CaseService;
     webhooks: WebhookService;
+    reports: ReportService;
     leadership: Leadership;
     alarmDesk: AlarmDesk;
   },
@@ -100,6 +101,14 @@ export function startDuties(
   };
   // A single node left its deliveries at its last stop; in a cluster the others may be retrying theirs.
   pickUp(leadership.clustered ? deps.webhooks.idleLimitMs() : 0);
+  // Each closed day, month and quarter gets its report once (issue #15).
+  const report = () =>
+    deps.reports
+      .generateDue()
+      .catch((err: unknown) => logger.error({ err }, 'report generation failed'));
+  const reporting = setInterval(() => {
+    if (leadership.isLeader()) void report();
+  }, config.reportCheckIntervalMs).unref();
   leadership.onChange((leader) => {
     if (!leader) return;
     void maintain();
@@ -122,6 +131,8 @@ export function startDuties(
       clearInterval(maintenance);
       clearInterval(caseTicker);
       clearInterval(shelfTicker);
+      clearInterval(reporting);
+      await deps.reports.idle();
     },
   };
 }

@@ -38,6 +38,7 @@ const schema = {
     LOGIN_MAX_FAILURES_PER_ADDRESS: { type: 'integer', minimum: 1, maximum: 1000000, default: 30 },
     LOGIN_HASH_QUEUE_MAX: { type: 'integer', minimum: 0, maximum: 100000, default: 32 },
     CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
+    REPORT_CHECK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 86400000, default: 300000 },
     CASE_FEED_POLL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
     HUB_ROLE: { type: 'string', enum: ['all', 'broker', 'worker', 'api'], default: 'all' },
     WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
@@ -113,6 +114,8 @@ export interface HubConfig {
   /** Logins waiting for one of the two password-hash slots before 503 (#17). */
   readonly loginHashQueueMax: number;
   readonly caseTickIntervalMs: number;
+  /** How often the leader looks for a closed period without its report (issue #15). */
+  readonly reportCheckIntervalMs: number;
   /** How often each node reads new case events when no NOTIFY woke it. */
   readonly caseFeedPollMs: number;
   /** What this process runs (docs/deploy.md); `--role` on the command line wins. */
@@ -175,6 +178,7 @@ interface RawConfig {
   LOGIN_MAX_FAILURES_PER_ADDRESS: number;
   LOGIN_HASH_QUEUE_MAX: number;
   CASE_TICK_INTERVAL_MS: number;
+  REPORT_CHECK_INTERVAL_MS: number;
   CASE_FEED_POLL_MS: number;
   HUB_ROLE: HubRole;
   WEBHOOK_MAX_ATTEMPTS: number;
@@ -205,6 +209,16 @@ interface RawConfig {
 
 export const configVariables = Object.keys(schema.properties);
 
+/** A variable's value through its parser; a parser's complaint becomes HUB_ERR_CONFIG naming it. */
+function parseVariable<T>(name: string, value: string, parse: (value: string) => T): T {
+  try {
+    return parse(value);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new HubError('HUB_ERR_CONFIG', `\n  ${name} ${why} (got ${JSON.stringify(value)})`);
+  }
+}
+
 export function loadConfig(env: Env = process.env): HubConfig {
   const data: Env = {};
   for (const name of configVariables) if (env[name] !== undefined) data[name] = env[name];
@@ -228,26 +242,12 @@ export function loadConfig(env: Env = process.env): HubConfig {
   const calendarProblem =
     timeZoneProblem(raw.CITY_TIMEZONE) ?? workingPeriodsProblem(raw.WORKING_HOURS);
   if (calendarProblem) throw new HubError('HUB_ERR_CONFIG', `\n  ${calendarProblem}`);
-  let trustProxy: TrustProxy;
-  try {
-    trustProxy = parseTrustProxy(raw.TRUST_PROXY);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new HubError(
-      'HUB_ERR_CONFIG',
-      `\n  TRUST_PROXY ${why} (got ${JSON.stringify(raw.TRUST_PROXY)})`,
-    );
-  }
-  let httpAllowedOrigins: string[];
-  try {
-    httpAllowedOrigins = parseAllowedOrigins(raw.HTTP_ALLOWED_ORIGINS);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new HubError(
-      'HUB_ERR_CONFIG',
-      `\n  HTTP_ALLOWED_ORIGINS ${why} (got ${JSON.stringify(raw.HTTP_ALLOWED_ORIGINS)})`,
-    );
-  }
+  const trustProxy = parseVariable('TRUST_PROXY', raw.TRUST_PROXY, parseTrustProxy);
+  const httpAllowedOrigins = parseVariable(
+    'HTTP_ALLOWED_ORIGINS',
+    raw.HTTP_ALLOWED_ORIGINS,
+    parseAllowedOrigins,
+  );
   return {
     databaseUrl: raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
@@ -269,6 +269,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     loginMaxFailuresPerAddress: raw.LOGIN_MAX_FAILURES_PER_ADDRESS,
     loginHashQueueMax: raw.LOGIN_HASH_QUEUE_MAX,
     caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
+    reportCheckIntervalMs: raw.REPORT_CHECK_INTERVAL_MS,
     caseFeedPollMs: raw.CASE_FEED_POLL_MS,
     role: raw.HUB_ROLE,
     webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,

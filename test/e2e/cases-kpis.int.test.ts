@@ -173,6 +173,11 @@ describe('case KPIs', () => {
     expect(rows[0]).toEqual({
       key: '430302',
       registered: 5,
+      dispatched: 4, // A1, A2, A4, A6
+      dispatchedAccurately: 4,
+      fromSensors: 0,
+      fromHotline: 0,
+      fromInspection: 0,
       due: 4,
       deferred: 1,
       closed: 2,
@@ -189,10 +194,12 @@ describe('case KPIs', () => {
       reworkRate: 0.25,
       overduePendingRate: 0.25,
       extensionRate: 0.25,
+      accurateDispatchRate: 1,
       meanDispatchS: 4500, // (1 + 2 + 1 + 1) h ÷ 4
       meanAcceptS: 6000, // (1 + 2 + 2) h ÷ 3
       meanHandleS: 61200, // (8 + 26) h ÷ 2
       meanCloseS: 108000, // (20 + 40) h ÷ 2
+      meanHandledAfterS: 72000, // (10 + 30) h ÷ 2
     });
     expect(rows[1]).toMatchObject({
       key: '430304',

@@ -33,13 +33,31 @@ function startProcess(env: Record<string, string>): Running {
   return { child, output: () => out, exited };
 }
 
+/** Stops (fast shutdown) an embedded server a killed hub left running under `dir`. */
+async function stopLeftover(dir: string): Promise<void> {
+  const pidFile = await readFile(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').catch(() => '');
+  const pid = Number(pidFile.split('\n')[0]);
+  if (!(pid > 0)) return;
+  try {
+    process.kill(pid, 'SIGINT');
+  } catch {
+    return; // gone already
+  }
+  for (let i = 0; i < 100 && existsSync(path.join(dir, 'pg', 'postmaster.pid')); i++)
+    await new Promise((r) => setTimeout(r, 100));
+}
+
 describe('npm start on the embedded default database', () => {
   let dataDir = '';
   const running: Running[] = [];
 
   afterAll(async () => {
     for (const r of running) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (dataDir) {
+      // `npm start` runs its database in a process group of its own: a hub killed here leaves it.
+      await stopLeftover(dataDir);
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('starts PostgreSQL under DATA_DIR, serves a device, stops cleanly on SIGTERM and keeps the data', async () => {
@@ -124,6 +142,7 @@ describe('npm start on the embedded default database', () => {
       expect(existsSync(path.join(dir, 'pg', 'postmaster.pid'))).toBe(false);
     } finally {
       blocker.close();
+      await stopLeftover(dir);
       await rm(dir, { recursive: true, force: true });
     }
   });

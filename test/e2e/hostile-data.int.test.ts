@@ -119,6 +119,7 @@ describe('hostile input: photos, area scopes, webhooks, CSV import', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('image/png');
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
       expect(res.headers.get('content-disposition')).toMatch(
         /^inline; filename="[0-9a-f]{24}\.png"$/,
       );

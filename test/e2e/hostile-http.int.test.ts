@@ -106,6 +106,8 @@ describe('a hostile HTTP client', () => {
       ],
       ['GET', `/api/telemetry/${deviceId}?from=1999-12-31`, undefined, 'HUB_ERR_BAD_REQUEST'],
       ['GET', '/api/dead-letters?since=Infinity', undefined, 'HUB_ERR_BAD_REQUEST'],
+      ['GET', '/api/audit?from=0001-01-01T00:00:00Z', undefined, 'HUB_ERR_BAD_REQUEST'],
+      ['GET', '/api/kpis?to=9999-12-31T00:00:00Z', undefined, 'HUB_ERR_BAD_REQUEST'],
       ['GET', '/api/cases?q=a%00b', undefined, 'HUB_ERR_TEXT_INVALID'],
       ['GET', '/api/devices/a%00b', undefined, 'HUB_ERR_TEXT_INVALID'],
       ['GET', '/api/rules/a%00b', undefined, 'HUB_ERR_TEXT_INVALID'],
@@ -176,6 +178,26 @@ describe('a hostile HTTP client', () => {
     expect(row.detail.body.displayName).toBe('x\ufffd');
     const { rows } = await db.query(`SELECT 1 FROM users WHERE username = 'surrogate'`);
     expect(rows).toHaveLength(0);
+  });
+
+  it('audits a change made through an encoded path as the route it reached', async () => {
+    const res = await rawRequest(t.httpUrl, 'POST', '/%61pi/rules/gas.ch4/enable', bearer());
+    expect(res.status).toBe(200);
+    const u = await rawRequest(t.httpUrl, 'POST', '/%61pi/users/1/enable', bearer());
+    expect(u.status).toBe(200);
+    await waitFor(async () => {
+      const { rows } = await db.query(
+        `SELECT 1 FROM audit_log WHERE action = 'POST /api/users/:id/enable' AND status = 200`,
+      );
+      return rows.length > 0 ? true : undefined;
+    }, 'the audit row of the encoded user change');
+    const rows = await waitFor(async () => {
+      const { rows } = await db.query<{ action: string; status: number }>(
+        `SELECT action, status FROM audit_log WHERE action = 'POST /api/rules/:id/enable'`,
+      );
+      return rows.length > 0 ? rows : undefined;
+    }, 'the audit row of the encoded change');
+    expect(rows[0]).toMatchObject({ status: 200 });
   });
 
   it('sends security headers on pages, API answers, refusals and 404s', async () => {

@@ -15,10 +15,10 @@ import {
  * broker and ingest into the real database. Every payload ends stored or
  * dead-lettered with a code; the storage path never stalls (no spool, no
  * quarantine); afterwards every good reading of a control device is stored.
- * `npm test` runs a bounded number of payloads; `FUZZ_RUNS=5000` runs more
+ * `npm test` runs a bounded number of payloads; `HUB_FUZZ_RUNS=5000` runs more
  * (docs/testing.md). A failure prints fast-check's seed and the shrunk payload.
  */
-const numRuns = Number(process.env.FUZZ_RUNS ?? 150);
+const numRuns = Number(process.env.HUB_FUZZ_RUNS ?? 150);
 
 // Text PostgreSQL refuses, text it takes that looks alike, and odd Unicode.
 const poison = fc.constantFrom(

@@ -212,6 +212,66 @@ describe('poisoned readings', () => {
   });
 });
 
+describe('dead letters the database refuses', () => {
+  it('keeps a dead letter the database refuses in the quarantine and stores the others of its batch', async () => {
+    const t = await startTestHub({}, 'primary', { storageCheckMs: 100 });
+    cleanups.push(() => t.stop());
+    // A refusal text cleaning cannot cure (23514, as a site's own constraint or trigger might).
+    await t.hub.db.pool.query(
+      `ALTER TABLE dead_letters ADD CONSTRAINT test_refuses CHECK (payload NOT LIKE '%REFUSE-ME%')`,
+    );
+    const c = await connectDevice(t.mqttUrl, t.devices.dust_noise);
+    cleanups.push(async () => c.end(true));
+    const topic = `devices/${t.devices.dust_noise.id}/telemetry`;
+    // Sent at once, so the three are one dead-letter batch.
+    await Promise.all(
+      ['not json 1', '{"REFUSE-ME": 1', 'not json 2'].map((p) =>
+        c.publishAsync(topic, p, { qos: 1 }),
+      ),
+    );
+    await t.hub.ingest.drain();
+    const letters = await deadLetters(t);
+    expect(letters.map((l) => l.payload)).toEqual(['not json 1', 'not json 2']);
+    const dir = path.join(t.hub.config.dataDir, 'spool', 'quarantine');
+    const files = await readdir(dir);
+    const kept = files.find((f) => f.endsWith('-dead-letters.jsonl'))!;
+    expect(JSON.parse(await readFile(path.join(dir, kept), 'utf8'))).toMatchObject({
+      code: 'HUB_ERR_PAYLOAD_JSON',
+      payload: '{"REFUSE-ME": 1',
+    });
+    expect(await readFile(path.join(dir, `${kept}.reason.txt`), 'utf8')).toMatch(/SQLSTATE 23514/);
+    expect((await health(t)).storage.problems.map((p) => p.code)).toEqual(['storage_quarantine']);
+    // Storage goes on.
+    await c.publishAsync(topic, JSON.stringify(quietReading('dust_noise', 1)), { qos: 1 });
+    await waitFor(
+      async () => ((await stored(t, t.devices.dust_noise.id)).length === 1 ? true : undefined),
+      'a reading stored',
+    );
+  });
+
+  it('writes a dead letter that came while another dead-letter write was under way, without waiting for a third', async () => {
+    const t = await startTestHub();
+    cleanups.push(() => t.stop());
+    const c = await connectDevice(t.mqttUrl, t.devices.waterlogging);
+    cleanups.push(async () => c.end(true));
+    const topic = `devices/${t.devices.waterlogging.id}/telemetry`;
+    // Hold the table so the first write waits, as a slow database would.
+    const locker = await t.hub.db.pool.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE dead_letters IN EXCLUSIVE MODE');
+    await c.publishAsync(topic, 'first', { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    await c.publishAsync(topic, 'second', { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    await locker.query('COMMIT');
+    locker.release();
+    await waitFor(
+      async () => ((await deadLetters(t)).length === 2 ? true : undefined),
+      'both dead letters stored',
+    );
+  });
+});
+
 describe('data at rest', () => {
   it('makes DATA_DIR and everything under it private to the hub user, also for an existing install', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hub-private-'));
