@@ -225,6 +225,22 @@ export async function createBroker(
     onlineCount: () => presence.onlineCount(),
     /** Publishes through the broker; in a cluster any node's subscriber receives it. */
     publish,
+    /**
+     * Every message on `topic` delivered by the broker, from any node of a
+     * cluster (the shared emitter); what a screen watches (issue #13). No
+     * work for topics nobody taps. Returns the way to stop.
+     */
+    tap(topic: string, onPayload: (payload: Buffer) => void): () => void {
+      const deliver = (packet: { payload: Buffer | string }, cb: () => void) => {
+        try {
+          onPayload(Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+        } finally {
+          cb();
+        }
+      };
+      aedes.subscribe(topic, deliver as never, () => {});
+      return () => aedes.unsubscribe(topic, deliver as never, () => {});
+    },
     /** A registry change, applied on every node (disable/re-key disconnects the device). */
     applyDevice: replicated.applyDevice,
     flushStatus: () => presence.flush(),

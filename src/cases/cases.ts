@@ -26,6 +26,9 @@ import {
 } from '../db/index.js';
 import {
   HubError,
+  areaAt,
+  caseCodePrefix,
+  caseRegistrarRoles,
   addDeadline,
   caseScopeOf,
   parseWorkingPeriods,
@@ -165,7 +168,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
       data: e.data ?? {},
       crewId: c.crewId,
       prevCrewId: e.prevCrewId ?? null,
-      district: c.gridCode ? c.gridCode.slice(0, 6) : null,
+      district: c.gridCode ? areaAt(c.gridCode, 'district') : null,
       snapshot: c,
     });
     return { reason: e.reason, case: c, action: e.action, prevCrewId: e.prevCrewId ?? null };
@@ -463,7 +466,11 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
           const policy = await ruleCasePolicy(pool, event.alarm.ruleId);
           if (!policy.openCase) return;
           await transaction(async (db) => {
-            const created = await registerCaseForAlarm(db, event.alarm, timeZone);
+            const created = await registerCaseForAlarm(
+              db,
+              event.alarm,
+              caseCodePrefix(now(), timeZone),
+            );
             if (!created) return [];
             const full = (await getCaseDetail(db, created.id))!;
             logger.info({ caseCode: full.code, alarmId: event.alarm.id }, 'case registered');
@@ -482,13 +489,19 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
 
     /** A case an operator enters (12345 hotline call, inspector's finding). */
     async createManual(actor: Actor, input: ManualCaseInput): Promise<CaseDetail> {
-      if (!['admin', 'operator', 'supervisor'].includes(actor.role)) {
+      if (actor.role === 'system' || !caseRegistrarRoles.includes(actor.role)) {
         throw new HubError('HUB_ERR_FORBIDDEN', `${actor.role} may not register cases`);
       }
       return withLock(async () => {
         const at = now().toISOString();
         const changes = await transaction(async (db) => {
-          const created = await insertManualCase(db, input, at, timeZone, caseScopeOf(actor));
+          const created = await insertManualCase(
+            db,
+            input,
+            at,
+            caseCodePrefix(new Date(at), timeZone),
+            caseScopeOf(actor),
+          );
           if (!created) {
             throw new HubError(
               'HUB_ERR_OUT_OF_AREA',

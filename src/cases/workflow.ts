@@ -1,4 +1,5 @@
-import type { CaseState } from '../domain/index.js';
+import { caseActions, openCaseStates, roles } from '../domain/index.js';
+import type { CaseAction, CaseState, Role } from '../domain/index.js';
 
 /**
  * The case lifecycle as data (style.md, lesson 11): the seven stages of digital
@@ -6,25 +7,8 @@ import type { CaseState } from '../domain/index.js';
  * (退回), deferred (缓办), cancelled (作废), rework (返工) and extension (延期).
  * `to: null` keeps the state (extension, comment). Admin may do every action.
  */
-export const roles = ['admin', 'operator', 'supervisor', 'crew', 'viewer'] as const;
-export type Role = (typeof roles)[number];
-
-export const caseActions = [
-  'dispatch',
-  'reassign',
-  'accept',
-  'return',
-  'handle',
-  'verify',
-  'rework',
-  'close',
-  'cancel',
-  'defer',
-  'resume',
-  'extend',
-  'comment',
-] as const;
-export type CaseAction = (typeof caseActions)[number];
+// The lists live in domain/catalog.ts (issue #12); re-exported for the room's callers.
+export { caseActions, roles, type CaseAction, type Role };
 
 export interface Transition {
   readonly from: readonly CaseState[];
@@ -33,58 +17,43 @@ export interface Transition {
   readonly roles: readonly Role[];
   /** What the action needs in its body. */
   readonly requires?: 'reason' | 'note' | 'hours';
-  readonly zh: string;
 }
-
-const open: readonly CaseState[] = [
-  'registered',
-  'dispatched',
-  'in_handling',
-  'handled',
-  'verified',
-  'returned',
-  'deferred',
-];
 
 export const transitions: Readonly<Record<CaseAction, Transition>> = {
   // 派遣: to the department/crew of the routing table, or one the operator names.
-  dispatch: { from: ['registered', 'returned'], to: 'dispatched', roles: ['operator'], zh: '派遣' },
+  dispatch: { from: ['registered', 'returned'], to: 'dispatched', roles: ['operator'] },
   reassign: {
     from: ['dispatched', 'in_handling'],
     to: 'dispatched',
     roles: ['operator'],
-    zh: '改派',
   },
   // 处置: the crew signs for the case.
-  accept: { from: ['dispatched'], to: 'in_handling', roles: ['crew'], zh: '签收' },
+  accept: { from: ['dispatched'], to: 'in_handling', roles: ['crew'] },
   // 退回: wrong department; the control room dispatches again.
   return: {
     from: ['dispatched'],
     to: 'returned',
     roles: ['crew'],
     requires: 'reason',
-    zh: '退回',
   },
   // 反馈: the crew reports the fix with a note and optional photos.
-  handle: { from: ['in_handling'], to: 'handled', roles: ['crew'], requires: 'note', zh: '反馈' },
+  handle: { from: ['in_handling'], to: 'handled', roles: ['crew'], requires: 'note' },
   // 核查: a supervisor (or the telemetry itself, see auto-verify) confirms the fix.
-  verify: { from: ['handled'], to: 'verified', roles: ['supervisor'], zh: '核查通过' },
+  verify: { from: ['handled'], to: 'verified', roles: ['supervisor'] },
   // 返工: verification failed, back to the crew.
   rework: {
     from: ['handled', 'verified'],
     to: 'in_handling',
     roles: ['supervisor'],
     requires: 'reason',
-    zh: '返工',
   },
-  close: { from: ['verified'], to: 'closed', roles: ['supervisor', 'operator'], zh: '结案' },
+  close: { from: ['verified'], to: 'closed', roles: ['supervisor', 'operator'] },
   // 作废: false alarm, with a reason.
   cancel: {
     from: ['registered', 'dispatched', 'returned', 'deferred'],
     to: 'cancelled',
     roles: ['operator', 'supervisor'],
     requires: 'reason',
-    zh: '作废',
   },
   // 缓办: excluded from the due count of the KPIs.
   defer: {
@@ -92,23 +61,20 @@ export const transitions: Readonly<Record<CaseAction, Transition>> = {
     to: 'deferred',
     roles: ['supervisor'],
     requires: 'reason',
-    zh: '缓办',
   },
-  resume: { from: ['deferred'], to: 'registered', roles: ['supervisor', 'operator'], zh: '恢复' },
+  resume: { from: ['deferred'], to: 'registered', roles: ['supervisor', 'operator'] },
   // 延期: an extension of the deadline; the state stays.
   extend: {
     from: ['dispatched', 'in_handling'],
     to: null,
     roles: ['supervisor'],
     requires: 'hours',
-    zh: '延期',
   },
   comment: {
-    from: open,
+    from: openCaseStates,
     to: null,
     roles: ['operator', 'supervisor', 'crew'],
     requires: 'note',
-    zh: '备注',
   },
 };
 

@@ -35,7 +35,9 @@ import {
 import { requireRole } from './auth.js';
 import {
   HubError,
+  areaCodePattern,
   deadlineUnits,
+  deviceIdPatternSource,
   facilityTypes,
   severities,
   type DeadlineUnit,
@@ -45,7 +47,7 @@ export interface AdminRouteDeps {
   readonly db: Queryable;
 }
 
-const key = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' } as const;
+const key = { type: 'string', pattern: deviceIdPatternSource } as const;
 const name = { type: 'string', minLength: 1, maxLength: 100 } as const;
 const minutes = { type: 'integer', minimum: 1, maximum: 525600 } as const;
 const keyParams = { type: 'object', required: ['id'], properties: { id: key } } as const;
@@ -55,7 +57,7 @@ const idParams = {
   properties: { id: { type: 'integer', minimum: 1 } },
 } as const;
 /** '' (the whole city) or a district (6), street (9), community (12) or grid (15) code. */
-const areaPrefix = { type: 'string', pattern: '^(\\d{6}|\\d{9}|\\d{12}|\\d{15})?$' } as const;
+const areaPrefix = { type: 'string', pattern: `^(${areaCodePattern.slice(1, -1)})?$` } as const;
 const nullableType = { anyOf: [{ enum: [...facilityTypes] }, { type: 'null' }] } as const;
 
 const departmentSchema = {

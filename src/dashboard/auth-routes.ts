@@ -19,7 +19,7 @@ import {
   type UserPatch,
   type UserRecord,
 } from '../db/index.js';
-import { HubError, hashSecret, secretCost, verifySecret } from '../domain/index.js';
+import { HubError, hashSecret, roles, secretCost, verifySecret } from '../domain/index.js';
 import {
   hashToken,
   newSessionToken,
@@ -58,7 +58,6 @@ const userSchema = {
   },
 } as const;
 
-const roles = ['admin', 'operator', 'supervisor', 'crew', 'viewer'] as const;
 const password = { type: 'string', minLength: 10, maxLength: 200 } as const;
 const userIdParams = {
   type: 'object',

@@ -29,10 +29,12 @@ import {
   caseStates,
   facilityTypes,
   generateSecret,
+  gridCodePattern,
   severities,
   type CaseDetail,
 } from '../domain/index.js';
 import { actorOf, requireRole, type UserRole } from './auth.js';
+import { createIdempotency } from './idempotency.js';
 import { maxPhotoBytes, photoHeaders, photoTypeOf } from './photos.js';
 
 export interface CaseRouteDeps {
@@ -60,6 +62,8 @@ function actor(req: FastifyRequest) {
 /** Cases, actions, photos and webhooks (KPIs: kpi-routes.ts) (docs/api.md, "Cases workflow"). */
 export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): void {
   const { db, cases } = deps;
+  // Case creation and actions may be retried by an offline phone or Node-RED (issue #13).
+  const idempotency = createIdempotency(db);
 
   const visibleCase = (req: FastifyRequest, id: number): Promise<CaseDetail> =>
     cases.read(actor(req), id);
@@ -129,6 +133,8 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
     '/cases',
     {
       ...requireRole(...staff),
+      preHandler: idempotency.preHandler,
+      onSend: idempotency.onSend,
       schema: {
         tags: ['cases'],
         body: {
@@ -143,7 +149,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
             description: { type: 'string', maxLength: 2000 },
             facilityType: { enum: [...facilityTypes] },
             deviceId: { type: 'string' },
-            gridCode: { type: 'string', pattern: '^\\d{15}$' },
+            gridCode: { type: 'string', pattern: gridCodePattern },
             location: { type: 'string', maxLength: 200 },
             lat: { type: 'number', minimum: -90, maximum: 90 },
             lon: { type: 'number', minimum: -180, maximum: 180 },
@@ -197,6 +203,8 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   }>(
     '/cases/:id/actions/:action',
     {
+      preHandler: idempotency.preHandler,
+      onSend: idempotency.onSend,
       schema: {
         tags: ['cases'],
         params: {

@@ -16,7 +16,9 @@ import {
 } from '../db/index.js';
 import {
   HubError,
+  deviceIdPatternSource,
   facilityTypes,
+  gridCodePattern,
   generateSecret,
   hashDeviceSecret,
   isStorableText,
@@ -65,9 +67,9 @@ const deviceBody = {
   additionalProperties: false,
   required: ['id', 'type', 'gridCode', 'name'],
   properties: {
-    id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' },
+    id: { type: 'string', pattern: deviceIdPatternSource },
     type: { enum: [...facilityTypes] },
-    gridCode: { type: 'string', pattern: '^\\d{15}$' },
+    gridCode: { type: 'string', pattern: gridCodePattern },
     name: { type: 'string', minLength: 1, maxLength: 200 },
     lat: { type: ['number', 'null'], minimum: -90, maximum: 90 },
     lon: { type: ['number', 'null'], minimum: -180, maximum: 180 },

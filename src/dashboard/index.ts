@@ -15,4 +15,5 @@ export {
 export { contentSecurityPolicy, securityHeaders, type CspExtras } from './csp.js';
 export { createOpsServer } from './ops-server.js';
 export { createSessionEnds, type SessionEnds } from './sessions.js';
+export { createDeviceStatusFeed, maxWatchesPerSocket } from './device-live.js';
 export { createLoginGuard, defaultLoginGuard, type LoginGuardOptions } from './login-guard.js';

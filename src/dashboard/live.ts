@@ -2,8 +2,11 @@ import type { Logger } from 'pino';
 import type { Server as SocketServer, Socket } from 'socket.io';
 import type { CaseChange, CaseFeed } from '../cases/index.js';
 import {
+  alarmEventsSince,
   caseEventsSince,
   liveIntegrationTokens,
+  oldestAlarmVersion,
+  openAlarmsIn,
   openCaseDetails,
   validSessions,
   type Queryable,
@@ -11,12 +14,15 @@ import {
 } from '../db/index.js';
 import {
   HubError,
+  areaAt,
   caseScopeOf,
+  type AlarmChange,
   type ClientToServerEvents,
   type ServerToClientEvents,
   type SessionEndReason,
 } from '../domain/index.js';
 import { sessionCookie, sessionForToken, tokenFrom } from './auth.js';
+import type { AlarmFeed } from '../rules/index.js';
 import type { SessionEnds } from './sessions.js';
 
 type Io = SocketServer<ClientToServerEvents, ServerToClientEvents>;
@@ -29,6 +35,9 @@ const roleRoom = (role: string) => `role:${role}`;
 /** Every connection of one session, and of one user: to end them or re-scope them at once. */
 const sessionRoom = (tokenHash: string) => `session:${tokenHash}`;
 const userRoom = (userId: number) => `user:${userId}`;
+/** Alarms: everyone in the control room without an area, and each area code at every level. */
+const alarmCityRoom = 'alarms:city';
+const alarmAreaRoom = (code: string) => `alarms:area:${code}`;
 
 /** The more a client missed, the cheaper a fresh snapshot is than a replay. */
 const maxReplay = 5000;
@@ -54,10 +63,12 @@ export function attachLive(
   io: Io,
   db: Queryable,
   feed: CaseFeed,
+  alarmFeed: AlarmFeed,
   sessions: SessionEnds,
   logger: Logger,
 ): void {
   feed.onChange((change) => broadcastChange(io, change));
+  alarmFeed.onChange((change) => broadcastAlarm(io, change));
   sessions.onEnd((hashes, reason) => endLive(io, hashes.map(sessionRoom), reason));
   sessions.onUserChanged((userId) => endLive(io, [userRoom(userId)], 'user_changed'));
 
@@ -112,14 +123,63 @@ export function attachLive(
         socket.emit('cases:snapshot', { ...snapshot, version: Math.min(snapshot.version, upTo) });
       })
       .catch((err: unknown) => logger.error({ err }, 'case snapshot or replay failed'));
+
+    // Crews get their work as cases; alarms are the control room's.
+    if (user.role === 'crew') return;
+    const alarmsSince = Number(
+      (socket.handshake.auth as { alarmsSinceVersion?: unknown }).alarmsSinceVersion,
+    );
+    void alarmFeed
+      .withLock(() => sendAlarms(socket, db, scope.area, alarmsSince, alarmFeed.cursor()))
+      .catch((err: unknown) => logger.error({ err }, 'alarm snapshot or replay failed'));
   });
+}
+
+/**
+ * Under the alarm feed's lock (nothing is broadcast meanwhile): the alarm
+ * changes after `since` up to the feed's cursor, or a snapshot of the open
+ * alarms, then the rooms; so a change is either sent here or after the join,
+ * never both, never neither (decision 0160).
+ */
+async function sendAlarms(
+  socket: Socket<ClientToServerEvents, ServerToClientEvents>,
+  db: Queryable,
+  area: string | null,
+  since: number,
+  upTo: number,
+): Promise<void> {
+  const room = area ? alarmAreaRoom(area) : alarmCityRoom;
+  // A resume from before the oldest change kept (pruned after a week) gets a snapshot.
+  if (Number.isInteger(since) && since >= 0 && since >= (await oldestAlarmVersion(db)) - 1) {
+    const missed = await alarmEventsSince(db, since, area, maxReplay + 1, upTo);
+    if (missed.length <= maxReplay) {
+      await socket.join(room);
+      for (const c of missed) socket.emit('alarm:changed', c);
+      return;
+    }
+  }
+  const alarms = await openAlarmsIn(db, area);
+  await socket.join(room);
+  socket.emit('alarms:snapshot', { version: upTo, alarms });
+}
+
+/** Sends an alarm change to the city and to the rooms of every area that holds it. */
+export function broadcastAlarm(io: Io, change: AlarmChange): void {
+  const code = change.alarm.gridCode;
+  const rooms = [alarmCityRoom];
+  for (const level of ['district', 'street', 'community', 'grid'] as const) {
+    const at = areaAt(code, level);
+    if (at) rooms.push(alarmAreaRoom(at));
+  }
+  io.to(rooms).emit('alarm:changed', change);
 }
 
 /** Sends a change to the rooms that may see it; socket.io sends once per socket. */
 export function broadcastChange(io: Io, change: CaseChange): void {
   const c = change.case;
   const rooms = [cityRoom];
-  if (c.gridCode) rooms.push(areaRoom(c.gridCode.slice(0, 6)));
+  const district = c.gridCode ? areaAt(c.gridCode, 'district') : null;
+  if (district) rooms.push(areaRoom(district));
   if (c.crewId) rooms.push(crewRoom(c.crewId));
   if (change.prevCrewId) rooms.push(crewRoom(change.prevCrewId));
   io.to(rooms).emit('case:changed', { reason: change.reason, case: c, action: change.action });

@@ -1,7 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import {
-  acknowledgeAlarm,
   createRule,
   deleteRuleOverride,
   editRule,
@@ -18,7 +17,6 @@ import {
   overrideScopes,
   severities,
   timeZoneProblem,
-  type AlarmRecord,
   type RuleDefinition,
 } from '../domain/index.js';
 import { requireRole } from './auth.js';
@@ -31,8 +29,6 @@ export interface RulesRoutesDeps {
   readonly db: Queryable;
   /** Recompiles the evaluator's rules from the database: changes apply without a restart. */
   readonly reloadRules?: () => Promise<void>;
-  /** Told when an operator acknowledges an alarm. */
-  readonly onAlarmAcknowledged?: (alarm: AlarmRecord) => void;
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -107,7 +103,7 @@ const editBody = {
   },
 } as const;
 
-/** /api/rules and /api/alarms/:id/ack (docs/api.md, docs/rules.md). */
+/** /api/rules (docs/api.md, docs/rules.md). */
 export function registerRulesRoutes(api: FastifyInstance, deps: RulesRoutesDeps): void {
   const { db } = deps;
   const guard = requireRole('supervisor');
@@ -250,27 +246,6 @@ export function registerRulesRoutes(api: FastifyInstance, deps: RulesRoutesDeps)
       if (!removed) throw new HubError('HUB_ERR_NOT_FOUND', 'no such override');
       await reload();
       return reply.status(204).send();
-    },
-  );
-
-  api.post<{ Params: { id: string } }>(
-    '/alarms/:id/ack',
-    {
-      ...requireRole('operator', 'supervisor'),
-      schema: {
-        params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } } },
-      },
-    },
-    async (req) => {
-      // Who acknowledged is the logged-in user, never a name the client sends.
-      const { alarm, changed } = await acknowledgeAlarm(
-        db,
-        Number(req.params.id),
-        req.user?.username ?? 'operator',
-      );
-      if (!alarm) throw new HubError('HUB_ERR_NOT_FOUND', `alarm ${req.params.id}`);
-      if (changed) deps.onAlarmAcknowledged?.(alarm);
-      return alarm;
     },
   );
 }

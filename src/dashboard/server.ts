@@ -12,25 +12,31 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { Server as SocketServer } from 'socket.io';
 import type { CaseFeed, CaseService, EvaluationService, ReportService } from '../cases/index.js';
-import { sweepExpiredSessions, type Queryable } from '../db/index.js';
+import type { AlarmDesk, AlarmFeed } from '../rules/index.js';
+import type { ReadingWatch } from '../ingest/index.js';
+import { sweepExpiredSessions, type EventFeed, type Queryable } from '../db/index.js';
 import {
   isHubError,
   type ClientToServerEvents,
+  type DeviceStatusChange,
   type ServerToClientEvents,
 } from '../domain/index.js';
 import type { Registry } from 'prom-client';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerAlarmRoutes } from './alarm-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { setupAuth } from './auth.js';
 import { securityHeaders, tileOrigins } from './csp.js';
 import { ajvOptions, setupInputChecks } from './input.js';
 import { registerCaseRoutes } from './case-routes.js';
+import { registerCatalogRoutes } from './catalog-routes.js';
 import { registerKpiRoutes } from './kpi-routes.js';
 import { registerEvaluationRoutes } from './evaluation-routes.js';
 import { registerCalendarRoutes } from './calendar-routes.js';
 import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
 import { originAllowed, type CookieSecure, type TrustProxy } from './http-config.js';
 import { listenOrExplain } from './listen.js';
+import { attachDeviceLive } from './device-live.js';
 import { attachLive, revalidateLiveSessions } from './live.js';
 import { maxPhotoBytes } from './photos.js';
 import { registerApiRoutes, type ApiDeps } from './routes.js';
@@ -52,6 +58,14 @@ export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps,
   readonly reports: ReportService;
   /** Every node's case changes, in version order (socket.io). */
   readonly caseFeed: CaseFeed;
+  /** Every node's alarm changes, in version order (socket.io, decision 0160). */
+  readonly alarmFeed: AlarmFeed;
+  /** Acknowledge, shelve, unshelve (REST). */
+  readonly alarmDesk: AlarmDesk;
+  /** Every node's device online/offline flips, in version order (decision 0162). */
+  readonly deviceStatusFeed: EventFeed<DeviceStatusChange>;
+  /** Readings of watched devices from the broker; absent: `device:watch` is refused. */
+  readonly readingWatch?: ReadingWatch;
   /** Case photos go under `<dataDir>/photos` (issue #5); default: the OS temp dir. */
   readonly dataDir?: string;
   /** WEBHOOK_ALLOW_PRIVATE_TARGETS (default false). */
@@ -202,6 +216,8 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
   );
   await app.register(async (api) => registerDeviceRoutes(api, deps), { prefix: '/api' });
   await app.register(async (api) => registerRulesRoutes(api, deps), { prefix: '/api' });
+  await app.register(async (api) => registerCatalogRoutes(api, deps), { prefix: '/api' });
+  await app.register(async (api) => registerAlarmRoutes(api, deps), { prefix: '/api' });
   const registry = deps.metricsRegistry;
   if (registry) {
     // Prometheus scrapes without a session (counters, no records); keep HTTP private or proxied.
@@ -235,7 +251,14 @@ export async function createDashboard(
     },
   });
 
-  attachLive(io, deps.db, deps.caseFeed, sessions, logger);
+  attachLive(io, deps.db, deps.caseFeed, deps.alarmFeed, sessions, logger);
+  const deviceLive = attachDeviceLive(
+    io,
+    deps.db,
+    deps.deviceStatusFeed,
+    deps.readingWatch,
+    logger,
+  );
 
   // Expired sessions go; live connections whose session ended elsewhere (another
   // hub process, an expiry) are told and closed.
@@ -254,6 +277,7 @@ export async function createDashboard(
     port = await listenOrExplain(app, options);
   } catch (err) {
     clearInterval(sweep);
+    deviceLive.stop();
     throw err;
   }
   logger.info({ host: options.host, port }, 'HTTP and socket.io listening');
@@ -264,6 +288,7 @@ export async function createDashboard(
     port,
     async close(): Promise<void> {
       clearInterval(sweep);
+      deviceLive.stop();
       closing = true;
       io.disconnectSockets(true);
       // Every engine connection (websockets included) ends, so the HTTP server can close.

@@ -1,4 +1,4 @@
-import type { DeadlineUnit } from '../domain/index.js';
+import { severities, type DeadlineUnit } from '../domain/index.js';
 import type { Queryable } from './pool.js';
 
 /**
@@ -285,8 +285,9 @@ const deadlineColumns = `id, severity, facility_type AS "facilityType",
 export async function listCaseDeadlines(db: Queryable): Promise<CaseDeadline[]> {
   const { rows } = await db.query<CaseDeadline>(
     `SELECT ${deadlineColumns} FROM case_deadlines
-     ORDER BY array_position(ARRAY['critical', 'major', 'minor', 'warning'], severity),
+     ORDER BY array_position($1::text[], severity),
               facility_type NULLS FIRST`,
+    [severities],
   );
   return rows;
 }

@@ -1,12 +1,19 @@
-import type { AlarmRecord, AlarmSourceKind, FacilityType, Severity } from '../domain/index.js';
+import {
+  severities,
+  type AlarmRecord,
+  type AlarmSourceKind,
+  type FacilityType,
+  type Severity,
+} from '../domain/index.js';
 import type { Queryable } from './pool.js';
 
-const columns = `id, source, source_kind AS "sourceKind", device_id AS "deviceId", rule_id AS "ruleId",
+export const alarmColumns = `id, source, source_kind AS "sourceKind", device_id AS "deviceId", rule_id AS "ruleId",
   rule_version AS "ruleVersion", facility_type AS "facilityType", grid_code AS "gridCode", severity, state,
   title, metric, threshold, last_value AS "lastValue", peak_value AS "peakValue", count,
   first_reading_at AS "firstReadingAt", last_reading_at AS "lastReadingAt", opened_at AS "openedAt",
   cleared_at AS "clearedAt", flapping, acknowledged_at AS "acknowledgedAt",
-  acknowledged_by AS "acknowledgedBy", explain`;
+  acknowledged_by AS "acknowledgedBy", explain, version, ack_comment AS "ackComment",
+  shelved_until AS "shelvedUntil", shelved_by AS "shelvedBy", shelve_comment AS "shelveComment"`;
 
 type Value = number | boolean | string | null;
 
@@ -51,7 +58,7 @@ export async function openAlarm(
        peak_value = GREATEST(alarms.peak_value, EXCLUDED.peak_value),
        last_reading_at = EXCLUDED.last_reading_at,
        updated_at = now()
-     RETURNING ${columns}, (xmax = 0) AS inserted`,
+     RETURNING ${alarmColumns}, (xmax = 0) AS inserted`,
     [
       a.source ?? a.deviceId,
       a.sourceKind ?? 'device',
@@ -84,15 +91,18 @@ export async function clearAlarm(
 ): Promise<AlarmRecord | null> {
   const { rows } = await db.query<AlarmRecord>(
     `UPDATE alarms SET state = 'cleared', cleared_at = to_timestamp($4 / 1000.0), last_value = $3::jsonb,
-       updated_at = now()
+       shelved_until = NULL, updated_at = now()
      WHERE source = $1 AND rule_id = $2 AND state = 'open'
-     RETURNING ${columns}`,
+     RETURNING ${alarmColumns}`,
     [source, ruleId, JSON.stringify(value), atMs],
   );
   return rows[0] ?? null;
 }
 
-/** A multi-level rule crossed a level: the same alarm, another severity. */
+/**
+ * A multi-level rule crossed a level: the same alarm, another severity. A
+ * rise (a more urgent severity) ends a shelving: the alarm worsened (#13).
+ */
 export async function changeAlarmSeverity(
   db: Queryable,
   id: number,
@@ -102,8 +112,10 @@ export async function changeAlarmSeverity(
   const { rows } = await db.query<AlarmRecord>(
     `UPDATE alarms SET severity = $2, threshold = $3::jsonb, last_value = $4::jsonb, count = count + 1,
        peak_value = GREATEST(peak_value, $5), last_reading_at = to_timestamp($6 / 1000.0), updated_at = now(),
-       explain = CASE WHEN $7::text IS NULL THEN explain ELSE COALESCE(explain, '{}'::jsonb) || jsonb_build_object('detail', $7::text) END
-     WHERE id = $1 AND state = 'open' RETURNING ${columns}`,
+       explain = CASE WHEN $7::text IS NULL THEN explain ELSE COALESCE(explain, '{}'::jsonb) || jsonb_build_object('detail', $7::text) END,
+       shelved_until = CASE WHEN array_position($8::text[], $2) < array_position($8::text[], severity)
+                            THEN NULL ELSE shelved_until END
+     WHERE id = $1 AND state = 'open' RETURNING ${alarmColumns}`,
     [
       id,
       c.severity,
@@ -112,6 +124,7 @@ export async function changeAlarmSeverity(
       typeof c.value === 'number' ? c.value : null,
       c.atMs,
       c.detail ?? null,
+      severities,
     ],
   );
   return rows[0] ?? null;
@@ -120,7 +133,7 @@ export async function changeAlarmSeverity(
 export async function markAlarmFlapping(db: Queryable, id: number): Promise<AlarmRecord | null> {
   const { rows } = await db.query<AlarmRecord>(
     `UPDATE alarms SET flapping = true, updated_at = now() WHERE id = $1 AND state = 'open'
-     RETURNING ${columns}`,
+     RETURNING ${alarmColumns}`,
     [id],
   );
   return rows[0] ?? null;
@@ -147,28 +160,63 @@ export async function applyAlarmHolds(db: Queryable, holds: readonly AlarmHold[]
   );
 }
 
+/**
+ * Acknowledges an alarm as `by` (the logged-in user) with a comment; the
+ * first acknowledgement stands: `changed` is false when it was acknowledged.
+ */
 export async function acknowledgeAlarm(
   db: Queryable,
   id: number,
   by: string,
+  comment: string | null = null,
 ): Promise<{ alarm: AlarmRecord | null; changed: boolean }> {
-  const { rows } = await db.query<AlarmRecord & { updAt: string | null }>(
-    `WITH upd AS (
-       UPDATE alarms SET acknowledged_at = now(), acknowledged_by = $2, updated_at = now()
-       WHERE id = $1 AND acknowledged_at IS NULL RETURNING acknowledged_at)
-     SELECT ${columns}, (SELECT acknowledged_at FROM upd) AS "updAt" FROM alarms WHERE id = $1`,
-    [id, by],
+  const { rows } = await db.query<AlarmRecord>(
+    `UPDATE alarms SET acknowledged_at = now(), acknowledged_by = $2, ack_comment = $3, updated_at = now()
+     WHERE id = $1 AND acknowledged_at IS NULL RETURNING ${alarmColumns}`,
+    [id, by, comment],
   );
-  if (!rows[0]) return { alarm: null, changed: false };
-  const { updAt, ...alarm } = rows[0] as AlarmRecord & { updAt: string | null };
-  // The CTE's update is not visible to the outer SELECT of the same statement.
-  return updAt
-    ? { alarm: { ...alarm, acknowledgedAt: updAt, acknowledgedBy: by }, changed: true }
-    : { alarm, changed: false };
+  if (rows[0]) return { alarm: rows[0], changed: true };
+  return { alarm: await getAlarm(db, id), changed: false };
+}
+
+/** Shelves an open alarm until `until`; null when it is not open (or unknown). */
+export async function shelveAlarm(
+  db: Queryable,
+  id: number,
+  s: { until: string; by: string; comment: string | null },
+): Promise<AlarmRecord | null> {
+  const { rows } = await db.query<AlarmRecord>(
+    `UPDATE alarms SET shelved_until = $2, shelved_by = $3, shelve_comment = $4, updated_at = now()
+     WHERE id = $1 AND state = 'open' RETURNING ${alarmColumns}`,
+    [id, s.until, s.by, s.comment],
+  );
+  return rows[0] ?? null;
+}
+
+/** Ends a shelving; null when the alarm was not shelved. */
+export async function unshelveAlarm(db: Queryable, id: number): Promise<AlarmRecord | null> {
+  const { rows } = await db.query<AlarmRecord>(
+    `UPDATE alarms SET shelved_until = NULL, updated_at = now()
+     WHERE id = $1 AND shelved_until IS NOT NULL RETURNING ${alarmColumns}`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+/** Open alarms whose shelving ran out by `at`, unshelved. */
+export async function unshelveExpired(db: Queryable, at: string): Promise<AlarmRecord[]> {
+  const { rows } = await db.query<AlarmRecord>(
+    `UPDATE alarms SET shelved_until = NULL, updated_at = now()
+     WHERE shelved_until IS NOT NULL AND shelved_until <= $1 RETURNING ${alarmColumns}`,
+    [at],
+  );
+  return rows;
 }
 
 export async function getAlarm(db: Queryable, id: number): Promise<AlarmRecord | null> {
-  const { rows } = await db.query<AlarmRecord>(`SELECT ${columns} FROM alarms WHERE id = $1`, [id]);
+  const { rows } = await db.query<AlarmRecord>(`SELECT ${alarmColumns} FROM alarms WHERE id = $1`, [
+    id,
+  ]);
   return rows[0] ?? null;
 }
 
@@ -177,7 +225,7 @@ export async function listAlarms(
   q: { state?: string; limit: number },
 ): Promise<AlarmRecord[]> {
   const { rows } = await db.query<AlarmRecord>(
-    `SELECT ${columns} FROM alarms WHERE ($1::text IS NULL OR state = $1) ORDER BY id DESC LIMIT $2`,
+    `SELECT ${alarmColumns} FROM alarms WHERE ($1::text IS NULL OR state = $1) ORDER BY id DESC LIMIT $2`,
     [q.state ?? null, q.limit],
   );
   return rows;
@@ -185,7 +233,7 @@ export async function listAlarms(
 
 export async function listOpenAlarms(db: Queryable): Promise<AlarmRecord[]> {
   const { rows } = await db.query<AlarmRecord>(
-    `SELECT ${columns} FROM alarms WHERE state = 'open' ORDER BY id`,
+    `SELECT ${alarmColumns} FROM alarms WHERE state = 'open' ORDER BY id`,
   );
   return rows;
 }

@@ -1,4 +1,5 @@
 import {
+  caseCodeIdWidth,
   type CaseDetail,
   type CaseEvent,
   type CaseScope,
@@ -316,7 +317,7 @@ export interface ManualCaseInput {
 
 /**
  * Registers (立案) a case an operator enters: a 12345 hotline call or an
- * inspector's finding. The code carries the city's local date (`timeZone`).
+ * inspector's finding. The code starts with `codePrefix` (domain `caseCodePrefix`).
  * An area-scoped user registers only inside its area: the grid code, and the
  * device's grid when a device is named, must lie in it; otherwise nothing is
  * inserted and the result is null.
@@ -325,7 +326,7 @@ export async function insertManualCase(
   db: Queryable,
   c: ManualCaseInput,
   at: string,
-  timeZone: string,
+  codePrefix: string,
   scope: CaseScope,
 ): Promise<CaseDetail | null> {
   const { rows } = await db.query<{ id: number }>(
@@ -333,7 +334,7 @@ export async function insertManualCase(
      INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code,
                         source, description, location, lat, lon, created_at, updated_at)
      SELECT next.id,
-            'AJ-' || to_char($12::timestamptz AT TIME ZONE $13::text, 'YYYYMMDD') || '-' || lpad(next.id::text, 6, '0'),
+            $13::text || lpad(next.id::text, ${caseCodeIdWidth}, '0'),
             'registered', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12
      FROM (SELECT $6::text AS grid_code, NULL::text AS crew_id) c, next
      WHERE ${scopeCondition(14, 15)}
@@ -353,7 +354,7 @@ export async function insertManualCase(
       c.lat,
       c.lon,
       at,
-      timeZone,
+      codePrefix,
       scope.crewId,
       scope.area,
     ],

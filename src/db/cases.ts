@@ -1,40 +1,37 @@
-import type { AlarmRecord, CaseRecord } from '../domain/index.js';
+import { caseCodeIdWidth, caseKindOf, type AlarmRecord, type CaseRecord } from '../domain/index.js';
 import type { Queryable } from './pool.js';
 
 const columns = `id, code, version, state, kind, severity, title, facility_type AS "facilityType",
   device_id AS "deviceId", grid_code AS "gridCode", alarm_id AS "alarmId", recovered_at AS "recoveredAt",
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
-/** Alarms on a broken facility are 部件 (component) cases; conditions such as ponding are 事件. */
-const eventFacilityTypes = new Set(['waterlogging', 'dust_noise', 'gas']);
-
 /**
  * Registers (立案) the case of an alarm; at most one case per alarm. The code
- * carries the city's local date (CITY_TIMEZONE): it is read out over the phone.
+ * is `codePrefix` (domain `caseCodePrefix`: the city's local date) and the id.
  */
 export async function registerCaseForAlarm(
   db: Queryable,
   alarm: AlarmRecord,
-  timeZone: string,
+  codePrefix: string,
 ): Promise<CaseRecord | null> {
   const { rows } = await db.query<CaseRecord>(
     `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
      INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code, alarm_id)
      SELECT next.id,
-            'AJ-' || to_char(now() AT TIME ZONE $8::text, 'YYYYMMDD') || '-' || lpad(next.id::text, 6, '0'),
+            $8::text || lpad(next.id::text, ${caseCodeIdWidth}, '0'),
             'registered', $1, $2, $3, $4, $5, $6, $7
      FROM next
      ON CONFLICT (alarm_id) DO NOTHING
      RETURNING ${columns}`,
     [
-      eventFacilityTypes.has(alarm.facilityType) ? 'event' : 'component',
+      caseKindOf(alarm.facilityType),
       alarm.severity,
       alarm.title,
       alarm.facilityType,
       alarm.deviceId,
       alarm.gridCode,
       alarm.id,
-      timeZone,
+      codePrefix,
     ],
   );
   return rows[0] ?? null;

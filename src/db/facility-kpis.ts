@@ -1,4 +1,4 @@
-import { facilityCatalog, type AreaLevel } from '../domain/index.js';
+import { areaCodeLength, facilityCatalog, type AreaLevel } from '../domain/index.js';
 import type { Queryable } from './pool.js';
 
 /**
@@ -10,11 +10,11 @@ import type { Queryable } from './pool.js';
 /** SQL key of a device's area at each level; grid codes are 6 + 3 + 3 + 3 digits (domain/grid.ts). */
 const areaKey: Record<AreaLevel, string> = {
   grid: 'd.grid_code',
-  community: 'left(d.grid_code, 12)',
-  street: 'left(d.grid_code, 9)',
-  district: 'left(d.grid_code, 6)',
+  community: `left(d.grid_code, ${areaCodeLength.community})`,
+  street: `left(d.grid_code, ${areaCodeLength.street})`,
+  district: `left(d.grid_code, ${areaCodeLength.district})`,
   // The city is not a prefix of grid codes: it is the district's parent.
-  city: `(SELECT a.parent_code FROM areas a WHERE a.code = left(d.grid_code, 6))`,
+  city: `(SELECT a.parent_code FROM areas a WHERE a.code = left(d.grid_code, ${areaCodeLength.district}))`,
 };
 
 export interface FacilityCounts {

@@ -30,4 +30,7 @@ export * from './work-calendar.js';
 export { createListener } from './listen.js';
 export * from './integration-tokens.js';
 export * from './grafana-role.js';
+export * from './alarm-events.js';
+export * from './event-feed.js';
+export * from './idempotency.js';
 export * from './evaluation.js';

@@ -1,3 +1,4 @@
+import { areaCodeLength } from '../domain/index.js';
 import type { Queryable } from './pool.js';
 
 export const kpiGroupings = [
@@ -15,9 +16,9 @@ export type KpiGrouping = (typeof kpiGroupings)[number];
 /** SQL key per grouping; grid codes are 6 + 3 + 3 + 3 digits (domain/grid.ts). */
 const groupKey: Record<KpiGrouping, string> = {
   grid: 'c.grid_code',
-  community: 'left(c.grid_code, 12)',
-  street: 'left(c.grid_code, 9)',
-  district: 'left(c.grid_code, 6)',
+  community: `left(c.grid_code, ${areaCodeLength.community})`,
+  street: `left(c.grid_code, ${areaCodeLength.street})`,
+  district: `left(c.grid_code, ${areaCodeLength.district})`,
   department: 'c.department_id',
   crew: 'c.crew_id',
   // One row for the whole city, cases without a grid code included.

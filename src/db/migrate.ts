@@ -10,12 +10,7 @@ const migrationsDir = fileURLToPath(new URL('./migrations', import.meta.url));
  * own transaction, under an advisory lock, so two hub processes starting at
  * once, or one starting twice, apply each migration exactly once.
  */
-export async function migrate(
-  pool: Pool,
-  logger: Logger,
-  /** Tests re-apply one migration under later ones; the hub always checks the order. */
-  options: { checkOrder?: boolean } = {},
-): Promise<string[]> {
+export async function migrate(pool: Pool, logger: Logger): Promise<string[]> {
   const client = await pool.connect();
   let failed = false;
   try {
@@ -24,7 +19,7 @@ export async function migrate(
       dir: migrationsDir,
       direction: 'up',
       migrationsTable: 'schema_migrations',
-      checkOrder: options.checkOrder ?? true,
+      checkOrder: true,
       // Processes of a cluster start together: the others wait for the first, then find nothing to do.
       advisoryLockMode: 'wait',
       logger: {

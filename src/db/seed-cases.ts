@@ -1,6 +1,13 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { generateSecret, hashSecret, secretCost, type DeadlineUnit } from '../domain/index.js';
+import {
+  facilityTypes,
+  generateSecret,
+  hashSecret,
+  secretCost,
+  type DeadlineUnit,
+  type FacilityType,
+} from '../domain/index.js';
 import type { Queryable } from './pool.js';
 import { countUsers, insertUser } from './users.js';
 
@@ -135,13 +142,32 @@ export const defaultDeadlines: readonly {
 ];
 
 /** Departments that maintain each facility type in the demo city (属地管理 + 部门报到). */
-export const demoDepartments: readonly { id: string; name: string; types: readonly string[] }[] = [
-  { id: 'lighting', name: '市城市照明管理处', types: ['streetlight'] },
-  { id: 'drainage', name: '市排水管理处', types: ['manhole', 'pump_station', 'waterlogging'] },
-  { id: 'gas', name: '燃气公司抢修中心', types: ['gas'] },
-  { id: 'enforcement', name: '城管执法局', types: ['dust_noise'] },
-  { id: 'elevator', name: '电梯维保单位', types: ['elevator'] },
-];
+const departmentNames = {
+  lighting: '市城市照明管理处',
+  drainage: '市排水管理处',
+  gas: '燃气公司抢修中心',
+  enforcement: '城管执法局',
+  elevator: '电梯维保单位',
+} as const;
+/** A record, so a new facility type does not compile until it has a department (issue #12). */
+const departmentOfType: Readonly<Record<FacilityType, keyof typeof departmentNames>> = {
+  streetlight: 'lighting',
+  manhole: 'drainage',
+  pump_station: 'drainage',
+  waterlogging: 'drainage',
+  gas: 'gas',
+  dust_noise: 'enforcement',
+  elevator: 'elevator',
+};
+export const demoDepartments: readonly {
+  id: string;
+  name: string;
+  types: readonly FacilityType[];
+}[] = Object.entries(departmentNames).map(([id, name]) => ({
+  id,
+  name,
+  types: facilityTypes.filter((t) => departmentOfType[t] === id),
+}));
 
 /**
  * Seeds default deadlines (once, when the table is empty) and, when the demo

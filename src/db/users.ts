@@ -1,3 +1,4 @@
+import type { Role } from '../domain/index.js';
 import type { Queryable } from './pool.js';
 import { storableJson, storableText } from './storable.js';
 
@@ -5,7 +6,7 @@ export interface UserRecord {
   readonly id: number;
   readonly username: string;
   readonly displayName: string;
-  readonly role: 'admin' | 'operator' | 'supervisor' | 'crew' | 'viewer';
+  readonly role: Role;
   readonly departmentId: string | null;
   readonly crewId: string | null;
   readonly areaCode: string | null;

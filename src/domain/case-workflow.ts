@@ -1,9 +1,10 @@
+import type { CaseSource, Role } from './catalog.js';
 import type { CaseRecord } from './events.js';
 import type { DeadlineUnit } from './working-time.js';
 
 /** A case with its workflow fields (issue #5): who has it, its deadlines and its history counters. */
 export interface CaseDetail extends CaseRecord {
-  readonly source: 'alarm' | 'hotline' | 'inspection' | 'other';
+  readonly source: CaseSource;
   readonly description: string | null;
   readonly location: string | null;
   readonly lat: number | null;
@@ -52,7 +53,7 @@ export interface CaseEvent {
 export interface Actor {
   readonly id: number | null;
   readonly username: string;
-  readonly role: 'admin' | 'operator' | 'supervisor' | 'crew' | 'viewer' | 'system';
+  readonly role: Role | 'system';
   readonly crewId: string | null;
   readonly departmentId: string | null;
   readonly areaCode: string | null;

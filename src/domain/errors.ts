@@ -108,6 +108,16 @@ export const errorCatalog = {
     message: 'The CSV file is neither UTF-8 nor GBK / GB18030, or not the charset it declares',
   },
   HUB_ERR_WRONG_PASSWORD: { status: 403, message: 'The current password is wrong' },
+  HUB_ERR_ALARM_UNKNOWN: { status: 404, message: 'Unknown alarm' },
+  HUB_ERR_ALARM_CLEARED: { status: 409, message: 'The alarm is cleared' },
+  HUB_ERR_IDEMPOTENCY_MISMATCH: {
+    status: 422,
+    message: 'This Idempotency-Key was used with another request',
+  },
+  HUB_ERR_IDEMPOTENCY_IN_PROGRESS: {
+    status: 409,
+    message: 'A request with this Idempotency-Key is still being processed',
+  },
   HUB_ERR_CSRF: {
     status: 403,
     message:

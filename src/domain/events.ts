@@ -1,10 +1,5 @@
+import type { AlarmState, CaseState, Severity } from './catalog.js';
 import type { FacilityType } from './facilities.js';
-
-/** Alarm severities, most urgent first (docs/domain.md, "Alarms and cases"). */
-export const severities = ['critical', 'major', 'minor', 'warning'] as const;
-export type Severity = (typeof severities)[number];
-
-export type AlarmState = 'open' | 'cleared';
 
 /** What an alarm is about: one device, or an area (a silent street is one alarm, not 300). */
 export type AlarmSourceKind = 'device' | 'grid' | 'street' | 'district' | 'road' | 'hub';
@@ -38,23 +33,17 @@ export interface AlarmRecord {
   readonly flapping: boolean;
   readonly acknowledgedAt: string | null;
   readonly acknowledgedBy: string | null;
+  /** The version of its latest change (`alarm:changed`); 0 before the first. */
+  readonly version: number;
+  /** The comment given with the acknowledgement (issue #13). */
+  readonly ackComment: string | null;
+  /** Shelved (hidden from the console) until then; back earlier when it worsens. */
+  readonly shelvedUntil: string | null;
+  readonly shelvedBy: string | null;
+  readonly shelveComment: string | null;
   /** The rule kind's account of why it fired (kind, detail, aggregate, window). */
   readonly explain: Record<string, unknown> | null;
 }
-
-/** Case states of the digital city-management workflow (立案 registered first). */
-export const caseStates = [
-  'registered',
-  'dispatched',
-  'in_handling',
-  'handled',
-  'verified',
-  'closed',
-  'returned',
-  'deferred',
-  'cancelled',
-] as const;
-export type CaseState = (typeof caseStates)[number];
 
 export interface CaseRecord {
   readonly id: number;
@@ -75,6 +64,65 @@ export interface CaseRecord {
   readonly updatedAt: string;
 }
 
+/** What happened to an alarm, as the alarm feed tells it (docs/api.md, "socket.io"). */
+export const alarmChangeKinds = [
+  'opened',
+  'severity',
+  'flapping',
+  'acknowledged',
+  'shelved',
+  'unshelved',
+  'cleared',
+] as const;
+export type AlarmChangeKind = (typeof alarmChangeKinds)[number];
+
+/** One change of an alarm with the version it took (monotonic across all alarms). */
+export interface AlarmChange {
+  readonly version: number;
+  readonly change: AlarmChangeKind;
+  /** The whole alarm after the change. */
+  readonly alarm: AlarmRecord;
+  /** Who did it (acknowledged, shelved, unshelved), null for the hub itself. */
+  readonly by: string | null;
+  readonly comment: string | null;
+  readonly at: string;
+}
+
+/** Open alarms a scope may see, and the alarm version they are current to. */
+export interface AlarmSnapshot {
+  readonly version: number;
+  readonly alarms: AlarmRecord[];
+}
+
+/** One device's connection went up or down. */
+export interface DeviceStatusChange {
+  readonly deviceId: string;
+  readonly online: boolean;
+  /** When the node saw it (ISO 8601). */
+  readonly at: string;
+}
+
+/**
+ * Every device's connection status, compact for 100,000 devices: `ids[i]` is
+ * online when `online[i]` is 1. `version` is what `devices:changed` counts on.
+ */
+export interface DeviceStatusSnapshot {
+  readonly version: number;
+  readonly ids: string[];
+  readonly online: (0 | 1)[];
+}
+
+/** Readings of a watched device: each with its time and the metrics it carried. */
+export interface DeviceReadings {
+  readonly deviceId: string;
+  readonly readings: { readonly ts: string; readonly metrics: Record<string, unknown> }[];
+}
+
+/** Answer of a client event that takes an acknowledgement callback. */
+export type ClientAck = (
+  result: { ok: true } | { ok: false; code: string; message: string },
+) => void;
+
 /** socket.io events the server sends, shared by the server and the web UI. */
 export interface ServerToClientEvents {
   /** Sent once on connect: open cases, newest first, and the version they are current to. */
@@ -87,11 +135,39 @@ export interface ServerToClientEvents {
     action?: string;
   }) => void;
   /**
+   * Sent on connect to admins, operators, supervisors and viewers (an area
+   * user: its area only): the open alarms, unless `auth.alarmsSinceVersion`
+   * could be answered with the `alarm:changed` events missed since.
+   */
+  'alarms:snapshot': (snapshot: AlarmSnapshot) => void;
+  /** Every change of an alarm the connection may see, in version order. */
+  'alarm:changed': (change: AlarmChange) => void;
+  /** After `devices:subscribe`: every device's status, compact. */
+  'devices:snapshot': (snapshot: DeviceStatusSnapshot) => void;
+  /** Status changes, batched (about once a second), with the version they bring the list to. */
+  'devices:changed': (batch: {
+    fromVersion: number;
+    version: number;
+    changes: DeviceStatusChange[];
+  }) => void;
+  /** Readings of a device this connection watches (`device:watch`), batched per 250 ms. */
+  'device:readings': (batch: DeviceReadings) => void;
+  /**
    * This connection's session ended (docs/api.md, "socket.io"); the server
    * disconnects right after. `user_changed`: the session is still valid but
    * the user's role, crew or area changed; reconnect without `sinceVersion`.
    */
   'session:ended': (ended: { reason: SessionEndReason }) => void;
+}
+
+/** socket.io events a client sends (docs/api.md, "socket.io"). */
+export interface ClientToServerEvents {
+  /** Status snapshot now, then `devices:changed`; control-room roles only. */
+  'devices:subscribe': (ack?: ClientAck) => void;
+  'devices:unsubscribe': () => void;
+  /** Readings of one device, as they arrive (a device drawer); at most 20 at once. */
+  'device:watch': (deviceId: string, ack?: ClientAck) => void;
+  'device:unwatch': (deviceId: string) => void;
 }
 
 /** Why a session ended: logout, an admin's or the user's own action, or expiry. */
@@ -103,5 +179,3 @@ export type SessionEndReason =
   | 'user_changed'
   | 'expired'
   | 'revoked';
-
-export type ClientToServerEvents = Record<string, never>;

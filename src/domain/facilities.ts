@@ -208,3 +208,56 @@ export function metricSpec(type: FacilityType, name: string): MetricSpec | undef
   if (direct) return direct;
   return spec.patternMetrics?.find((p) => new RegExp(p.pattern).test(name))?.spec;
 }
+
+/**
+ * Chinese names of the metrics (the English ones are each spec's
+ * `description`); a pattern metric such as `pump_3_running` takes the name
+ * of its spec (`pump_n_running`) with n filled in by the screen.
+ */
+export const metricLabelsZh: Readonly<Record<string, string>> = {
+  on: '亮灯',
+  dim: '调光',
+  voltage: '电压',
+  current: '电流',
+  power: '功率',
+  pf: '功率因数',
+  leakage: '漏电流',
+  energy: '电能',
+  circuit_on: '回路接通',
+  circuit_voltage: '回路电压',
+  circuit_current: '回路电流',
+  cabinet_door_open: '控制箱门开',
+  tilt: '倾角',
+  open: '井盖开启',
+  water_level: '井内水位',
+  battery: '电量',
+  gas_ch4: '井内甲烷',
+  well_level: '前池水位',
+  power_ok: '市电正常',
+  flow: '流量',
+  pump_n_running: 'n号泵运行',
+  pump_n_current: 'n号泵电流',
+  pump_n_fault: 'n号泵故障',
+  depth: '积水深度',
+  rain_mm_h: '降雨强度',
+  pressure: '出口压力',
+  ch4: '甲烷浓度',
+  temp: '温度',
+  valve_open: '阀门开启',
+  cutoff_tripped: '切断阀动作',
+  cathodic_mv: '阴极保护电位',
+  pm10: 'PM10',
+  pm25: 'PM2.5',
+  tsp: '总悬浮颗粒物',
+  noise: '噪声',
+  wind_speed: '风速',
+  humidity: '湿度',
+  floor: '楼层',
+  door_open: '门开',
+  moving: '运行中',
+  direction: '方向',
+  speed: '速度',
+  vibration: '振动',
+  people: '有人',
+  fault_code: '故障码',
+};

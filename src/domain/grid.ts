@@ -7,6 +7,10 @@
 export const areaLevels = ['city', 'district', 'street', 'community', 'grid'] as const;
 export type AreaLevel = (typeof areaLevels)[number];
 
+/** JSON-schema patterns: a 15-digit grid code, and an area code of any level below the city. */
+export const gridCodePattern = '^\\d{15}$';
+export const areaCodePattern = '^(\\d{6}|\\d{9}|\\d{12}|\\d{15})$';
+
 export interface Area {
   readonly code: string;
   readonly level: AreaLevel;
@@ -37,9 +41,23 @@ export interface GridAncestors {
 export function parseGridCode(code: string): GridAncestors | null {
   if (!/^\d{15}$/.test(code)) return null;
   return {
-    district: code.slice(0, 6),
-    street: code.slice(0, 9),
-    community: code.slice(0, 12),
+    district: code.slice(0, areaCodeLength.district),
+    street: code.slice(0, areaCodeLength.street),
+    community: code.slice(0, areaCodeLength.community),
     grid: code,
   };
+}
+
+/** Digits of an area code at each level below the city (6 + 3 + 3 + 3). */
+export const areaCodeLength = { district: 6, street: 9, community: 12, grid: 15 } as const;
+
+/**
+ * The code of the area at `level` containing an area code of any level
+ * (`430302001004` → district `430302`), or null when the code is shorter
+ * than that level: the one place codes are cut (issue #12). Codes are
+ * checked where they come in; this runs per fleet member on ticks, so no regex.
+ */
+export function areaAt(code: string, level: keyof typeof areaCodeLength): string | null {
+  const n = areaCodeLength[level];
+  return code.length >= n ? code.slice(0, n) : null;
 }

@@ -1,3 +1,4 @@
+export * from './catalog.js';
 export * from './facilities.js';
 export * from './schemas.js';
 export * from './grid.js';

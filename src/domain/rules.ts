@@ -1,4 +1,4 @@
-import type { Severity } from './events.js';
+import type { Severity } from './catalog.js';
 import type { FacilityType } from './facilities.js';
 
 /** A rule as stored and served: `settings` is validated by its kind (rules/kinds/). */

@@ -24,6 +24,11 @@ export const deviceSubscribeKinds: readonly DeviceTopicKind[] = ['commands'];
 
 /** Device ids are topic-safe: no '/', '+', '#', no leading '$'. */
 export const deviceIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/**
+ * The JSON-schema string of the same pattern; departments and crews take the
+ * same safe key (they appear in topics and URLs too).
+ */
+export const deviceIdPatternSource = deviceIdPattern.source;
 
 export function isDeviceId(value: unknown): value is string {
   return typeof value === 'string' && deviceIdPattern.test(value);

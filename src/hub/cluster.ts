@@ -4,6 +4,8 @@ import {
   createLeaderLock,
   createListener,
   maintainStorage,
+  pruneAlarmEvents,
+  pruneIdempotencyKeys,
   refreshAreaRollups,
   type DatabaseCapabilities,
   type DeviceIdentity,
@@ -11,10 +13,15 @@ import {
 } from '../db/index.js';
 import type { SessionEnds } from '../dashboard/index.js';
 import type { SessionEndReason } from '../domain/index.js';
-import type { Reading as RuleReading } from '../rules/index.js';
+import type { AlarmDesk, Reading as RuleReading } from '../rules/index.js';
 import type { HubConfig } from './config.js';
 import { storagePolicyOf } from './prepare.js';
 import type { Leadership } from './rules-runtime.js';
+
+/** Alarm changes kept for resuming screens (a week); older ones a screen gets as a snapshot. */
+const alarmEventsKeepMs = 7 * 24 * 3600_000;
+/** How often the leader brings back shelved alarms whose time is up. */
+const shelfTickMs = 5_000;
 
 /** The advisory lock key of the hub's leader ("HUB" + 0110, decision 0110). */
 export const leaderLockKey = 0x48_55_42_6e;
@@ -69,6 +76,7 @@ export function startDuties(
     webhooks: WebhookService;
     reports: ReportService;
     leadership: Leadership;
+    alarmDesk: AlarmDesk;
   },
   config: HubConfig,
   logger: Logger,
@@ -79,6 +87,11 @@ export function startDuties(
     maintainStorage(deps.pool, deps.capabilities, storagePolicyOf(config), Date.now(), dbLogger)
       // The area rollup after the partitions; off the start path, as its first run reads all history.
       .then(() => refreshAreaRollups(deps.pool, Date.now()))
+      // A screen that has been away longer resumes from a snapshot (decision 0160).
+      .then(() =>
+        pruneAlarmEvents(deps.pool, new Date(Date.now() - alarmEventsKeepMs).toISOString()),
+      )
+      .then(() => pruneIdempotencyKeys(deps.pool))
       .catch((err: unknown) => dbLogger.warn({ err }, 'storage maintenance failed'));
   const maintenance = setInterval(() => {
     if (leadership.isLeader()) void maintain();
@@ -106,10 +119,18 @@ export function startDuties(
     void deps.cases.tick().catch((err: unknown) => logger.error({ err }, 'case tick failed'));
     if (leadership.clustered) pickUp(deps.webhooks.idleLimitMs());
   }, config.caseTickIntervalMs).unref();
+  // Shelved alarms come back when their time is up (issue #13), once for the cluster.
+  const shelfTicker = setInterval(() => {
+    if (!leadership.isLeader()) return;
+    void deps.alarmDesk
+      .expireShelves()
+      .catch((err: unknown) => logger.error({ err }, 'shelved alarms not brought back'));
+  }, shelfTickMs).unref();
   return {
     async stop(): Promise<void> {
       clearInterval(maintenance);
       clearInterval(caseTicker);
+      clearInterval(shelfTicker);
       clearInterval(reporting);
       await deps.reports.idle();
     },

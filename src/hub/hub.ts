@@ -12,7 +12,12 @@ import {
   createReportService,
   createWebhookService,
 } from '../cases/index.js';
-import { createDashboard, createOpsServer, createSessionEnds } from '../dashboard/index.js';
+import {
+  createDashboard,
+  createDeviceStatusFeed,
+  createOpsServer,
+  createSessionEnds,
+} from '../dashboard/index.js';
 import {
   adminPasswordFile,
   demoCredentialsFile,
@@ -22,14 +27,16 @@ import {
   tightenTree,
   upsertDeviceStatuses,
 } from '../db/index.js';
-import { createIngest } from '../ingest/index.js';
+import { createIngest, createReadingWatch } from '../ingest/index.js';
 import {
+  createAlarmDesk,
+  createAlarmFeed,
   createRateAbuseWatch,
   createStorageWatch,
   rateAbuseRuleId,
   storageDegradedRuleId,
 } from '../rules/index.js';
-import { parseWorkingPeriods } from '../domain/index.js';
+import { parseWorkingPeriods, type AlarmChange } from '../domain/index.js';
 import { brokerOptions } from './broker-options.js';
 import {
   shareReplayedReadings,
@@ -206,6 +213,26 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
             logger,
           )
         : undefined;
+    // Every node's alarm changes for this node's sockets (decision 0160); a local commit goes
+    // out without a read. Nodes without sockets only write: NOTIFY tells the API nodes.
+    const alarmFeed = parts.api
+      ? createAlarmFeed(
+          db.pool,
+          { pollMs: config.caseFeedPollMs, listen: clustered },
+          logger.child({ room: 'rules' }),
+        )
+      : undefined;
+    const publishAlarms = (changes: readonly AlarmChange[]) => alarmFeed?.publish(changes);
+    // Device online/offline flips of every broker node, for this node's screens (decision 0162).
+    const deviceStatusFeed = parts.api
+      ? createDeviceStatusFeed(
+          db.pool,
+          { pollMs: config.caseFeedPollMs, listen: clustered },
+          logger.child({ room: 'dashboard' }),
+        )
+      : undefined;
+    const alarmDesk = createAlarmDesk(db.pool, publishAlarms);
+    rules?.alarms.onChanges(publishAlarms);
     rules?.alarms.onAlarm((event) => {
       // `updated` carries severity changes too: the case follows its alarm's severity.
       void cases
@@ -221,7 +248,15 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
     cleanup.push(() => ruleReloads.stop());
     if (parts.worker) {
       const duties = startDuties(
-        { pool: db.pool, capabilities: db.capabilities, cases, webhooks, reports, leadership },
+        {
+          pool: db.pool,
+          capabilities: db.capabilities,
+          cases,
+          webhooks,
+          reports,
+          leadership,
+          alarmDesk,
+        },
         config,
         logger,
       );
@@ -348,7 +383,10 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
               ...brokerOptions(config, {
                 nodeId,
                 registry: metricsRegistry,
-                statusSink: (records) => upsertDeviceStatuses(db.pool, records),
+                statusSink: async (records) => {
+                  await upsertDeviceStatuses(db.pool, records);
+                  void deviceStatusFeed?.wake();
+                },
                 onCommandAck: (device, payload) => late.commands?.handleAck(device, payload),
                 onSecretUpgrade: (device, before) => secretUpgrades.add(device, before),
                 ...(rateAbuse
@@ -440,6 +478,10 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
       await caseFeed.start();
       cases.onChange((change) => void caseFeed.offer(change));
       cleanup.push(() => caseFeed.stop());
+      await alarmFeed!.start();
+      cleanup.push(() => alarmFeed!.stop());
+      await deviceStatusFeed!.start();
+      cleanup.push(() => deviceStatusFeed!.stop());
       const sessions = createSessionEnds();
       if (clustered) {
         const shared = await shareSessionEnds(
@@ -457,6 +499,15 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           evaluation,
           reports,
           caseFeed,
+          alarmFeed: alarmFeed!,
+          alarmDesk,
+          deviceStatusFeed: deviceStatusFeed!,
+          readingWatch: broker
+            ? createReadingWatch(broker.tap, (id) => directory.get(id)?.type, {
+                maxPayloadBytes: config.ingestMaxPayloadBytes,
+                maxBatchReadings: config.ingestBatchMaxRows,
+              })
+            : undefined,
           health,
           isOnline: (deviceId) => broker!.isOnline(deviceId),
           replayDeadLetters: (ids) => ingest!.replayDeadLetters(ids, (id) => directory.get(id)),
@@ -520,6 +571,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
       dashboard,
       ingest,
       alarms: rules?.alarms,
+      alarmDesk,
       evaluator: rules?.evaluator,
       reloadRules: rules?.reloadRules,
       cases,

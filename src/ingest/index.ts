@@ -10,3 +10,4 @@ export { createDecoder, type Decoder, type Reading, type Rejection } from './dec
 export { createBatchWriter, type Ack, type BatchWriter } from './batch-writer.js';
 export { createSpool, type Spool } from './spool.js';
 export { createRollupAccumulator, type RollupAccumulator } from './rollups.js';
+export { createReadingWatch, type ReadingWatch, type WatchedReading } from './watch.js';

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import {
+  alarmTransaction,
   applyAlarmHolds,
   changeAlarmSeverity,
   clearAlarm,
@@ -7,14 +8,16 @@ import {
   markAlarmFlapping,
   openAlarm,
   type DeviceIdentity,
-  type Queryable,
+  type Pool,
 } from '../db/index.js';
-import type { AlarmRecord, FacilityType } from '../domain/index.js';
+import type { AlarmChange, AlarmRecord, FacilityType } from '../domain/index.js';
 import type { Evaluator, Hold, RuleTransition } from './evaluator.js';
 import type { Reading } from './kinds/index.js';
 
 export type AlarmEvent = { kind: 'opened' | 'cleared' | 'updated'; alarm: AlarmRecord };
 export type AlarmListener = (event: AlarmEvent) => void;
+/** Versioned changes this node committed, for the alarm feed (`alarm-feed.ts`). */
+export type AlarmChangesListener = (changes: readonly AlarmChange[]) => void;
 
 export interface AlarmServiceOptions {
   /** The clock for ticks (flapping stability, holds flush). Tests inject one. */
@@ -48,7 +51,7 @@ const keyOf = (source: string, ruleId: string) => `${source}\u0000${ruleId}`;
  * database. Writes are chained per source so an open is stored before its clear.
  */
 export function createAlarmService(
-  db: Queryable,
+  db: Pool,
   evaluator: Evaluator,
   logger: Logger,
   options: AlarmServiceOptions = {},
@@ -56,6 +59,7 @@ export function createAlarmService(
   const now = options.now ?? Date.now;
   const flap = options.flapping ?? { transitions: 6, withinS: 3600, stableS: 900 };
   const listeners: AlarmListener[] = [];
+  const changeListeners: AlarmChangesListener[] = [];
   const chains = new Map<string, Promise<void>>();
   const open = new Map<string, OpenAlarm>();
   const history = new Map<string, number[]>();
@@ -68,6 +72,12 @@ export function createAlarmService(
     else counters.updated++;
     for (const l of listeners) l({ kind, alarm });
   };
+  /** Runs alarm writes with versioned changes (decision 0160) and hands the committed ones on. */
+  async function versioned<T>(fn: Parameters<typeof alarmTransaction<T>>[1]): Promise<T> {
+    const { result, changes } = await alarmTransaction(db, fn);
+    if (changes.length > 0) for (const l of changeListeners) l(changes);
+    return result;
+  }
 
   /** Records a transition; true when the (source, rule) is now flapping. */
   function flapped(key: string, atMs: number): boolean {
@@ -92,26 +102,30 @@ export function createAlarmService(
       const raise = (rule.settings as { raise?: { metric: string; value: unknown }[] }).raise;
       const metric =
         (rule.settings as { metric?: string }).metric ?? raise?.[0]?.metric ?? rule.kind;
-      const { alarm, opened } = await openAlarm(db, {
-        source: source.id,
-        sourceKind: source.kind,
-        deviceId: source.deviceId,
-        ruleId: rule.id,
-        ruleVersion: rule.version,
-        facilityType: source.facilityType,
-        gridCode: source.gridCode,
-        severity: transition.severity ?? rule.severity,
-        title: rule.title,
-        metric,
-        threshold: transition.threshold ?? ((raise?.[0]?.value ?? null) as number | null),
-        value: transition.value,
-        firstReadingMs: transition.firstMs,
-        lastReadingMs: t.readingMs,
-        explain: {
-          kind: rule.kind,
-          settings: t.settings ?? rule.settings,
-          ...(t.detail ? { detail: t.detail } : {}),
-        },
+      const { alarm, opened } = await versioned(async (tx, record) => {
+        const r = await openAlarm(tx, {
+          source: source.id,
+          sourceKind: source.kind,
+          deviceId: source.deviceId,
+          ruleId: rule.id,
+          ruleVersion: rule.version,
+          facilityType: source.facilityType,
+          gridCode: source.gridCode,
+          severity: transition.severity ?? rule.severity,
+          title: rule.title,
+          metric,
+          threshold: transition.threshold ?? ((raise?.[0]?.value ?? null) as number | null),
+          value: transition.value,
+          firstReadingMs: transition.firstMs,
+          lastReadingMs: t.readingMs,
+          explain: {
+            kind: rule.kind,
+            settings: t.settings ?? rule.settings,
+            ...(t.detail ? { detail: t.detail } : {}),
+          },
+        });
+        if (r.opened) await record('opened', r.alarm);
+        return r;
       });
       open.set(key, {
         id: alarm.id,
@@ -129,12 +143,16 @@ export function createAlarmService(
     }
     if (!current) return;
     if (transition.action === 'severity') {
-      const alarm = await changeAlarmSeverity(db, current.id, {
-        severity: transition.severity,
-        threshold: transition.threshold,
-        value: transition.value,
-        atMs: t.readingMs,
-        ...(transition.detail ? { detail: transition.detail } : {}),
+      const alarm = await versioned(async (tx, record) => {
+        const a = await changeAlarmSeverity(tx, current.id, {
+          severity: transition.severity,
+          threshold: transition.threshold,
+          value: transition.value,
+          atMs: t.readingMs,
+          ...(transition.detail ? { detail: transition.detail } : {}),
+        });
+        if (a) await record('severity', a);
+        return a;
       });
       if (alarm) emit('updated', alarm);
       return;
@@ -153,7 +171,11 @@ export function createAlarmService(
     if (!current || current.flapping) return;
     current.flapping = true;
     counters.flapping++;
-    const alarm = await markAlarmFlapping(db, current.id);
+    const alarm = await versioned(async (tx, record) => {
+      const a = await markAlarmFlapping(tx, current.id);
+      if (a) await record('flapping', a);
+      return a;
+    });
     if (alarm) emit('updated', alarm);
   }
 
@@ -202,7 +224,11 @@ export function createAlarmService(
     // The readings that kept it open go in first, so peak and count are complete.
     await flushHolds();
     open.delete(key);
-    const alarm = await clearAlarm(db, current.source, current.ruleId, value, atMs);
+    const alarm = await versioned(async (tx, record) => {
+      const a = await clearAlarm(tx, current.source, current.ruleId, value, atMs);
+      if (a) await record('cleared', a);
+      return a;
+    });
     if (!alarm) return;
     logger.info(
       { alarmId: alarm.id, source: current.source, ruleId: current.ruleId },
@@ -269,6 +295,10 @@ export function createAlarmService(
     counters,
     onAlarm(listener: AlarmListener): void {
       listeners.push(listener);
+    },
+    /** Versioned changes as this node commits them (the alarm feed's `offer`). */
+    onChanges(listener: AlarmChangesListener): void {
+      changeListeners.push(listener);
     },
     /** Evaluates a device's readings; the hot path stays synchronous until a transition. */
     handle(

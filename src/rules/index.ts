@@ -34,4 +34,12 @@ export {
   type Transition,
 } from './kinds/index.js';
 export { createRateAbuseWatch, rateAbuseRuleId } from './rate-abuse.js';
+export { ruleThresholds, type RuleThreshold } from './thresholds.js';
+export {
+  createAlarmDesk,
+  createAlarmFeed,
+  maxShelveMs,
+  type AlarmDesk,
+  type AlarmFeed,
+} from './alarm-feed.js';
 export { createStorageWatch, storageDegradedRuleId } from './storage-watch.js';

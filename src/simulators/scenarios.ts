@@ -1,4 +1,4 @@
-import type { FacilityType } from '../domain/index.js';
+import { areaAt, type FacilityType } from '../domain/index.js';
 import type { Reading } from './generators.js';
 
 /**
@@ -245,7 +245,7 @@ function longestRoad(fleet: readonly ScriptDevice[]): ScriptDevice[] {
   const roads = new Map<string, ScriptDevice[]>();
   for (const d of fleet)
     if (d.type === 'streetlight' && d.road) {
-      const key = `${d.gridCode.slice(0, 6)}:${d.road}`;
+      const key = `${areaAt(d.gridCode, 'district')}:${d.road}`;
       roads.set(key, [...(roads.get(key) ?? []), d]);
     }
   return [...roads.values()].sort((a, b) => b.length - a.length)[0] ?? [];
@@ -401,8 +401,9 @@ export const scenarioScripts: Readonly<Record<string, ScenarioScript>> = {
     startLocal: '10:00',
     durationMin: 60,
     targets: (fleet) => {
-      const street = fleet[0]?.gridCode.slice(0, 9);
-      return fleet.filter((d) => d.gridCode.slice(0, 9) === street);
+      const first = fleet[0];
+      const street = first ? areaAt(first.gridCode, 'street') : null;
+      return fleet.filter((d) => areaAt(d.gridCode, 'street') === street);
     },
     alter: (_d, _i, minute) => (minute >= 10 && minute < 50 ? null : undefined),
   },

@@ -43,8 +43,8 @@
     kpiFailed: ['指标加载失败', 'KPIs failed to load'],
   };
 
-  /** Targets a rate is judged against (domain.md): integrity ≥ 95 %, lighting ≥ 98 %. */
-  const kpiTargets = { integrityRate: 0.95, lightingRate: 0.98 };
+  /** Lower bounds a rate is judged against: from GET /api/catalog (src/domain/catalog.ts). */
+  const kpiTargets = {};
 
   const severityLabels = {
     critical: ['紧急', 'critical'],
@@ -425,8 +425,12 @@
     Promise.all([
       session.request('GET', '/api/kpis/facilities?level=district'),
       session.request('GET', '/api/kpis?groupBy=district'),
+      session.request('GET', '/api/catalog'),
     ]).then(
-      ([facilities, caseKpis]) => {
+      ([facilities, caseKpis, catalog]) => {
+        for (const [key, t] of Object.entries(catalog.kpiTargets)) {
+          if (t.direction === 'min') kpiTargets[key] = t.value;
+        }
         kpiData = { facilities, cases: caseKpis.rows };
         renderKpis();
       },

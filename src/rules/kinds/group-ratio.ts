@@ -1,4 +1,4 @@
-import type { Severity } from '../../domain/index.js';
+import { areaAt, severitySchema, type Severity } from '../../domain/index.js';
 import type { ActiveCondition, FleetMember, SettingsOf, TickKind } from './fleet.js';
 import { isLit } from './lamp-off.js';
 import { isLightingTime, lightingHoursSchema, type LightingHours } from './schedule.js';
@@ -49,7 +49,7 @@ export const groupRatioSettingsSchema = {
         },
       },
     },
-    severity: { enum: ['critical', 'major', 'minor', 'warning'] },
+    severity: severitySchema,
   },
 } as const;
 
@@ -72,10 +72,10 @@ function active(
   for (const m of members) {
     // A lamp its own schedule wants off (a dark-sky zone at night) is not "should be lit".
     if (m.type !== 'streetlight' || !m.last || m.dueOn === false) continue;
-    const district = m.gridCode.slice(0, 6);
+    const district = areaAt(m.gridCode, 'district') ?? m.gridCode;
     // The grouping is the rule's own: an override changes a group's target, not what a group is.
     if (s.groupBy === 'road' && !m.road) continue;
-    const area = s.groupBy === 'street' ? m.gridCode.slice(0, 9) : district;
+    const area = s.groupBy === 'street' ? (areaAt(m.gridCode, 'street') ?? m.gridCode) : district;
     const key = s.groupBy === 'road' ? `road:${district}:${m.road}` : `${s.groupBy}:${area}`;
     let g = groups.get(key);
     if (!g) {

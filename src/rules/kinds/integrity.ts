@@ -1,4 +1,9 @@
-import { facilityTypes, type FacilityType, type Severity } from '../../domain/index.js';
+import {
+  facilityTypes,
+  severitySchema,
+  type FacilityType,
+  type Severity,
+} from '../../domain/index.js';
 import type { ActiveCondition, FleetMember, SettingsOf, TickKind } from './fleet.js';
 
 /**
@@ -42,7 +47,7 @@ export const integritySettingsSchema = {
     faultRules: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
     minDevices: { type: 'integer', minimum: 1 },
     forSeconds: { type: 'number', minimum: 0, maximum: 86400 },
-    severity: { enum: ['critical', 'major', 'minor', 'warning'] },
+    severity: severitySchema,
   },
 } as const;
 

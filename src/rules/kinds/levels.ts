@@ -1,4 +1,4 @@
-import type { Severity } from '../../domain/index.js';
+import { severitySchema, type Severity } from '../../domain/index.js';
 import { none, type BaseState, type ReadingKind, type Reading, type Transition } from './types.js';
 
 /**
@@ -55,7 +55,7 @@ export const levelsSchema = {
     required: ['severity', 'value'],
     additionalProperties: false,
     properties: {
-      severity: { enum: ['critical', 'major', 'minor', 'warning'] },
+      severity: severitySchema,
       value: { type: 'number' },
       clear: { type: 'number' },
     },

@@ -1,4 +1,4 @@
-import { parseGridCode, type Severity } from '../../domain/index.js';
+import { parseGridCode, severitySchema, type Severity } from '../../domain/index.js';
 import type { ActiveCondition, FleetMember, PriorState, SettingsOf, TickKind } from './fleet.js';
 
 /**
@@ -58,8 +58,8 @@ export const offlineSettingsSchema = {
     correlationS: { type: 'number', minimum: 0, maximum: 86400 },
     areaClearRatio: { type: 'number', minimum: 0, maximum: 1 },
     recoveryS: { type: 'number', minimum: 0, maximum: 86400 },
-    deviceSeverity: { enum: ['critical', 'major', 'minor', 'warning'] },
-    areaSeverity: { enum: ['critical', 'major', 'minor', 'warning'] },
+    deviceSeverity: severitySchema,
+    areaSeverity: severitySchema,
   },
 } as const;
 

@@ -1,4 +1,4 @@
-import type { Severity } from '../../domain/index.js';
+import { severitySchema, type Severity } from '../../domain/index.js';
 import { none, type BaseState, type ReadingKind, type Reading, type Transition } from './types.js';
 
 /**
@@ -31,7 +31,7 @@ export const rateSettingsSchema = {
     rise: { type: 'number', exclusiveMinimum: 0 },
     clearRise: { type: 'number', minimum: 0 },
     windowS: { type: 'number', minimum: 1, maximum: 86400 },
-    severity: { enum: ['critical', 'major', 'minor', 'warning'] },
+    severity: severitySchema,
   },
 } as const;
 

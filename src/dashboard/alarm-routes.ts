@@ -1,0 +1,76 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HubError, alarmHandlerRoles } from '../domain/index.js';
+import type { AlarmDesk } from '../rules/index.js';
+import { requireRole } from './auth.js';
+
+export interface AlarmRouteDeps {
+  readonly alarmDesk: AlarmDesk;
+}
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1 } },
+} as const;
+const comment = { type: 'string', maxLength: 500 } as const;
+
+/** The logged-in user: who acknowledged or shelved is never a name the client sends. */
+function who(req: FastifyRequest): string {
+  if (!req.user) throw new HubError('HUB_ERR_UNAUTHENTICATED');
+  return req.user.username;
+}
+const trimmed = (s: string | undefined) => (s?.trim() ? s.trim() : null);
+
+/** Acknowledge, shelve and unshelve an alarm (issue #13; docs/api.md). Audited as every change. */
+export function registerAlarmRoutes(api: FastifyInstance, deps: AlarmRouteDeps): void {
+  const { alarmDesk: desk } = deps;
+  const guard = requireRole(...alarmHandlerRoles);
+
+  api.post<{ Params: { id: number }; Body: { comment?: string } | undefined }>(
+    '/alarms/:id/ack',
+    {
+      ...guard,
+      schema: {
+        tags: ['alarms'],
+        params: idParams,
+        body: { type: ['object', 'null'], additionalProperties: false, properties: { comment } },
+      },
+    },
+    async (req) => desk.acknowledge(req.params.id, who(req), trimmed(req.body?.comment)),
+  );
+
+  api.post<{
+    Params: { id: number };
+    Body: { minutes?: number; until?: string; comment?: string };
+  }>(
+    '/alarms/:id/shelve',
+    {
+      ...guard,
+      schema: {
+        tags: ['alarms'],
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          oneOf: [{ required: ['minutes'] }, { required: ['until'] }],
+          properties: {
+            minutes: { type: 'integer', minimum: 1, maximum: 7 * 24 * 60 },
+            until: { type: 'string', format: 'date-time' },
+            comment,
+          },
+        },
+      },
+    },
+    async (req) => {
+      const { minutes, until } = req.body;
+      const when = minutes !== undefined ? { minutes } : { untilMs: Date.parse(until!) };
+      return desk.shelve(req.params.id, who(req), when, trimmed(req.body.comment));
+    },
+  );
+
+  api.post<{ Params: { id: number } }>(
+    '/alarms/:id/unshelve',
+    { ...guard, schema: { tags: ['alarms'], params: idParams } },
+    async (req) => desk.unshelve(req.params.id, who(req)),
+  );
+}

@@ -1,0 +1,154 @@
+import {
+  severities,
+  type AlarmChange,
+  type AlarmChangeKind,
+  type AlarmRecord,
+} from '../domain/index.js';
+import { alarmColumns } from './alarms.js';
+import type { Pool, Queryable } from './pool.js';
+
+/**
+ * Transaction advisory lock every alarm change with a version takes first,
+ * on every node ("HUBa"): versions commit in order, so a feed that reads after
+ * a cursor never skips one (decisions 0105, 0160).
+ */
+export const alarmVersionLockKey = 0x48_55_42_61;
+/** The channel a committed alarm change notifies (sent at COMMIT). */
+export const alarmEventsChannel = 'hub_alarm_events';
+
+/** Stores one change of an alarm with the next version; returns it as the feed sends it. */
+export type AlarmRecorder = (
+  change: AlarmChangeKind,
+  alarm: AlarmRecord,
+  e?: { by?: string | null; comment?: string | null },
+) => Promise<AlarmChange>;
+
+/**
+ * Runs `fn` in a transaction under the alarm version lock; the changes it
+ * records are stored in `alarm_events`, notified and returned after COMMIT.
+ */
+export async function alarmTransaction<T>(
+  pool: Pool,
+  fn: (db: Queryable, record: AlarmRecorder) => Promise<T>,
+): Promise<{ result: T; changes: AlarmChange[] }> {
+  const client = await pool.connect();
+  const changes: AlarmChange[] = [];
+  const record: AlarmRecorder = async (change, alarm, e = {}) => {
+    // One round trip: the version, the alarm's own copy of it, and the event.
+    const { rows } = await client.query<{ version: number; at: string }>(
+      `WITH v AS (SELECT nextval('alarm_version_seq') AS version),
+            upd AS (UPDATE alarms a SET version = v.version FROM v WHERE a.id = $1 RETURNING a.version)
+       INSERT INTO alarm_events (version, alarm_id, change, by_name, comment, area_code, snapshot)
+       SELECT upd.version, $1, $2, $3, $4, $5, jsonb_set($6::jsonb, '{version}', to_jsonb(upd.version))
+       FROM upd RETURNING version, at`,
+      [alarm.id, change, e.by ?? null, e.comment ?? null, alarm.gridCode, JSON.stringify(alarm)],
+    );
+    const row = rows[0]!;
+    const c: AlarmChange = {
+      version: row.version,
+      change,
+      alarm: { ...alarm, version: row.version },
+      by: e.by ?? null,
+      comment: e.comment ?? null,
+      at: row.at,
+    };
+    changes.push(c);
+    return c;
+  };
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [alarmVersionLockKey]);
+    const result = await fn(client, record);
+    if (changes.length > 0) await client.query(`SELECT pg_notify($1, '')`, [alarmEventsChannel]);
+    await client.query('COMMIT');
+    return { result, changes };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+interface EventRow {
+  version: number;
+  change: AlarmChangeKind;
+  by: string | null;
+  comment: string | null;
+  at: string;
+  snapshot: AlarmRecord;
+}
+const toChange = (r: EventRow): AlarmChange => ({
+  version: r.version,
+  change: r.change,
+  alarm: r.snapshot,
+  by: r.by,
+  comment: r.comment,
+  at: r.at,
+});
+const eventColumns = `version, change, by_name AS "by", comment, at, snapshot`;
+
+/** Every alarm change after `afterVersion`, oldest first: what a node's alarm feed sends on. */
+export async function alarmEventsAfter(
+  db: Queryable,
+  afterVersion: number,
+  limit: number,
+): Promise<AlarmChange[]> {
+  const { rows } = await db.query<EventRow>(
+    `SELECT ${eventColumns} FROM alarm_events WHERE version > $1 ORDER BY version LIMIT $2`,
+    [afterVersion, limit],
+  );
+  return rows.map(toChange);
+}
+
+/**
+ * Changes after `sinceVersion` up to `upToVersion` of alarms in `area` (a code
+ * prefix; null: the city), oldest first: what a reconnecting client missed.
+ */
+export async function alarmEventsSince(
+  db: Queryable,
+  sinceVersion: number,
+  area: string | null,
+  limit: number,
+  upToVersion: number,
+): Promise<AlarmChange[]> {
+  const { rows } = await db.query<EventRow>(
+    `SELECT ${eventColumns} FROM alarm_events
+     WHERE version > $1 AND version <= $2 AND ($3::text IS NULL OR area_code LIKE $3 || '%')
+     ORDER BY version LIMIT $4`,
+    [sinceVersion, upToVersion, area, limit],
+  );
+  return rows.map(toChange);
+}
+
+export async function newestAlarmVersion(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ v: number }>(
+    `SELECT coalesce(max(version), 0)::bigint AS v FROM alarm_events`,
+  );
+  return rows[0]!.v;
+}
+
+/** Open alarms in `area` (a code prefix; null: the city), worst first, then newest. */
+export async function openAlarmsIn(db: Queryable, area: string | null): Promise<AlarmRecord[]> {
+  const { rows } = await db.query<AlarmRecord>(
+    `SELECT ${alarmColumns} FROM alarms
+     WHERE state = 'open' AND ($1::text IS NULL OR grid_code LIKE $1 || '%')
+     ORDER BY array_position($2::text[], severity), opened_at DESC, id DESC`,
+    [area, severities],
+  );
+  return rows;
+}
+
+/** Alarm changes older than `before` go (the leader's maintenance): a client that old gets a snapshot. */
+export async function pruneAlarmEvents(db: Queryable, before: string): Promise<number> {
+  const { rowCount } = await db.query(`DELETE FROM alarm_events WHERE at < $1`, [before]);
+  return rowCount ?? 0;
+}
+
+/** The oldest version still stored (0 when none): a resume from before it needs a snapshot. */
+export async function oldestAlarmVersion(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ v: number }>(
+    `SELECT coalesce(min(version), 0)::bigint AS v FROM alarm_events`,
+  );
+  return rows[0]!.v;
+}
