@@ -1,16 +1,14 @@
 import { reactive } from 'vue';
-import { commandCatalog, type CommandSpec } from '@domain/commands.js';
-import { caseStates, severities, type CaseState, type Severity } from '@domain/events.js';
-import { facilityCatalog, facilityTypes, type FacilityType } from '@domain/facilities.js';
-import { ApiError, get, type Transition } from './api.js';
+import type { CommandSpec } from '@domain/commands.js';
+import { severities, type CaseState, type Severity } from '@domain/catalog.js';
+import type { FacilityType } from '@domain/facilities.js';
+import { get, type Transition } from './api.js';
 import { isZh } from './i18n.js';
-import geo from './map/demo-city.geo.json';
 import type { ThresholdLine } from './stores/thresholds.js';
 
 /**
  * Labels and lists of every page from one place: `GET /api/catalog` (issue
- * #13, item 2). Until the hub serves it, the same lists are imported from
- * src/domain at build time (`fallbackCatalog`): one source either way.
+ * #13, item 2): the lists of src/domain and the city's rules and areas.
  */
 export interface Label {
   readonly zh: string;
@@ -97,83 +95,12 @@ export function fromServed(c: ServedCatalog): UiCatalog {
   };
 }
 
-// Severity and case-state names as the old pages showed them (domain.md,
-// "Alarms and cases"); they move to src/domain with the catalog route.
-const severityZh: Record<Severity, string> = {
-  critical: '紧急',
-  major: '重要',
-  minor: '次要',
-  warning: '提示',
-};
-const stateZh: Record<CaseState, string> = {
-  registered: '立案',
-  dispatched: '已派遣',
-  in_handling: '处置中',
-  handled: '已处置',
-  verified: '已核查',
-  closed: '结案',
-  returned: '退回',
-  deferred: '缓办',
-  cancelled: '作废',
-};
-
-export function fallbackCatalog(transitions: Record<string, Transition>): UiCatalog {
-  const facilities = Object.fromEntries(
-    facilityTypes.map((t) => {
-      const spec = facilityCatalog[t];
-      return [
-        t,
-        {
-          zh: spec.nameZh,
-          en: spec.nameEn,
-          metrics: spec.metrics.map((m) => ({
-            name: m.name,
-            unit: m.unit ?? '',
-            zh: m.description,
-            en: m.description,
-          })),
-        },
-      ];
-    }),
-  ) as UiCatalog['facilities'];
-  const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1).replace('_', ' ');
-  return {
-    facilityTypes,
-    facilities,
-    severities,
-    severityLabels: Object.fromEntries(
-      severities.map((s) => [s, { zh: severityZh[s], en: cap(s) }]),
-    ) as UiCatalog['severityLabels'],
-    caseStates,
-    caseStateLabels: Object.fromEntries(
-      caseStates.map((s) => [s, { zh: stateZh[s], en: cap(s) }]),
-    ) as UiCatalog['caseStateLabels'],
-    commands: commandCatalog,
-    transitions,
-    thresholds: null,
-    kpiTargets: {},
-    districts: (geo as GeoJSON.FeatureCollection).features
-      .filter((f) => f.properties?.level === 'district')
-      .map((f) => ({ code: String(f.properties!.code), name: String(f.properties!.name) })),
-  };
-}
-
 export const catalog = reactive<{ value: UiCatalog | null }>({ value: null });
 
 /** Loads the catalog once after login; the route wins, the build-time lists stand in. */
 export async function loadCatalog(): Promise<UiCatalog> {
   if (catalog.value) return catalog.value;
-  let served: ServedCatalog | null = null;
-  try {
-    served = await get<ServedCatalog>('/api/catalog');
-  } catch (err) {
-    if (!(err instanceof ApiError) || err.status !== 404) throw err;
-  }
-  const value = served
-    ? fromServed(served)
-    : fallbackCatalog(
-        (await get<{ transitions: Record<string, Transition> }>('/api/workflow')).transitions,
-      );
+  const value = fromServed(await get<ServedCatalog>('/api/catalog'));
   catalog.value = value;
   return value;
 }

@@ -1,6 +1,6 @@
 import { markRaw, reactive } from 'vue';
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerToClientEvents } from '@domain/events.js';
+import type { ClientToServerEvents, DeviceReadings, ServerToClientEvents } from '@domain/events.js';
 import { api, ApiError, type CaseDetail, type DeviceRow, type User } from './api.js';
 import { loadCatalog } from './catalog.js';
 import { AlarmBook } from './stores/alarms.js';
@@ -27,11 +27,33 @@ export const live = reactive({
 export const cases = markRaw(new CaseBook<CaseDetail>());
 export const alarms = markRaw(new AlarmBook());
 /** Devices with their position and live online flag. */
-export const devices = markRaw({ rows: [] as DeviceRow[], online: new Map<string, boolean>() });
+export const devices = markRaw({
+  rows: [] as DeviceRow[],
+  online: new Map<string, boolean>(),
+  /** Version of the device-status feed the online flags are current to. */
+  version: 0,
+});
+
+/** Devices a drawer watches: their readings arrive live (`device:watch`). */
+const watched = new Set<string>();
+const readingListeners = new Set<(batch: DeviceReadings) => void>();
+
+export function watchDevice(id: string, onReadings: (batch: DeviceReadings) => void): () => void {
+  watched.add(id);
+  readingListeners.add(onReadings);
+  socket?.emit('device:watch', id);
+  return () => {
+    watched.delete(id);
+    readingListeners.delete(onReadings);
+    socket?.emit('device:unwatch', id);
+  };
+}
 
 type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 let socket: HubSocket | null = null;
 let alarmPoll: ReturnType<typeof setInterval> | null = null;
+/** The hub pushes alarms: no polling (a hub without the alarm feed is polled every 3 s). */
+let liveAlarms = false;
 
 export async function checkSession(): Promise<User | null> {
   try {
@@ -62,7 +84,9 @@ async function start(): Promise<void> {
   await loadCatalog();
   connect();
   void loadAlarms();
-  alarmPoll ??= setInterval(() => void loadAlarms(), 3000);
+  alarmPoll ??= setInterval(() => {
+    if (!liveAlarms) void loadAlarms();
+  }, 3000);
 }
 
 function stop(): void {
@@ -77,10 +101,43 @@ function connect(): void {
   const s: HubSocket = io({
     withCredentials: true,
     // Resume: after a drop, only the changes after what is held (docs/api.md).
-    auth: (cb) => cb(cases.version ? { sinceVersion: cases.version } : {}),
+    auth: (cb) =>
+      cb({
+        ...(cases.version ? { sinceVersion: cases.version } : {}),
+        ...(alarms.version ? { alarmsSinceVersion: alarms.version } : {}),
+      }),
   });
   socket = s;
-  s.on('connect', () => (live.state = 'connected'));
+  s.on('connect', () => {
+    live.state = 'connected';
+    // Device connection states for the map (control-room roles; a crew has no map).
+    if (session.user && session.user.role !== 'crew') s.emit('devices:subscribe');
+    for (const id of watched) s.emit('device:watch', id);
+  });
+  s.on('alarms:snapshot', ({ version, alarms: list }) => {
+    liveAlarms = true;
+    alarms.applySnapshot(version, list);
+    live.ticks.alarms++;
+  });
+  s.on('alarm:changed', ({ version, alarm }) => {
+    liveAlarms = true;
+    if (alarms.applyChange(version, alarm)) live.ticks.alarms++;
+  });
+  s.on('devices:snapshot', ({ version, ids, online }) => {
+    devices.version = version;
+    ids.forEach((id, i) => devices.online.set(id, online[i] === 1));
+    live.ticks.devices++;
+  });
+  s.on('devices:changed', ({ fromVersion, version, changes }) => {
+    // A batch missed: ask for a fresh snapshot rather than show a wrong state.
+    if (fromVersion !== devices.version) return void s.emit('devices:subscribe');
+    devices.version = version;
+    for (const c of changes) devices.online.set(c.deviceId, c.online);
+    live.ticks.devices++;
+  });
+  s.on('device:readings', (batch) => {
+    for (const f of readingListeners) f(batch);
+  });
   s.on('disconnect', () => (live.state = 'disconnected'));
   s.on('connect_error', () => (live.state = 'disconnected'));
   s.on('cases:snapshot', ({ version, cases: list }) => {
@@ -102,6 +159,7 @@ function connect(): void {
 
 /** Open alarms from REST; replaced by the live alarm feed where the hub has it. */
 export async function loadAlarms(): Promise<void> {
+  if (liveAlarms) return;
   try {
     const { alarms: list } = await api.alarms('open');
     alarms.applySnapshot(alarms.version, list);

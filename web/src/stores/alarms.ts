@@ -40,6 +40,8 @@ export interface Shelf {
 }
 
 export function isShelved(alarm: AlarmRecord, shelf: Shelf | undefined, now: number): boolean {
+  // Shelved on the hub (it unshelves on expiry or worsening and says so).
+  if (alarm.shelvedUntil) return Date.parse(alarm.shelvedUntil) > now;
   if (!shelf) return false;
   // Back on the console when the time is up or when the alarm got worse.
   return now < shelf.until && severityRank(alarm.severity) >= shelf.severityRank;

@@ -34,6 +34,11 @@ const alarm = (over: Partial<AlarmRecord>): AlarmRecord => ({
   flapping: false,
   acknowledgedAt: null,
   acknowledgedBy: null,
+  version: 1,
+  ackComment: null,
+  shelvedUntil: null,
+  shelvedBy: null,
+  shelveComment: null,
   explain: null,
   ...over,
 });
@@ -83,6 +88,12 @@ describe('the alarm book', () => {
       alarm({ id: 3, deviceId: null, source: 'street:430302001' }),
     ]);
     expect([...book.worstByDevice()]).toEqual([['MH-00001', 'major']]);
+  });
+
+  it('hides an alarm the hub shelved until its time is up', () => {
+    const shelved = alarm({ shelvedUntil: '2026-12-01T01:00:00Z' });
+    expect(isShelved(shelved, undefined, Date.parse('2026-12-01T00:30:00Z'))).toBe(true);
+    expect(isShelved(shelved, undefined, Date.parse('2026-12-01T01:00:00Z'))).toBe(false);
   });
 
   it('brings a shelved alarm back when the time is up or it gets worse', () => {
