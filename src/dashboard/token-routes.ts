@@ -5,7 +5,7 @@ import {
   revokeIntegrationToken,
   type Queryable,
 } from '../db/index.js';
-import { HubError } from '../domain/index.js';
+import { HubError, deviceIdPatternSource } from '../domain/index.js';
 import { hashToken, newIntegrationToken, requireRole } from './auth.js';
 import type { SessionEnds } from './sessions.js';
 
@@ -65,7 +65,8 @@ export function registerTokenRoutes(api: FastifyInstance, deps: TokenRouteDeps):
           additionalProperties: false,
           required: ['name', 'role'],
           properties: {
-            name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' },
+            // A name has a device id's shape: safe in logs, the audit log and `token:<name>`.
+            name: { type: 'string', pattern: deviceIdPatternSource },
             role: { enum: ['viewer', 'operator'] },
           },
         },

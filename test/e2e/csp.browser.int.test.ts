@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestHub } from '../support/hub.js';
+import { ensureWebBuilt } from '../support/web.js';
 import { chromiumPath, closeHubAndBrowser, startHubAndBrowser } from '../support/browser.js';
 
 /**
@@ -13,7 +14,10 @@ describe.skipIf(!chromiumPath)('the pages under the Content-Security-Policy', ()
   let t: TestHub;
   let browser: Browser;
 
-  beforeAll(async () => ({ t, browser } = await startHubAndBrowser()));
+  beforeAll(async () => {
+    ensureWebBuilt();
+    ({ t, browser } = await startHubAndBrowser());
+  });
   afterAll(() => closeHubAndBrowser(t, browser));
 
   it('run every page, docs included, without a CSP violation, and send changes with the CSRF header', async () => {
@@ -31,11 +35,17 @@ describe.skipIf(!chromiumPath)('the pages under the Content-Security-Policy', ()
         );
       });
     });
-    await page.goto(t.httpUrl + '/');
+    await page.goto(t.httpUrl + '/classic.html');
     await page.fill('#login-username', 'admin');
     await page.fill('#login-password', (await readFile(t.hub.adminPasswordFile, 'utf8')).trim());
     await page.click('#login-submit');
     await page.locator('#kpi-panel:not([hidden])').waitFor();
+    // The web UI (issue #13) on the same session: every view once.
+    for (const view of ['/', '/#/cases', '/#/kpi', '/#/evaluation', '/#/wall', '/#/crew']) {
+      await page.goto(t.httpUrl + view);
+      await page.locator('#app').waitFor();
+      await page.waitForTimeout(500);
+    }
     for (const path of ['/crew.html', '/admin.html', '/docs/static/index.html']) {
       await page.goto(t.httpUrl + path);
       await page.waitForLoadState('networkidle');
