@@ -14,6 +14,11 @@ export const router = createRouter({
     },
     { path: '/crew', name: 'crew', component: () => import('./views/CrewApp.vue') },
     { path: '/kpi', name: 'kpi', component: () => import('./views/KpiView.vue') },
+    {
+      path: '/evaluation',
+      name: 'evaluation',
+      component: () => import('./views/EvaluationView.vue'),
+    },
     { path: '/wall', name: 'wall', component: () => import('./views/WallScreen.vue') },
     { path: '/admin', name: 'admin', component: () => import('./views/AdminView.vue') },
   ],
