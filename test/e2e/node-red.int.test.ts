@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,17 +16,6 @@ import type { CaseDetail } from '../../src/domain/index.js';
 import { authed, connectDevice, startTestHub, waitFor, type TestHub } from '../support/hub.js';
 
 const servicePassword = 'node-red-service-password';
-
-/**
- * Live alarms and idempotent case actions are the hub's side of issue #14,
- * built in parallel: these tests run once the hub has them.
- */
-const eventsSource = readFileSync(new URL('../../src/domain/events.ts', import.meta.url), 'utf8');
-const hubHasLiveAlarms = eventsSource.includes("'alarm:changed'");
-const hubHasIdempotency = readFileSync(
-  new URL('../../src/domain/errors.ts', import.meta.url),
-  'utf8',
-).includes('HUB_ERR_IDEMPOTENCY_IN_PROGRESS');
 
 /** Where the flows' `http request` nodes deliver what the hub's nodes sent. */
 async function startCollector() {
@@ -388,19 +376,16 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
     ).toBe(true);
   });
 
-  it.skipIf(!hubHasLiveAlarms)(
-    'turns the same rule-breaking reading into an opened alarm out of alarm in',
-    async () => {
-      const alarm = await waitFor(
-        () =>
-          collector
-            .of<{ deviceId: string; ruleId: string; state: string }>('/alarm')
-            .find((a) => a.deviceId === t.devices.manhole.id),
-        'the manhole alarm',
-      );
-      expect(alarm).toMatchObject({ ruleId: 'manhole.displaced', state: 'open' });
-    },
-  );
+  it('turns the same rule-breaking reading into an opened alarm out of alarm in', async () => {
+    const alarm = await waitFor(
+      () =>
+        collector
+          .of<{ deviceId: string; ruleId: string; state: string }>('/alarm')
+          .find((a) => a.deviceId === t.devices.manhole.id),
+      'the manhole alarm',
+    );
+    expect(alarm).toMatchObject({ ruleId: 'manhole.displaced', state: 'open' });
+  });
 
   it('answers a query with the hub devices of a type', async () => {
     expect((await admin('/inject/askDevices', { method: 'POST' })).status).toBe(200);
@@ -594,7 +579,6 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
     expect(closes[0]).toMatchObject({ note: 'closed by a flow' });
     expect(closes[0]!.actorName).toMatch(/node-red/);
 
-    if (!hubHasIdempotency) return;
     // The same message again (a retried flow): the same key, the first outcome, no second close.
     await press('closeIt');
     await waitFor(
