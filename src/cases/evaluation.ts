@@ -184,16 +184,18 @@ export function createEvaluationService(deps: EvaluationDeps) {
     const out = new Map<string | null, IndicatorValues>();
     if (!areaLevels.has(level)) return out;
     const areaLevel = level as 'city' | 'district' | 'street' | 'community' | 'grid';
+    const settings = await lightingSettings(db);
     const lighting = await lightingRateOver(db, {
       level: areaLevel,
       area,
       fromMs: Date.parse(period.from),
       toMs: Date.parse(asOf),
       by: 'span',
+      settings,
     });
     for (const l of lighting) out.set(l.area, { lightingRate: l.lightingRate });
     const nowIso = deps.now().toISOString();
-    const { hours: lightingHours, darkCurrentA } = await lightingSettings(db);
+    const { hours: lightingHours, darkCurrentA } = settings;
     const facilities = await facilityKpis(db, {
       level: areaLevel,
       area,

@@ -38,9 +38,11 @@ export async function lightingRateOver(
     fromMs: number;
     toMs: number;
     by: 'night' | 'month' | 'span';
+    /** The lighting rule's settings when the caller has read them already. */
+    settings?: { hours: LightingHours; darkCurrentA: number };
   },
 ): Promise<LightingRateRow[]> {
-  const { hours, darkCurrentA } = await lightingSettings(db);
+  const { hours, darkCurrentA } = q.settings ?? (await lightingSettings(db));
   // The 5-minute buckets inside lighting hours, judged at their middle.
   const buckets: { ms: number; period: string }[] = [];
   for (let ms = Math.ceil(q.fromMs / bucketMs) * bucketMs; ms < q.toMs; ms += bucketMs) {

@@ -14,6 +14,7 @@ import {
   evaluationPeriod,
   localDateOf,
   periodLabelOf,
+  reportPeriodKinds,
   previousPeriod,
   type EvaluationLevel,
   type EvaluationPeriod,
@@ -36,11 +37,8 @@ export const reportKinds = [
   'quarterly',
 ] as const satisfies readonly ReportKind[];
 
-export const reportPeriodKind: Readonly<Record<ReportKind, EvaluationPeriodKind>> = {
-  daily: 'day',
-  monthly: 'month',
-  quarterly: 'quarter',
-};
+export const reportPeriodKind: Readonly<Record<ReportKind, EvaluationPeriodKind>> =
+  reportPeriodKinds;
 
 export const reportTitles: Readonly<Record<ReportKind, { zh: string; en: string }>> = {
   daily: { zh: '指挥中心日报', en: 'Daily report' },

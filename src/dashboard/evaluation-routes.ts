@@ -11,10 +11,10 @@ import {
   HubError,
   evaluationLevels,
   evaluationPeriod,
+  periodKindOf,
   scoreWeightsProblem,
   scoredIndicators,
   type EvaluationLevel,
-  type EvaluationPeriodKind,
 } from '../domain/index.js';
 import { requireRole, type UserRole } from './auth.js';
 import { reportWorkbook } from './report-excel.js';
@@ -31,12 +31,6 @@ const readers: UserRole[] = ['operator', 'supervisor', 'viewer'];
 
 /** `2026-11-30` a day, `2026-11` a month, `2026-Q4` a quarter, `2026` a year. */
 const periodPattern = '^\\d{4}(-\\d{2}(-\\d{2})?|-Q[1-4])?$';
-
-function periodKindOf(label: string): EvaluationPeriodKind {
-  if (/^\d{4}$/.test(label)) return 'year';
-  if (/-Q[1-4]$/.test(label)) return 'quarter';
-  return label.length === 7 ? 'month' : 'day';
-}
 
 /** Reports rank every district: a user confined to one area reads its own evaluation only. */
 function mustSeeCity(req: FastifyRequest): void {
@@ -83,7 +77,7 @@ export function registerEvaluationRoutes(api: FastifyInstance, deps: EvaluationR
     },
     async (req) => {
       const label = req.query.period;
-      const period = evaluationPeriod(periodKindOf(label), label, timeZone);
+      const period = evaluationPeriod(periodKindOf(label) ?? 'day', label, timeZone);
       const scope = req.user?.areaCode ?? null;
       const asked = req.query.area ?? null;
       const area = scope && !(asked ?? '').startsWith(scope) ? scope : asked;

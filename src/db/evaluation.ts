@@ -2,7 +2,9 @@ import type { Queryable } from './pool.js';
 
 /** Stored period reports and the score weights (issue #15, docs/evaluation.md). */
 
-export type ReportKind = 'daily' | 'monthly' | 'quarterly';
+import type { ReportKind } from '../domain/index.js';
+
+export type { ReportKind };
 
 export interface ReportSummary {
   readonly id: number;

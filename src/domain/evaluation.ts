@@ -71,6 +71,15 @@ function daysOf(kind: EvaluationPeriodKind, label: string): [string, string] | n
   }
 }
 
+/** The kind of a period label (`2026-11-30`, `2026-11`, `2026-Q4`, `2026`), or null. */
+export function periodKindOf(label: string): EvaluationPeriodKind | null {
+  return evaluationPeriodKinds.find((kind) => periodPatterns[kind].test(label)) ?? null;
+}
+
+/** The reports (issue #15) and the period each covers. */
+export const reportPeriodKinds = { daily: 'day', monthly: 'month', quarterly: 'quarter' } as const;
+export type ReportKind = keyof typeof reportPeriodKinds;
+
 /** A period from its kind and label, its bounds in the city's zone. Bad labels: HUB_ERR_BAD_REQUEST. */
 export function evaluationPeriod(
   kind: EvaluationPeriodKind,
