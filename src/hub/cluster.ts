@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { CaseService, ReportService, WebhookService } from '../cases/index.js';
 import {
   createLeaderLock,
   listenReplays,
@@ -12,14 +11,13 @@ import {
   pruneAlarmEvents,
   pruneIdempotencyKeys,
   refreshAreaRollups,
-  type DatabaseCapabilities,
   type Pool,
   type ReplayedDevice,
   type SessionNotice,
 } from '../db/index.js';
 import type { SessionEnds } from '../dashboard/index.js';
 import type { AlarmDesk, Reading as RuleReading } from '../rules/index.js';
-import type { HubConfig } from './config.js';
+import type { Core } from './core.js';
 import { storagePolicyOf } from './prepare.js';
 import type { Leadership } from './rules-runtime.js';
 
@@ -71,22 +69,12 @@ export async function startLeadership(
 /**
  * The time-driven duties only the leader runs: storage maintenance
  * (partitions, retention), case deadlines and escalation, and the pickup of
- * webhook deliveries a previous run or a vanished node left pending.
+ * webhook deliveries a previous run or a vanished node left pending. Worker
+ * roles run them; their stop is pushed on the node's stops.
  */
-export function startDuties(
-  deps: {
-    pool: Pool;
-    capabilities: DatabaseCapabilities;
-    cases: CaseService;
-    webhooks: WebhookService;
-    reports: ReportService;
-    leadership: Leadership;
-    alarmDesk: AlarmDesk;
-  },
-  config: HubConfig,
-  logger: Logger,
-) {
-  const { leadership } = deps;
+export function startDuties(core: Core, alarmDesk: AlarmDesk): void {
+  const { config, logger, leadership } = core;
+  const deps = { ...core, pool: core.db.pool, capabilities: core.db.capabilities, alarmDesk };
   const dbLogger = logger.child({ room: 'db' });
   const maintain = () =>
     maintainStorage(deps.pool, deps.capabilities, storagePolicyOf(config), Date.now(), dbLogger)
@@ -131,15 +119,13 @@ export function startDuties(
       .expireShelves()
       .catch((err: unknown) => logger.error({ err }, 'shelved alarms not brought back'));
   }, shelfTickMs).unref();
-  return {
-    async stop(): Promise<void> {
-      clearInterval(maintenance);
-      clearInterval(caseTicker);
-      clearInterval(shelfTicker);
-      clearInterval(reporting);
-      await deps.reports.idle();
-    },
-  };
+  core.stops.push(async () => {
+    clearInterval(maintenance);
+    clearInterval(caseTicker);
+    clearInterval(shelfTicker);
+    clearInterval(reporting);
+    await deps.reports.idle();
+  });
 }
 
 /**
