@@ -122,6 +122,10 @@ describe.skipIf(!chromiumPath)('the admin pages of the web UI in Chromium', () =
     expect(await report.getByTestId('import-secrets').getAttribute('download')).toBe(
       'device-secrets.csv',
     );
+    await page.screenshot({
+      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/admin-devices-import.png`,
+      fullPage: true,
+    });
     const imported = await json<{ id: string; gridCode: string }>('/api/devices/UI-SL-2');
     expect(imported.gridCode).toBe(grid);
     expect((await rest(`${t.httpUrl}/api/devices/UI-SL-3`)).status).toBe(404);
@@ -153,6 +157,10 @@ describe.skipIf(!chromiumPath)('the admin pages of the web UI in Chromium', () =
       .fill('{"raise": [{"metric": "pm10", "op": ">", "value": 160}]}');
     await dialog('override-dialog').getByTestId('dialog-submit').click();
     await override.getByText('160').waitFor();
+    await page.screenshot({
+      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/admin-rule-override.png`,
+      fullPage: true,
+    });
     const rule = await json<{ overrides: { scope: string; scopeId: string; settings: unknown }[] }>(
       '/api/rules/dust_noise.pm10',
     );
