@@ -26,8 +26,14 @@ export interface UiCatalog {
   readonly transitions: Readonly<Record<string, Transition>>;
   /** Rule limits per metric as a chart draws them; null: read them from GET /api/rules. */
   readonly thresholds: readonly ThresholdLine[] | null;
-  readonly kpiTargets: Readonly<Record<string, { value: number; direction: 'min' | 'max' }>>;
+  readonly kpiTargets: Readonly<Record<string, KpiTargetLabel>>;
   readonly districts: readonly { code: string; name: string }[];
+}
+
+export interface KpiTargetLabel {
+  readonly value: number;
+  readonly direction: 'min' | 'max';
+  readonly label?: Label;
 }
 
 export interface MetricLabel {
@@ -58,7 +64,7 @@ interface ServedCatalog {
     metrics: readonly { name: string; unit: string | null; label: Label }[];
     commands: readonly { name: string; args: Record<string, unknown> }[];
   }[];
-  readonly kpiTargets?: Readonly<Record<string, { value: number; direction: 'min' | 'max' }>>;
+  readonly kpiTargets?: Readonly<Record<string, KpiTargetLabel>>;
   readonly thresholds?: readonly ThresholdLine[];
   readonly areas?: readonly { code: string; level: string; name: string }[];
 }
@@ -124,6 +130,10 @@ export const labels = {
     catalog.value?.facilities[type as FacilityType]?.metrics.find((m) => m.name === metric)?.unit ??
     '',
 };
+
+/** A KPI's name in the page's language, from its catalog target. */
+export const kpiLabel = (name: string): string =>
+  pick(catalog.value?.kpiTargets[name]?.label, name);
 
 /** Severity rank: 0 most urgent (domain order), larger less. */
 export const severityRank = (s: string): number => {
