@@ -107,7 +107,9 @@ const results: unknown[] = [];
 try {
   for (const n of counts) {
     const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-    await browser.startTracing(page, { categories: ['toplevel', 'blink.user_timing', '__metadata'] });
+    await browser.startTracing(page, {
+      categories: ['toplevel', 'blink.user_timing', '__metadata'],
+    });
     await page.goto(
       `http://127.0.0.1:${port}/?n=${n}&seconds=${seconds}&rate=${rate}&idle=${idle}${pulse}`,
     );
