@@ -151,8 +151,8 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
   setupInputChecks(app);
   await setupAuth(app, deps.db, logger);
 
-  // The Vue app at `/` (web/dist), then the classic pages (admin.html, crew.html,
-  // classic.html) until each is retired; the first root holding a file wins.
+  // The Vue app at `/` (web/dist), then the classic pages (crew.html, classic.html)
+  // until each is retired; the first root holding a file wins.
   const webBuilt = existsSync(path.join(webDistDir, 'index.html'));
   if (!webBuilt) {
     logger.warn(
@@ -178,6 +178,8 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
       },
     });
     if (!webBuilt) open.get('/', (_req, reply) => reply.redirect('/classic.html'));
+    // The classic admin page was retired into the web UI (issue #13); old bookmarks land there.
+    open.get('/admin.html', (_req, reply) => reply.redirect('/#/admin'));
   });
   await app.register(async (api) => registerStorageRoutes(api, deps), { prefix: '/api' });
   await app.register(

@@ -23,7 +23,7 @@ export interface HubOptions {
    * and tests that do not stop the hub on a signal leave it in theirs.
    */
   detachEmbeddedDatabase?: boolean;
-  /** Clock of the cases workflow (deadlines, escalation); tests pass a fake one. */
+  /** Clock of the operators' workflow (case deadlines, escalation, alarm shelvings); tests pass a fake one. */
   now?: () => Date;
   /** Rules engine timers (#4): fleet-wide rules and batched alarm updates, and state checkpoints. */
   rulesTickMs?: number;

@@ -142,7 +142,9 @@ export type AlarmSink = (changes: readonly AlarmChange[]) => void;
  */
 export function alarmOutlet(core: Core, feed: AlarmFeed | undefined) {
   const publish: AlarmSink = (changes) => feed?.publish(changes);
-  return { publish, desk: createAlarmDesk(core.db.pool, publish) };
+  // Shelvings run on the workflow's clock, as deadlines do: a test moves both (HubOptions.now).
+  const desk = createAlarmDesk(core.db.pool, publish, () => core.cases.now().getTime());
+  return { publish, desk };
 }
 
 /** The rules engine of a broker or worker process: alarms to the outlet and to the cases. */
