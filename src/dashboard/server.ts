@@ -162,8 +162,8 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
   setupInputChecks(app);
   await setupAuth(app, deps.db, logger);
 
-  // The Vue app at `/` (web/dist), then the classic pages (admin.html, crew.html,
-  // classic.html) until each is retired; the first root holding a file wins.
+  // The Vue app at `/` (web/dist), then the classic pages (crew.html, classic.html)
+  // until each is retired; the first root holding a file wins.
   const webBuilt = existsSync(path.join(webDistDir, 'index.html'));
   if (!webBuilt) {
     logger.warn(
@@ -189,6 +189,8 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
       },
     });
     if (!webBuilt) open.get('/', (_req, reply) => reply.redirect('/classic.html'));
+    // The classic admin page was retired into the web UI (issue #13); old bookmarks land there.
+    open.get('/admin.html', (_req, reply) => reply.redirect('/#/admin'));
   });
   // One file per resource (issue #12), each its own plugin under /api: what one
   // adds (the CSV parser of the device import) stays with its routes.
