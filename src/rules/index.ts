@@ -33,10 +33,5 @@ export {
 } from './kinds/index.js';
 export { createRateAbuseWatch, rateAbuseRuleId } from './rate-abuse.js';
 export { ruleThresholds, type RuleThreshold } from './thresholds.js';
-export {
-  createAlarmDesk,
-  createAlarmFeed,
-  type AlarmDesk,
-  type AlarmFeed,
-} from './alarm-feed.js';
+export { createAlarmDesk, createAlarmFeed, type AlarmDesk, type AlarmFeed } from './alarm-feed.js';
 export { createStorageWatch, storageDegradedRuleId } from './storage-watch.js';
