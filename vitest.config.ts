@@ -1,6 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The coverage floor of `npm test` (percent of src/), a little under the
+ * measured level; provenance in docs/decisions/0176. Raise it as coverage
+ * rises. `COVERAGE_FLOOR=off` for a run of a few files with `--coverage`.
+ */
+const coverageFloor = { lines: 53, statements: 52, functions: 46, branches: 43 };
+
 export default defineConfig({
   // The web UI's `@domain/…` imports (web/vite.config.ts) for its unit tests.
   resolve: { alias: { '@domain': fileURLToPath(new URL('./src/domain', import.meta.url)) } },
@@ -21,6 +28,7 @@ export default defineConfig({
       exclude: ['src/**/*.test.ts', 'src/dashboard/public/**'],
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'coverage',
+      thresholds: process.env.COVERAGE_FLOOR === 'off' ? {} : coverageFloor,
     },
   },
 });
