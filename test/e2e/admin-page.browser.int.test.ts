@@ -257,5 +257,6 @@ describe.skipIf(!chromiumPath)('the admin pages of the web UI in Chromium', () =
       fullPage: true,
     });
     expect(errors).toEqual([]);
-  });
+    // A whole administration session in one browser: longer than the default on a busy machine.
+  }, 240_000);
 });
