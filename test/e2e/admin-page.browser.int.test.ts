@@ -123,7 +123,7 @@ describe.skipIf(!chromiumPath)('the admin pages of the web UI in Chromium', () =
       'device-secrets.csv',
     );
     await page.screenshot({
-      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/admin-devices-import.png`,
+      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/ui-admin-devices.png`,
       fullPage: true,
     });
     const imported = await json<{ id: string; gridCode: string }>('/api/devices/UI-SL-2');
@@ -158,7 +158,7 @@ describe.skipIf(!chromiumPath)('the admin pages of the web UI in Chromium', () =
     await dialog('override-dialog').getByTestId('dialog-submit').click();
     await override.getByText('160').waitFor();
     await page.screenshot({
-      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/admin-rule-override.png`,
+      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/ui-admin-rules.png`,
       fullPage: true,
     });
     const rule = await json<{ overrides: { scope: string; scopeId: string; settings: unknown }[] }>(
@@ -253,7 +253,7 @@ describe.skipIf(!chromiumPath)('the admin pages of the web UI in Chromium', () =
     await page.locator('[data-testid="user-row"][data-username="night1"]').waitFor();
 
     await page.screenshot({
-      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/admin-page.png`,
+      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/ui-admin-users.png`,
       fullPage: true,
     });
     expect(errors).toEqual([]);
