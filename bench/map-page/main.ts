@@ -100,6 +100,8 @@ async function run(): Promise<void> {
   const idleLongestMs = Math.round(Math.max(0, ...longTasks));
   longTasks.length = 0;
 
+  // The storm's span for the driver's trace (CPU time per task, bench/map-ui.ts).
+  performance.mark('storm-start');
   // The truth: what each device's state is after the storm.
   const truth = new Uint8Array(n);
   let sent = 0;
@@ -134,6 +136,7 @@ async function run(): Promise<void> {
   // Let the last coalesced refresh land, then check every marker against the truth.
   await new Promise((r) => setTimeout(r, 600));
   await frame();
+  performance.mark('storm-end');
   let dropped = 0;
   let checked = 0;
   for (const item of view.onScreen()) {

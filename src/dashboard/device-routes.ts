@@ -16,6 +16,7 @@ import {
 } from '../db/index.js';
 import {
   HubError,
+  deviceCommandRoles,
   deviceIdPatternSource,
   facilityTypes,
   gridCodePattern,
@@ -335,7 +336,8 @@ export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps
   api.post<{ Params: { id: string }; Body: { name: string; args?: Record<string, unknown> } }>(
     '/devices/:id/commands',
     {
-      ...admin,
+      // Operators and operator tokens too: the control room starts a pump in a rainstorm.
+      ...requireRole(...deviceCommandRoles),
       schema: {
         body: {
           type: 'object',
@@ -352,6 +354,9 @@ export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps
       const device = await getDeviceIdentity(db, req.params.id);
       if (!device) throw new HubError('HUB_ERR_DEVICE_UNKNOWN', req.params.id);
       if (!device.enabled) throw new HubError('HUB_ERR_DEVICE_DISABLED', device.id);
+      const area = req.user?.areaCode;
+      if (area && !device.gridCode.startsWith(area))
+        throw new HubError('HUB_ERR_OUT_OF_AREA', `${device.id} is outside area ${area}`);
       const command = await gateway.commands.send(device, req.body.name, req.body.args ?? {});
       return reply.status(202).send(command);
     },

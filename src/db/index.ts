@@ -15,6 +15,8 @@ export * from './rules.js';
 export * from './seed-demo-city.js';
 export * from './storage.js';
 export * from './case-workflow.js';
+export * from './case-events.js';
+export * from './case-deadlines.js';
 export * from './users.js';
 export * from './admin.js';
 export * from './seed-cases.js';

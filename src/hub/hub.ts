@@ -67,7 +67,7 @@ export interface HubOptions {
    * and tests that do not stop the hub on a signal leave it in theirs.
    */
   detachEmbeddedDatabase?: boolean;
-  /** Clock of the cases workflow (deadlines, escalation); tests pass a fake one. */
+  /** Clock of the operators' workflow (case deadlines, escalation, alarm shelvings); tests pass a fake one. */
   now?: () => Date;
   /** Rules engine timers (#4): fleet-wide rules and batched alarm updates, and state checkpoints. */
   rulesTickMs?: number;
@@ -231,7 +231,8 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           logger.child({ room: 'dashboard' }),
         )
       : undefined;
-    const alarmDesk = createAlarmDesk(db.pool, publishAlarms);
+    // Shelvings run on the workflow's clock, as deadlines do: a test moves both (HubOptions.now).
+    const alarmDesk = createAlarmDesk(db.pool, publishAlarms, () => cases.now().getTime());
     rules?.alarms.onChanges(publishAlarms);
     rules?.alarms.onAlarm((event) => {
       // `updated` carries severity changes too: the case follows its alarm's severity.

@@ -1,28 +1,17 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { authed, connectDevice, type TestHub } from '../support/hub.js';
-import { chromiumPath, closeHubAndBrowser, startHubAndBrowser } from '../support/browser.js';
+import {
+  chromiumPath,
+  closeHubAndBrowser,
+  logIn,
+  startHubAndBrowser,
+  watchErrors,
+} from '../support/browser.js';
 import { ensureWebBuilt } from '../support/web.js';
 
 const shots = process.env.SCREENSHOT_DIR ?? '/tmp';
-
-async function logIn(page: Page, url: string, username: string, password: string) {
-  await page.goto(url);
-  await page.locator('[data-testid="login"]').waitFor();
-  await page.fill('input[name="username"]', username);
-  await page.fill('input[name="password"]', password);
-  await page.click('[data-testid="login-submit"]');
-}
-
-/** Uncaught errors and the ones Vue logs (a failed resource, e.g. the 401 before login, is not one). */
-function watchErrors(page: Page, errors: string[]): void {
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
-      errors.push(m.text());
-  });
-}
 
 /** The Vue control room (issue #13) in Chromium against a real hub. */
 describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {

@@ -225,8 +225,6 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
         mqttAccount: 'node-red',
         credentials: { token: operatorToken, mqttPassword: servicePassword },
       },
-      // Device commands take the admin role on the hub's gate: an admin session, not a token.
-      { id: 'cfgAdmin', type: 'hub-config', url: t.httpUrl, credentials: { token: t.adminToken } },
       {
         id: 'bad',
         type: 'hub-config',
@@ -443,7 +441,7 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
       return res.status === 200 ? true : undefined;
     }, `inject ${id}`);
 
-  it('sends a device command and puts its acknowledgement on the first output, a refusal to Catch nodes', async () => {
+  it('sends a device command with an operator token and puts its acknowledgement on the first output, a refusal to Catch nodes', async () => {
     const pump = await connectDevice(t.mqttUrl, t.devices.pump_station);
     clients.push(pump);
     await pump.subscribeAsync(`devices/${t.devices.pump_station.id}/commands`, { qos: 1 });
@@ -467,7 +465,7 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
       {
         id: 'pumpStart',
         type: 'hub-command',
-        hub: 'cfgAdmin',
+        hub: 'cfg',
         deviceId: t.devices.pump_station.id,
         command: 'start',
         timeout: '10',
@@ -486,7 +484,7 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
       {
         id: 'explode',
         type: 'hub-command',
-        hub: 'cfgAdmin',
+        hub: 'cfg',
         deviceId: t.devices.pump_station.id,
         command: 'explode',
         wires: [[], []],

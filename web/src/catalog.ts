@@ -27,7 +27,7 @@ export interface UiCatalog {
   readonly transitions: Readonly<Record<string, Transition>>;
   /** Rule limits per metric as a chart draws them; null: read them from GET /api/rules. */
   readonly thresholds: readonly ThresholdLine[] | null;
-  readonly kpiTargets: Readonly<Record<string, { value: number; direction: 'min' | 'max' }>>;
+  readonly kpiTargets: Readonly<Record<string, KpiTargetLabel>>;
   readonly districts: readonly { code: string; name: string }[];
   /** Roles in domain order with their labels (src/domain/catalog.ts). */
   readonly roles: readonly Role[];
@@ -35,6 +35,12 @@ export interface UiCatalog {
   readonly areaLevels: readonly { id: string; label: Label }[];
   /** The city's area network, district → grid (admin pickers; validation of area codes). */
   readonly areas: readonly Area[];
+}
+
+export interface KpiTargetLabel {
+  readonly value: number;
+  readonly direction: 'min' | 'max';
+  readonly label?: Label;
 }
 
 export interface MetricLabel {
@@ -65,7 +71,7 @@ interface ServedCatalog {
     metrics: readonly { name: string; unit: string | null; label: Label }[];
     commands: readonly { name: string; args: Record<string, unknown> }[];
   }[];
-  readonly kpiTargets?: Readonly<Record<string, { value: number; direction: 'min' | 'max' }>>;
+  readonly kpiTargets?: Readonly<Record<string, KpiTargetLabel>>;
   readonly thresholds?: readonly ThresholdLine[];
   readonly areas?: readonly Area[];
   readonly roles?: readonly { id: Role; label: Label }[];
@@ -141,6 +147,10 @@ export const labels = {
     catalog.value?.facilities[type as FacilityType]?.metrics.find((m) => m.name === metric)?.unit ??
     '',
 };
+
+/** A KPI's name in the page's language, from its catalog target. */
+export const kpiLabel = (name: string): string =>
+  pick(catalog.value?.kpiTargets[name]?.label, name);
 
 /** Severity rank: 0 most urgent (domain order), larger less. */
 export const severityRank = (s: string): number => {
