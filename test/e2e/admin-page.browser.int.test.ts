@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumPath, closeHubAndBrowser, startHubAndBrowser } from '../support/browser.js';
+import {
+  chromiumPath,
+  closeHubAndBrowser,
+  logIn,
+  startHubAndBrowser,
+  watchErrors,
+} from '../support/browser.js';
 import { authed, lightingAreas, login, type TestHub } from '../support/hub.js';
 import { ensureWebBuilt } from '../support/web.js';
 
@@ -38,20 +44,14 @@ describe.skipIf(!chromiumPath)('the admin pages of the web UI in Chromium', () =
       viewport: { width: 1500, height: 1000 },
     });
     const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    watchErrors(page, errors);
     const dialog = (id: string) => page.getByTestId(id);
     const nav = (section: string) => page.getByTestId(`admin-nav-${section}`).click();
 
     // An old bookmark of the classic page lands in the web UI's admin, behind its one login.
-    await page.goto(t.httpUrl + '/admin.html');
-    await page.locator('[data-testid="login"]').waitFor();
+    const password = (await readFile(t.hub.adminPasswordFile, 'utf8')).trim();
+    await logIn(page, t.httpUrl + '/admin.html', 'admin', password);
     expect(page.url()).toBe(`${t.httpUrl}/#/admin/users`);
-    await page.fill('input[name="username"]', 'admin');
-    await page.fill(
-      'input[name="password"]',
-      (await readFile(t.hub.adminPasswordFile, 'utf8')).trim(),
-    );
-    await page.click('[data-testid="login-submit"]');
     await page.locator('[data-testid="user-row"][data-username="admin"]').waitFor();
 
     // A crew, then a crew user in it; a bad form is refused in the dialog before any request.
