@@ -84,34 +84,3 @@ export async function setCaseSeverityFromAlarm(
   const { previous, ...updated } = rows[0];
   return { case: updated, previous };
 }
-
-export async function listCases(
-  db: Queryable,
-  q: { state?: string; limit: number; offset: number },
-): Promise<{ total: number; cases: CaseRecord[] }> {
-  const [total, page] = await Promise.all([
-    db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM cases WHERE ($1::text IS NULL OR state = $1)`,
-      [q.state ?? null],
-    ),
-    db.query<CaseRecord>(
-      `SELECT ${columns} FROM cases WHERE ($1::text IS NULL OR state = $1)
-       ORDER BY id DESC LIMIT $2 OFFSET $3`,
-      [q.state ?? null, q.limit, q.offset],
-    ),
-  ]);
-  return { total: total.rows[0]!.n, cases: page.rows };
-}
-
-/** Open cases and the version they are current to, for a connecting operator. */
-export async function openCasesSnapshot(
-  db: Queryable,
-): Promise<{ version: number; cases: CaseRecord[] }> {
-  const [open, version] = await Promise.all([
-    db.query<CaseRecord>(
-      `SELECT ${columns} FROM cases WHERE state NOT IN ('closed', 'cancelled') ORDER BY id DESC LIMIT 500`,
-    ),
-    db.query<{ v: number }>(`SELECT coalesce(max(version), 0)::bigint AS v FROM cases`),
-  ]);
-  return { version: version.rows[0]!.v, cases: open.rows };
-}
