@@ -1,4 +1,5 @@
 import {
+  HubError,
   caseCodeIdWidth,
   type CaseCounter,
   type CaseDetail,
@@ -8,6 +9,7 @@ import {
 } from '../domain/index.js';
 import { matchingRoutes } from './admin.js';
 import type { Queryable } from './pool.js';
+import { violationAs } from './sql-errors.js';
 
 /** Every column of a case, workflow fields included (domain/case-workflow.ts). */
 export const caseDetailColumns = `c.id, c.code, c.version, c.state, c.kind, c.severity, c.title,
@@ -212,7 +214,7 @@ export interface ManualCaseInput {
  * inspector's finding. The code starts with `codePrefix` (domain `caseCodePrefix`).
  * An area-scoped user registers only inside its area: the grid code, and the
  * device's grid when a device is named, must lie in it; otherwise nothing is
- * inserted and the result is null.
+ * inserted and the result is null. HUB_ERR_BAD_REQUEST for an unknown device or grid.
  */
 export async function insertManualCase(
   db: Queryable,
@@ -221,8 +223,9 @@ export async function insertManualCase(
   codePrefix: string,
   scope: CaseScope,
 ): Promise<CaseDetail | null> {
-  const { rows } = await db.query<{ id: number }>(
-    `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
+  const { rows } = await db
+    .query<{ id: number }>(
+      `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
      INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code,
                         source, description, location, lat, lon, created_at, updated_at)
      SELECT next.id,
@@ -233,24 +236,27 @@ export async function insertManualCase(
        AND ($15::text IS NULL OR $5::text IS NULL OR EXISTS (
              SELECT 1 FROM devices d WHERE d.id = $5 AND left(d.grid_code, length($15)) = $15))
      RETURNING id`,
-    [
-      c.kind,
-      c.severity,
-      c.title,
-      c.facilityType,
-      c.deviceId,
-      c.gridCode,
-      c.source,
-      c.description,
-      c.location,
-      c.lat,
-      c.lon,
-      at,
-      codePrefix,
-      scope.crewId,
-      scope.area,
-    ],
-  );
+      [
+        c.kind,
+        c.severity,
+        c.title,
+        c.facilityType,
+        c.deviceId,
+        c.gridCode,
+        c.source,
+        c.description,
+        c.location,
+        c.lat,
+        c.lon,
+        at,
+        codePrefix,
+        scope.crewId,
+        scope.area,
+      ],
+    )
+    .catch(
+      violationAs({ foreignKey: new HubError('HUB_ERR_BAD_REQUEST', 'unknown device or grid') }),
+    );
   return rows[0] ? (await getCaseDetail(db, rows[0].id))! : null;
 }
 

@@ -36,3 +36,5 @@ export * from './alarm-events.js';
 export * from './event-feed.js';
 export * from './idempotency.js';
 export * from './evaluation.js';
+export * from './notices.js';
+export { isDataException } from './sql-errors.js';
