@@ -48,10 +48,6 @@ const exceptions: Record<string, { readonly cap: number; readonly reason: string
     cap: 607,
     reason: 'the classic control room, deleted once the Vue UI replaces it (README)',
   },
-  'src/dashboard/public/admin.js': {
-    cap: 438,
-    reason: 'the classic admin page, deleted once the Vue UI replaces it (README)',
-  },
   'bench/connect-storm.ts': {
     cap: 553,
     reason: 'one benchmark end to end: fleet, storm, measurements and report in one script',
