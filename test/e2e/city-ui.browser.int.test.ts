@@ -200,7 +200,7 @@ describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
       await cards.locator('[data-testid="kpi-drill"]').first().click();
       await expect
         .poll(async () => (await cards.first().getAttribute('data-area'))?.length, {
-          timeout: 15_000,
+          timeout: 30_000,
         })
         .toBe(length);
     }
