@@ -193,6 +193,19 @@ describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
     const problems = page.locator('[data-testid="kpi-problem"]');
     await page.locator('[data-testid="kpi-problem"][data-rule-id="manhole.displaced"]').waitFor();
     expect(await problems.first().innerText()).toContain('井盖');
+
+    // Drill down into the first district: its streets.
+    const district = expected.rows[0]!.area;
+    await page.locator(`[data-testid="kpi-card"][data-area="${district}"] button`).click();
+    await expect
+      .poll(async () => (await cards.first().getAttribute('data-area'))?.length, {
+        timeout: 15_000,
+      })
+      .toBe(9);
+    for (const area of await cards.evaluateAll((els) =>
+      els.map((e) => e.getAttribute('data-area')),
+    ))
+      expect(area!.startsWith(district)).toBe(true);
     await page.screenshot({ path: `${shots}/ui-kpi.png` });
 
     // On down: a street's communities, a community's grids; a grid has no level under it.
