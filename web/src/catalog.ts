@@ -2,7 +2,8 @@ import { reactive } from 'vue';
 import type { CommandSpec } from '@domain/commands.js';
 import { severities, type CaseState, type Severity } from '@domain/catalog.js';
 import type { FacilityType } from '@domain/facilities.js';
-import { get, type Transition } from './api.js';
+import type { Area } from '@domain/grid.js';
+import { get, type Role, type Transition } from './api.js';
 import { isZh } from './i18n.js';
 import type { ThresholdLine } from './stores/thresholds.js';
 
@@ -26,8 +27,20 @@ export interface UiCatalog {
   readonly transitions: Readonly<Record<string, Transition>>;
   /** Rule limits per metric as a chart draws them; null: read them from GET /api/rules. */
   readonly thresholds: readonly ThresholdLine[] | null;
-  readonly kpiTargets: Readonly<Record<string, { value: number; direction: 'min' | 'max' }>>;
+  readonly kpiTargets: Readonly<Record<string, KpiTargetLabel>>;
   readonly districts: readonly { code: string; name: string }[];
+  /** Roles in domain order with their labels (src/domain/catalog.ts). */
+  readonly roles: readonly Role[];
+  readonly roleLabels: Readonly<Record<Role, Label>>;
+  readonly areaLevels: readonly { id: string; label: Label }[];
+  /** The city's area network, district → grid (admin pickers; validation of area codes). */
+  readonly areas: readonly Area[];
+}
+
+export interface KpiTargetLabel {
+  readonly value: number;
+  readonly direction: 'min' | 'max';
+  readonly label?: Label;
 }
 
 export interface MetricLabel {
@@ -58,9 +71,11 @@ interface ServedCatalog {
     metrics: readonly { name: string; unit: string | null; label: Label }[];
     commands: readonly { name: string; args: Record<string, unknown> }[];
   }[];
-  readonly kpiTargets?: Readonly<Record<string, { value: number; direction: 'min' | 'max' }>>;
+  readonly kpiTargets?: Readonly<Record<string, KpiTargetLabel>>;
   readonly thresholds?: readonly ThresholdLine[];
-  readonly areas?: readonly { code: string; level: string; name: string }[];
+  readonly areas?: readonly Area[];
+  readonly roles?: readonly { id: Role; label: Label }[];
+  readonly areaLevels?: readonly { id: string; label: Label }[];
 }
 
 export function fromServed(c: ServedCatalog): UiCatalog {
@@ -92,8 +107,14 @@ export function fromServed(c: ServedCatalog): UiCatalog {
     districts: (c.areas ?? [])
       .filter((a) => a.level === 'district')
       .map((a) => ({ code: a.code, name: a.name })),
+    roles: (c.roles ?? []).map((r) => r.id),
+    roleLabels: byId(c.roles ?? [], (r) => r.label) as UiCatalog['roleLabels'],
+    areaLevels: c.areaLevels ?? [],
+    areas: c.areas ?? [],
   };
 }
+
+export type { Area };
 
 export const catalog = reactive<{ value: UiCatalog | null }>({ value: null });
 
@@ -120,10 +141,16 @@ export const labels = {
     return t ? (isZh() ? t.zh : (t.en ?? a)) : a;
   },
   metric: (m: MetricLabel) => (isZh() ? m.zh : m.en),
+  role: (r: string) => pick(catalog.value?.roleLabels[r as Role], r),
+  areaLevel: (l: string) => pick(catalog.value?.areaLevels.find((a) => a.id === l)?.label, l),
   unit: (type: string, metric: string) =>
     catalog.value?.facilities[type as FacilityType]?.metrics.find((m) => m.name === metric)?.unit ??
     '',
 };
+
+/** A KPI's name in the page's language, from its catalog target. */
+export const kpiLabel = (name: string): string =>
+  pick(catalog.value?.kpiTargets[name]?.label, name);
 
 /** Severity rank: 0 most urgent (domain order), larger less. */
 export const severityRank = (s: string): number => {
