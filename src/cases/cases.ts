@@ -28,6 +28,10 @@ import {
 } from '../db/index.js';
 import {
   HubError,
+  alarmCategoryOf,
+  caseKindOf,
+  manualCategoryOf,
+  type FacilityType,
   caseCodePrefix,
   caseRegistrarRoles,
   addDeadline,
@@ -167,10 +171,11 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     severity: string;
     facilityType: string | null;
     gridCode: string | null;
+    categoryCode: string;
   }): Promise<Registration> =>
     Promise.all([
       findDeadline(pool, c.severity, c.facilityType),
-      findRoute(pool, c.facilityType, c.gridCode),
+      findRoute(pool, c.facilityType, c.gridCode, c.categoryCode),
     ]).then(([deadline, route]) => ({ deadline, route }));
 
   /** Applies one action; checks the body and the transition table (the caller checked the role). */
@@ -328,7 +333,10 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
           const { alarm } = event;
           const [policy, registration] = await Promise.all([
             ruleCasePolicy(pool, alarm.ruleId),
-            registrationOf(alarm),
+            registrationOf({
+              ...alarm,
+              categoryCode: alarmCategoryOf(alarm.facilityType, caseKindOf(alarm.facilityType)),
+            }),
           ]);
           if (!policy.openCase) return;
           await transaction(async (tx) => {
@@ -358,7 +366,14 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
       }
       return withLock(async () => {
         const at = now().toISOString();
-        const registration = await registrationOf(input);
+        const registration = await registrationOf({
+          ...input,
+          categoryCode: manualCategoryOf(
+            input.categoryCode,
+            (input.facilityType as FacilityType | null) ?? null,
+            input.kind,
+          ),
+        });
         return transaction(async (tx) => {
           const created = await insertManualCase(
             tx.db,

@@ -1,4 +1,5 @@
 import {
+  alarmCategoryOf,
   caseCodeIdWidth,
   caseKindOf,
   type AlarmRecord,
@@ -29,12 +30,12 @@ export async function registerCaseForAlarm(
     `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
      INSERT INTO cases AS c (id, code, state, kind, severity, title, facility_type, device_id,
                              grid_code, alarm_id, due_at, next_escalation_at, deadline_unit,
-                             handle_minutes, dispatch_due_at)
+                             handle_minutes, dispatch_due_at, category_code)
      SELECT next.id,
             $8::text || lpad(next.id::text, ${caseCodeIdWidth}, '0'),
             'registered', $1, $2, $3, $4, $5, $6, $7,
             $9::timestamptz, $9::timestamptz, coalesce($10::text, 'calendar'), $11::int,
-            $12::timestamptz
+            $12::timestamptz, $13
      FROM next
      ON CONFLICT (alarm_id) DO NOTHING
      RETURNING ${caseDetailColumns}`,
@@ -48,6 +49,7 @@ export async function registerCaseForAlarm(
       alarm.id,
       codePrefix,
       ...deadlineParams(deadlines),
+      alarmCategoryOf(alarm.facilityType, caseKindOf(alarm.facilityType)),
     ],
   );
   return rows[0] ?? null;
