@@ -1,5 +1,7 @@
 import {
   caseCodeIdWidth,
+  manualCategoryOf,
+  type FacilityType,
   type CaseDetail,
   type CaseEvent,
   type CaseScope,
@@ -22,7 +24,7 @@ export const caseDetailColumns = `c.id, c.code, c.version, c.state, c.kind, c.se
   c.escalation_area AS "escalationArea",
   c.escalated_at AS "escalatedAt", c.dispatch_due_at AS "dispatchDueAt",
   c.dispatch_overdue AS "dispatchOverdue", c.deadline_unit AS "deadlineUnit",
-  c.handle_minutes AS "handleMinutes"`;
+  c.handle_minutes AS "handleMinutes", c.category_code AS "categoryCode"`;
 
 /**
  * Whether case `c` lies in the scope given as parameters `$crew` and `$area`
@@ -313,6 +315,8 @@ export interface ManualCaseInput {
   readonly location: string | null;
   readonly lat: number | null;
   readonly lon: number | null;
+  /** GB/T 30428.2 class; default: the facility type's (domain manualCategoryOf). */
+  readonly categoryCode?: string | null;
 }
 
 /**
@@ -332,10 +336,11 @@ export async function insertManualCase(
   const { rows } = await db.query<{ id: number }>(
     `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
      INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code,
-                        source, description, location, lat, lon, created_at, updated_at)
+                        source, description, location, lat, lon, created_at, updated_at,
+                        category_code)
      SELECT next.id,
             $13::text || lpad(next.id::text, ${caseCodeIdWidth}, '0'),
-            'registered', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12
+            'registered', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $16
      FROM (SELECT $6::text AS grid_code, NULL::text AS crew_id) c, next
      WHERE ${scopeCondition(14, 15)}
        AND ($15::text IS NULL OR $5::text IS NULL OR EXISTS (
@@ -357,6 +362,7 @@ export async function insertManualCase(
       codePrefix,
       scope.crewId,
       scope.area,
+      manualCategoryOf(c.categoryCode, (c.facilityType as FacilityType | null) ?? null, c.kind),
     ],
   );
   return rows[0] ? (await getCaseDetail(db, rows[0].id))! : null;

@@ -1,4 +1,10 @@
-import { caseCodeIdWidth, caseKindOf, type AlarmRecord, type CaseRecord } from '../domain/index.js';
+import {
+  alarmCategoryOf,
+  caseCodeIdWidth,
+  caseKindOf,
+  type AlarmRecord,
+  type CaseRecord,
+} from '../domain/index.js';
 import type { Queryable } from './pool.js';
 
 const columns = `id, code, version, state, kind, severity, title, facility_type AS "facilityType",
@@ -16,10 +22,11 @@ export async function registerCaseForAlarm(
 ): Promise<CaseRecord | null> {
   const { rows } = await db.query<CaseRecord>(
     `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
-     INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code, alarm_id)
+     INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code, alarm_id,
+                        category_code)
      SELECT next.id,
             $8::text || lpad(next.id::text, ${caseCodeIdWidth}, '0'),
-            'registered', $1, $2, $3, $4, $5, $6, $7
+            'registered', $1, $2, $3, $4, $5, $6, $7, $9
      FROM next
      ON CONFLICT (alarm_id) DO NOTHING
      RETURNING ${columns}`,
@@ -32,6 +39,7 @@ export async function registerCaseForAlarm(
       alarm.gridCode,
       alarm.id,
       codePrefix,
+      alarmCategoryOf(alarm.facilityType, caseKindOf(alarm.facilityType)),
     ],
   );
   return rows[0] ?? null;
