@@ -1,6 +1,12 @@
 import { reactive } from 'vue';
 import type { CommandSpec } from '@domain/commands.js';
 import { severities, type CaseState, type Severity } from '@domain/catalog.js';
+import {
+  builtInCategories,
+  categoryMajors,
+  type Category,
+  type CategoryMajor,
+} from '@domain/classification.js';
 import type { FacilityType } from '@domain/facilities.js';
 import { get, type Transition } from './api.js';
 import { isZh } from './i18n.js';
@@ -28,6 +34,9 @@ export interface UiCatalog {
   readonly thresholds: readonly ThresholdLine[] | null;
   readonly kpiTargets: Readonly<Record<string, { value: number; direction: 'min' | 'max' }>>;
   readonly districts: readonly { code: string; name: string }[];
+  /** GB/T 30428.2 部件/事件 classes (issue #16), the city's overrides applied. */
+  readonly majors: readonly CategoryMajor[];
+  readonly categories: readonly Category[];
 }
 
 export interface MetricLabel {
@@ -61,6 +70,10 @@ interface ServedCatalog {
   readonly kpiTargets?: Readonly<Record<string, { value: number; direction: 'min' | 'max' }>>;
   readonly thresholds?: readonly ThresholdLine[];
   readonly areas?: readonly { code: string; level: string; name: string }[];
+  readonly classification?: {
+    readonly majors: readonly CategoryMajor[];
+    readonly categories: readonly Category[];
+  };
 }
 
 export function fromServed(c: ServedCatalog): UiCatalog {
@@ -92,6 +105,9 @@ export function fromServed(c: ServedCatalog): UiCatalog {
     districts: (c.areas ?? [])
       .filter((a) => a.level === 'district')
       .map((a) => ({ code: a.code, name: a.name })),
+    // A hub without the classification in its catalog: the built-in table stands in.
+    majors: c.classification?.majors ?? categoryMajors,
+    categories: c.classification?.categories ?? builtInCategories,
   };
 }
 
@@ -120,6 +136,13 @@ export const labels = {
     return t ? (isZh() ? t.zh : (t.en ?? a)) : a;
   },
   metric: (m: MetricLabel) => (isZh() ? m.zh : m.en),
+  category: (code: string | null | undefined) => {
+    if (!code) return '—';
+    const c = catalog.value?.categories.find((x) => x.code === code);
+    return c ? `${pick(c.label, code)} (${code})` : code;
+  },
+  /** Any {zh, en} label of src/domain in the page's language. */
+  of: (l: Label | null | undefined, fallback = '—') => pick(l ?? undefined, fallback),
   unit: (type: string, metric: string) =>
     catalog.value?.facilities[type as FacilityType]?.metrics.find((m) => m.name === metric)?.unit ??
     '',

@@ -82,8 +82,7 @@ export interface Sender {
 }
 
 export type Outcome<A extends QueuedItem = QueuedItem> =
-  | { kind: 'sent'; action: A; result: unknown }
-  | { kind: 'conflict'; action: A; error: ApiError };
+  { kind: 'sent'; action: A; result: unknown } | { kind: 'conflict'; action: A; error: ApiError };
 
 const isPhotoRefusal = (e: ApiError): boolean =>
   e.status === 400 || e.status === 413 || e.status === 415;

@@ -101,9 +101,7 @@ export class PatrolTrack {
   /** Seconds without a fix while lost, for the indicator; 0 otherwise. */
   lostForS(nowMs: number): number {
     if (this.state(nowMs) !== 'lost') return 0;
-    const since = this.error
-      ? (this.lostSince ?? nowMs)
-      : (this.lastFixMs ?? this.startedMs);
+    const since = this.error ? (this.lostSince ?? nowMs) : (this.lastFixMs ?? this.startedMs);
     return Math.max(0, Math.round((nowMs - since) / 1000));
   }
 
