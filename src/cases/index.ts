@@ -35,3 +35,12 @@ export {
   type ReportService,
 } from './reports.js';
 export { checkWebhookUrl, isPublicAddress, maskUrl, publicOnlyLookup } from './webhook-targets.js';
+export {
+  createFieldReportService,
+  defaultFieldReportOptions,
+  type FieldReportEvent,
+  type FieldReportOptions,
+  type FieldReportService,
+  type StoredPhoto,
+} from './field-reports.js';
+export { createPatrolService, type PatrolService } from './patrols.js';

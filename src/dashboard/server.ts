@@ -44,6 +44,13 @@ import { registerRulesRoutes, type RulesRoutesDeps } from './rules-routes.js';
 import { createSessionEnds, type SessionEnds } from './sessions.js';
 import { registerTokenRoutes } from './token-routes.js';
 import { registerStorageRoutes, type StorageApiDeps } from './storage-routes.js';
+import {
+  attachGridLive,
+  createGridParts,
+  registerGridRoutes,
+  type GridParts,
+  type GridSettings,
+} from './grid-routes.js';
 
 export interface DashboardOptions {
   readonly host: string;
@@ -87,7 +94,20 @@ export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps,
   readonly metricsRegistry?: Registry;
   /** What the web UI needs of the deployment (GET /api/ui-config). */
   readonly ui?: { readonly mapTileUrl: string; readonly mapTileAttribution: string };
+  /** Grid officers and citizens (issue #16): settings, or the parts createDashboard made. */
+  readonly gridSettings?: GridSettings;
+  readonly grid?: GridParts;
 }
+
+const gridPartsOf = (deps: DashboardDeps, logger: Logger): GridParts =>
+  deps.grid ??
+  createGridParts({
+    db: deps.db,
+    cases: deps.cases,
+    logger,
+    dataDir: deps.dataDir ?? os.tmpdir(),
+    ...(deps.gridSettings ? { settings: deps.gridSettings } : {}),
+  });
 
 const publicDir = fileURLToPath(new URL('./public', import.meta.url));
 /**
@@ -218,6 +238,10 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
   await app.register(async (api) => registerRulesRoutes(api, deps), { prefix: '/api' });
   await app.register(async (api) => registerCatalogRoutes(api, deps), { prefix: '/api' });
   await app.register(async (api) => registerAlarmRoutes(api, deps), { prefix: '/api' });
+  const grid = gridPartsOf(deps, logger);
+  await app.register(async (api) => registerGridRoutes(api, grid, deps.metricsRegistry), {
+    prefix: '/api',
+  });
   const registry = deps.metricsRegistry;
   if (registry) {
     // Prometheus scrapes without a session (counters, no records); keep HTTP private or proxied.
@@ -234,7 +258,8 @@ export async function createDashboard(
   logger: Logger,
 ) {
   const sessions = deps.sessions ?? createSessionEnds();
-  const app = await buildApp({ ...deps, sessions }, logger);
+  const grid = gridPartsOf(deps, logger);
+  const app = await buildApp({ ...deps, sessions, grid }, logger);
   // Once closing, no new handshake: the pages reconnect at once after a server
   // disconnect, and a connection opened then would hold app.close() open.
   let closing = false;
@@ -252,6 +277,7 @@ export async function createDashboard(
   });
 
   attachLive(io, deps.db, deps.caseFeed, deps.alarmFeed, sessions, logger);
+  attachGridLive(io, grid);
   const deviceLive = attachDeviceLive(
     io,
     deps.db,

@@ -304,7 +304,7 @@ export async function updateCaseRow(
 }
 
 export interface ManualCaseInput {
-  readonly source: 'hotline' | 'inspection' | 'other';
+  readonly source: 'hotline' | 'inspection' | 'other' | 'citizen';
   readonly kind: 'component' | 'event';
   readonly severity: string;
   readonly title: string;

@@ -34,3 +34,4 @@ export * from './alarm-events.js';
 export * from './event-feed.js';
 export * from './idempotency.js';
 export * from './evaluation.js';
+export * from './field-reports.js';

@@ -82,7 +82,7 @@ export const verificationResults = ['passed', 'failed'] as const;
 export type VerificationResult = (typeof verificationResults)[number];
 
 /** Who verifies handled cases (CASE_VERIFY_BY, docs/cases.md "On-site verification"). */
-export const verifyByModes = ['auto', 'inspector', 'control_room'] as const;
+export const verifyByModes = ['inspector', 'control_room'] as const;
 export type VerifyBy = (typeof verifyByModes)[number];
 
 /** Photos a report or a verification carries (multipart `photo` parts). */
@@ -120,6 +120,7 @@ export interface FieldReport {
   readonly caseId: number | null;
   readonly caseCode: string | null;
   readonly caseState: CaseState | null;
+  readonly caseClosedAt: string | null;
   readonly rejectReason: RejectReason | null;
   readonly rejectNote: string | null;
   /** With `rejectReason: 'duplicate'`: the case it duplicates. */
@@ -219,4 +220,44 @@ export interface FieldReportChange {
 /** socket.io payload of `verification:requested`, to the inspectors of the case's grid. */
 export interface VerificationRequest {
   readonly task: VerificationTask;
+}
+
+/** Metres between two fixes (equirectangular: exact enough within a city). */
+export function metresBetween(
+  a: { lat: number; lon: number },
+  b: { lat: number; lon: number },
+): number {
+  const rad = Math.PI / 180;
+  const x = (b.lon - a.lon) * rad * Math.cos(((a.lat + b.lat) / 2) * rad);
+  const y = (b.lat - a.lat) * rad;
+  return 6371000 * Math.sqrt(x * x + y * y);
+}
+
+/**
+ * A track cut at its gaps: two consecutive fixes (by time) more than
+ * `gapSeconds` apart start a new segment (a phone in a pocket, a tunnel,
+ * the app in the background). Distance counts within segments only.
+ */
+export function trackSegments(
+  points: readonly TrackPoint[],
+  gapSeconds: number,
+): { segments: TrackPoint[][]; distanceM: number; gapCount: number } {
+  const sorted = [...points].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  const segments: TrackPoint[][] = [];
+  let distanceM = 0;
+  for (const p of sorted) {
+    const seg = segments[segments.length - 1];
+    const last = seg?.[seg.length - 1];
+    if (!seg || !last || Date.parse(p.at) - Date.parse(last.at) > gapSeconds * 1000) {
+      segments.push([p]);
+    } else {
+      distanceM += metresBetween(last, p);
+      seg.push(p);
+    }
+  }
+  return {
+    segments,
+    distanceM: Math.round(distanceM),
+    gapCount: Math.max(0, segments.length - 1),
+  };
 }

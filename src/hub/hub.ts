@@ -513,6 +513,7 @@ export async function startNode(config: HubConfig, options: HubOptions = {}) {
           replayDeadLetters: (ids) => ingest!.replayDeadLetters(ids, (id) => directory.get(id)),
           dataDir: config.dataDir,
           webhookAllowPrivateTargets: config.webhookAllowPrivateTargets,
+          gridSettings: config.grid,
           sessionTtlHours: config.sessionTtlHours,
           loginGuard: {
             maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
