@@ -1,3 +1,5 @@
+import { metresBetween } from '@domain/field-reports.js';
+
 /**
  * A patrol's GPS track on the phone (issue #16): fixes from
  * `navigator.geolocation.watchPosition` are thinned, buffered and sent to the
@@ -32,18 +34,6 @@ export const defaultTrackOptions: TrackOptions = {
   batchMax: 500,
 };
 
-/** Metres between two WGS-84 points (haversine; enough for a patrol). */
-export function metres(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
-  const r = 6_371_000;
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const h =
-    Math.sin(dLat / 2) ** 2 +
-    Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * r * Math.asin(Math.min(1, Math.sqrt(h)));
-}
-
 export type GpsState = 'waiting' | 'ok' | 'lost';
 
 export class PatrolTrack {
@@ -71,7 +61,7 @@ export class PatrolTrack {
     }
     const prev = this.last;
     if (prev) {
-      const moved = metres(prev, fix);
+      const moved = metresBetween(prev, fix);
       const elapsed = Date.parse(fix.at) - Date.parse(prev.at);
       if (elapsed <= 0) return false;
       if (moved < this.options.minMoveM && elapsed < this.options.keepEveryMs && !wasLost)
