@@ -4,6 +4,7 @@ import type { FieldReport } from '@domain/field-reports.js';
 import {
   acceptCountdown,
   categoryGroups,
+  facilityTypeOf,
   normaliseCode,
   publicErrorKey,
   rejectBody,
@@ -118,5 +119,11 @@ describe('reports, acceptance and the citizen page (view logic)', () => {
     expect(upsertReport(list, r(3, 1, '2026-12-02T08:20:00Z')).map((x) => x.id)).toEqual([3, 2, 1]);
     expect(upsertReport(list, r(1, 2, '2026-12-02T08:00:00Z'))[1]!.version).toBe(3);
     expect(upsertReport(list, r(1, 4, '2026-12-02T08:00:00Z'))[1]!.version).toBe(4);
+  });
+
+  it('routes an accepted report to the facility its category names', () => {
+    expect(facilityTypeOf('B0125')).toBe('streetlight');
+    expect(facilityTypeOf('S0406')).toBe('waterlogging');
+    expect(facilityTypeOf('S0102')).toBe('');
   });
 });

@@ -1,4 +1,11 @@
-import type { Category, CategoryMajor, CaseKind } from '@domain/classification.js';
+import {
+  facilityCategories,
+  facilityEventCategories,
+  type Category,
+  type CategoryMajor,
+  type CaseKind,
+} from '@domain/classification.js';
+import { facilityTypes, type FacilityType } from '@domain/facilities.js';
 import type { FieldReport, RejectReason } from '@domain/field-reports.js';
 import { formatRemaining } from './cases.js';
 
@@ -157,4 +164,16 @@ export function upsertReport(list: readonly FieldReport[], r: FieldReport): Fiel
   if (held && held.version > r.version) return [...list];
   const rest = list.filter((x) => x.id !== r.id);
   return [r, ...rest].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+}
+
+/**
+ * The facility type a report's category names (路灯 → streetlight), so an
+ * accepted case is routed to the crew of that type; '' when it names none.
+ */
+export function facilityTypeOf(categoryCode: string): FacilityType | '' {
+  return (
+    facilityTypes.find(
+      (t) => facilityCategories[t] === categoryCode || facilityEventCategories[t] === categoryCode,
+    ) ?? ''
+  );
 }
