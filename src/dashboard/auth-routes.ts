@@ -19,7 +19,15 @@ import {
   type UserPatch,
   type UserRecord,
 } from '../db/index.js';
-import { HubError, hashSecret, roles, secretCost, verifySecret } from '../domain/index.js';
+import {
+  HubError,
+  areaCodePattern,
+  hashSecret,
+  roles,
+  secretCost,
+  userAreaProblem,
+  verifySecret,
+} from '../domain/index.js';
 import {
   hashToken,
   newSessionToken,
@@ -297,7 +305,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
             role: { enum: [...roles] },
             crewId: { type: 'string' },
             departmentId: { type: 'string' },
-            areaCode: { type: 'string', pattern: '^\\d{6}$' },
+            areaCode: { type: 'string', pattern: areaCodePattern },
           },
         },
         response: { 201: userSchema },
@@ -311,6 +319,8 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
       if (b.role !== 'crew' && b.crewId) {
         throw new HubError('HUB_ERR_BAD_REQUEST', 'only crew users belong to a crew');
       }
+      const areaProblem = userAreaProblem(b.role, b.areaCode);
+      if (areaProblem) throw new HubError('HUB_ERR_BAD_REQUEST', areaProblem);
       const user = await insertUser(db, {
         username: b.username,
         displayName: b.displayName ?? b.username,
@@ -342,7 +352,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
             role: { enum: [...roles] },
             departmentId: { type: ['string', 'null'] },
             crewId: { type: ['string', 'null'] },
-            areaCode: { type: ['string', 'null'], pattern: '^\\d{6}$' },
+            areaCode: { type: ['string', 'null'], pattern: areaCodePattern },
           },
         },
         response: { 200: userSchema },
@@ -353,6 +363,11 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
       const patch: { -readonly [K in keyof UserPatch]: UserPatch[K] } = { ...req.body };
       const role = patch.role ?? before.role;
       if (role !== 'admin') await keepOneAdmin(before);
+      const areaProblem = userAreaProblem(
+        role,
+        'areaCode' in patch ? patch.areaCode : before.areaCode,
+      );
+      if (areaProblem) throw new HubError('HUB_ERR_BAD_REQUEST', areaProblem);
       // A user leaving the crew role leaves its crew; a crew's department follows the crew.
       if (role !== 'crew' && patch.crewId) {
         throw new HubError('HUB_ERR_BAD_REQUEST', 'only crew users belong to a crew');

@@ -27,6 +27,8 @@ import {
   HubError,
   caseScopeOf,
   caseStates,
+  categoryCodePattern,
+  categoryFilterPattern,
   facilityTypes,
   generateSecret,
   gridCodePattern,
@@ -82,6 +84,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
       overdue?: boolean;
       dispatchOverdue?: boolean;
       q?: string;
+      categoryCode?: string;
       limit: number;
       offset: number;
     };
@@ -103,6 +106,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
             overdue: { type: 'boolean' },
             dispatchOverdue: { type: 'boolean' },
             q: { type: 'string', maxLength: 100 },
+            categoryCode: { type: 'string', pattern: categoryFilterPattern },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
             offset: { type: 'integer', minimum: 0, default: 0 },
           },
@@ -128,6 +132,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
       location?: string;
       lat?: number;
       lon?: number;
+      categoryCode?: string;
     };
   }>(
     '/cases',
@@ -153,6 +158,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
             location: { type: 'string', maxLength: 200 },
             lat: { type: 'number', minimum: -90, maximum: 90 },
             lon: { type: 'number', minimum: -180, maximum: 180 },
+            categoryCode: { type: 'string', pattern: categoryCodePattern },
           },
         },
       },
@@ -172,6 +178,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
           location: b.location ?? null,
           lat: b.lat ?? null,
           lon: b.lon ?? null,
+          categoryCode: b.categoryCode ?? null,
         })
         .catch((err: { code?: string }) => {
           if (err.code === '23503') {

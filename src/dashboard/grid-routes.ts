@@ -13,6 +13,7 @@ import {
 } from '../cases/index.js';
 import type { Queryable } from '../db/index.js';
 import { areaAt, type ClientToServerEvents, type ServerToClientEvents } from '../domain/index.js';
+import { registerCaseExportRoutes } from './case-export-routes.js';
 import { registerFieldReportRoutes } from './field-report-routes.js';
 import { areaRoom, cityRoom, userRoom } from './live.js';
 import { registerPatrolRoutes } from './patrol-routes.js';
@@ -27,6 +28,8 @@ export interface GridSettings extends Partial<Omit<FieldReportOptions, 'dataDir'
 }
 
 export interface GridParts {
+  readonly db: Queryable;
+  readonly timeZone: string;
   readonly fieldReports: FieldReportService;
   readonly patrols: PatrolService;
   readonly publicReportsPerMinute: number;
@@ -50,6 +53,8 @@ export function createGridParts(deps: {
     dataDir: deps.dataDir,
   };
   return {
+    db: deps.db,
+    timeZone: deps.cases.timeZone,
     fieldReports: createFieldReportService({
       pool: deps.db,
       cases: deps.cases,
@@ -73,6 +78,7 @@ export function registerGridRoutes(
 ): void {
   registerFieldReportRoutes(api, grid);
   registerPatrolRoutes(api, grid);
+  registerCaseExportRoutes(api, grid);
   registerPublicRoutes(api, {
     fieldReports: grid.fieldReports,
     perMinute: grid.publicReportsPerMinute,

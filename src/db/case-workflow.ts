@@ -75,6 +75,8 @@ export interface CaseFilter {
   readonly overdue?: boolean;
   readonly dispatchOverdue?: boolean;
   readonly q?: string;
+  /** A 部件/事件 class (`B0125`) or major class (`B01`): the codes starting with it. */
+  readonly categoryCode?: string;
   readonly limit: number;
   readonly offset: number;
 }
@@ -93,7 +95,8 @@ export async function listCaseDetails(
     AND ($7::boolean IS NULL OR c.overdue = $7)
     AND ($8::text IS NULL OR c.title ILIKE '%' || $8 || '%' OR c.code = $8)
     AND ($9::boolean IS NULL OR c.dispatch_overdue = $9)
-    AND ${scopeCondition(10, 11)}`;
+    AND ${scopeCondition(10, 11)}
+    AND ($12::text IS NULL OR c.category_code LIKE $12 || '%')`;
   const params = [
     f.state ?? null,
     f.severity ?? null,
@@ -106,11 +109,12 @@ export async function listCaseDetails(
     f.dispatchOverdue ?? null,
     scope.crewId,
     scope.area,
+    f.categoryCode ?? null,
   ];
   const [total, page] = await Promise.all([
     db.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases c WHERE ${where}`, params),
     db.query<CaseDetail>(
-      `SELECT ${caseDetailColumns} FROM cases c WHERE ${where} ORDER BY c.id DESC LIMIT $12 OFFSET $13`,
+      `SELECT ${caseDetailColumns} FROM cases c WHERE ${where} ORDER BY c.id DESC LIMIT $13 OFFSET $14`,
       [...params, f.limit, f.offset],
     ),
   ]);

@@ -544,7 +544,8 @@ export async function fieldIndicatorRows(
     q.byInspector
       ? `${inspector}::text`
       : q.areaLength === null
-        ? `'city'`
+        ? // The city's code, as caseKpis keys its one row.
+          `(SELECT a.code FROM areas a WHERE a.level = 'city' ORDER BY a.code LIMIT 1)`
         : `left(${grid}, ${Number(q.areaLength)})`;
   const inArea = (grid: string) =>
     `($3::text IS NULL OR coalesce(left(${grid}, length($3)) = $3, false))`;

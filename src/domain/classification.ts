@@ -27,6 +27,8 @@ export const caseKindLabels: Readonly<Record<CaseKind, Label>> = {
 
 /** A category code: B or S, 大类, 小类 (`B0101`); a major class alone is B or S and 2 digits. */
 export const categoryCodePattern = '^[BS]\\d{4}$';
+/** A class or a major class, for filters (`B01` matches every 公用设施 class). */
+export const categoryFilterPattern = '^[BS]\\d{2}(\\d{2})?$';
 
 export interface CategoryMajor {
   /** `B01` … `S06`. */

@@ -261,3 +261,13 @@ export function trackSegments(
     gapCount: Math.max(0, segments.length - 1),
   };
 }
+
+/**
+ * Whether a user's area code fits its role: an inspector is assigned to a
+ * grid (or to every grid of a community, street or district); every other
+ * area-scoped user to a district (docs/cases.md). Null when it fits.
+ */
+export function userAreaProblem(role: string, areaCode: string | null | undefined): string | null {
+  if (!areaCode || role === 'inspector' || areaCode.length === 6) return null;
+  return 'only an inspector is assigned below a district (areaCode of 6 digits)';
+}
