@@ -331,6 +331,7 @@ describe.skipIf(!chromiumPath)('grid officers and citizens in Chromium', () => {
     await page
       .locator('[data-testid="citizen-report"] input[type=file]')
       .setInputFiles(photo('again.png'));
+    await page.locator('input[name="kind"][value="event"]').check();
     await page.locator('select[name="major"]').selectOption('S01');
     await page.locator('select[name="categoryCode"]').selectOption('S0102');
     await page.locator('[data-action="submit"]').click();
