@@ -10,6 +10,7 @@ import {
   type TestHub,
 } from '../support/hub.js';
 import { chromiumPath, launchBrowser } from '../support/browser.js';
+import { photoForm } from '../support/photos.js';
 import { ensureWebBuilt } from '../support/web.js';
 
 /** A whole 1×1 PNG, so the photos also render in the pages. */
@@ -222,13 +223,9 @@ describe.skipIf(!chromiumPath)('grid officers and citizens in Chromium', () => {
   });
 
   it('sends a case back as rework when the inspector fails it on site', async () => {
-    const form = new FormData();
-    for (const [k, v] of Object.entries({ categoryCode: 'B0125', lat, lon }))
-      form.append(k, String(v));
-    form.append('photo', new Blob([png], { type: 'image/png' }), 'p.png');
     const made = await api('insp1')(`${t.httpUrl}/api/field-reports`, {
       method: 'POST',
-      body: form,
+      body: photoForm({ categoryCode: 'B0125', lat, lon }),
     });
     expect(made.status).toBe(201);
     const report = (await made.json()) as { id: number };
@@ -318,11 +315,10 @@ describe.skipIf(!chromiumPath)('grid officers and citizens in Chromium', () => {
 
     // The abuse limit: once this address has sent its reports for the minute, the page says so clearly.
     for (let i = 0; i < 12; i++) {
-      const f = new FormData();
-      for (const [k, v] of Object.entries({ categoryCode: 'S0102', lat, lon }))
-        f.append(k, String(v));
-      f.append('photo', new Blob([png], { type: 'image/png' }), 'p.png');
-      const res = await fetch(`${t.httpUrl}/api/public/reports`, { method: 'POST', body: f });
+      const res = await fetch(`${t.httpUrl}/api/public/reports`, {
+        method: 'POST',
+        body: photoForm({ categoryCode: 'S0102', lat, lon }),
+      });
       await res.arrayBuffer();
       if (res.status === 429) break;
       expect(res.status).toBe(201);
