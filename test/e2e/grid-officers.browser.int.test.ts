@@ -174,6 +174,7 @@ describe.skipIf(!chromiumPath)('grid officers and citizens in Chromium', () => {
     ).toBe(1);
     await row.locator('[data-testid="point-map"]').waitFor();
     await expect(row.locator('[data-testid="accept-due"]').textContent()).resolves.toMatch(/剩余/);
+    await op.screenshot({ path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/ui-report-queue.png` });
     await row.locator('[data-action="accept"]').click();
     const dialog = op.locator('[data-testid="report-dialog"][data-action="accept"]');
     expect(await dialog.locator('select[name="facilityType"]').inputValue()).toBe('streetlight');
@@ -183,7 +184,6 @@ describe.skipIf(!chromiumPath)('grid officers and citizens in Chromium', () => {
     const accepted = await call('op1', `/api/field-reports/${report.id}`);
     const caseId = accepted.report.caseId as number;
     expect(accepted.report.state).toBe('accepted');
-    await op.screenshot({ path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/ui-report-queue.png` });
 
     // My reports shows what became of it, live.
     await page.click('[data-tab="mine"]');
