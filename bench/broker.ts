@@ -20,10 +20,15 @@
  *        --idle 19000 --procs 4 --messages 200000 --publishers 10'
  *      bash -c 'ulimit -n $(ulimit -Hn); node --expose-gc --import tsx bench/broker.ts \
  *        --nodes 2 --idle 38000 --procs 4 --messages 200000 --publishers 10'
+ *      node --import tsx bench/broker.ts --part forward --runs 3 [--qos 0,1] [--node-prof DIR]
+ *        [--emitters batched,mqemitter-redis]
+ *        (#17: cross-node forwarding only, the batched emitter beside mqemitter-redis and
+ *        Mosquitto in each run; `--node-prof`: CPU profiles of the gateway nodes)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
@@ -50,7 +55,10 @@ interface NodeJob {
   nodeId: string;
   redisUrl: string;
   keyPrefix: string;
+  emitter: Emitter;
 }
+/** How the nodes share fan-out (src/broker/stores.ts): since #17, or as before. */
+type Emitter = 'batched' | 'mqemitter-redis';
 /** What a node reports when asked: its resident memory after gc() and its clients. */
 interface NodeReport {
   port: number;
@@ -215,7 +223,7 @@ const rssKb = () => {
 
 async function nodeChild(job: NodeJob): Promise<void> {
   const broker = await startGateway(
-    { kind: 'redis', url: job.redisUrl, keyPrefix: job.keyPrefix },
+    { kind: 'redis', url: job.redisUrl, keyPrefix: job.keyPrefix, emitter: job.emitter },
     job.nodeId,
   );
   const report = (): NodeReport => ({
@@ -236,9 +244,16 @@ function runChild<T>(
   job: IdleJob | FlowJob | NodeJob,
   keep = false,
 ): { child: ChildProcess; result: Promise<T> } {
+  const profileDir = process.argv.includes('--node-prof')
+    ? process.argv[process.argv.indexOf('--node-prof') + 1]
+    : undefined;
   const child = fork(self, ['--child', JSON.stringify(job)], {
     // Nodes measure their memory after gc(); generators need not.
-    execArgv: process.execArgv.filter((a) => job.kind === 'node' || a !== '--expose-gc'),
+    execArgv: [
+      ...process.execArgv.filter((a) => job.kind === 'node' || a !== '--expose-gc'),
+      // `--node-prof DIR`: a CPU profile of each gateway node (publishing and receiving).
+      ...(job.kind === 'node' && profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const result = new Promise<T>((resolve, reject) => {
@@ -283,13 +298,13 @@ async function inProcessGateway(): Promise<Gateway> {
   };
 }
 
-async function clusterGateway(nodes: number): Promise<Gateway> {
+async function clusterGateway(nodes: number, emitter: Emitter = 'batched'): Promise<Gateway> {
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   if (!(await redisReachable(redisUrl))) throw new Error(`--nodes needs Redis at ${redisUrl}`);
   const { prefix, cleanUp } = redisTestPrefix(redisUrl);
   const children = Array.from({ length: nodes }, (_, i) =>
     runChild<NodeReport>(
-      { kind: 'node', nodeId: `bench-node-${i}`, redisUrl, keyPrefix: prefix },
+      { kind: 'node', nodeId: `bench-node-${i}`, redisUrl, keyPrefix: prefix, emitter },
       true,
     ),
   );
@@ -314,6 +329,131 @@ async function clusterGateway(nodes: number): Promise<Gateway> {
     },
   };
 }
+
+const mosquittoPrefix = `bench-${randomBytes(4).toString('hex')}`;
+
+/** One forwarding run: publishers → one subscriber, through the gateway or Mosquitto; msgs/s. */
+async function forwardFlow(
+  target: 'gateway' | 'mosquitto',
+  qos: 0 | 1,
+  gateway: Pick<Gateway, 'pubUrl' | 'subUrl'>,
+  o: { messages: number; publishers: number; mosquittoPort: number; label?: string },
+): Promise<number> {
+  const job: FlowJob =
+    target === 'gateway'
+      ? {
+          kind: 'flow',
+          url: gateway.pubUrl,
+          subUrl: gateway.subUrl,
+          qos,
+          messages: o.messages,
+          publishers: o.publishers,
+          topic: 'devices/BENCH-P{i}/telemetry',
+          filter: 'devices/+/telemetry',
+          auth: true,
+        }
+      : {
+          kind: 'flow',
+          url: `mqtt://127.0.0.1:${o.mosquittoPort}`,
+          qos,
+          messages: o.messages,
+          publishers: o.publishers,
+          topic: `${mosquittoPrefix}/devices/BENCH-P{i}/telemetry`,
+          filter: `${mosquittoPrefix}/devices/+/telemetry`,
+          auth: false,
+        };
+  const label = o.label ?? target;
+  const r = await runChild<{ received: number; total: number; msgsPerS: number }>(
+    job,
+    true,
+  ).result.catch((err: Error) => {
+    console.log(`${label} QoS ${qos}: ${err.message}`);
+    return { received: 0, total: o.messages, msgsPerS: 0 };
+  });
+  console.log(
+    `${label.padEnd(9)} QoS ${qos}: ${r.msgsPerS} msgs/s (${r.received}/${r.total} delivered)`,
+  );
+  return r.msgsPerS;
+}
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * `--part forward` (#17): cross-node forwarding only, the batched emitter and
+ * mqemitter-redis (the code before #17) side by side with Mosquitto, `--runs`
+ * rounds in turn (so machine load hits all three alike); medians and ratios.
+ */
+async function forwardPart(): Promise<void> {
+  const runs = Math.max(1, arg('runs', 3));
+  const messages = arg('messages', 200_000);
+  const publishers = arg('publishers', 10);
+  const mosquittoPort = arg('mosquitto-port', 1883);
+  const nodes = Math.max(2, arg('nodes', 2));
+  const qosList = (
+    process.argv.includes('--qos')
+      ? process.argv[process.argv.indexOf('--qos') + 1]!.split(',').map(Number)
+      : [0]
+  ) as (0 | 1)[];
+  const emitters = (
+    process.argv.includes('--emitters')
+      ? process.argv[process.argv.indexOf('--emitters') + 1]!.split(',')
+      : ['batched', 'mqemitter-redis']
+  ) as Emitter[];
+  const o = { messages, publishers, mosquittoPort };
+  const rates: Record<string, number[]> = {};
+  const add = (key: string, v: number) => (rates[key] ??= []).push(v);
+  console.log(
+    `forwarding across ${nodes} nodes sharing Redis (publishers on node 0, subscriber on node 1): ` +
+      `${runs} runs of ${messages} messages, ${publishers} publishers; load ${loadAverage()}`,
+  );
+  for (let run = 1; run <= runs; run++) {
+    for (const qos of qosList) {
+      for (const emitter of emitters) {
+        const gateway = await clusterGateway(nodes, emitter);
+        add(
+          `${emitter}_qos${qos}`,
+          await forwardFlow('gateway', qos, gateway, { ...o, label: emitter }),
+        );
+        await gateway.close();
+      }
+      add(`mosquitto_qos${qos}`, await forwardFlow('mosquitto', qos, gateway0, o));
+    }
+    console.log(`run ${run} done; load ${loadAverage()}`);
+  }
+  const result: Record<string, unknown> = { nodes, runs, messages, publishers };
+  for (const qos of qosList) {
+    const mosq = median(rates[`mosquitto_qos${qos}`]!);
+    result[`mosquitto_qos${qos}_msgs_per_s`] = mosq;
+    for (const emitter of emitters) {
+      const key = `${emitter}_qos${qos}`;
+      const m = median(rates[key]!);
+      const perRun = rates[key]!.map((r, i) =>
+        Number((r / rates[`mosquitto_qos${qos}`]![i]!).toFixed(2)),
+      );
+      result[`${key}_msgs_per_s`] = m;
+      result[`${key}_ratio_to_mosquitto`] = Number((m / mosq).toFixed(2));
+      result[`${key}_ratios_per_run`] = perRun;
+      console.log(
+        `median QoS ${qos} ${emitter}: ${m} msgs/s, ${(m / mosq).toFixed(2)} of Mosquitto's ` +
+          `${mosq} (per run ${perRun.join(', ')})`,
+      );
+    }
+  }
+  result.load_average_end = loadAverage();
+  console.log(JSON.stringify({ ...result, runs_msgs_per_s: rates }));
+}
+
+/** Mosquitto's runs need no gateway URLs. */
+const gateway0 = { pubUrl: '', subUrl: '' };
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 
 async function main(): Promise<void> {
   const idle = arg('idle', 5000);
@@ -379,43 +519,8 @@ async function main(): Promise<void> {
   }
 
   // 2. forwarding, same load generator against both brokers
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
-  const flow = async (target: 'gateway' | 'mosquitto', qos: 0 | 1) => {
-    const job: FlowJob =
-      target === 'gateway'
-        ? {
-            kind: 'flow',
-            url: gateway.pubUrl,
-            subUrl: gateway.subUrl,
-            qos,
-            messages,
-            publishers,
-            topic: 'devices/BENCH-P{i}/telemetry',
-            filter: 'devices/+/telemetry',
-            auth: true,
-          }
-        : {
-            kind: 'flow',
-            url: `mqtt://127.0.0.1:${mosquittoPort}`,
-            qos,
-            messages,
-            publishers,
-            topic: `${prefix}/devices/BENCH-P{i}/telemetry`,
-            filter: `${prefix}/devices/+/telemetry`,
-            auth: false,
-          };
-    const r = await runChild<{ received: number; total: number; msgsPerS: number }>(
-      job,
-      true,
-    ).result.catch((err: Error) => {
-      console.log(`${target} QoS ${qos}: ${err.message}`);
-      return { received: 0, total: messages, msgsPerS: 0 };
-    });
-    console.log(
-      `${target.padEnd(9)} QoS ${qos}: ${r.msgsPerS} msgs/s (${r.received}/${r.total} delivered)`,
-    );
-    return r.msgsPerS;
-  };
+  const flow = (target: 'gateway' | 'mosquitto', qos: 0 | 1) =>
+    forwardFlow(target, qos, gateway, { messages, publishers, mosquittoPort });
   const skipMosquitto = flag('skip-mosquitto');
   const figures = {
     idle_connections: connected,
@@ -448,7 +553,7 @@ if (childIndex >= 0) {
   ) => Promise<void>;
   void run(job);
 } else {
-  main().then(
+  (process.argv[process.argv.indexOf('--part') + 1] === 'forward' ? forwardPart() : main()).then(
     () => process.exit(0),
     (err: unknown) => {
       console.error(err);

@@ -77,6 +77,7 @@ async function run(): Promise<void> {
     glyph: () => '灯',
   });
   // Time to first full render: from the device list to markers painted.
+  performance.mark('render-start');
   const t0 = performance.now();
   const index = new DeviceIndex(devices);
   const t1 = performance.now();
@@ -85,6 +86,7 @@ async function run(): Promise<void> {
   await frame();
   await frame();
   const firstRenderMs = performance.now() - t0;
+  performance.mark('render-end');
   const markers = document.querySelectorAll('.mk').length;
   // A baseline: long tasks of the page doing nothing but a timer. On a shared machine the
   // scheduler makes them (a task waits for a core); the storm's figure is read against it.
@@ -100,6 +102,8 @@ async function run(): Promise<void> {
   const idleLongestMs = Math.round(Math.max(0, ...longTasks));
   longTasks.length = 0;
 
+  // The storm's span for the driver's trace (CPU time per task, bench/map-ui.ts).
+  performance.mark('storm-start');
   // The truth: what each device's state is after the storm.
   const truth = new Uint8Array(n);
   let sent = 0;
@@ -134,6 +138,7 @@ async function run(): Promise<void> {
   // Let the last coalesced refresh land, then check every marker against the truth.
   await new Promise((r) => setTimeout(r, 600));
   await frame();
+  performance.mark('storm-end');
   let dropped = 0;
   let checked = 0;
   for (const item of view.onScreen()) {

@@ -90,9 +90,11 @@ export = (RED: NodeAPI) => {
         }
         done();
       })().catch((err: HubRequestError) => {
-        node.status(
-          statusFor(RED, err.status === 401 ? 'refused' : 'failed', err.code ?? err.message),
-        );
+        const refused = err.status === 401 || err.status === 403;
+        node.status(statusFor(RED, refused ? 'refused' : 'failed', err.code ?? err.message));
+        // A viewer token: say what to change, not only the hub's code.
+        if (err.code === 'HUB_ERR_FORBIDDEN')
+          err.message = `${RED._('hub-command.errors.forbidden')} (${err.message})`;
         done(err);
       });
     });

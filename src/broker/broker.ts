@@ -80,8 +80,10 @@ export async function createBroker(
     logger,
   );
   const registry = options.registry ?? new Registry();
-  const stores = createStores(options.stores ?? { kind: 'memory' }, (err) =>
-    logger.warn({ err }, 'retained messages not read for a subscription'),
+  const stores = createStores(
+    options.stores ?? { kind: 'memory' },
+    (err) => logger.warn({ err }, 'retained messages not read for a subscription'),
+    (err) => logger.warn({ err }, 'cluster fan-out over Redis failed'),
   );
   const aedes = await Aedes.createBroker({
     id: nodeId,

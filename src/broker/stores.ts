@@ -2,14 +2,16 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { Level } from 'level';
+import { createClusterEmitter } from './cluster-emitter.js';
 
 /**
  * Where the broker keeps sessions, QoS 1/2 queues and retained messages, and
  * how nodes share fan-out (#6, docs/gateway.md):
  * - one node: a memory store, or LevelDB on disk (the default);
- * - a cluster (REDIS_URL): aedes-persistence-redis and mqemitter-redis, as
- *   Aedes documents. Keys and channels carry `keyPrefix`, so several hubs
- *   (or test runs) can share one Redis.
+ * - a cluster (REDIS_URL): aedes-persistence-redis, and a batched emitter over
+ *   Redis pub/sub (cluster-emitter.ts; mqemitter-redis before #17). Keys and
+ *   channels carry `keyPrefix`, so several hubs (or test runs) can share one
+ *   Redis.
  * The aedes stores are CommonJS without types; the async classes are loaded
  * directly because aedes 1.x wants async persistence.
  *
@@ -25,7 +27,17 @@ import { Level } from 'level';
 export type StoreOptions =
   | { readonly kind: 'memory' }
   | { readonly kind: 'level'; readonly dir: string }
-  | { readonly kind: 'redis'; readonly url: string; readonly keyPrefix: string };
+  | {
+      readonly kind: 'redis';
+      readonly url: string;
+      readonly keyPrefix: string;
+      /**
+       * How nodes share fan-out: batches on one channel (cluster-emitter.ts, decision 0195),
+       * or mqemitter-redis as it was before (a PUBLISH per message; the bench's baseline).
+       * Every node of a cluster must use the same one.
+       */
+      readonly emitter?: 'batched' | 'mqemitter-redis';
+    };
 
 export interface BrokerStores {
   /** Aedes `persistence` option. */
@@ -206,10 +218,14 @@ function levelPersistence(dir: string, onError: (err: unknown) => void): unknown
   return new RetainedByKey(db);
 }
 
-/** `onError`: a store error while a SUBSCRIBE's retained messages were read (never thrown). */
+/**
+ * `onError`: a store error while a SUBSCRIBE's retained messages were read (never thrown);
+ * `onEmitterError`: the cluster emitter's Redis errors (it reconnects on its own).
+ */
 export function createStores(
   options: StoreOptions,
   onError: (err: unknown) => void = () => {},
+  onEmitterError: (err: unknown) => void = () => {},
 ): BrokerStores {
   if (options.kind === 'memory') {
     return { persistence: memoryPersistence(onError), description: 'memory' };
@@ -235,9 +251,6 @@ export function createStores(
       ) as unknown as AsyncIterable<unknown>;
     }
   }
-  const { MQEmitterRedisPrefix } = require('mqemitter-redis') as {
-    MQEmitterRedisPrefix: new (prefix: string, opts: Record<string, unknown>) => unknown;
-  };
   const url = new URL(options.url);
   const redis = {
     host: url.hostname || '127.0.0.1',
@@ -248,7 +261,22 @@ export function createStores(
   };
   return {
     persistence: new StreamingRedisPersistence({ ...redis, keyPrefix: options.keyPrefix }),
-    mq: new MQEmitterRedisPrefix(options.keyPrefix, { ...redis }),
+    mq:
+      options.emitter === 'mqemitter-redis'
+        ? perMessageEmitter(options.keyPrefix, redis)
+        : createClusterEmitter({
+            redis,
+            channel: `${options.keyPrefix}mq`,
+            onError: onEmitterError,
+          }),
     description: `redis ${url.host} prefix ${options.keyPrefix}`,
   };
+}
+
+/** mqemitter-redis: one PUBLISH per message to a channel per topic (before #17). */
+function perMessageEmitter(keyPrefix: string, redis: Record<string, unknown>): unknown {
+  const { MQEmitterRedisPrefix } = require('mqemitter-redis') as {
+    MQEmitterRedisPrefix: new (prefix: string, opts: Record<string, unknown>) => unknown;
+  };
+  return new MQEmitterRedisPrefix(keyPrefix, { ...redis });
 }

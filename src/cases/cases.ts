@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import {
+  caseTransaction,
   casesNotAccepted,
   casesNotDispatched,
   casesToAutoVerify,
@@ -7,9 +8,7 @@ import {
   findDeadline,
   findRoute,
   getCaseDetail,
-  getCrew,
   getScopedCase,
-  insertCaseEvent,
   insertManualCase,
   listCalendarDays,
   markCaseRecovered,
@@ -19,14 +18,14 @@ import {
   ruleCasePolicy,
   setCaseDeadlines,
   setNextEscalation,
-  updateCaseRow,
+  type CaseEventInput,
+  type CaseTransaction,
   type ManualCaseInput,
   type Pool,
   type Queryable,
 } from '../db/index.js';
 import {
   HubError,
-  areaAt,
   caseCodePrefix,
   caseRegistrarRoles,
   addDeadline,
@@ -37,28 +36,14 @@ import {
   type WorkingPeriod,
   type Actor,
   type AlarmRecord,
+  type CaseChange,
   type CaseDetail,
-  type CaseState,
 } from '../domain/index.js';
-import { caseEventsChannel } from './feed.js';
+import { actionEffects, type ActionBody } from './effects.js';
 import { nextState, roleMay, transitions, type CaseAction } from './workflow.js';
 
-export type CaseChange = {
-  reason: 'created' | 'recovered' | 'updated';
-  case: CaseDetail;
-  action: string;
-  /** The crew that had the case before this change, when it changed (reassignment). */
-  prevCrewId: string | null;
-};
+export type { ActionBody, CaseChange };
 export type CaseListener = (change: CaseChange) => void;
-
-export interface ActionBody {
-  readonly note?: string;
-  readonly reason?: string;
-  readonly crewId?: string;
-  readonly hours?: number;
-  readonly photoIds?: number[];
-}
 
 export interface CaseServiceOptions {
   /** The clock; tests inject a fake one (style.md, lesson 2). */
@@ -71,19 +56,14 @@ export interface CaseServiceOptions {
 
 const minute = 60_000;
 const calendarTtlMs = 60_000;
-/**
- * Transaction advisory lock every case change takes before its versions, on
- * every node: versions commit in order, so a feed that reads after a cursor
- * never skips one (decision 0110).
- */
-export const caseVersionLockKey = 0x48_55_42_63;
 
 /**
  * The case workflow (docs/cases.md). Every change runs under one in-process
- * lock and, across nodes, a transaction advisory lock; it updates the case
- * with the next version and stores the event with the same version in one
- * transaction, then tells this node's listeners (webhooks). Sockets get the
- * changes of every node from the case feed (`feed.ts`), in version order.
+ * lock and, across nodes, in a case transaction (db/case-events.ts: advisory
+ * lock, notice at COMMIT); it updates the case with the next version and
+ * stores the event with the same version, then tells this node's listeners
+ * (webhooks). Sockets get the changes of every node from the case feed
+ * (`feed.ts`), in version order. Actions yield typed effects (`effects.ts`).
  */
 export function createCaseService(pool: Pool, logger: Logger, options: CaseServiceOptions = {}) {
   const now = options.now ?? (() => new Date());
@@ -139,74 +119,21 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     }
   };
 
-  /** Stores the event for a change already applied on `client`, and commits. */
-  async function record(
-    db: Queryable,
-    c: CaseDetail,
-    e: {
-      action: string;
-      reason: CaseChange['reason'];
-      from: CaseState | null;
-      actor: Actor;
-      note?: string | null;
-      data?: Record<string, unknown>;
-      prevCrewId?: string | null;
-      at: string;
-    },
-  ): Promise<CaseChange> {
-    await insertCaseEvent(db, {
-      version: c.version,
-      caseId: c.id,
-      at: e.at,
-      action: e.action,
-      reason: e.reason,
-      fromState: e.from,
-      toState: c.state,
-      actorId: e.actor.id,
-      actorName: e.actor.username,
-      note: e.note ?? null,
-      data: e.data ?? {},
-      crewId: c.crewId,
-      prevCrewId: e.prevCrewId ?? null,
-      district: c.gridCode ? areaAt(c.gridCode, 'district') : null,
-      snapshot: c,
-    });
-    return { reason: e.reason, case: c, action: e.action, prevCrewId: e.prevCrewId ?? null };
-  }
   /** The timeline entry of a change the hub itself made to a case (telemetry, not a person). */
   async function systemChange(
-    db: Queryable,
+    tx: CaseTransaction,
     caseId: number,
-    e: {
-      action: string;
-      reason: CaseChange['reason'];
-      at: string;
-      note?: string;
-      data?: Record<string, unknown>;
-    },
-  ): Promise<CaseChange[]> {
-    const full = (await getCaseDetail(db, caseId))!;
-    return [await record(db, full, { ...e, from: full.state, actor: systemActor })];
+    e: Omit<CaseEventInput, 'from' | 'actor'>,
+  ): Promise<void> {
+    const full = await getCaseDetail(tx.db, caseId);
+    if (full) await tx.record(full, { ...e, from: full.state, actor: systemActor });
   }
 
-  /** Runs `fn` in a transaction on one client; the changes it returns are emitted after COMMIT. */
-  async function transaction(fn: (db: Queryable) => Promise<CaseChange[]>): Promise<CaseChange[]> {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [caseVersionLockKey]);
-      const changes = await fn(client);
-      // Delivered at COMMIT, to the case feed of every node.
-      if (changes.length > 0) await client.query(`SELECT pg_notify($1, '')`, [caseEventsChannel]);
-      await client.query('COMMIT');
-      for (const c of changes) emit(c);
-      return changes;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+  /** Runs `fn` in a case transaction; the changes it records reach listeners after COMMIT. */
+  async function transaction<T>(fn: (tx: CaseTransaction) => Promise<T>): Promise<T> {
+    const { result, changes } = await caseTransaction(pool, fn);
+    for (const c of changes) emit(c);
+    return result;
   }
 
   async function setDeadline(db: Queryable, c: CaseDetail): Promise<CaseDetail> {
@@ -229,22 +156,9 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     };
   }
 
-  /** Back in the control room (returned, resumed): a new dispatch deadline from `at`. */
-  async function newDispatchDeadline(
-    db: Queryable,
-    c: CaseDetail,
-    at: string,
-    patch: Record<string, unknown>,
-  ): Promise<void> {
-    const d = await findDeadline(db, c.severity, c.facilityType);
-    if (!d) return;
-    patch.dispatch_due_at = await deadlineAfter(db, at, d.dispatchMinutes, d.dispatchUnit);
-    patch.dispatch_overdue = false;
-  }
-
-  /** Applies one action; checks role, crew ownership and the transition table. */
+  /** Applies one action; checks the body and the transition table (the caller checked the role). */
   async function apply(
-    db: Queryable,
+    tx: CaseTransaction,
     actor: Actor,
     current: CaseDetail,
     action: CaseAction,
@@ -268,98 +182,31 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     if (t.requires === 'hours' && !(body.hours && body.hours > 0)) {
       throw new HubError('HUB_ERR_BAD_REQUEST', `${action} needs hours > 0`);
     }
-    const patch: Record<string, unknown> = { state: to };
-    const bump: string[] = [];
-    const data: Record<string, unknown> = {};
-    let prevCrewId: string | null = null;
-    switch (action) {
-      case 'dispatch':
-      case 'reassign': {
-        let route: { departmentId: string; crewId: string | null } | null = null;
-        if (body.crewId) {
-          const crew = await getCrew(db, body.crewId);
-          if (!crew) throw new HubError('HUB_ERR_BAD_REQUEST', `no crew ${body.crewId}`);
-          route = { departmentId: crew.departmentId, crewId: crew.id };
-        } else {
-          route = await findRoute(db, current.facilityType, current.gridCode);
-        }
-        if (!route) {
-          throw new HubError(
-            'HUB_ERR_NO_ROUTE',
-            `${current.facilityType ?? 'no facility type'} in ${current.gridCode ?? 'no area'}`,
-          );
-        }
-        const d = await findDeadline(db, current.severity, current.facilityType);
-        patch.department_id = route.departmentId;
-        patch.crew_id = route.crewId;
-        patch.dispatched_at = at;
-        patch.accepted_at = null;
-        patch.accept_overdue = false;
-        patch.accept_due_at = d
-          ? new Date(Date.parse(at) + d.acceptMinutes * minute).toISOString()
-          : null;
-        if (current.crewId !== route.crewId) prevCrewId = current.crewId;
-        Object.assign(data, { departmentId: route.departmentId, crewId: route.crewId });
-        break;
-      }
-      case 'accept':
-        patch.accepted_at = at;
-        break;
-      case 'return':
-        patch.crew_id = null;
-        prevCrewId = current.crewId;
-        await newDispatchDeadline(db, current, at, patch);
-        break;
-      case 'handle':
-        patch.handled_at = at;
-        if (body.photoIds?.length) data.photoIds = body.photoIds;
-        break;
-      case 'verify':
-        patch.verified_at = at;
-        break;
-      case 'rework':
-        bump.push('rework_count');
-        patch.verified_at = null;
-        break;
-      case 'close':
-        patch.closed_at = at;
-        break;
-      case 'cancel':
-        patch.cancelled_reason = body.reason;
-        break;
-      case 'defer':
-        patch.deferred_at = at;
-        break;
-      case 'resume':
-        patch.deferred_at = null;
-        await newDispatchDeadline(db, current, at, patch);
-        break;
-      case 'extend': {
-        const base = Date.parse(current.dueAt ?? at);
-        patch.due_at = new Date(base + body.hours! * 3600_000).toISOString();
-        patch.next_escalation_at = patch.due_at;
-        patch.overdue = false;
-        bump.push('extension_count');
-        data.hours = body.hours;
-        break;
-      }
-      case 'comment':
-        break;
-    }
-    const updated = await updateCaseRow(db, current.id, current.state, at, patch, bump);
-    if (!updated) {
+    const db = tx.db;
+    const effect = await actionEffects[action]({
+      db,
+      current,
+      body,
+      at,
+      deadlineAfter: (start, minutes, unit) => deadlineAfter(db, start, minutes, unit),
+    });
+    const change = await tx.transition(
+      current,
+      { set: { ...effect.set, state: to }, bump: effect.bump },
+      {
+        action,
+        reason: 'updated',
+        actor,
+        note: body.note ?? body.reason ?? null,
+        data: effect.data,
+        prevCrewId: effect.prevCrewId ?? null,
+        at,
+      },
+    );
+    if (!change) {
       throw new HubError('HUB_ERR_CASE_TRANSITION', `case ${current.code} changed meanwhile`);
     }
-    return record(db, updated, {
-      action,
-      reason: 'updated',
-      from: current.state,
-      actor,
-      note: body.note ?? body.reason ?? null,
-      data,
-      prevCrewId,
-      at,
-    });
+    return change;
   }
 
   /** A case the actor may read or act on; 404 when there is none, 403 outside the actor's scope. */
@@ -387,42 +234,39 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
   ): Promise<number> {
     let flagged = 0;
     for (const c of late) {
-      await transaction(async (db) => {
-        const updated = await updateCaseRow(db, c.id, c.state, iso, { [`${step}_overdue`]: true });
-        if (!updated) return [];
-        flagged++;
-        return [
-          await record(db, updated, {
+      await transaction(async (tx) => {
+        const change = await tx.transition(
+          c,
+          { set: step === 'dispatch' ? { dispatchOverdue: true } : { acceptOverdue: true } },
+          {
             action: `${step}_overdue`,
             reason: 'updated',
-            from: c.state,
             actor: systemActor,
             data: Object.fromEntries(fields.map((f) => [f, c[f]])),
             at: iso,
-          }),
-        ];
+          },
+        );
+        if (change) flagged++;
       });
     }
     return flagged;
   }
 
-  /** Registration is followed at once by automatic dispatch when the routing table knows a crew. */
+  /**
+   * Registration is followed at once by automatic dispatch when the routing
+   * table knows a crew; returns the case as the last change left it.
+   */
   async function registerAndDispatch(
-    db: Queryable,
+    tx: CaseTransaction,
     created: CaseDetail,
     actor: Actor,
     at: string,
-    reason: 'created',
-  ): Promise<CaseChange[]> {
-    const withDue = await setDeadline(db, created);
-    const changes = [
-      await record(db, withDue, { action: 'register', reason, from: null, actor, at }),
-    ];
-    const route = await findRoute(db, created.facilityType, created.gridCode);
-    if (route) {
-      changes.push(await apply(db, systemActor, withDue, 'dispatch', {}, at));
-    }
-    return changes;
+  ): Promise<CaseDetail> {
+    const withDue = await setDeadline(tx.db, created);
+    await tx.record(withDue, { action: 'register', reason: 'created', from: null, actor, at });
+    const route = await findRoute(tx.db, created.facilityType, created.gridCode);
+    if (!route) return withDue;
+    return (await apply(tx, systemActor, withDue, 'dispatch', {}, at)).case;
   }
 
   return {
@@ -450,11 +294,11 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     }): Promise<void> {
       await withLock(async () => {
         if (event.kind === 'updated') {
-          await transaction(async (db) => {
+          await transaction(async (tx) => {
             const { severity } = event.alarm;
-            const changed = await setCaseSeverityFromAlarm(db, event.alarm.id, severity);
-            if (!changed) return [];
-            return systemChange(db, changed.case.id, {
+            const changed = await setCaseSeverityFromAlarm(tx.db, event.alarm.id, severity);
+            if (!changed) return;
+            await systemChange(tx, changed.case.id, {
               action: 'severity',
               reason: 'updated',
               note: `${changed.previous} → ${severity}`,
@@ -465,23 +309,23 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
         } else if (event.kind === 'opened') {
           const policy = await ruleCasePolicy(pool, event.alarm.ruleId);
           if (!policy.openCase) return;
-          await transaction(async (db) => {
+          await transaction(async (tx) => {
             const created = await registerCaseForAlarm(
-              db,
+              tx.db,
               event.alarm,
               caseCodePrefix(now(), timeZone),
             );
-            if (!created) return [];
-            const full = (await getCaseDetail(db, created.id))!;
+            const full = created && (await getCaseDetail(tx.db, created.id));
+            if (!full) return;
             logger.info({ caseCode: full.code, alarmId: event.alarm.id }, 'case registered');
-            return registerAndDispatch(db, full, systemActor, full.createdAt, 'created');
+            await registerAndDispatch(tx, full, systemActor, full.createdAt);
           });
         } else {
-          await transaction(async (db) => {
+          await transaction(async (tx) => {
             const at = event.alarm.clearedAt ?? now().toISOString();
-            const recovered = await markCaseRecovered(db, event.alarm.id, at);
-            if (!recovered) return [];
-            return systemChange(db, recovered.id, { action: 'recover', reason: 'recovered', at });
+            const recovered = await markCaseRecovered(tx.db, event.alarm.id, at);
+            if (!recovered) return;
+            await systemChange(tx, recovered.id, { action: 'recover', reason: 'recovered', at });
           });
         }
       });
@@ -494,9 +338,9 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
       }
       return withLock(async () => {
         const at = now().toISOString();
-        const changes = await transaction(async (db) => {
+        return transaction(async (tx) => {
           const created = await insertManualCase(
-            db,
+            tx.db,
             input,
             at,
             caseCodePrefix(new Date(at), timeZone),
@@ -508,9 +352,8 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
               `${input.gridCode ?? 'no grid code'} is outside area ${actor.areaCode}`,
             );
           }
-          return registerAndDispatch(db, created, actor, at, 'created');
+          return registerAndDispatch(tx, created, actor, at);
         });
-        return changes[changes.length - 1]!.case;
       });
     },
 
@@ -527,11 +370,10 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
         const at = now().toISOString();
         // Read under the transaction's advisory lock: another node's change to this case
         // commits first, and this action builds on it instead of overwriting it.
-        const [change] = await transaction(async (db) => {
-          const current = await readScoped(db, actor, caseId);
-          return [await apply(db, actor, current, action, body, at)];
+        return transaction(async (tx) => {
+          const current = await readScoped(tx.db, actor, caseId);
+          return (await apply(tx, actor, current, action, body, at)).case;
         });
-        return change!.case;
       });
     },
 
@@ -566,33 +408,34 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
           const period =
             c.handleMinutes ?? (Date.parse(c.dueAt!) - Date.parse(c.createdAt)) / minute;
           const next = up === null ? null : await deadlineAfter(pool, iso, period, c.deadlineUnit);
-          await transaction(async (db) => {
-            const updated = await updateCaseRow(db, c.id, c.state, iso, {
-              overdue: true,
-              escalation_area: up ?? c.escalationArea,
-              escalated_at: iso,
-              next_escalation_at: next,
-            });
-            if (!updated) return [];
-            escalated++;
-            logger.warn({ caseCode: c.code, escalatedTo: up }, 'case overdue, escalated');
-            return [
-              await record(db, updated, {
+          await transaction(async (tx) => {
+            const change = await tx.transition(
+              c,
+              {
+                set: {
+                  overdue: true,
+                  escalationArea: up ?? c.escalationArea,
+                  escalatedAt: iso,
+                  nextEscalationAt: next,
+                },
+              },
+              {
                 action: 'escalate',
                 reason: 'updated',
-                from: c.state,
                 actor: systemActor,
                 data: { escalatedTo: up, dueAt: c.dueAt },
                 at: iso,
-              }),
-            ];
+              },
+            );
+            if (!change) return;
+            escalated++;
+            logger.warn({ caseCode: c.code, escalatedTo: up }, 'case overdue, escalated');
           });
         }
         for (const c of await casesToAutoVerify(pool, iso)) {
-          await transaction(async (db) => {
-            const change = await apply(db, systemActor, c, 'verify', {}, iso);
+          await transaction(async (tx) => {
+            await apply(tx, systemActor, c, 'verify', {}, iso);
             verified++;
-            return [change];
           });
         }
         return { escalated, verified, notAccepted, notDispatched };

@@ -1,15 +1,16 @@
 import type { Logger } from 'pino';
 import {
   caseEventsAfter,
+  caseEventsChannel,
   createEventFeed,
   type EventFeed,
   type EventFeedOptions,
   type Pool,
 } from '../db/index.js';
-import type { CaseChange } from './cases.js';
+import type { CaseChange } from '../domain/index.js';
 
-/** The channel a committed case change notifies (in its transaction: sent at COMMIT). */
-export const caseEventsChannel = 'hub_case_events';
+// The channel lives with the transaction that notifies it (db/case-events.ts).
+export { caseEventsChannel };
 
 export type CaseFeedOptions = EventFeedOptions;
 

@@ -36,6 +36,12 @@ export {
 } from './reports.js';
 export { checkWebhookUrl, isPublicAddress, maskUrl, publicOnlyLookup } from './webhook-targets.js';
 export {
+  checkedRoute,
+  explainRoute,
+  removeCaseDeadline,
+  setRuleCasePolicy,
+} from './administration.js';
+export {
   createFieldReportService,
   defaultFieldReportOptions,
   type FieldReportEvent,

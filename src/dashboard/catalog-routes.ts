@@ -2,6 +2,7 @@ import fastifyEtag from '@fastify/etag';
 import type { FastifyInstance } from 'fastify';
 import { transitions } from '../cases/index.js';
 import { listAreas, listCategoryOverrides, listRules, type Queryable } from '../db/index.js';
+import { anyUser } from './auth.js';
 import {
   caseKinds,
   caseKindLabels,
@@ -118,7 +119,7 @@ export async function registerCatalogRoutes(
   api.get(
     '/catalog',
     {
-      // No `roles`: every logged-in user (the gate, decision 0125).
+      ...anyUser,
       schema: {
         tags: ['catalog'],
         summary:

@@ -18,7 +18,7 @@ import {
   type Severity,
   type VerificationResult,
 } from '../domain/index.js';
-import { actorOf, requireRole } from './auth.js';
+import { actorOf, anyUser, requireRole } from './auth.js';
 import { numberField, readPhotoForm, requiredNumber, textField } from './multipart-photos.js';
 import { photoHeaders } from './photos.js';
 
@@ -44,7 +44,7 @@ function actor(req: FastifyRequest) {
 export function registerFieldReportRoutes(api: FastifyInstance, deps: FieldReportRouteDeps): void {
   const { fieldReports } = deps;
 
-  api.get('/categories', { schema: { tags: ['reports'] } }, async () => ({
+  api.get('/categories', { ...anyUser, schema: { tags: ['reports'] } }, async () => ({
     majors: categoryMajors,
     categories: await fieldReports.categories(),
   }));
@@ -284,7 +284,7 @@ export function registerFieldReportRoutes(api: FastifyInstance, deps: FieldRepor
 
   api.get<{ Params: { id: number } }>(
     '/cases/:id/verifications',
-    { schema: { tags: ['reports'], params: idParams } },
+    { ...anyUser, schema: { tags: ['reports'], params: idParams } },
     async (req) => ({ verifications: await fieldReports.verifications(actor(req), req.params.id) }),
   );
 }

@@ -5,6 +5,7 @@ import {
   caseKpis,
   facilityKpis,
   kpiGroupings,
+  topProblems,
   type KpiGrouping,
   type Queryable,
 } from '../db/index.js';
@@ -229,6 +230,35 @@ export function registerKpiRoutes(api: FastifyInstance, deps: KpiRouteDeps): voi
         to: new Date(toMs).toISOString(),
         rows,
       };
+    },
+  );
+  api.get<{ Querystring: { from?: string; to?: string; area?: string; limit: number } }>(
+    '/kpis/problems',
+    {
+      ...requireRole(...readers),
+      schema: {
+        tags: ['kpis'],
+        summary: 'Top problem types: registered cases per facility type and rule, most first',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            from: { type: 'string', format: 'date-time' },
+            to: { type: 'string', format: 'date-time' },
+            area: { type: 'string', pattern: '^\\d{1,15}$' },
+            limit: { type: 'integer', minimum: 1, maximum: 50, default: 5 },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const to = req.query.to ?? cases.now().toISOString();
+      const from = req.query.from ?? new Date(Date.parse(to) - 30 * day).toISOString();
+      if (Date.parse(from) >= Date.parse(to))
+        throw new HubError('HUB_ERR_BAD_REQUEST', 'from must be before to');
+      const area = scopedArea(req, req.query.area);
+      const rows = await topProblems(db, { from, to, area, limit: req.query.limit });
+      return { from, to, area: area ?? null, rows };
     },
   );
 }

@@ -1,14 +1,17 @@
 import {
+  HubError,
   caseCodeIdWidth,
   manualCategoryOf,
   type FacilityType,
+  type CaseCounter,
   type CaseDetail,
-  type CaseEvent,
+  type CaseEffect,
+  type CaseFields,
   type CaseScope,
-  type DeadlineUnit,
 } from '../domain/index.js';
 import { matchingRoutes } from './admin.js';
 import type { Queryable } from './pool.js';
+import { violationAs } from './sql-errors.js';
 
 /** Every column of a case, workflow fields included (domain/case-workflow.ts). */
 export const caseDetailColumns = `c.id, c.code, c.version, c.state, c.kind, c.severity, c.title,
@@ -138,164 +141,55 @@ export async function openCaseDetails(
   return { version: version.rows[0]!.v, cases: open.rows };
 }
 
-export interface CaseEventRow {
-  readonly version: number;
-  readonly caseId: number;
-  readonly at: string;
-  readonly action: string;
-  readonly reason: 'created' | 'recovered' | 'updated';
-  readonly fromState: string | null;
-  readonly toState: string;
-  readonly actorId: number | null;
-  readonly actorName: string | null;
-  readonly note: string | null;
-  readonly data: Record<string, unknown>;
-  readonly crewId: string | null;
-  readonly prevCrewId: string | null;
-  readonly district: string | null;
-  readonly snapshot: CaseDetail;
-}
+/** The column of each field a transition may set (domain CaseFields); values are parameters. */
+const fieldColumns: { readonly [F in keyof Required<CaseFields>]: string } = {
+  state: 'state',
+  departmentId: 'department_id',
+  crewId: 'crew_id',
+  dueAt: 'due_at',
+  acceptDueAt: 'accept_due_at',
+  dispatchedAt: 'dispatched_at',
+  acceptedAt: 'accepted_at',
+  handledAt: 'handled_at',
+  verifiedAt: 'verified_at',
+  closedAt: 'closed_at',
+  cancelledReason: 'cancelled_reason',
+  deferredAt: 'deferred_at',
+  overdue: 'overdue',
+  acceptOverdue: 'accept_overdue',
+  escalationArea: 'escalation_area',
+  escalatedAt: 'escalated_at',
+  dispatchDueAt: 'dispatch_due_at',
+  dispatchOverdue: 'dispatch_overdue',
+  nextEscalationAt: 'next_escalation_at',
+};
 
-export async function insertCaseEvent(db: Queryable, e: CaseEventRow): Promise<void> {
-  await db.query(
-    `INSERT INTO case_events (version, case_id, at, action, reason, from_state, to_state, actor_id,
-       actor_name, note, data, crew_id, prev_crew_id, district, snapshot)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-    [
-      e.version,
-      e.caseId,
-      e.at,
-      e.action,
-      e.reason,
-      e.fromState,
-      e.toState,
-      e.actorId,
-      e.actorName,
-      e.note,
-      JSON.stringify(e.data),
-      e.crewId,
-      e.prevCrewId,
-      e.district,
-      JSON.stringify(e.snapshot),
-    ],
-  );
-}
-
-export async function caseTimeline(db: Queryable, caseId: number): Promise<CaseEvent[]> {
-  const { rows } = await db.query<CaseEvent>(
-    `SELECT version, case_id AS "caseId", at, action, from_state AS "fromState",
-            to_state AS "toState", actor_name AS "actorName", note, data
-     FROM case_events WHERE case_id = $1 ORDER BY version`,
-    [caseId],
-  );
-  return rows;
-}
+const counterColumns: { readonly [C in CaseCounter]: string } = {
+  extensionCount: 'extension_count',
+  reworkCount: 'rework_count',
+};
 
 /**
- * Events after `sinceVersion` a scope may see, oldest first: what a reconnecting
- * client missed. A crew also sees the event that took a case away from it.
- */
-export async function caseEventsSince(
-  db: Queryable,
-  sinceVersion: number,
-  scope: { crewId: string | null; area: string | null },
-  limit = 5000,
-  upToVersion = Number.MAX_SAFE_INTEGER,
-): Promise<
-  { version: number; reason: CaseEventRow['reason']; action: string; snapshot: CaseDetail }[]
-> {
-  const { rows } = await db.query(
-    `SELECT version, reason, action, snapshot FROM case_events
-     WHERE version > $1 AND version <= $5
-       AND ($2::text IS NULL OR crew_id = $2 OR prev_crew_id = $2)
-       AND ($3::text IS NULL OR district LIKE $3 || '%' OR $3 LIKE district || '%')
-     ORDER BY version LIMIT $4`,
-    [sinceVersion, scope.crewId, scope.area, limit, upToVersion],
-  );
-  return rows as {
-    version: number;
-    reason: CaseEventRow['reason'];
-    action: string;
-    snapshot: CaseDetail;
-  }[];
-}
-
-/** Every event after `afterVersion`, oldest first: what a node's case feed sends on. */
-export async function caseEventsAfter(
-  db: Queryable,
-  afterVersion: number,
-  limit: number,
-): Promise<
-  {
-    version: number;
-    reason: CaseEventRow['reason'];
-    action: string;
-    prevCrewId: string | null;
-    snapshot: CaseDetail;
-  }[]
-> {
-  const { rows } = await db.query(
-    `SELECT version, reason, action, prev_crew_id AS "prevCrewId", snapshot FROM case_events
-     WHERE version > $1 ORDER BY version LIMIT $2`,
-    [afterVersion, limit],
-  );
-  return rows as {
-    version: number;
-    reason: CaseEventRow['reason'];
-    action: string;
-    prevCrewId: string | null;
-    snapshot: CaseDetail;
-  }[];
-}
-
-/** Columns a transition may set; values are parameters, never SQL. */
-const settable = new Set([
-  'state',
-  'department_id',
-  'crew_id',
-  'due_at',
-  'accept_due_at',
-  'dispatched_at',
-  'accepted_at',
-  'handled_at',
-  'verified_at',
-  'closed_at',
-  'cancelled_reason',
-  'deferred_at',
-  'overdue',
-  'accept_overdue',
-  'escalation_area',
-  'escalated_at',
-  'recovered_at',
-  'dispatch_due_at',
-  'dispatch_overdue',
-  'next_escalation_at',
-]);
-
-/** Counters a transition may bump by one. */
-const countable = new Set(['extension_count', 'rework_count']);
-
-/**
- * Applies a change when the case is still in `expectedState` and gives it the
- * next version; null when another change got there first.
+ * Applies a transition's effect when the case is still in `expectedState` and
+ * gives it the next version; null when another change got there first.
  */
 export async function updateCaseRow(
   db: Queryable,
   id: number,
   expectedState: string,
   at: string,
-  patch: Record<string, unknown>,
-  bump: string[] = [],
+  effect: CaseEffect,
 ): Promise<CaseDetail | null> {
   const sets: string[] = [];
   const params: unknown[] = [id, expectedState, at];
-  for (const [column, value] of Object.entries(patch)) {
-    if (!settable.has(column)) throw new Error(`column ${column} is not settable`);
+  for (const field of Object.keys(fieldColumns) as (keyof CaseFields)[]) {
+    const value = effect.set[field];
+    if (value === undefined) continue;
     params.push(value);
-    sets.push(`${column} = $${params.length}`);
+    sets.push(`${fieldColumns[field]} = $${params.length}`);
   }
-  for (const column of bump) {
-    if (!countable.has(column)) throw new Error(`column ${column} is not a counter`);
+  for (const counter of effect.bump ?? []) {
+    const column = counterColumns[counter];
     sets.push(`${column} = ${column} + 1`);
   }
   const { rows } = await db.query<CaseDetail>(
@@ -328,7 +222,7 @@ export interface ManualCaseInput {
  * inspector's finding. The code starts with `codePrefix` (domain `caseCodePrefix`).
  * An area-scoped user registers only inside its area: the grid code, and the
  * device's grid when a device is named, must lie in it; otherwise nothing is
- * inserted and the result is null.
+ * inserted and the result is null. HUB_ERR_BAD_REQUEST for an unknown device or grid.
  */
 export async function insertManualCase(
   db: Queryable,
@@ -337,8 +231,9 @@ export async function insertManualCase(
   codePrefix: string,
   scope: CaseScope,
 ): Promise<CaseDetail | null> {
-  const { rows } = await db.query<{ id: number }>(
-    `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
+  const { rows } = await db
+    .query<{ id: number }>(
+      `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
      INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code,
                         source, description, location, lat, lon, created_at, updated_at,
                         category_code)
@@ -350,25 +245,28 @@ export async function insertManualCase(
        AND ($15::text IS NULL OR $5::text IS NULL OR EXISTS (
              SELECT 1 FROM devices d WHERE d.id = $5 AND left(d.grid_code, length($15)) = $15))
      RETURNING id`,
-    [
-      c.kind,
-      c.severity,
-      c.title,
-      c.facilityType,
-      c.deviceId,
-      c.gridCode,
-      c.source,
-      c.description,
-      c.location,
-      c.lat,
-      c.lon,
-      at,
-      codePrefix,
-      scope.crewId,
-      scope.area,
-      manualCategoryOf(c.categoryCode, (c.facilityType as FacilityType | null) ?? null, c.kind),
-    ],
-  );
+      [
+        c.kind,
+        c.severity,
+        c.title,
+        c.facilityType,
+        c.deviceId,
+        c.gridCode,
+        c.source,
+        c.description,
+        c.location,
+        c.lat,
+        c.lon,
+        at,
+        codePrefix,
+        scope.crewId,
+        scope.area,
+        manualCategoryOf(c.categoryCode, (c.facilityType as FacilityType | null) ?? null, c.kind),
+      ],
+    )
+    .catch(
+      violationAs({ foreignKey: new HubError('HUB_ERR_BAD_REQUEST', 'unknown device or grid') }),
+    );
   return rows[0] ? (await getCaseDetail(db, rows[0].id))! : null;
 }
 
@@ -398,53 +296,6 @@ export async function getCrew(
   return rows[0] ?? null;
 }
 
-export interface Deadline {
-  readonly acceptMinutes: number;
-  readonly handleMinutes: number;
-  readonly unit: DeadlineUnit;
-  readonly dispatchMinutes: number;
-  readonly dispatchUnit: DeadlineUnit;
-}
-
-export async function findDeadline(
-  db: Queryable,
-  severity: string,
-  facilityType: string | null,
-): Promise<Deadline | null> {
-  const { rows } = await db.query<Deadline>(
-    `SELECT accept_minutes AS "acceptMinutes", handle_minutes AS "handleMinutes", unit,
-            dispatch_minutes AS "dispatchMinutes", dispatch_unit AS "dispatchUnit"
-     FROM case_deadlines
-     WHERE severity = $1 AND (facility_type IS NULL OR facility_type = $2)
-     ORDER BY (facility_type IS NULL) ASC LIMIT 1`,
-    [severity, facilityType],
-  );
-  return rows[0] ?? null;
-}
-
-/** Sets the deadlines of a case just registered; the registration event carries them. */
-export async function setCaseDeadlines(
-  db: Queryable,
-  id: number,
-  d: { dueAt: string; unit: DeadlineUnit; handleMinutes: number; dispatchDueAt: string },
-): Promise<void> {
-  await db.query(
-    `UPDATE cases SET due_at = $2, next_escalation_at = $2, deadline_unit = $3, handle_minutes = $4,
-       dispatch_due_at = $5
-     WHERE id = $1`,
-    [id, d.dueAt, d.unit, d.handleMinutes, d.dispatchDueAt],
-  );
-}
-
-/** Escalation bookkeeping with no change a person sees: no version, no event. */
-export async function setNextEscalation(
-  db: Queryable,
-  id: number,
-  at: string | null,
-): Promise<void> {
-  await db.query(`UPDATE cases SET next_escalation_at = $2 WHERE id = $1`, [id, at]);
-}
-
 export async function ruleCasePolicy(
   db: Queryable,
   ruleId: string,
@@ -455,50 +306,6 @@ export async function ruleCasePolicy(
     [ruleId],
   );
   return rows[0] ?? { openCase: true, autoVerifyAfterS: null };
-}
-
-/** Cases matching a fixed condition on the time `$1`, oldest first. */
-async function casesAt(db: Queryable, where: string, nowIso: string): Promise<CaseDetail[]> {
-  const { rows } = await db.query<CaseDetail>(
-    `SELECT ${caseDetailColumns} FROM cases c WHERE ${where} ORDER BY c.id`,
-    [nowIso],
-  );
-  return rows;
-}
-
-/** Open cases whose handling deadline, or next escalation period, has passed. */
-export const casesToEscalate = (db: Queryable, nowIso: string) =>
-  casesAt(
-    db,
-    `c.state IN ('registered', 'dispatched', 'in_handling', 'returned') AND c.next_escalation_at <= $1`,
-    nowIso,
-  );
-
-/** Cases still waiting for dispatch after the dispatch deadline, not yet flagged. */
-export const casesNotDispatched = (db: Queryable, nowIso: string) =>
-  casesAt(
-    db,
-    `c.state IN ('registered', 'returned') AND NOT c.dispatch_overdue AND c.dispatch_due_at <= $1`,
-    nowIso,
-  );
-
-/** Dispatched cases the crew has not signed for by the accept deadline, not yet flagged. */
-export const casesNotAccepted = (db: Queryable, nowIso: string) =>
-  casesAt(db, `c.state = 'dispatched' AND NOT c.accept_overdue AND c.accept_due_at <= $1`, nowIso);
-
-/** Handled alarm cases whose telemetry has stayed recovered long enough to verify. */
-export async function casesToAutoVerify(db: Queryable, nowIso: string): Promise<CaseDetail[]> {
-  const { rows } = await db.query<CaseDetail>(
-    `SELECT ${caseDetailColumns} FROM cases c
-     JOIN alarms a ON a.id = c.alarm_id
-     JOIN rule_case_policies p ON p.rule_id = a.rule_id
-     WHERE c.state = 'handled' AND p.auto_verify_after_s IS NOT NULL
-       AND a.state = 'cleared' AND c.recovered_at IS NOT NULL
-       AND c.recovered_at + make_interval(secs => p.auto_verify_after_s) <= $1
-     ORDER BY c.id`,
-    [nowIso],
-  );
-  return rows;
 }
 
 export async function parentArea(db: Queryable, code: string): Promise<string | null> {

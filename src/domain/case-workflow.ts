@@ -87,3 +87,53 @@ export function caseScopeOf(a: Pick<Actor, 'role' | 'crewId' | 'areaCode'>): Cas
   if (a.role === 'crew') return { crewId: a.crewId ?? '-', area: null };
   return { crewId: null, area: a.areaCode ?? null };
 }
+
+/** Why a case changed, as the `case:changed` event names it (docs/api.md). */
+export type CaseChangeReason = 'created' | 'recovered' | 'updated';
+
+/** One committed change of a case, as listeners and the case feed get it. */
+export interface CaseChange {
+  readonly reason: CaseChangeReason;
+  readonly case: CaseDetail;
+  readonly action: string;
+  /** The crew that had the case before this change, when it changed (reassignment). */
+  readonly prevCrewId: string | null;
+}
+
+/**
+ * The fields a case transition may set, in the case's own names: the
+ * workflow decides them (cases/), db/case-workflow.ts maps them to columns.
+ * `nextEscalationAt` is bookkeeping no screen shows, hence not in CaseDetail.
+ */
+export type CaseFields = Partial<
+  Pick<
+    CaseDetail,
+    | 'state'
+    | 'departmentId'
+    | 'crewId'
+    | 'dueAt'
+    | 'acceptDueAt'
+    | 'dispatchedAt'
+    | 'acceptedAt'
+    | 'handledAt'
+    | 'verifiedAt'
+    | 'closedAt'
+    | 'cancelledReason'
+    | 'deferredAt'
+    | 'overdue'
+    | 'acceptOverdue'
+    | 'escalationArea'
+    | 'escalatedAt'
+    | 'dispatchDueAt'
+    | 'dispatchOverdue'
+  > & { readonly nextEscalationAt: string | null }
+>;
+
+/** History counters a transition raises by one. */
+export type CaseCounter = keyof Pick<CaseDetail, 'extensionCount' | 'reworkCount'>;
+
+/** The effect of one transition on its case: fields to set and counters to raise. */
+export interface CaseEffect {
+  readonly set: CaseFields;
+  readonly bump?: readonly CaseCounter[];
+}

@@ -35,6 +35,11 @@ export function isRole(value: unknown): value is Role {
 export const alarmHandlerRoles: readonly Role[] = ['admin', 'operator', 'supervisor'];
 /** Roles that register cases by hand (a 12345 hotline call, an inspector's finding). */
 export const caseRegistrarRoles: readonly Role[] = alarmHandlerRoles;
+/**
+ * Roles that send device commands (start a pump, dim a lamp, close a valve): the
+ * control room runs the city's devices; supervisors and viewers watch (decision 0190).
+ */
+export const deviceCommandRoles: readonly Role[] = ['admin', 'operator'];
 /** Roles that see the whole city or their area (not a crew's own cases). */
 export const controlRoomRoles: readonly Role[] = ['admin', 'operator', 'supervisor', 'viewer'];
 

@@ -76,7 +76,7 @@ export const errorCatalog = {
   },
   HUB_ERR_OUT_OF_AREA: {
     status: 403,
-    message: 'Outside your area: an area-scoped user works only on cases in its area',
+    message: 'Outside your area: an area-scoped user works only on cases and devices in its area',
   },
   HUB_ERR_CASE_UNKNOWN: { status: 404, message: 'Unknown case' },
   HUB_ERR_CASE_TRANSITION: {

@@ -1,20 +1,23 @@
 import type { Logger } from 'pino';
-import type { CaseService, ReportService, WebhookService } from '../cases/index.js';
 import {
   createLeaderLock,
-  createListener,
+  listenReplays,
+  listenRulesChanged,
+  listenSessions,
   maintainStorage,
+  noticeReplay,
+  noticeRulesChanged,
+  noticeSessions,
   pruneAlarmEvents,
   pruneIdempotencyKeys,
   refreshAreaRollups,
-  type DatabaseCapabilities,
-  type DeviceIdentity,
   type Pool,
+  type ReplayedDevice,
+  type SessionNotice,
 } from '../db/index.js';
 import type { SessionEnds } from '../dashboard/index.js';
-import type { SessionEndReason } from '../domain/index.js';
 import type { AlarmDesk, Reading as RuleReading } from '../rules/index.js';
-import type { HubConfig } from './config.js';
+import type { Core } from './core.js';
 import { storagePolicyOf } from './prepare.js';
 import type { Leadership } from './rules-runtime.js';
 
@@ -66,22 +69,12 @@ export async function startLeadership(
 /**
  * The time-driven duties only the leader runs: storage maintenance
  * (partitions, retention), case deadlines and escalation, and the pickup of
- * webhook deliveries a previous run or a vanished node left pending.
+ * webhook deliveries a previous run or a vanished node left pending. Worker
+ * roles run them; their stop is pushed on the node's stops.
  */
-export function startDuties(
-  deps: {
-    pool: Pool;
-    capabilities: DatabaseCapabilities;
-    cases: CaseService;
-    webhooks: WebhookService;
-    reports: ReportService;
-    leadership: Leadership;
-    alarmDesk: AlarmDesk;
-  },
-  config: HubConfig,
-  logger: Logger,
-) {
-  const { leadership } = deps;
+export function startDuties(core: Core, alarmDesk: AlarmDesk): void {
+  const { config, logger, leadership } = core;
+  const deps = { ...core, pool: core.db.pool, capabilities: core.db.capabilities, alarmDesk };
   const dbLogger = logger.child({ room: 'db' });
   const maintain = () =>
     maintainStorage(deps.pool, deps.capabilities, storagePolicyOf(config), Date.now(), dbLogger)
@@ -126,25 +119,20 @@ export function startDuties(
       .expireShelves()
       .catch((err: unknown) => logger.error({ err }, 'shelved alarms not brought back'));
   }, shelfTickMs).unref();
-  return {
-    async stop(): Promise<void> {
-      clearInterval(maintenance);
-      clearInterval(caseTicker);
-      clearInterval(shelfTicker);
-      clearInterval(reporting);
-      await deps.reports.idle();
-    },
-  };
+  core.stops.push(async () => {
+    clearInterval(maintenance);
+    clearInterval(caseTicker);
+    clearInterval(shelfTicker);
+    clearInterval(reporting);
+    await deps.reports.idle();
+  });
 }
-
-/** Rule edits reach every process's evaluator: the editing process notifies, the others reload. */
-const rulesChannel = 'hub_rules_changed';
 
 /**
  * In a cluster a rule edited through one API process must reach the rules of
- * every broker and worker process. `reloadEverywhere` reloads here and sends
- * NOTIFY; each process with rules LISTENs and reloads on a notification from
- * another node (and after a reconnect, for what it may have missed).
+ * every broker and worker process. `reloadEverywhere` reloads here and sends a
+ * notice (db/notices.ts); each process with rules listens and reloads on a
+ * notice from another node (and after a reconnect, for what it may have missed).
  */
 export async function shareRuleReloads(
   pool: Pool,
@@ -155,14 +143,12 @@ export async function shareRuleReloads(
   const reload = local.reload ?? (async () => {});
   const listener =
     local.clustered && local.reload
-      ? createListener(
+      ? listenRulesChanged(
           pool,
-          rulesChannel,
           (from) => {
             if (from === nodeId) return;
             reload().catch((err: unknown) => logger.error({ err }, 'rules not reloaded'));
           },
-          { retryMs: 10_000 },
           logger,
         )
       : null;
@@ -170,30 +156,23 @@ export async function shareRuleReloads(
   return {
     async reloadEverywhere(): Promise<void> {
       await reload();
-      if (local.clustered) await pool.query('SELECT pg_notify($1, $2)', [rulesChannel, nodeId]);
+      if (local.clustered) await noticeRulesChanged(pool, nodeId);
     },
     stop: async () => listener?.stop(),
   };
 }
 
-/** Ended sessions and changed users reach every API process's live connections. */
-export const sessionsChannel = 'hub_sessions_ended';
-
-/** A NOTIFY payload stays under PostgreSQL's 8000 bytes: 64 hex chars a hash. */
+/** A session notice carries at most this many token hashes (64 hex chars each, under 8000 bytes). */
 const hashesPerNotify = 100;
-
-type SessionNotice =
-  | { from: string; reason: SessionEndReason; tokenHashes: string[] }
-  | { from: string; reason: 'user_changed'; userId: number };
 
 /**
  * In a cluster a session ended through one API process (logout, disabled,
  * password changed or reset, expiry) or a user whose role, crew or area
  * changed must reach that user's live connections on every API process at
- * once, not at their next sweep. This process NOTIFYs what it ended here; the
- * others LISTEN and end the same sessions with the same reason. `revoked` is
+ * once, not at their next sweep. This process sends a notice of what it ended
+ * here; the others end the same sessions with the same reason. `revoked` is
  * what a sweep finds already ended elsewhere, so it is not announced again.
- * A lost notification is caught by the sweep (as `revoked`).
+ * A lost notice is caught by the sweep (as `revoked`).
  */
 export async function shareSessionEnds(
   pool: Pool,
@@ -202,9 +181,9 @@ export async function shareSessionEnds(
   logger: Logger,
 ) {
   const notify = (notice: SessionNotice) =>
-    pool
-      .query('SELECT pg_notify($1, $2)', [sessionsChannel, JSON.stringify(notice)])
-      .catch((err: unknown) => logger.warn({ err }, 'ended sessions not announced'));
+    noticeSessions(pool, notice).catch((err: unknown) =>
+      logger.warn({ err }, 'ended sessions not announced'),
+    );
   sessions.onEnd((hashes, reason, fromOtherNode) => {
     if (fromOtherNode || reason === 'revoked') return;
     for (let i = 0; i < hashes.length; i += hashesPerNotify) {
@@ -214,47 +193,26 @@ export async function shareSessionEnds(
   sessions.onUserChanged((userId, fromOtherNode) => {
     if (!fromOtherNode) void notify({ from: nodeId, reason: 'user_changed', userId });
   });
-  const listener = createListener(
+  const listener = listenSessions(
     pool,
-    sessionsChannel,
-    (payload) => {
-      if (payload === null) return;
-      try {
-        const notice = JSON.parse(payload) as SessionNotice;
-        if (notice.from === nodeId) return;
-        if ('userId' in notice) sessions.userChanged(notice.userId, true);
-        else sessions.end(notice.tokenHashes, notice.reason, true);
-      } catch (err) {
-        logger.warn({ err }, 'bad ended-sessions notification');
-      }
+    (notice) => {
+      if (notice.from === nodeId) return;
+      if ('userId' in notice) sessions.userChanged(notice.userId, true);
+      else sessions.end(notice.tokenHashes, notice.reason, true);
     },
-    { retryMs: 10_000 },
     logger,
   );
   await listener.start();
   return { stop: () => listener.stop() };
 }
 
-/** Readings replayed from dead letters through a process without rules reach the leader's. */
-export const replaysChannel = 'hub_readings_replayed';
-
-/** Under PostgreSQL's 8000-byte NOTIFY limit, with room for the device. */
-const replayNotifyBytes = 7000;
-
-type ReplayedDevice = Pick<DeviceIdentity, 'id' | 'type' | 'gridCode'>;
-interface ReplayNotice {
-  device: ReplayedDevice;
-  readings: RuleReading[];
-}
-
 /**
  * A dead-letter replay through an `api` process stores the readings there,
- * but the rules run on broker and worker processes. The API process NOTIFYs
- * the replayed readings (device and metrics, in chunks under the NOTIFY
- * limit); every process with rules LISTENs and the leader, of which there is
- * one, evaluates them, as a single hub does on a replay. The device travels
- * with them, since a replay often follows a type change the leader (which
- * may run no broker) has not seen.
+ * but the rules run on broker and worker processes. The API process sends the
+ * replayed readings (device and metrics) as notices; every process with rules
+ * listens and the leader, of which there is one, evaluates them, as a single
+ * hub does on a replay. The device travels with them, since a replay often
+ * follows a type change the leader (which may run no broker) has not seen.
  */
 export async function shareReplayedReadings(
   pool: Pool,
@@ -268,41 +226,22 @@ export async function shareReplayedReadings(
   const { rules } = local;
   const listener =
     local.clustered && rules
-      ? createListener(
+      ? listenReplays(
           pool,
-          replaysChannel,
-          (payload) => {
-            if (payload === null || !local.leadership.isLeader()) return;
-            try {
-              const notice = JSON.parse(payload) as ReplayNotice;
-              rules.handle(notice.device, notice.readings);
-            } catch (err) {
-              logger.warn({ err }, 'bad replayed-readings notification');
-            }
+          (notice) => {
+            if (local.leadership.isLeader()) rules.handle(notice.device, notice.readings);
           },
-          { retryMs: 10_000 },
           logger,
         )
       : null;
   await listener?.start();
-
-  async function notify(device: ReplayedDevice, readings: RuleReading[]): Promise<void> {
-    const payload = JSON.stringify({ device, readings } satisfies ReplayNotice);
-    if (Buffer.byteLength(payload) <= replayNotifyBytes || readings.length === 1) {
-      await pool.query('SELECT pg_notify($1, $2)', [replaysChannel, payload]);
-      return;
-    }
-    const half = Math.ceil(readings.length / 2);
-    await notify(device, readings.slice(0, half));
-    await notify(device, readings.slice(half));
-  }
-
   return {
     /** Sends readings replayed here to the leader's rules, when this process runs none. */
     async forward(device: ReplayedDevice, readings: readonly RuleReading[]): Promise<void> {
       if (!local.clustered || rules) return;
       const { id, type, gridCode } = device;
-      await notify(
+      await noticeReplay(
+        pool,
         { id, type, gridCode },
         readings.map((r) => ({ timeMs: r.timeMs, metrics: r.metrics })),
       );

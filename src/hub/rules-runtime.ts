@@ -9,7 +9,16 @@ import {
   type DeviceIdentity,
   type Pool,
 } from '../db/index.js';
-import { createAlarmService, createEvaluator } from '../rules/index.js';
+import type { AlarmChange } from '../domain/index.js';
+import type { Ingest } from '../ingest/index.js';
+import {
+  createAlarmDesk,
+  createAlarmService,
+  createEvaluator,
+  type AlarmFeed,
+} from '../rules/index.js';
+import { shareReplayedReadings, shareRuleReloads } from './cluster.js';
+import type { Core } from './core.js';
 
 export interface RulesRuntimeOptions {
   /** Fleet-wide rules and batched alarm updates (#4). */
@@ -123,3 +132,91 @@ export async function startRulesRuntime(
 }
 
 export type RulesRuntime = Awaited<ReturnType<typeof startRulesRuntime>>;
+
+/** Where this node's alarm changes go; nodes without sockets only write (NOTIFY tells the API nodes). */
+export type AlarmSink = (changes: readonly AlarmChange[]) => void;
+
+/**
+ * This node's alarm outlet: every alarm change goes to its alarm feed when it
+ * serves sockets (decision 0160), and the desk (acknowledge, shelve) publishes there too.
+ */
+export function alarmOutlet(core: Core, feed: AlarmFeed | undefined) {
+  const publish: AlarmSink = (changes) => feed?.publish(changes);
+  // Shelvings run on the workflow's clock, as deadlines do: a test moves both (HubOptions.now).
+  const desk = createAlarmDesk(core.db.pool, publish, () => core.cases.now().getTime());
+  return { publish, desk };
+}
+
+/** The rules engine of a broker or worker process: alarms to the outlet and to the cases. */
+export async function startRules(core: Core, publish: AlarmSink): Promise<RulesRuntime> {
+  const { options, logger } = core;
+  const rules = await startRulesRuntime(
+    core.db.pool,
+    core.directory,
+    {
+      tickMs: options.rulesTickMs,
+      checkpointMs: options.rulesCheckpointMs,
+      now: options.rulesNow,
+      leadership: core.leadership,
+    },
+    logger,
+  );
+  rules.alarms.onChanges(publish);
+  rules.alarms.onAlarm((event) => {
+    // `updated` carries severity changes too: the case follows its alarm's severity.
+    void core.cases
+      .handleAlarm({ kind: event.kind, alarm: event.alarm })
+      .catch((err: unknown) => logger.error({ err }, 'case not updated from its alarm'));
+  });
+  return rules;
+}
+
+/** Rule edits made here reach the rules of every process (hub/cluster.ts). */
+export async function shareReloads(core: Core, rules: RulesRuntime | undefined) {
+  const reloads = await shareRuleReloads(
+    core.db.pool,
+    core.nodeId,
+    { clustered: core.clustered, reload: rules?.reloadRules },
+    core.logger.child({ room: 'rules' }),
+  );
+  core.stops.push(() => reloads.stop());
+  return reloads;
+}
+
+/**
+ * Readings this process ingests go to its rules, or, on an API process
+ * without rules, the readings of its dead-letter replays to the leader's.
+ * Then ingest recovers its spool, and the drain step is pushed: at stop,
+ * held readings become durable before the rules and cases settle.
+ */
+export async function routeReadings(
+  core: Core,
+  parts: { readonly ingest?: Ingest; readonly rules?: RulesRuntime },
+): Promise<void> {
+  const { ingest, rules } = parts;
+  const { logger } = core;
+  const replays = await shareReplayedReadings(
+    core.db.pool,
+    { clustered: core.clustered, leadership: core.leadership, rules: rules?.alarms },
+    logger.child({ room: 'rules' }),
+  );
+  core.stops.push(() => replays.stop());
+  if (ingest && rules)
+    ingest.onReadings((device, readings) => rules.alarms.handle(device, readings));
+  else if (ingest)
+    ingest.onReadings((device, readings) =>
+      replays
+        .forward(device, readings)
+        .catch((err: unknown) =>
+          logger.error({ err, deviceId: device.id }, 'replayed readings not sent to the rules'),
+        ),
+    );
+  await ingest?.recover();
+  core.stops.push(async () => {
+    rules?.stopTimers();
+    // Held readings become durable (committed, or spooled if the database is away).
+    await ingest?.stop();
+    await rules?.drain();
+    await core.cases.settled();
+  });
+}

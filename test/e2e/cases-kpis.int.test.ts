@@ -237,4 +237,21 @@ describe('case KPIs', () => {
     const onlyB = await kpis('district&area=430304');
     expect(onlyB.map((r) => r.key)).toEqual(['430304']);
   });
+
+  it('names the top problem types of a period, in an area, for the KPI view', async () => {
+    const api = authed(t.adminToken);
+    const problems = async (query: string) => {
+      const res = await api(`${t.httpUrl}/api/kpis/problems?${query}`);
+      return { status: res.status, body: (await res.json()) as { rows: unknown[] } };
+    };
+    const october = 'from=2026-10-01T00:00:00Z&to=2026-11-01T00:00:00Z';
+    // The fixture's cases have no alarm: one problem type by their title; September's is outside.
+    expect((await problems(october)).body.rows).toEqual([
+      { facilityType: null, ruleId: null, title: 'fixture', cases: 6 },
+    ]);
+    expect((await problems(`${october}&area=430304`)).body.rows).toEqual([
+      { facilityType: null, ruleId: null, title: 'fixture', cases: 1 },
+    ]);
+    expect((await problems('from=2026-11-01T00:00:00Z&to=2026-10-01T00:00:00Z')).status).toBe(400);
+  });
 });

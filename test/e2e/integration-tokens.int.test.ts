@@ -114,6 +114,41 @@ describe('integration tokens', () => {
     expect(((await creations.json()) as { entries: unknown[] }).entries.length).toBeGreaterThan(0);
   });
 
+  it('sends a device command with an operator token, audited under its name; a viewer token is refused', async () => {
+    const operator = await create('pump-commands', 'operator');
+    const viewer = await create('pump-watcher', 'viewer');
+    const pump = t.devices.pump_station;
+    const start = (token: string) =>
+      authed(token)(`${t.httpUrl}/api/devices/${pump.id}/commands`, {
+        method: 'POST',
+        body: JSON.stringify({ name: 'start', args: { pump: 1 } }),
+      });
+    const sent = await start(operator.token);
+    expect(sent.status).toBe(202);
+    expect(await sent.json()).toMatchObject({ deviceId: pump.id, name: 'start', state: 'sent' });
+    const refused = await start(viewer.token);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { code: string }).code).toBe('HUB_ERR_FORBIDDEN');
+
+    const audit = await authed(t.adminToken)(
+      `${t.httpUrl}/api/audit?action=${encodeURIComponent('/commands')}&target=${pump.id}`,
+    );
+    const { entries } = (await audit.json()) as {
+      entries: { username: string; role: string; outcome: string; detail: unknown }[];
+    };
+    expect(entries).toContainEqual(
+      expect.objectContaining({
+        username: 'token:pump-commands',
+        role: 'operator',
+        outcome: 'ok',
+        detail: { body: { name: 'start', args: { pump: 1 } } },
+      }),
+    );
+    expect(entries).toContainEqual(
+      expect.objectContaining({ username: 'token:pump-watcher', outcome: 'refused' }),
+    );
+  });
+
   it('records its last use at most once a minute', async () => {
     const { token, integrationToken } = await create('counter', 'viewer');
     await authed(token)(`${t.httpUrl}/api/health`);

@@ -7,6 +7,8 @@ import { nextMessage } from '../support/broker.js';
 import {
   authed,
   connectDevice,
+  createUsers,
+  lightingAreas,
   startRoleNode,
   startTestHub,
   waitFor,
@@ -100,18 +102,54 @@ describe.skipIf(!reachable)('process roles', () => {
     expect(hh.alarms).toBeUndefined();
   });
 
-  it('carries a command sent through the API process to a device on the broker process', async () => {
+  it('carries an operator’s command sent through the API process to a device on the broker process', async () => {
     const lamp = first.devices.streetlight;
+    const { district, otherDistrict } = lightingAreas(first);
+    // The control room commands devices (decision 0190): operators, in their area if they have one.
+    const users = await createUsers(api.httpUrl, first.adminToken, [
+      { username: 'duty-op', role: 'operator' },
+      { username: 'duty-op-here', role: 'operator', areaCode: district },
+      { username: 'duty-op-there', role: 'operator', areaCode: otherDistrict },
+      { username: 'duty-sup', role: 'supervisor' },
+    ]);
+    const command = (who: string, name: string) =>
+      authed(users[who]!.token)(`${api.httpUrl}/api/devices/${lamp.id}/commands`, {
+        method: 'POST',
+        body: JSON.stringify({ name }),
+      });
     const device = await connectDevice(`mqtt://127.0.0.1:${broker.hub.mqttPort}`, lamp);
     clients.push(device);
     await device.subscribeAsync(`devices/${lamp.id}/commands`, { qos: 1 });
     const got = nextMessage(device, `devices/${lamp.id}/commands`);
-    const res = await authed(first.adminToken)(`${api.httpUrl}/api/devices/${lamp.id}/commands`, {
-      method: 'POST',
-      body: JSON.stringify({ name: 'off' }),
-    });
+    const res = await command('duty-op', 'off');
     expect(res.status).toBe(202);
     expect(JSON.parse((await got).toString())).toMatchObject({ name: 'off' });
+    expect((await command('duty-op-here', 'on')).status).toBe(202);
+
+    const outside = await command('duty-op-there', 'on');
+    expect([outside.status, ((await outside.json()) as { code: string }).code]).toEqual([
+      403,
+      'HUB_ERR_OUT_OF_AREA',
+    ]);
+    const supervisor = await command('duty-sup', 'on');
+    expect([supervisor.status, ((await supervisor.json()) as { code: string }).code]).toEqual([
+      403,
+      'HUB_ERR_FORBIDDEN',
+    ]);
+    // Every command and every refusal is in the audit log, under who tried.
+    const audit = await authed(first.adminToken)(
+      `${api.httpUrl}/api/audit?action=${encodeURIComponent('/commands')}&target=${lamp.id}`,
+    );
+    const { entries } = (await audit.json()) as {
+      entries: { username: string; outcome: string; detail: { body?: unknown } | null }[];
+    };
+    expect(entries.map((e) => `${e.username} ${e.outcome}`).sort()).toEqual([
+      'duty-op ok',
+      'duty-op-here ok',
+      'duty-op-there refused',
+      'duty-sup refused',
+    ]);
+    expect(entries.find((e) => e.username === 'duty-op')?.detail?.body).toEqual({ name: 'off' });
   });
 
   it('runs the rules on the readings of a dead-letter replay through the API process', async () => {

@@ -1,4 +1,4 @@
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestHub, type TestHub } from './hub.js';
 import { findTool } from './tools.js';
 
@@ -35,4 +35,22 @@ export async function closeHubAndBrowser(
 ): Promise<void> {
   await browser?.close();
   await t?.stop();
+}
+
+/** Logs in on the web UI's form at `url` (the form shows on any route without a session). */
+export async function logIn(page: Page, url: string, username: string, password: string) {
+  await page.goto(url);
+  await page.locator('[data-testid="login"]').waitFor();
+  await page.fill('input[name="username"]', username);
+  await page.fill('input[name="password"]', password);
+  await page.click('[data-testid="login-submit"]');
+}
+
+/** Uncaught errors and the ones Vue logs (a failed resource, e.g. the 401 before login, is not one). */
+export function watchErrors(page: Page, errors: string[]): void {
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
+      errors.push(m.text());
+  });
 }

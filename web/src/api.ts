@@ -29,6 +29,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The whole error body (an import's report of refused rows rides on its 400). */
+    readonly body: unknown = null,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -37,6 +39,8 @@ export class ApiError extends Error {
 
 export interface RequestOptions {
   readonly body?: unknown;
+  /** A text body sent as is with this type (a device CSV, `text/csv`), not as JSON. */
+  readonly contentType?: string;
   readonly idempotencyKey?: string;
   readonly signal?: AbortSignal;
 }
@@ -60,7 +64,10 @@ export async function request<T>(
   if (method !== 'GET') headers['x-hub-request'] = '1';
   if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
   if (options.body instanceof FormData) init.body = options.body;
-  else if (options.body !== undefined) {
+  else if (options.contentType && typeof options.body === 'string') {
+    headers['content-type'] = options.contentType;
+    init.body = options.body;
+  } else if (options.body !== undefined) {
     headers['content-type'] = 'application/json';
     init.body = JSON.stringify(options.body);
   }
@@ -77,7 +84,7 @@ export async function request<T>(
   }
   if (!res.ok) {
     const e = (data ?? {}) as { code?: string; message?: string };
-    throw new ApiError(res.status, e.code ?? 'HUB_ERR_HTTP', e.message ?? res.statusText);
+    throw new ApiError(res.status, e.code ?? 'HUB_ERR_HTTP', e.message ?? res.statusText, data);
   }
   return data as T;
 }

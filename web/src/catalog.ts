@@ -8,7 +8,8 @@ import {
   type CategoryMajor,
 } from '@domain/classification.js';
 import type { FacilityType } from '@domain/facilities.js';
-import { get, type Transition } from './api.js';
+import type { Area } from '@domain/grid.js';
+import { get, type Role, type Transition } from './api.js';
 import { isZh } from './i18n.js';
 import type { ThresholdLine } from './stores/thresholds.js';
 
@@ -32,11 +33,23 @@ export interface UiCatalog {
   readonly transitions: Readonly<Record<string, Transition>>;
   /** Rule limits per metric as a chart draws them; null: read them from GET /api/rules. */
   readonly thresholds: readonly ThresholdLine[] | null;
-  readonly kpiTargets: Readonly<Record<string, { value: number; direction: 'min' | 'max' }>>;
+  readonly kpiTargets: Readonly<Record<string, KpiTargetLabel>>;
   readonly districts: readonly { code: string; name: string }[];
   /** GB/T 30428.2 部件/事件 classes (issue #16), the city's overrides applied. */
   readonly majors: readonly CategoryMajor[];
   readonly categories: readonly Category[];
+  /** Roles in domain order with their labels (src/domain/catalog.ts). */
+  readonly roles: readonly Role[];
+  readonly roleLabels: Readonly<Record<Role, Label>>;
+  readonly areaLevels: readonly { id: string; label: Label }[];
+  /** The city's area network, district → grid (admin pickers; validation of area codes). */
+  readonly areas: readonly Area[];
+}
+
+export interface KpiTargetLabel {
+  readonly value: number;
+  readonly direction: 'min' | 'max';
+  readonly label?: Label;
 }
 
 export interface MetricLabel {
@@ -67,9 +80,11 @@ interface ServedCatalog {
     metrics: readonly { name: string; unit: string | null; label: Label }[];
     commands: readonly { name: string; args: Record<string, unknown> }[];
   }[];
-  readonly kpiTargets?: Readonly<Record<string, { value: number; direction: 'min' | 'max' }>>;
+  readonly kpiTargets?: Readonly<Record<string, KpiTargetLabel>>;
   readonly thresholds?: readonly ThresholdLine[];
-  readonly areas?: readonly { code: string; level: string; name: string }[];
+  readonly areas?: readonly Area[];
+  readonly roles?: readonly { id: Role; label: Label }[];
+  readonly areaLevels?: readonly { id: string; label: Label }[];
   readonly classification?: {
     readonly majors: readonly CategoryMajor[];
     readonly categories: readonly Category[];
@@ -108,8 +123,14 @@ export function fromServed(c: ServedCatalog): UiCatalog {
     // A hub without the classification in its catalog: the built-in table stands in.
     majors: c.classification?.majors ?? categoryMajors,
     categories: c.classification?.categories ?? builtInCategories,
+    roles: (c.roles ?? []).map((r) => r.id),
+    roleLabels: byId(c.roles ?? [], (r) => r.label) as UiCatalog['roleLabels'],
+    areaLevels: c.areaLevels ?? [],
+    areas: c.areas ?? [],
   };
 }
+
+export type { Area };
 
 export const catalog = reactive<{ value: UiCatalog | null }>({ value: null });
 
@@ -143,10 +164,16 @@ export const labels = {
   },
   /** Any {zh, en} label of src/domain in the page's language. */
   of: (l: Label | null | undefined, fallback = '—') => pick(l ?? undefined, fallback),
+  role: (r: string) => pick(catalog.value?.roleLabels[r as Role], r),
+  areaLevel: (l: string) => pick(catalog.value?.areaLevels.find((a) => a.id === l)?.label, l),
   unit: (type: string, metric: string) =>
     catalog.value?.facilities[type as FacilityType]?.metrics.find((m) => m.name === metric)?.unit ??
     '',
 };
+
+/** A KPI's name in the page's language, from its catalog target. */
+export const kpiLabel = (name: string): string =>
+  pick(catalog.value?.kpiTargets[name]?.label, name);
 
 /** Severity rank: 0 most urgent (domain order), larger less. */
 export const severityRank = (s: string): number => {

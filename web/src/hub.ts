@@ -160,7 +160,16 @@ function connect(): void {
   s.on('device:readings', (batch) => {
     for (const f of readingListeners) f(batch);
   });
-  s.on('disconnect', () => (live.state = 'disconnected'));
+  s.on('disconnect', (reason) => {
+    live.state = 'disconnected';
+    // The hub closed the link (a restart, or a changed role after `session:ended`
+    // user_changed): socket.io leaves that closed; a session that still holds
+    // connects again, resuming from the versions held. An ended session has no socket.
+    if (reason === 'io server disconnect')
+      setTimeout(() => {
+        if (socket === s) s.connect();
+      }, 1000);
+  });
   s.on('connect_error', () => (live.state = 'disconnected'));
   s.on('cases:snapshot', ({ version, cases: list }) => {
     cases.applySnapshot(version, list as CaseDetail[]);

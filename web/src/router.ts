@@ -25,6 +25,26 @@ export const router = createRouter({
       component: () => import('./views/EvaluationView.vue'),
     },
     { path: '/wall', name: 'wall', component: () => import('./views/WallScreen.vue') },
-    { path: '/admin', name: 'admin', component: () => import('./views/AdminView.vue') },
+    {
+      path: '/admin',
+      component: () => import('./views/AdminView.vue'),
+      children: [
+        { path: '', name: 'admin', redirect: '/admin/users' },
+        ...(
+          [
+            ['users', () => import('./views/admin/UsersView.vue')],
+            ['tokens', () => import('./views/admin/TokensView.vue')],
+            ['devices', () => import('./views/admin/DevicesView.vue')],
+            ['org', () => import('./views/admin/OrgView.vue')],
+            ['routing', () => import('./views/admin/RoutingView.vue')],
+            ['deadlines', () => import('./views/admin/DeadlinesView.vue')],
+            ['rules', () => import('./views/admin/RulesView.vue')],
+            ['calendar', () => import('./views/admin/CalendarView.vue')],
+            ['webhooks', () => import('./views/admin/WebhooksView.vue')],
+            ['ops', () => import('./views/admin/OpsView.vue')],
+          ] as const
+        ).map(([path, component]) => ({ path, name: `admin-${path}`, component })),
+      ],
+    },
   ],
 });

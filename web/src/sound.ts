@@ -27,6 +27,15 @@ export function enable(): boolean {
 
 export const enabled = (): boolean => ctx !== null;
 
+/** The audio context's state (`running` once the click resumed it), or `none`. */
+export const state = (): string => ctx?.state ?? 'none';
+
+/** The state once the context resumed (or refused to). */
+export async function resumed(): Promise<string> {
+  await ctx?.resume().catch(() => undefined);
+  return state();
+}
+
 /** Plays the tone of a severity; returns whether one played. */
 export function play(severity: string): boolean {
   const tone = tones[severity];

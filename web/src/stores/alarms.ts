@@ -33,18 +33,14 @@ export function matches(alarm: AlarmRecord, f: AlarmFilter): boolean {
   );
 }
 
-/** Shelved locally until: an alarm the operator set aside, back when it expires or worsens. */
-export interface Shelf {
-  readonly until: number;
-  readonly severityRank: number;
-}
-
-export function isShelved(alarm: AlarmRecord, shelf: Shelf | undefined, now: number): boolean {
-  // Shelved on the hub (it unshelves on expiry or worsening and says so).
-  if (alarm.shelvedUntil) return Date.parse(alarm.shelvedUntil) > now;
-  if (!shelf) return false;
-  // Back on the console when the time is up or when the alarm got worse.
-  return now < shelf.until && severityRank(alarm.severity) >= shelf.severityRank;
+/**
+ * Whether an alarm is shelved: the hub keeps the shelving and ends it when
+ * the time is up or the alarm worsens (it says so with `unshelved` or a
+ * severity change carrying `shelvedUntil: null`); the clock here only hides
+ * the few seconds between the expiry and the hub's word.
+ */
+export function isShelved(alarm: AlarmRecord, now: number): boolean {
+  return alarm.shelvedUntil !== null && Date.parse(alarm.shelvedUntil) > now;
 }
 
 /**

@@ -31,6 +31,18 @@ export function drillUp(d: Drill): Drill {
 export const percent = (r: number | null | undefined): string =>
   r === null || r === undefined ? '—' : `${(r * 100).toFixed(1)} %`;
 
+/** How a card shows a rate against its target: met, not met, or no figure to judge. */
+export type Verdict = 'met' | 'below' | 'none';
+
+/** A rate against its catalog target (`min`: at least the value; `max`: at most). */
+export function judge(
+  rate: number | null | undefined,
+  target: { value: number; direction: 'min' | 'max' } | undefined,
+): Verdict {
+  const ok = meets(rate, target?.value, target?.direction === 'max');
+  return ok === null ? 'none' : ok ? 'met' : 'below';
+}
+
 /** Whether a rate meets its target: higher is better except for the rework rate. */
 export function meets(
   rate: number | null | undefined,

@@ -4,7 +4,7 @@ import type { AlarmRecord, CaseRecord } from '@domain/events.js';
 import type { RuleDefinition } from '@domain/rules.js';
 import { AlarmBook, isShelved } from './alarms.js';
 import { CaseBook, formatRemaining } from './cases.js';
-import { drillInto, drillUp, meets, percent, top } from './kpi.js';
+import { drillInto, drillUp, judge, meets, percent, top } from './kpi.js';
 import { seriesOf, thresholdsFor } from './thresholds.js';
 import { actionsFor, validateAction } from './workflow.js';
 import { calendarFrom, workingRemaining } from './working.js';
@@ -90,17 +90,14 @@ describe('the alarm book', () => {
     expect([...book.worstByDevice()]).toEqual([['MH-00001', 'major']]);
   });
 
-  it('hides an alarm the hub shelved until its time is up', () => {
+  it('hides an alarm the hub shelved until its time is up, and shows it once the hub unshelves it', () => {
     const shelved = alarm({ shelvedUntil: '2026-12-01T01:00:00Z' });
-    expect(isShelved(shelved, undefined, Date.parse('2026-12-01T00:30:00Z'))).toBe(true);
-    expect(isShelved(shelved, undefined, Date.parse('2026-12-01T01:00:00Z'))).toBe(false);
-  });
-
-  it('brings a shelved alarm back when the time is up or it gets worse', () => {
-    const shelf = { until: 1000, severityRank: 2 };
-    expect(isShelved(alarm({ severity: 'minor' }), shelf, 500)).toBe(true);
-    expect(isShelved(alarm({ severity: 'minor' }), shelf, 1000)).toBe(false);
-    expect(isShelved(alarm({ severity: 'critical' }), shelf, 500)).toBe(false);
+    expect(isShelved(shelved, Date.parse('2026-12-01T00:30:00Z'))).toBe(true);
+    expect(isShelved(shelved, Date.parse('2026-12-01T01:00:00Z'))).toBe(false);
+    // Worse, or expired on the hub: `shelvedUntil` is null, whatever this clock says.
+    expect(isShelved(alarm({ shelvedUntil: null }), Date.parse('2026-12-01T00:30:00Z'))).toBe(
+      false,
+    );
   });
 });
 
@@ -200,6 +197,10 @@ describe('KPI drill-down', () => {
     expect(meets(0.95, 0.96)).toBe(false);
     expect(meets(0.02, 0.05, true)).toBe(true);
     expect(meets(null, 0.9)).toBeNull();
+    expect(judge(0.99, { value: 0.98, direction: 'min' })).toBe('met');
+    expect(judge(0.06, { value: 0.05, direction: 'max' })).toBe('below');
+    expect(judge(null, { value: 0.95, direction: 'min' })).toBe('none');
+    expect(judge(0.5, undefined)).toBe('none');
   });
 });
 

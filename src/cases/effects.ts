@@ -1,0 +1,108 @@
+import { findDeadline, findRoute, getCrew, type Deadline, type Queryable } from '../db/index.js';
+import { HubError, type CaseDetail, type CaseEffect, type CaseFields } from '../domain/index.js';
+import type { CaseAction } from './workflow.js';
+
+export interface ActionBody {
+  readonly note?: string;
+  readonly reason?: string;
+  readonly crewId?: string;
+  readonly hours?: number;
+  readonly photoIds?: number[];
+}
+
+/** What an action asks of the case besides its new state; the db maps it to columns. */
+export interface ActionEffect extends CaseEffect {
+  /** Carried on the timeline entry. */
+  readonly data?: Record<string, unknown>;
+  /** The crew that had the case, when the action takes it away (return, reassignment). */
+  readonly prevCrewId?: string | null;
+}
+
+export interface EffectContext {
+  readonly db: Queryable;
+  readonly current: CaseDetail;
+  readonly body: ActionBody;
+  readonly at: string;
+  /** A deadline `minutes` after `startIso`, in calendar or working time. */
+  deadlineAfter(startIso: string, minutes: number, unit: Deadline['unit']): Promise<string>;
+}
+
+const minute = 60_000;
+const hour = 3_600_000;
+
+/** Dispatch and reassignment: to the crew named, or the routing table's. */
+async function toCrew({ db, current, body, at }: EffectContext): Promise<ActionEffect> {
+  let route: { departmentId: string; crewId: string | null } | null;
+  if (body.crewId) {
+    const crew = await getCrew(db, body.crewId);
+    if (!crew) throw new HubError('HUB_ERR_BAD_REQUEST', `no crew ${body.crewId}`);
+    route = { departmentId: crew.departmentId, crewId: crew.id };
+  } else {
+    route = await findRoute(db, current.facilityType, current.gridCode);
+  }
+  if (!route) {
+    throw new HubError(
+      'HUB_ERR_NO_ROUTE',
+      `${current.facilityType ?? 'no facility type'} in ${current.gridCode ?? 'no area'}`,
+    );
+  }
+  const d = await findDeadline(db, current.severity, current.facilityType);
+  return {
+    set: {
+      departmentId: route.departmentId,
+      crewId: route.crewId,
+      dispatchedAt: at,
+      acceptedAt: null,
+      acceptOverdue: false,
+      acceptDueAt: d ? new Date(Date.parse(at) + d.acceptMinutes * minute).toISOString() : null,
+    },
+    data: { departmentId: route.departmentId, crewId: route.crewId },
+    prevCrewId: current.crewId !== route.crewId ? current.crewId : null,
+  };
+}
+
+/** Back in the control room (returned, resumed): a new dispatch deadline from now. */
+async function newDispatchDeadline(ctx: EffectContext): Promise<CaseFields> {
+  const d = await findDeadline(ctx.db, ctx.current.severity, ctx.current.facilityType);
+  if (!d) return {};
+  return {
+    dispatchDueAt: await ctx.deadlineAfter(ctx.at, d.dispatchMinutes, d.dispatchUnit),
+    dispatchOverdue: false,
+  };
+}
+
+/**
+ * The effect of each action (docs/cases.md), beside the state the transition
+ * table gives: a typed change of the case's fields, never columns.
+ */
+export const actionEffects: {
+  readonly [A in CaseAction]: (ctx: EffectContext) => ActionEffect | Promise<ActionEffect>;
+} = {
+  dispatch: toCrew,
+  reassign: toCrew,
+  accept: ({ at }) => ({ set: { acceptedAt: at } }),
+  return: async (ctx) => ({
+    set: { crewId: null, ...(await newDispatchDeadline(ctx)) },
+    prevCrewId: ctx.current.crewId,
+  }),
+  handle: ({ at, body }) => ({
+    set: { handledAt: at },
+    data: body.photoIds?.length ? { photoIds: body.photoIds } : {},
+  }),
+  verify: ({ at }) => ({ set: { verifiedAt: at } }),
+  rework: () => ({ set: { verifiedAt: null }, bump: ['reworkCount'] }),
+  close: ({ at }) => ({ set: { closedAt: at } }),
+  cancel: ({ body }) => ({ set: { cancelledReason: body.reason ?? null } }),
+  defer: ({ at }) => ({ set: { deferredAt: at } }),
+  resume: async (ctx) => ({ set: { deferredAt: null, ...(await newDispatchDeadline(ctx)) } }),
+  extend: ({ current, body, at }) => {
+    const hours = body.hours ?? 0;
+    const dueAt = new Date(Date.parse(current.dueAt ?? at) + hours * hour).toISOString();
+    return {
+      set: { dueAt, nextEscalationAt: dueAt, overdue: false },
+      bump: ['extensionCount'],
+      data: { hours: body.hours },
+    };
+  },
+  comment: () => ({ set: {} }),
+};
