@@ -54,7 +54,8 @@ describe.skipIf(!chromiumPath)('grid officers and citizens in Chromium', () => {
       await authed(t.adminToken)(`${t.httpUrl}/api/devices/${t.devices.streetlight.id}`)
     ).json()) as { lat: number; lon: number };
     ({ lat, lon } = device);
-  });
+    // A build of the UI and a hub on a loaded two-core machine.
+  }, 300_000);
   afterAll(async () => {
     await browser?.close();
     await t?.stop();

@@ -10,7 +10,12 @@ import {
   type Fix,
   type GpsState,
 } from './patrol-track.js';
-import { reportFields, upsertReport, type ReportDraft } from './stores/field-reports.js';
+import {
+  emptyReportDraft,
+  reportFields,
+  upsertReport,
+  type ReportDraft,
+} from './stores/field-reports.js';
 
 /**
  * The grid inspector's side of the phone app (网格员, issue #16): the patrol
@@ -38,24 +43,10 @@ export const inspector = reactive({
 });
 
 /** The report being written; kept here so a tab switch or a live update loses nothing. */
-export const reportDraft = reactive<ReportDraft>({
-  categoryCode: '',
-  note: '',
-  photos: [],
-  lat: null,
-  lon: null,
-  accuracy: null,
-});
+export const reportDraft = reactive<ReportDraft>(emptyReportDraft());
 
 export function resetReportDraft(): void {
-  Object.assign(reportDraft, {
-    categoryCode: '',
-    note: '',
-    photos: [],
-    lat: null,
-    lon: null,
-    accuracy: null,
-  });
+  Object.assign(reportDraft, emptyReportDraft());
 }
 
 export interface VerifyDraft {

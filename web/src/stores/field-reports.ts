@@ -47,6 +47,15 @@ export interface ReportDraft {
   accuracy: number | null;
 }
 
+export const emptyReportDraft = (): ReportDraft => ({
+  categoryCode: '',
+  note: '',
+  photos: [],
+  lat: null,
+  lon: null,
+  accuracy: null,
+});
+
 export type ReportField = 'categoryCode' | 'photos' | 'location' | 'note';
 
 /** What is missing before a report may be sent; keys of `report.errors.*` in i18n. */
