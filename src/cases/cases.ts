@@ -264,7 +264,12 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
   ): Promise<CaseDetail> {
     const withDue = await setDeadline(tx.db, created);
     await tx.record(withDue, { action: 'register', reason: 'created', from: null, actor, at });
-    const route = await findRoute(tx.db, created.facilityType, created.gridCode);
+    const route = await findRoute(
+      tx.db,
+      created.facilityType,
+      created.gridCode,
+      created.categoryCode,
+    );
     if (!route) return withDue;
     return (await apply(tx, systemActor, withDue, 'dispatch', {}, at)).case;
   }

@@ -38,7 +38,7 @@ async function toCrew({ db, current, body, at }: EffectContext): Promise<ActionE
     if (!crew) throw new HubError('HUB_ERR_BAD_REQUEST', `no crew ${body.crewId}`);
     route = { departmentId: crew.departmentId, crewId: crew.id };
   } else {
-    route = await findRoute(db, current.facilityType, current.gridCode);
+    route = await findRoute(db, current.facilityType, current.gridCode, current.categoryCode);
   }
   if (!route) {
     throw new HubError(

@@ -280,8 +280,9 @@ export async function findRoute(
   db: Queryable,
   facilityType: string | null,
   gridCode: string | null,
+  categoryCode: string | null = null,
 ): Promise<Route | null> {
-  const [best] = await matchingRoutes(db, facilityType, gridCode, 1);
+  const [best] = await matchingRoutes(db, facilityType, gridCode, 1, categoryCode);
   return best ? { departmentId: best.departmentId, crewId: best.crewId } : null;
 }
 

@@ -36,8 +36,9 @@ CREATE INDEX cases_category_idx ON cases (category_code);
 -- A route may name a category (a class `B0101` or a major class `B01`).
 ALTER TABLE dispatch_routes ADD COLUMN category_code text;
 ALTER TABLE dispatch_routes DROP CONSTRAINT dispatch_routes_facility_type_area_prefix_key;
-ALTER TABLE dispatch_routes ADD CONSTRAINT dispatch_routes_key
-  UNIQUE (facility_type, area_prefix, category_code);
+-- No category is a value of its own: one "any category" route per (type, area), as before.
+CREATE UNIQUE INDEX dispatch_routes_key
+  ON dispatch_routes (facility_type, area_prefix, coalesce(category_code, ''));
 
 -- Admin overrides of the built-in classification (labels, public flag) and added classes.
 CREATE TABLE case_categories (
@@ -147,7 +148,7 @@ DROP SEQUENCE field_report_version_seq;
 DROP TABLE patrol_points;
 DROP TABLE patrols;
 DROP TABLE case_categories;
-ALTER TABLE dispatch_routes DROP CONSTRAINT dispatch_routes_key;
+DROP INDEX dispatch_routes_key;
 ALTER TABLE dispatch_routes ADD CONSTRAINT dispatch_routes_facility_type_area_prefix_key
   UNIQUE (facility_type, area_prefix);
 ALTER TABLE dispatch_routes DROP COLUMN category_code;
