@@ -37,3 +37,12 @@ export {
   removeCaseDeadline,
   setRuleCasePolicy,
 } from './administration.js';
+export {
+  createFieldReportService,
+  defaultFieldReportOptions,
+  type FieldReportEvent,
+  type FieldReportOptions,
+  type FieldReportService,
+  type StoredPhoto,
+} from './field-reports.js';
+export { createPatrolService, type PatrolService } from './patrols.js';

@@ -1,4 +1,13 @@
-import { caseCodeIdWidth, caseKindOf, type AlarmRecord, type CaseRecord } from '../domain/index.js';
+import {
+  alarmCategoryOf,
+  caseCodeIdWidth,
+  caseKindOf,
+  type AlarmRecord,
+  type CaseDetail,
+  type CaseRecord,
+} from '../domain/index.js';
+import type { CaseDeadlines } from './case-deadlines.js';
+import { caseDetailColumns, deadlineParams } from './case-workflow.js';
 import type { Queryable } from './pool.js';
 
 const columns = `id, code, version, state, kind, severity, title, facility_type AS "facilityType",
@@ -6,23 +15,30 @@ const columns = `id, code, version, state, kind, severity, title, facility_type 
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /**
- * Registers (立案) the case of an alarm; at most one case per alarm. The code
- * is `codePrefix` (domain `caseCodePrefix`: the city's local date) and the id.
+ * Registers (立案) the case of an alarm, with its deadlines when it has any;
+ * at most one case per alarm (null when it has one). The code is `codePrefix`
+ * (domain `caseCodePrefix`: the city's local date) and the id. One statement,
+ * returning the whole case: the alarm → case path counts round trips (#17).
  */
 export async function registerCaseForAlarm(
   db: Queryable,
   alarm: AlarmRecord,
   codePrefix: string,
-): Promise<CaseRecord | null> {
-  const { rows } = await db.query<CaseRecord>(
+  deadlines: CaseDeadlines | null,
+): Promise<CaseDetail | null> {
+  const { rows } = await db.query<CaseDetail>(
     `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
-     INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code, alarm_id)
+     INSERT INTO cases AS c (id, code, state, kind, severity, title, facility_type, device_id,
+                             grid_code, alarm_id, due_at, next_escalation_at, deadline_unit,
+                             handle_minutes, dispatch_due_at, category_code)
      SELECT next.id,
             $8::text || lpad(next.id::text, ${caseCodeIdWidth}, '0'),
-            'registered', $1, $2, $3, $4, $5, $6, $7
+            'registered', $1, $2, $3, $4, $5, $6, $7,
+            $9::timestamptz, $9::timestamptz, coalesce($10::text, 'calendar'), $11::int,
+            $12::timestamptz, $13
      FROM next
      ON CONFLICT (alarm_id) DO NOTHING
-     RETURNING ${columns}`,
+     RETURNING ${caseDetailColumns}`,
     [
       caseKindOf(alarm.facilityType),
       alarm.severity,
@@ -32,6 +48,8 @@ export async function registerCaseForAlarm(
       alarm.gridCode,
       alarm.id,
       codePrefix,
+      ...deadlineParams(deadlines),
+      alarmCategoryOf(alarm.facilityType, caseKindOf(alarm.facilityType)),
     ],
   );
   return rows[0] ?? null;

@@ -36,5 +36,6 @@ export * from './alarm-events.js';
 export * from './event-feed.js';
 export * from './idempotency.js';
 export * from './evaluation.js';
+export * from './field-reports.js';
 export * from './notices.js';
 export { isDataException } from './sql-errors.js';
