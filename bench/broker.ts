@@ -21,6 +21,7 @@
  *      bash -c 'ulimit -n $(ulimit -Hn); node --expose-gc --import tsx bench/broker.ts \
  *        --nodes 2 --idle 38000 --procs 4 --messages 200000 --publishers 10'
  *      node --import tsx bench/broker.ts --part forward --runs 3 [--qos 0,1] [--node-prof DIR]
+ *        [--emitters batched,mqemitter-redis]
  *        (#17: cross-node forwarding only, the batched emitter beside mqemitter-redis and
  *        Mosquitto in each run; `--node-prof`: CPU profiles of the gateway nodes)
  */
@@ -397,7 +398,11 @@ async function forwardPart(): Promise<void> {
       ? process.argv[process.argv.indexOf('--qos') + 1]!.split(',').map(Number)
       : [0]
   ) as (0 | 1)[];
-  const emitters: Emitter[] = ['batched', 'mqemitter-redis'];
+  const emitters = (
+    process.argv.includes('--emitters')
+      ? process.argv[process.argv.indexOf('--emitters') + 1]!.split(',')
+      : ['batched', 'mqemitter-redis']
+  ) as Emitter[];
   const o = { messages, publishers, mosquittoPort };
   const rates: Record<string, number[]> = {};
   const add = (key: string, v: number) => (rates[key] ??= []).push(v);

@@ -1,6 +1,6 @@
 import { configOf, statusFor, HubRequestError } from './hub';
-import { idempotencyKeyOf } from './requests';
-import type { Node, NodeAPI, NodeDef } from './red';
+import { idempotencyKeyOf, registrationKeyOf } from './requests';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from './red';
 
 interface CaseActionDef extends NodeDef {
   hub?: string;
@@ -31,10 +31,63 @@ export = (RED: NodeAPI) => {
     const hub = configOf(RED, node, d.hub);
     if (!hub) return;
 
+    /** Sends with retries under one key; the case after it goes out, an error to Catch nodes. */
+    const settle = (
+      msg: NodeMessage,
+      send: (m: NodeMessage) => void,
+      done: (err?: Error) => void,
+      what: string,
+      key: string,
+      request: () => Promise<unknown>,
+    ) => {
+      void (async () => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await request();
+          } catch (err) {
+            if (attempt >= attempts || !retryable(err)) throw err;
+            await new Promise((r) => setTimeout(r, 500 * attempt));
+          }
+        }
+      })().then(
+        (after) => {
+          msg.payload = after;
+          msg.idempotencyKey = key;
+          node.status(statusFor(RED, 'ok', what));
+          send(msg);
+          done();
+        },
+        (err: HubRequestError) => {
+          node.status(
+            statusFor(RED, err.status === 401 ? 'refused' : 'failed', err.code ?? err.message),
+          );
+          done(err);
+        },
+      );
+    };
+
     node.on('input', (msg, send, done) => {
       const payload = (msg.payload ?? {}) as { id?: unknown };
-      const caseId = Number(msg.caseId ?? payload.id);
       const action = String(msg.action ?? d.action ?? '').trim();
+      // Registering creates the case (POST /api/cases): msg.payload is the new case.
+      if (action === 'register') {
+        if (typeof msg.payload !== 'object' || msg.payload === null) {
+          done(
+            new Error('register needs the new case in msg.payload ({source, severity, title…})'),
+          );
+          return;
+        }
+        const body = msg.payload;
+        const key = registrationKeyOf(msg, body);
+        settle(msg, send, done, 'register', key, () =>
+          hub.request<unknown>('POST', '/api/cases', {
+            body,
+            headers: { 'idempotency-key': key },
+          }),
+        );
+        return;
+      }
+      const caseId = Number(msg.caseId ?? payload.id);
       if (!Number.isInteger(caseId) || caseId < 1 || !/^[a-z_]+$/.test(action)) {
         done(
           new Error(
@@ -48,33 +101,13 @@ export = (RED: NodeAPI) => {
         ...(d.note ? { note: d.note } : {}),
         ...((msg.actionBody as Record<string, unknown> | undefined) ?? {}),
       };
-      void (async () => {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            return await hub.request<{ case: unknown }>(
-              'POST',
-              `/api/cases/${caseId}/actions/${action}`,
-              { body, headers: { 'idempotency-key': key } },
-            );
-          } catch (err) {
-            if (attempt >= attempts || !retryable(err)) throw err;
-            await new Promise((r) => setTimeout(r, 500 * attempt));
-          }
-        }
-      })().then(
-        (res) => {
-          msg.payload = res.case;
-          msg.idempotencyKey = key;
-          node.status(statusFor(RED, 'ok', `${caseId} ${action}`));
-          send(msg);
-          done();
-        },
-        (err: HubRequestError) => {
-          node.status(
-            statusFor(RED, err.status === 401 ? 'refused' : 'failed', err.code ?? err.message),
-          );
-          done(err);
-        },
+      settle(msg, send, done, `${caseId} ${action}`, key, () =>
+        hub
+          .request<{ case: unknown }>('POST', `/api/cases/${caseId}/actions/${action}`, {
+            body,
+            headers: { 'idempotency-key': key },
+          })
+          .then((res) => res.case),
       );
     });
   });

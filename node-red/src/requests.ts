@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import type { NodeMessage } from './red';
 
 /** What the node may ask, and the REST route that answers (docs/api.md). */
@@ -25,4 +26,15 @@ export function idempotencyKeyOf(msg: NodeMessage, caseId: number, action: strin
   return version !== undefined && version !== null
     ? `node-red:${caseId}:${action}:v${String(version)}`
     : `node-red:${caseId}:${action}:${msg._msgid ?? ''}`;
+}
+
+/**
+ * The key of a case registration: given, or the case the message describes
+ * (a digest of the body), so the same report sent again within the hub's 24 h
+ * is one case; a second, different report is another.
+ */
+export function registrationKeyOf(msg: NodeMessage, body: unknown): string {
+  if (typeof msg.idempotencyKey === 'string' && msg.idempotencyKey !== '')
+    return msg.idempotencyKey;
+  return `node-red:register:${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 40)}`;
 }

@@ -73,8 +73,8 @@ describe.skipIf(!reachable)('cluster emitter over Redis', () => {
     return { host: u.hostname, port: Number(u.port || 6379) };
   })();
   const emitters: Emitter[] = [];
-  const make = () => {
-    const e = createClusterEmitter({ redis, channel }) as Emitter;
+  const make = (limits: { maxBatchBytes?: number; windowBytes?: number } = {}) => {
+    const e = createClusterEmitter({ redis, channel, ...limits }) as Emitter;
     emitters.push(e);
     return e;
   };
@@ -140,6 +140,17 @@ describe.skipIf(!reachable)('cluster emitter over Redis', () => {
     await expect.poll(() => batches.at(-1)).toEqual(['lamps/marker']);
     expect(batches.map((b) => b.length)).toEqual([1000, 1]);
     spy.disconnect();
+  });
+
+  it('splits a large turn into batches of bounded size and waits for Redis beyond its window, in order', async () => {
+    const a = make({ maxBatchBytes: 2048, windowBytes: 4096 });
+    const b = make();
+    const got: string[] = [];
+    await on(b, 'big/+', (m) => got.push(String(m.payload).slice(0, 4)));
+    const sent = Array.from({ length: 300 }, (_, i) => String(i).padStart(4, '0'));
+    await Promise.all(sent.map((p) => emit(a, aedesPacket('big/x', p + 'x'.repeat(200)))));
+    await expect.poll(() => got.length).toBe(sent.length);
+    expect(got).toEqual(sent);
   });
 
   it('delivers to a subscription made on another node as soon as it is acknowledged', async () => {

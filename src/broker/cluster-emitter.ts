@@ -15,10 +15,12 @@ import { Redis, type RedisOptions } from 'ioredis';
  * subscribes to.
  *
  * Kept as before: the order of one node's messages (one connection, PUBLISHes
- * in order, one subscribing connection per node); `emit`'s callback after
- * Redis has taken the message (and local subscribers have had it); an `on`
- * completes only once the node's channel subscription is live, so a SUBACK
- * is not sent before remote messages can arrive.
+ * in order, one subscribing connection per node); an `on` completes only once
+ * the node's channel subscription is live, so a SUBACK is not sent before
+ * remote messages can arrive. Changed: `emit`'s callback (Aedes reads the
+ * publisher's socket again after it) comes once local subscribers have the
+ * message, without waiting for Redis while less than `windowBytes` is
+ * unacknowledged there, and only after Redis's reply beyond that.
  */
 
 interface Message {
@@ -223,6 +225,11 @@ export interface ClusterEmitterOptions {
   readonly channel: string;
   /** A batch is sent early once it holds this many bytes (Redis buffers whole messages per subscriber). */
   readonly maxBatchBytes?: number;
+  /**
+   * Bytes sent to Redis and not yet acknowledged under which an `emit` completes without
+   * waiting for Redis; beyond it, publishers wait (backpressure).
+   */
+  readonly windowBytes?: number;
   /** Connection errors (ioredis retries on its own) and batches that could not be read. */
   readonly onError?: (err: unknown) => void;
 }
@@ -230,6 +237,7 @@ export interface ClusterEmitterOptions {
 /** Aedes' `mq` for a cluster: mqemitter's local matching, batched Redis pub/sub between nodes. */
 export function createClusterEmitter(options: ClusterEmitterOptions): unknown {
   const maxBatchBytes = options.maxBatchBytes ?? 256 * 1024;
+  const windowBytes = options.windowBytes ?? 4 * 1024 * 1024;
   const onError = options.onError ?? (() => {});
   const localEmit = MQEmitter.prototype.emit;
   const localClose = MQEmitter.prototype.close;
@@ -244,7 +252,9 @@ export function createClusterEmitter(options: ClusterEmitterOptions): unknown {
     #callbacks: Done[] = [];
     #pendingBytes = 0;
     #scheduled = false;
+    #urgent = false;
     #inFlight = 0;
+    #inFlightBytes = 0;
     #drained: (() => void) | undefined;
     #closing = false;
 
@@ -308,8 +318,11 @@ export function createClusterEmitter(options: ClusterEmitterOptions): unknown {
       this.#pending.push(message);
       this.#callbacks.push(both);
       this.#pendingBytes += message.topic.length + (message.payload?.length ?? 0) + 32;
-      if (this.#pendingBytes >= maxBatchBytes) this.#flush();
-      else if (!this.#scheduled) {
+      if (this.#pendingBytes >= maxBatchBytes && !this.#urgent) {
+        // Before the turn ends, but not inside this emit (its callback may run in the flush).
+        this.#urgent = true;
+        queueMicrotask(() => this.#flush());
+      } else if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => this.#flush());
       }
@@ -318,6 +331,7 @@ export function createClusterEmitter(options: ClusterEmitterOptions): unknown {
 
     #flush(): void {
       this.#scheduled = false;
+      this.#urgent = false;
       if (this.#pending.length === 0) return;
       const messages = this.#pending;
       const callbacks = this.#callbacks;
@@ -332,8 +346,16 @@ export function createClusterEmitter(options: ClusterEmitterOptions): unknown {
         return;
       }
       this.#inFlight++;
+      this.#inFlightBytes += batch.length;
+      // Within the window the publishers go on at once: Redis pub/sub confirms nothing a
+      // subscriber could rely on (QoS 1 is acknowledged by Aedes before the emit), and waiting
+      // for its reply put a Redis round trip into every socket read of every publisher.
+      const early = this.#inFlightBytes <= windowBytes;
+      if (early) for (const cb of callbacks) cb(null);
       const settle = (err: Error | null) => {
-        for (const cb of callbacks) cb(err);
+        this.#inFlightBytes -= batch.length;
+        if (!early) for (const cb of callbacks) cb(err);
+        else if (err) onError(err);
         if (--this.#inFlight === 0) this.#drained?.();
       };
       this.#pub.publish(options.channel, batch).then(

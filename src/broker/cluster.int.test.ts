@@ -22,7 +22,7 @@ const reachable = await redisReachable();
 
 /**
  * Two broker nodes sharing the machine's Redis (#6): fan-out through
- * mqemitter-redis, sessions and retained messages through
+ * the batched emitter (cluster-emitter.ts), sessions and retained messages through
  * aedes-persistence-redis, under a key prefix of this run only.
  */
 describe.skipIf(!reachable)('two broker nodes sharing Redis', () => {
@@ -35,8 +35,10 @@ describe.skipIf(!reachable)('two broker nodes sharing Redis', () => {
 
   beforeAll(async () => {
     const stores = { kind: 'redis' as const, url: machineRedisUrl, keyPrefix: prefix };
-    a = (await startTestBroker([lamp, gas], { stores, nodeId: 'node-a', servicePassword })).broker;
-    b = (await startTestBroker([lamp, gas], { stores, nodeId: 'node-b', servicePassword })).broker;
+    // A rate that lets the order test send its messages at once.
+    const options = { stores, servicePassword, ratePerS: 10_000, rateBurst: 10_000 };
+    a = (await startTestBroker([lamp, gas], { ...options, nodeId: 'node-a' })).broker;
+    b = (await startTestBroker([lamp, gas], { ...options, nodeId: 'node-b' })).broker;
   });
   afterEach(() => {
     for (const c of clients.splice(0)) c.end(true);
@@ -90,5 +92,36 @@ describe.skipIf(!reachable)('two broker nodes sharing Redis', () => {
     await expect(connectClient(urlOf(b), asDevice(lamp))).rejects.toMatchObject({ code: 5 });
     await a.applyDevice({ ...identity, enabled: true });
     track(await connectClient(urlOf(b), asDevice(lamp)));
+  });
+
+  it('closes a device’s older connection on node A when it connects again to node B', async () => {
+    // Aedes tells the other nodes through the emitter ($SYS/<node>/new/clients), MQTT-3.1.4-2.
+    const old = await connectClient(urlOf(a), asDevice(gas));
+    const gone = closed(old);
+    track(await connectClient(urlOf(b), asDevice(gas)));
+    await gone;
+    old.end(true);
+  });
+
+  it('keeps the order of one publisher’s QoS 1 messages across nodes', async () => {
+    const watcher = track(
+      await connectClient(urlOf(b), {
+        clientId: 'svc-order',
+        username: 'service:rules',
+        password: servicePassword,
+      }),
+    );
+    const got: number[] = [];
+    watcher.on('message', (_t, p) => got.push(JSON.parse(p.toString()).n as number));
+    await watcher.subscribeAsync(`devices/${lamp.id}/telemetry`, { qos: 1 });
+    const device = track(await connectClient(urlOf(a), asDevice(lamp)));
+    const sent = Array.from({ length: 300 }, (_, n) => n);
+    await Promise.all(
+      sent.map((n) =>
+        device.publishAsync(`devices/${lamp.id}/telemetry`, JSON.stringify({ n }), { qos: 1 }),
+      ),
+    );
+    await expect.poll(() => got.length).toBe(sent.length);
+    expect(got).toEqual(sent);
   });
 });

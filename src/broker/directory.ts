@@ -8,7 +8,7 @@ export interface DeviceDirectory {
   set(id: string, device: DeviceIdentity): unknown;
 }
 
-/** Aedes' emitter (mqemitter or mqemitter-redis); untyped in aedes' declarations. */
+/** Aedes' emitter (mqemitter, or the cluster emitter over Redis); untyped in aedes' declarations. */
 export interface MessageEmitter {
   on(
     topic: string,

@@ -35,3 +35,9 @@ export {
   type ReportService,
 } from './reports.js';
 export { checkWebhookUrl, isPublicAddress, maskUrl, publicOnlyLookup } from './webhook-targets.js';
+export {
+  checkedRoute,
+  explainRoute,
+  removeCaseDeadline,
+  setRuleCasePolicy,
+} from './administration.js';

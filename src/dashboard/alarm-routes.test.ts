@@ -10,9 +10,12 @@ describe('the alarm routes', () => {
     app.addHook('onRoute', (r) => {
       seen.set(`${String(r.method)} ${r.url}`, r.config?.roles);
     });
-    void app.register(async (api) => registerAlarmRoutes(api, { alarmDesk: {} as never }), {
-      prefix: '/api',
-    });
+    void app.register(
+      async (api) => registerAlarmRoutes(api, { db: {} as never, alarmDesk: {} as never }),
+      {
+        prefix: '/api',
+      },
+    );
     await app.ready();
     for (const route of ['ack', 'shelve', 'unshelve']) {
       expect(seen.get(`POST /api/alarms/:id/${route}`), route).toEqual([

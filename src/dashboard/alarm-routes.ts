@@ -1,9 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { listAlarms, type Queryable } from '../db/index.js';
 import { HubError, alarmHandlerRoles } from '../domain/index.js';
 import type { AlarmDesk } from '../rules/index.js';
-import { requireRole } from './auth.js';
+import { anyUser, requireRole } from './auth.js';
+import { page } from './query.js';
 
 export interface AlarmRouteDeps {
+  readonly db: Queryable;
   readonly alarmDesk: AlarmDesk;
 }
 
@@ -21,10 +24,25 @@ function who(req: FastifyRequest): string {
 }
 const trimmed = (s: string | undefined) => (s?.trim() ? s.trim() : null);
 
-/** Acknowledge, shelve and unshelve an alarm (issue #13; docs/api.md). Audited as every change. */
+/** The alarms; acknowledge, shelve and unshelve one (issue #13; docs/api.md). Audited as every change. */
 export function registerAlarmRoutes(api: FastifyInstance, deps: AlarmRouteDeps): void {
-  const { alarmDesk: desk } = deps;
+  const { db, alarmDesk: desk } = deps;
   const guard = requireRole(...alarmHandlerRoles);
+
+  api.get<{ Querystring: { state?: string; limit: number } }>(
+    '/alarms',
+    {
+      ...anyUser,
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { state: { enum: ['open', 'cleared'] }, limit: page.limit },
+        },
+      },
+    },
+    async (req) => ({ alarms: await listAlarms(db, req.query) }),
+  );
 
   api.post<{ Params: { id: number }; Body: { comment?: string } | undefined }>(
     '/alarms/:id/ack',

@@ -12,7 +12,7 @@ import {
   type Queryable,
   type UserRecord,
 } from '../db/index.js';
-import { HubError, type Actor } from '../domain/index.js';
+import { HubError, roles as allRoles, type Actor } from '../domain/index.js';
 import { cookieIsSecure, maskSecrets, type CookieSecure } from './http-config.js';
 
 /** Cookie that carries the session token; HttpOnly and SameSite=Strict. */
@@ -41,18 +41,28 @@ declare module 'fastify' {
      * Absent (the default): every request needs a session (decision 0125).
      */
     public?: boolean;
-    /** Roles that may call the route besides admin; absent: every logged-in user. */
+    /**
+     * Roles that may call the route besides admin, set by `requireRole`; every
+     * /api route that is not `public` names them (the app refuses to start otherwise).
+     */
     roles?: readonly UserRole[];
   }
 }
 
 /**
  * A route's role rule, for its options: `{ ...requireRole('admin'), schema }`.
- * The gate checks it on the matched route before the body is even read.
+ * The gate checks it on the matched route before the body is even read. The
+ * one way to say who may call a route: an /api route without it (and not
+ * `public`) is refused when it is registered (`setupAuth`, issue #12).
  */
 export function requireRole(...roles: UserRole[]): { config: { roles: readonly UserRole[] } } {
+  // No role would read as "admin only"; say so with requireRole('admin').
+  if (roles.length === 0) throw new Error('requireRole needs at least one role');
   return { config: { roles } };
 }
+
+/** Every logged-in user, whatever the role: screens read what they show. */
+export const anyUser = requireRole(...allRoles);
 
 /** Methods that change state: they are audited and, from a cookie, need the CSRF proof. */
 export function changesState(method: string): boolean {
@@ -215,6 +225,15 @@ export async function setupAuth(
   app.decorateRequest('auditUsername', null);
   app.decorateRequest('sessionTokenHash', null);
   app.decorateRequest('credential', null);
+
+  // A route that forgot its roles would be open to every session: refuse it at start.
+  app.addHook('onRoute', (route) => {
+    const config = route.config as { public?: boolean; roles?: readonly UserRole[] } | undefined;
+    if (!route.url.startsWith('/api/') || config?.public === true || config?.roles) return;
+    throw new Error(
+      `${String(route.method)} ${route.url} names no roles: add \`...requireRole(...)\` (or \`...anyUser\`) to its options, or \`config: { public: true }\``,
+    );
+  });
 
   app.addHook('onRequest', async (request) => {
     const identity = await resolveIdentity(db, request.headers.authorization, request.cookies);

@@ -8,7 +8,7 @@ import {
   type Queryable,
 } from '../db/index.js';
 import { HubError, workingDayMinutes } from '../domain/index.js';
-import { requireRole } from './auth.js';
+import { anyUser, requireRole } from './auth.js';
 
 export interface CalendarRouteDeps {
   readonly db: Queryable;
@@ -31,6 +31,7 @@ export function registerCalendarRoutes(api: FastifyInstance, deps: CalendarRoute
   api.get<{ Querystring: { from?: string; to?: string } }>(
     '/calendar',
     {
+      ...anyUser,
       schema: {
         tags: ['calendar'],
         summary: 'Working hours, time zone, holidays and make-up working days (调休)',

@@ -4,8 +4,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
-  checkWebhookUrl,
-  maskUrl,
   availableActions,
   caseActions,
   transitions,
@@ -17,10 +15,7 @@ import {
   caseTimeline,
   getCasePhoto,
   insertCasePhoto,
-  insertWebhook,
   listCaseDetails,
-  listDeliveries,
-  listWebhooks,
   type Queryable,
 } from '../db/index.js';
 import {
@@ -28,12 +23,11 @@ import {
   caseScopeOf,
   caseStates,
   facilityTypes,
-  generateSecret,
   gridCodePattern,
   severities,
   type CaseDetail,
 } from '../domain/index.js';
-import { actorOf, requireRole, type UserRole } from './auth.js';
+import { actorOf, anyUser, requireRole, type UserRole } from './auth.js';
 import { createIdempotency } from './idempotency.js';
 import { maxPhotoBytes, photoHeaders, photoTypeOf } from './photos.js';
 
@@ -42,8 +36,6 @@ export interface CaseRouteDeps {
   readonly cases: CaseService;
   /** Photos go under `<dataDir>/photos/<case id>/`. */
   readonly dataDir: string;
-  /** WEBHOOK_ALLOW_PRIVATE_TARGETS: webhooks to loopback and private addresses. */
-  readonly webhookAllowPrivateTargets: boolean;
 }
 
 const staff: UserRole[] = ['operator', 'supervisor'];
@@ -59,7 +51,7 @@ function actor(req: FastifyRequest) {
   return actorOf(req.user);
 }
 
-/** Cases, actions, photos and webhooks (KPIs: kpi-routes.ts) (docs/api.md, "Cases workflow"). */
+/** Cases, actions and photos (KPIs: kpi-routes.ts) (docs/api.md, "Cases workflow"). */
 export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): void {
   const { db, cases } = deps;
   // Case creation and actions may be retried by an offline phone or Node-RED (issue #13).
@@ -69,7 +61,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
     cases.read(actor(req), id);
 
   // The transition table as data, for screens that draw the action buttons (docs/cases.md).
-  api.get('/workflow', { schema: { tags: ['cases'] } }, async () => ({ transitions }));
+  api.get('/workflow', { ...anyUser, schema: { tags: ['cases'] } }, async () => ({ transitions }));
 
   api.get<{
     Querystring: {
@@ -88,6 +80,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   }>(
     '/cases',
     {
+      ...anyUser,
       schema: {
         tags: ['cases'],
         querystring: {
@@ -159,33 +152,26 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
     },
     async (req, reply) => {
       const b = req.body;
-      const created = await cases
-        .createManual(actor(req), {
-          source: b.source,
-          kind: b.kind ?? (b.facilityType ? 'component' : 'event'),
-          severity: b.severity,
-          title: b.title,
-          description: b.description ?? null,
-          facilityType: b.facilityType ?? null,
-          deviceId: b.deviceId ?? null,
-          gridCode: b.gridCode ?? null,
-          location: b.location ?? null,
-          lat: b.lat ?? null,
-          lon: b.lon ?? null,
-        })
-        .catch((err: { code?: string }) => {
-          if (err.code === '23503') {
-            throw new HubError('HUB_ERR_BAD_REQUEST', 'unknown device or grid');
-          }
-          throw err;
-        });
+      const created = await cases.createManual(actor(req), {
+        source: b.source,
+        kind: b.kind ?? (b.facilityType ? 'component' : 'event'),
+        severity: b.severity,
+        title: b.title,
+        description: b.description ?? null,
+        facilityType: b.facilityType ?? null,
+        deviceId: b.deviceId ?? null,
+        gridCode: b.gridCode ?? null,
+        location: b.location ?? null,
+        lat: b.lat ?? null,
+        lon: b.lon ?? null,
+      });
       return reply.status(201).send(created);
     },
   );
 
   api.get<{ Params: { id: number } }>(
     '/cases/:id',
-    { schema: { tags: ['cases'], params: idParams } },
+    { ...anyUser, schema: { tags: ['cases'], params: idParams } },
     async (req) => {
       const c = await visibleCase(req, req.params.id);
       const role = req.user!.role as Role;
@@ -203,6 +189,8 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   }>(
     '/cases/:id/actions/:action',
     {
+      // Which role may take which action is the transition table's (cases/workflow.ts).
+      ...anyUser,
       preHandler: idempotency.preHandler,
       onSend: idempotency.onSend,
       schema: {
@@ -272,6 +260,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   api.get<{ Params: { id: number; photoId: number } }>(
     '/cases/:id/photos/:photoId',
     {
+      ...anyUser,
       schema: {
         tags: ['cases'],
         params: {
@@ -288,66 +277,5 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
         .headers(photoHeaders(photo.contentType, photo.fileName))
         .send(createReadStream(path.join(deps.dataDir, 'photos', String(c.id), photo.fileName)));
     },
-  );
-
-  api.get('/webhooks', { ...requireRole('admin'), schema: { tags: ['webhooks'] } }, async () => ({
-    // Never the secret; a URL stored with user:password before 0131 is shown masked.
-    webhooks: (await listWebhooks(db)).map((w) => ({
-      ...w,
-      url: maskUrl(w.url),
-      secret: undefined,
-    })),
-  }));
-
-  api.post<{ Body: { url: string; events?: string[]; secret?: string } }>(
-    '/webhooks',
-    {
-      ...requireRole('admin'),
-      schema: {
-        tags: ['webhooks'],
-        body: {
-          type: 'object',
-          required: ['url'],
-          additionalProperties: false,
-          properties: {
-            url: { type: 'string', pattern: '^https?://', maxLength: 2000 },
-            events: {
-              type: 'array',
-              items: { type: 'string', pattern: '^(case\\.[a-z_*]+|report\\.(generated|\\*))$' },
-            },
-            secret: { type: 'string', minLength: 16 },
-          },
-        },
-      },
-    },
-    async (req, reply) => {
-      await checkWebhookUrl(req.body.url, deps.webhookAllowPrivateTargets);
-      const hook = await insertWebhook(db, {
-        url: req.body.url,
-        events: req.body.events ?? [],
-        secret: req.body.secret ?? generateSecret(),
-      });
-      // The secret is shown once, at creation.
-      return reply.status(201).send({ ...hook, url: maskUrl(hook.url) });
-    },
-  );
-
-  api.get<{ Querystring: { status?: string; limit: number } }>(
-    '/webhooks/deliveries',
-    {
-      ...requireRole('admin'),
-      schema: {
-        tags: ['webhooks'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            status: { enum: ['pending', 'delivered', 'dead'] },
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-          },
-        },
-      },
-    },
-    async (req) => ({ deliveries: await listDeliveries(db, req.query) }),
   );
 }

@@ -2,6 +2,7 @@ import fastifyEtag from '@fastify/etag';
 import type { FastifyInstance } from 'fastify';
 import { transitions } from '../cases/index.js';
 import { listAreas, listRules, type Queryable } from '../db/index.js';
+import { anyUser } from './auth.js';
 import {
   alarmChangeKinds,
   areaLevelLabels,
@@ -112,7 +113,7 @@ export async function registerCatalogRoutes(
   api.get(
     '/catalog',
     {
-      // No `roles`: every logged-in user (the gate, decision 0125).
+      ...anyUser,
       schema: {
         tags: ['catalog'],
         summary:

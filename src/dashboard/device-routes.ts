@@ -1,6 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { Ajv, type ErrorObject } from 'ajv';
-import { parse as parseCsv } from 'csv-parse/sync';
 import {
   existingDeviceIds,
   existingGridCodes,
@@ -9,6 +7,8 @@ import {
   setDeviceSecretHash,
   updateDevice,
   getDevice,
+  getDeviceStatuses,
+  listDevices,
   type CommandRecord,
   type DeviceIdentity,
   type NewDevice,
@@ -17,16 +17,14 @@ import {
 import {
   HubError,
   deviceCommandRoles,
-  deviceIdPatternSource,
   facilityTypes,
-  gridCodePattern,
   generateSecret,
   hashDeviceSecret,
-  isStorableText,
-  type FacilityType,
 } from '../domain/index.js';
-import { requireRole } from './auth.js';
+import { anyUser, requireRole } from './auth.js';
 import { charsetOf, decodeCsv, isSupportedCharset } from './csv-text.js';
+import { deviceBody, readImport, type DeviceInput } from './device-import.js';
+import { page } from './query.js';
 
 /** What the device registry needs from the broker room (the hub wires it). */
 export interface GatewayDeps {
@@ -44,40 +42,14 @@ export interface GatewayDeps {
 
 export interface DeviceRouteDeps {
   readonly db: Queryable;
+  /** Whether this node's broker holds a connection of the device now. */
+  readonly isOnline: (deviceId: string) => boolean;
+  /** Absent: the registry is read-only (no broker room in this process). */
   readonly gateway?: GatewayDeps;
 }
 
-/** Most rows one CSV import takes. */
-export const maxImportRows = 100_000;
 /** Largest CSV body (100,000 rows of about 300 bytes). */
 export const maxImportBytes = 32 * 1024 * 1024;
-
-interface DeviceInput {
-  id: string;
-  type: FacilityType;
-  gridCode: string;
-  name: string;
-  lat?: number | null;
-  lon?: number | null;
-  vendor?: string;
-  attrs?: Record<string, unknown>;
-}
-
-const deviceBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id', 'type', 'gridCode', 'name'],
-  properties: {
-    id: { type: 'string', pattern: deviceIdPatternSource },
-    type: { enum: [...facilityTypes] },
-    gridCode: { type: 'string', pattern: gridCodePattern },
-    name: { type: 'string', minLength: 1, maxLength: 200 },
-    lat: { type: ['number', 'null'], minimum: -90, maximum: 90 },
-    lon: { type: ['number', 'null'], minimum: -180, maximum: 180 },
-    vendor: { type: 'string', maxLength: 100 },
-    attrs: { type: 'object' },
-  },
-} as const;
 
 const changesBody = {
   type: 'object',
@@ -104,57 +76,56 @@ const toNewDevice = (d: DeviceInput, secretHash: string): NewDevice => ({
   secretHash,
 });
 
-/**
- * A CSV row is held to the REST body's schema (`deviceBody`: id pattern,
- * name ≤ 200, coordinates in range, vendor ≤ 100), compiled once here.
- */
-const validateImported = new Ajv({ strict: false }).compile<DeviceInput>(deviceBody);
-
-/** CSV columns by the schema's property names. */
-const csvColumn: Record<string, string> = { gridCode: 'grid' };
-
-function rowProblem(e: ErrorObject, d: Record<string, unknown>): string {
-  const field = e.instancePath.slice(1);
-  const column = csvColumn[field] ?? field;
-  const allowed =
-    e.keyword === 'enum'
-      ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})`
-      : '';
-  const value = d[field];
-  const shown = typeof value === 'string' && value.length > 40 ? `${value.slice(0, 40)}…` : value;
-  return `${column} ${JSON.stringify(shown ?? '')} ${e.message ?? 'is invalid'}${allowed}`;
-}
-
-/** One CSV row → a device, or the reason it is not one. */
-function rowToDevice(row: Record<string, string>): DeviceInput | string {
-  for (const [column, value] of Object.entries(row)) {
-    if (!isStorableText(value)) return `${column} holds a NUL character or a lone surrogate`;
-  }
-  const number = (raw: string | undefined): number | string | undefined => {
-    const text = (raw ?? '').trim();
-    if (text === '') return undefined;
-    const v = Number(text);
-    return Number.isFinite(v) ? v : text;
-  };
-  const candidate: Record<string, unknown> = {
-    id: row.id ?? '',
-    type: row.type ?? '',
-    gridCode: row.grid ?? '',
-    name: (row.name ?? '').trim(),
-  };
-  const lat = number(row.lat);
-  const lon = number(row.lon);
-  const vendor = (row.vendor ?? '').trim();
-  if (lat !== undefined) candidate.lat = lat;
-  if (lon !== undefined) candidate.lon = lon;
-  if (vendor) candidate.vendor = vendor;
-  if (!validateImported(candidate)) return rowProblem(validateImported.errors![0]!, candidate);
-  return candidate as unknown as DeviceInput;
-}
-
-/** Device registry and commands (#6); REST contract in docs/api.md and docs/gateway.md. */
+/** The device registry, its status and commands (#6); REST contract in docs/api.md and docs/gateway.md. */
 export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps): void {
-  const { db, gateway } = deps;
+  const { db, gateway, isOnline } = deps;
+
+  api.get<{ Querystring: { type?: string; grid?: string; limit: number; offset: number } }>(
+    '/devices',
+    {
+      ...anyUser,
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            type: { enum: [...facilityTypes] },
+            grid: { type: 'string', pattern: '^\\d{1,15}$' },
+            ...page,
+          },
+        },
+      },
+    },
+    async (req) => {
+      const { total, devices } = await listDevices(db, {
+        type: req.query.type,
+        gridCode: req.query.grid,
+        limit: req.query.limit,
+        offset: req.query.offset,
+      });
+      // Status record of #6: online, last seen, address, protocol (null: never connected).
+      const statuses = await getDeviceStatuses(
+        db,
+        devices.map((d) => d.id),
+      );
+      return {
+        total,
+        devices: devices.map((d) => {
+          const status = statuses.get(d.id) ?? null;
+          // This node's live view, or what another node of a cluster last recorded.
+          return { ...d, online: isOnline(d.id) || status?.online === true, status };
+        }),
+      };
+    },
+  );
+
+  api.get<{ Params: { id: string } }>('/devices/:id', anyUser, async (req) => {
+    const device = await getDevice(db, req.params.id);
+    if (!device) throw new HubError('HUB_ERR_DEVICE_UNKNOWN', req.params.id);
+    const status = (await getDeviceStatuses(db, [device.id])).get(device.id) ?? null;
+    return { ...device, online: isOnline(device.id) || status?.online === true, status };
+  });
+
   if (!gateway) return;
   const admin = requireRole('admin');
 
@@ -264,45 +235,7 @@ export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps
     if (!decoded.ok) {
       throw new HubError('HUB_ERR_CSV_ENCODING', `line ${decoded.line}: ${decoded.message}`);
     }
-    let records: { record: Record<string, string>; info: { lines: number } }[];
-    try {
-      records = parseCsv(decoded.text, {
-        columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
-        info: true,
-        skip_empty_lines: true,
-        trim: true,
-        relax_column_count: true,
-        bom: true,
-      }) as typeof records;
-    } catch (err) {
-      const e = err as Error & { lines?: number };
-      throw new HubError(
-        'HUB_ERR_BAD_REQUEST',
-        `CSV unreadable at line ${e.lines ?? '?'}: ${e.message}`,
-      );
-    }
-    if (records.length > maxImportRows) {
-      throw new HubError('HUB_ERR_BAD_REQUEST', `at most ${maxImportRows} rows per import`);
-    }
-    const errors: { line: number; id: string | null; message: string }[] = [];
-    const candidates: { line: number; device: DeviceInput }[] = [];
-    // Ids are one device whatever their case (fx-001 = FX-001): keys are lower-cased.
-    const seen = new Set<string>();
-    for (const { record, info } of records) {
-      const parsed = rowToDevice(record);
-      const id = record.id && isStorableText(record.id) ? record.id.slice(0, 64) : null;
-      if (typeof parsed === 'string') errors.push({ line: info.lines, id, message: parsed });
-      else if (seen.has(parsed.id.toLowerCase()))
-        errors.push({
-          line: info.lines,
-          id,
-          message: 'id repeated in this file (ids are compared ignoring case)',
-        });
-      else {
-        seen.add(parsed.id.toLowerCase());
-        candidates.push({ line: info.lines, device: parsed });
-      }
-    }
+    const { errors, candidates } = readImport(decoded.text);
     const taken = await existingDeviceIds(
       db,
       candidates.map((c) => c.device.id),
@@ -365,6 +298,7 @@ export function registerDeviceRoutes(api: FastifyInstance, deps: DeviceRouteDeps
   api.get<{ Params: { id: string }; Querystring: { limit: number } }>(
     '/devices/:id/commands',
     {
+      ...anyUser,
       schema: {
         querystring: {
           type: 'object',

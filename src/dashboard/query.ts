@@ -31,3 +31,9 @@ export function parseTime(value: string | undefined, name: string, fallback: num
   }
   return ms;
 }
+
+/** Paging of a list: at most 1,000 rows a page. */
+export const page = {
+  limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+  offset: { type: 'integer', minimum: 0, default: 0 },
+} as const;

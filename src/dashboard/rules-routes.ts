@@ -5,7 +5,9 @@ import {
   deleteRuleOverride,
   editRule,
   getRule,
+  listPackUpdates,
   listRuleOverrides,
+  listRules,
   listRuleVersions,
   putRuleOverride,
   type OverrideScope,
@@ -19,7 +21,7 @@ import {
   timeZoneProblem,
   type RuleDefinition,
 } from '../domain/index.js';
-import { requireRole } from './auth.js';
+import { anyUser, requireRole } from './auth.js';
 import { isTickKind, mergeSettings, ruleKindNames, ruleKinds } from '../rules/index.js';
 
 /** What makes the groups of a fleet-wide rule: one rule, one grouping, so an override cannot change it. */
@@ -118,11 +120,21 @@ export function registerRulesRoutes(api: FastifyInstance, deps: RulesRoutesDeps)
     if (problems.length > 0) throw new HubError('HUB_ERR_RULE_INVALID', problems.join('; '));
   };
 
-  api.get('/rules/kinds', async () => ({
+  api.get('/rules', anyUser, async () => {
+    const updates = await listPackUpdates(db);
+    // A newer default the city's edit kept out (pack upgrades, docs/rules.md).
+    const rules = (await listRules(db)).map((r) => {
+      const packUpdate = updates.get(r.id);
+      return packUpdate ? { ...r, packUpdate } : r;
+    });
+    return { rules };
+  });
+
+  api.get('/rules/kinds', anyUser, async () => ({
     kinds: ruleKindNames.map((name) => ({ name, settingsSchema: ruleKinds[name]!.settingsSchema })),
   }));
 
-  api.get<{ Params: { id: string } }>('/rules/:id', async (req) => {
+  api.get<{ Params: { id: string } }>('/rules/:id', anyUser, async (req) => {
     const rule = await mustGet(req.params.id);
     return {
       ...rule,
@@ -134,6 +146,7 @@ export function registerRulesRoutes(api: FastifyInstance, deps: RulesRoutesDeps)
   api.post<{ Body: { kind: string; settings: unknown } }>(
     '/rules/validate',
     {
+      ...anyUser,
       schema: {
         body: {
           type: 'object',

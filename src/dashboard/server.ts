@@ -14,7 +14,12 @@ import { Server as SocketServer } from 'socket.io';
 import type { CaseFeed, CaseService, EvaluationService, ReportService } from '../cases/index.js';
 import type { AlarmDesk, AlarmFeed } from '../rules/index.js';
 import type { ReadingWatch } from '../ingest/index.js';
-import { sweepExpiredSessions, type EventFeed, type Queryable } from '../db/index.js';
+import {
+  isDataException,
+  sweepExpiredSessions,
+  type EventFeed,
+  type Queryable,
+} from '../db/index.js';
 import {
   isHubError,
   type ClientToServerEvents,
@@ -22,35 +27,43 @@ import {
   type ServerToClientEvents,
 } from '../domain/index.js';
 import type { Registry } from 'prom-client';
-import { registerAdminRoutes } from './admin-routes.js';
 import { registerAlarmRoutes } from './alarm-routes.js';
-import { registerAuthRoutes } from './auth-routes.js';
+import { registerAuditRoutes } from './audit-routes.js';
 import { setupAuth } from './auth.js';
 import { securityHeaders, tileOrigins } from './csp.js';
 import { ajvOptions, setupInputChecks } from './input.js';
+import { registerCalendarRoutes } from './calendar-routes.js';
+import { registerCasePolicyRoutes } from './case-policy-routes.js';
 import { registerCaseRoutes } from './case-routes.js';
 import { registerCatalogRoutes } from './catalog-routes.js';
-import { registerKpiRoutes } from './kpi-routes.js';
-import { registerEvaluationRoutes } from './evaluation-routes.js';
-import { registerCalendarRoutes } from './calendar-routes.js';
 import { registerDeviceRoutes, type DeviceRouteDeps } from './device-routes.js';
+import { registerEvaluationRoutes } from './evaluation-routes.js';
 import { originAllowed, type CookieSecure, type TrustProxy } from './http-config.js';
+import { registerKpiRoutes } from './kpi-routes.js';
 import { listenOrExplain } from './listen.js';
 import { attachDeviceLive } from './device-live.js';
 import { attachLive, revalidateLiveSessions } from './live.js';
+import { createLoginGuard, defaultLoginGuard } from './login-guard.js';
+import { registerOrganisationRoutes } from './organisation-routes.js';
 import { maxPhotoBytes } from './photos.js';
-import { registerApiRoutes, type ApiDeps } from './routes.js';
+import { registerRoutingRoutes } from './routing-routes.js';
 import { registerRulesRoutes, type RulesRoutesDeps } from './rules-routes.js';
+import { registerServiceRoutes, type ServiceRouteDeps } from './service-routes.js';
+import { registerSessionRoutes } from './session-routes.js';
 import { createSessionEnds, type SessionEnds } from './sessions.js';
-import { registerTokenRoutes } from './token-routes.js';
 import { registerStorageRoutes, type StorageApiDeps } from './storage-routes.js';
+import { registerTelemetryRoutes } from './telemetry-routes.js';
+import { registerTokenRoutes } from './token-routes.js';
+import { registerUserRoutes } from './user-routes.js';
+import { registerWebhookRoutes } from './webhook-routes.js';
 
 export interface DashboardOptions {
   readonly host: string;
   readonly port: number;
 }
 
-export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps, RulesRoutesDeps {
+export interface DashboardDeps
+  extends ServiceRouteDeps, StorageApiDeps, DeviceRouteDeps, RulesRoutesDeps {
   readonly db: Queryable;
   readonly cases: CaseService;
   /** Period indicators, scores and ranks; stored reports (issue #15). */
@@ -85,8 +98,6 @@ export interface DashboardDeps extends ApiDeps, StorageApiDeps, DeviceRouteDeps,
   readonly sessions?: SessionEnds;
   /** Shared Prometheus registry served at GET /metrics (#6). */
   readonly metricsRegistry?: Registry;
-  /** What the web UI needs of the deployment (GET /api/ui-config). */
-  readonly ui?: { readonly mapTileUrl: string; readonly mapTileAttribution: string };
 }
 
 const publicDir = fileURLToPath(new URL('./public', import.meta.url));
@@ -111,9 +122,9 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
     if (isHubError(err)) {
       return reply.status(err.statusCode).send({ code: err.code, message: err.message });
     }
-    // A PostgreSQL data exception (class 22: a value out of range, bad text) is
-    // bad input the boundary missed: the caller's fault, never a 500 (issue #11).
-    const pgDataError = typeof err.code === 'string' && /^22[0-9A-Z]{3}$/.test(err.code);
+    // A PostgreSQL data exception (a value out of range, bad text) is bad input
+    // the boundary missed: the caller's fault, never a 500 (issue #11).
+    const pgDataError = isDataException(err);
     if (pgDataError) request.log.warn({ err }, 'bad input reached the database');
     // @fastify/multipart says 406 for a body that is not multipart: a content type, like 415.
     const status = pgDataError ? 400 : err.statusCode === 406 ? 415 : (err.statusCode ?? 500);
@@ -181,45 +192,53 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
     // The classic admin page was retired into the web UI (issue #13); old bookmarks land there.
     open.get('/admin.html', (_req, reply) => reply.redirect('/#/admin'));
   });
-  await app.register(async (api) => registerStorageRoutes(api, deps), { prefix: '/api' });
-  await app.register(
-    async (api) => {
-      registerApiRoutes(api, deps);
-      registerAuthRoutes(api, {
-        db: deps.db,
+  // One file per resource (issue #12), each its own plugin under /api: what one
+  // adds (the CSV parser of the device import) stays with its routes.
+  const db = deps.db;
+  // Shared: a password reset by an admin lifts the login lockout of that user.
+  const loginGuard = createLoginGuard({ ...defaultLoginGuard, ...deps.loginGuard });
+  const resources: ((api: FastifyInstance) => void)[] = [
+    (api) => registerServiceRoutes(api, deps),
+    (api) => registerDeviceRoutes(api, deps),
+    (api) => registerTelemetryRoutes(api, deps),
+    (api) => registerStorageRoutes(api, deps),
+    (api) => registerAlarmRoutes(api, deps),
+    (api) => registerRulesRoutes(api, deps),
+    (api) =>
+      registerSessionRoutes(api, {
+        db,
         sessionTtlHours: deps.sessionTtlHours ?? 12,
         cookieSecure: deps.cookieSecure ?? 'auto',
         sessions,
-        ...(deps.loginGuard ? { loginGuard: deps.loginGuard } : {}),
-      });
-      registerAdminRoutes(api, { db: deps.db });
-      // Deployment settings of the web UI, for every logged-in page (README: MAP_TILE_URL).
-      api.get('/ui-config', { schema: { tags: ['ui'] } }, async () => ({
-        mapTileUrl: deps.ui?.mapTileUrl || null,
-        mapTileAttribution: deps.ui?.mapTileAttribution ?? '',
-      }));
-      registerTokenRoutes(api, { db: deps.db, sessions });
-      registerCaseRoutes(api, {
-        db: deps.db,
-        cases: deps.cases,
-        dataDir: deps.dataDir ?? os.tmpdir(),
+        loginGuard,
+      }),
+    (api) => registerUserRoutes(api, { db, sessions, loginGuard }),
+    (api) => registerAuditRoutes(api, { db }),
+    (api) => registerTokenRoutes(api, { db, sessions }),
+    (api) => registerOrganisationRoutes(api, { db }),
+    (api) => registerRoutingRoutes(api, { db }),
+    (api) => registerCasePolicyRoutes(api, { db }),
+    (api) =>
+      registerCaseRoutes(api, { db, cases: deps.cases, dataDir: deps.dataDir ?? os.tmpdir() }),
+    (api) =>
+      registerWebhookRoutes(api, {
+        db,
         webhookAllowPrivateTargets: deps.webhookAllowPrivateTargets ?? false,
-      });
-      registerKpiRoutes(api, { db: deps.db, cases: deps.cases });
+      }),
+    (api) => registerKpiRoutes(api, { db, cases: deps.cases }),
+    (api) =>
       registerEvaluationRoutes(api, {
-        db: deps.db,
+        db,
         evaluation: deps.evaluation,
         reports: deps.reports,
         timeZone: deps.cases.timeZone,
-      });
-      registerCalendarRoutes(api, { db: deps.db, cases: deps.cases });
-    },
-    { prefix: '/api' },
-  );
-  await app.register(async (api) => registerDeviceRoutes(api, deps), { prefix: '/api' });
-  await app.register(async (api) => registerRulesRoutes(api, deps), { prefix: '/api' });
-  await app.register(async (api) => registerCatalogRoutes(api, deps), { prefix: '/api' });
-  await app.register(async (api) => registerAlarmRoutes(api, deps), { prefix: '/api' });
+      }),
+    (api) => registerCalendarRoutes(api, { db, cases: deps.cases }),
+    (api) => registerCatalogRoutes(api, deps),
+  ];
+  for (const register of resources) {
+    await app.register(async (api) => register(api), { prefix: '/api' });
+  }
   const registry = deps.metricsRegistry;
   if (registry) {
     // Prometheus scrapes without a session (counters, no records); keep HTTP private or proxied.

@@ -1,5 +1,6 @@
-import { severities, type DeadlineUnit } from '../domain/index.js';
+import { HubError, severities, type DeadlineUnit } from '../domain/index.js';
 import type { Queryable } from './pool.js';
+import { violationAs } from './sql-errors.js';
 
 /**
  * The tables a city's admin keeps (decision 0109): departments, crews, the
@@ -54,9 +55,35 @@ export interface RuleCasePolicy {
 /** What still refers to a row; a delete is refused while any count is above zero. */
 export type References = Record<string, number>;
 
-export function inUse(refs: References): boolean {
+function inUse(refs: References): boolean {
   return Object.values(refs).some((n) => n > 0);
 }
+
+/**
+ * A delete refused while something refers to the row: the counted references,
+ * or the foreign key when a reference was added between the count and the delete.
+ */
+async function deleteUnlessReferenced(
+  what: string,
+  remove: Promise<{ refs: References }>,
+): Promise<void> {
+  const { refs } = await remove.catch(
+    violationAs({ foreignKey: new HubError('HUB_ERR_IN_USE', 'a reference was just added') }),
+  );
+  if (!inUse(refs)) return;
+  const uses = Object.entries(refs)
+    .filter(([, n]) => n > 0)
+    .map(([table, n]) => `${n} ${table}`)
+    .join(', ');
+  throw new HubError('HUB_ERR_IN_USE', `${what} is referred to by ${uses}`);
+}
+
+/** Unique and foreign-key violations of an admin's write, worded for the admin. */
+const adminWriteError = (what: string) =>
+  violationAs({
+    unique: new HubError('HUB_ERR_EXISTS', what),
+    foreignKey: new HubError('HUB_ERR_BAD_REQUEST', `${what}: unknown department or crew`),
+  });
 
 // ---- departments
 
@@ -100,14 +127,11 @@ export async function renameDepartment(
 }
 
 /**
- * Deletes the department unless something refers to it; one statement, so a
- * crew added meanwhile makes the delete fail on its foreign key instead.
+ * Deletes the department unless something refers to it (HUB_ERR_IN_USE); one
+ * statement, so a crew added meanwhile makes the delete fail on its foreign key instead.
  */
-export async function deleteDepartment(
-  db: Queryable,
-  id: string,
-): Promise<{ found: boolean; refs: References }> {
-  const { rows } = await db.query<{ found: boolean; refs: References }>(
+export async function deleteDepartment(db: Queryable, id: string): Promise<void> {
+  const removed = db.query<{ refs: References }>(
     `WITH refs AS (
        SELECT (SELECT count(*)::int FROM crews WHERE department_id = $1) AS crews,
               (SELECT count(*)::int FROM dispatch_routes WHERE department_id = $1) AS "dispatchRoutes",
@@ -117,11 +141,13 @@ export async function deleteDepartment(
        DELETE FROM departments WHERE id = $1
          AND (SELECT crews + "dispatchRoutes" + users + cases FROM refs) = 0
        RETURNING id)
-     SELECT EXISTS (SELECT 1 FROM departments WHERE id = $1) AS found, to_jsonb(refs) AS refs
-     FROM refs`,
+     SELECT to_jsonb(refs) AS refs FROM refs`,
     [id],
   );
-  return rows[0]!;
+  await deleteUnlessReferenced(
+    `department ${id}`,
+    removed.then(({ rows }) => rows[0]!),
+  );
 }
 
 // ---- crews
@@ -146,15 +172,17 @@ export async function getCrewRecord(db: Queryable, id: string): Promise<Crew | n
   return rows[0] ?? null;
 }
 
-/** null when the id is taken; throws the foreign-key error (23503) for an unknown department. */
+/** null when the id is taken; HUB_ERR_BAD_REQUEST for an unknown department. */
 export async function insertCrew(
   db: Queryable,
   c: { id: string; departmentId: string; name: string },
 ): Promise<Crew | null> {
-  const { rowCount } = await db.query(
-    `INSERT INTO crews (id, department_id, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
-    [c.id, c.departmentId, c.name],
-  );
+  const { rowCount } = await db
+    .query(
+      `INSERT INTO crews (id, department_id, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+      [c.id, c.departmentId, c.name],
+    )
+    .catch(adminWriteError(`crew ${c.id}`));
   return rowCount ? getCrewRecord(db, c.id) : null;
 }
 
@@ -163,11 +191,9 @@ export async function renameCrew(db: Queryable, id: string, name: string): Promi
   return getCrewRecord(db, id);
 }
 
-export async function deleteCrew(
-  db: Queryable,
-  id: string,
-): Promise<{ found: boolean; refs: References }> {
-  const { rows } = await db.query<{ found: boolean; refs: References }>(
+/** Deletes the crew unless something refers to it (HUB_ERR_IN_USE), as `deleteDepartment`. */
+export async function deleteCrew(db: Queryable, id: string): Promise<void> {
+  const removed = db.query<{ refs: References }>(
     `WITH refs AS (
        SELECT (SELECT count(*)::int FROM users WHERE crew_id = $1) AS users,
               (SELECT count(*)::int FROM dispatch_routes WHERE crew_id = $1) AS "dispatchRoutes",
@@ -175,10 +201,13 @@ export async function deleteCrew(
      del AS (
        DELETE FROM crews WHERE id = $1 AND (SELECT users + "dispatchRoutes" + cases FROM refs) = 0
        RETURNING id)
-     SELECT EXISTS (SELECT 1 FROM crews WHERE id = $1) AS found, to_jsonb(refs) AS refs FROM refs`,
+     SELECT to_jsonb(refs) AS refs FROM refs`,
     [id],
   );
-  return rows[0]!;
+  await deleteUnlessReferenced(
+    `crew ${id}`,
+    removed.then(({ rows }) => rows[0]!),
+  );
 }
 
 // ---- dispatch routes
@@ -234,29 +263,37 @@ export async function matchingRoutes(
   return rows;
 }
 
-/** Throws 23505 when (facility type, area) is taken, 23503 for an unknown department or crew. */
+const routeWhat = (r: Omit<DispatchRoute, 'id'>) =>
+  `a route for ${r.facilityType ?? 'any type'} in ${r.areaPrefix || 'the city'}`;
+
+/** HUB_ERR_EXISTS when (facility type, area) is taken, HUB_ERR_BAD_REQUEST for an unknown department or crew. */
 export async function insertDispatchRoute(
   db: Queryable,
   r: Omit<DispatchRoute, 'id'>,
 ): Promise<DispatchRoute> {
-  const { rows } = await db.query<{ id: number }>(
-    `INSERT INTO dispatch_routes (facility_type, area_prefix, department_id, crew_id)
-     VALUES ($1, $2, $3, $4) RETURNING id`,
-    [r.facilityType, r.areaPrefix, r.departmentId, r.crewId],
-  );
+  const { rows } = await db
+    .query<{ id: number }>(
+      `INSERT INTO dispatch_routes (facility_type, area_prefix, department_id, crew_id)
+       VALUES ($1, $2, $3, $4) RETURNING id`,
+      [r.facilityType, r.areaPrefix, r.departmentId, r.crewId],
+    )
+    .catch(adminWriteError(routeWhat(r)));
   return (await getDispatchRoute(db, rows[0]!.id))!;
 }
 
+/** null when the route is gone; errors as `insertDispatchRoute`. */
 export async function updateDispatchRoute(
   db: Queryable,
   id: number,
   r: Omit<DispatchRoute, 'id'>,
 ): Promise<DispatchRoute | null> {
-  await db.query(
-    `UPDATE dispatch_routes SET facility_type = $2, area_prefix = $3, department_id = $4, crew_id = $5
-     WHERE id = $1`,
-    [id, r.facilityType, r.areaPrefix, r.departmentId, r.crewId],
-  );
+  await db
+    .query(
+      `UPDATE dispatch_routes SET facility_type = $2, area_prefix = $3, department_id = $4, crew_id = $5
+       WHERE id = $1`,
+      [id, r.facilityType, r.areaPrefix, r.departmentId, r.crewId],
+    )
+    .catch(adminWriteError(routeWhat(r)));
   return getDispatchRoute(db, id);
 }
 
@@ -302,27 +339,30 @@ export async function getCaseDeadline(db: Queryable, id: number): Promise<CaseDe
 
 type DeadlineTiming = 'unit' | 'dispatchMinutes' | 'dispatchUnit';
 
-/** Throws 23505 when (severity, facility type) is taken. Unset timing: calendar, dispatch 1 working hour. */
+/** HUB_ERR_EXISTS when (severity, facility type) is taken. Unset timing: calendar, dispatch 1 working hour. */
 export async function insertCaseDeadline(
   db: Queryable,
   d: Omit<CaseDeadline, 'id' | DeadlineTiming> & Partial<Pick<CaseDeadline, DeadlineTiming>>,
 ): Promise<CaseDeadline> {
-  const { rows } = await db.query<CaseDeadline>(
-    `INSERT INTO case_deadlines (severity, facility_type, accept_minutes, handle_minutes, source,
+  const what = `a deadline for ${d.severity} × ${d.facilityType ?? 'any type'}`;
+  const { rows } = await db
+    .query<CaseDeadline>(
+      `INSERT INTO case_deadlines (severity, facility_type, accept_minutes, handle_minutes, source,
        unit, dispatch_minutes, dispatch_unit)
      VALUES ($1, $2, $3, $4, $5, coalesce($6, 'calendar'), coalesce($7, 60), coalesce($8, 'working'))
      RETURNING ${deadlineColumns}`,
-    [
-      d.severity,
-      d.facilityType,
-      d.acceptMinutes,
-      d.handleMinutes,
-      d.source,
-      d.unit ?? null,
-      d.dispatchMinutes ?? null,
-      d.dispatchUnit ?? null,
-    ],
-  );
+      [
+        d.severity,
+        d.facilityType,
+        d.acceptMinutes,
+        d.handleMinutes,
+        d.source,
+        d.unit ?? null,
+        d.dispatchMinutes ?? null,
+        d.dispatchUnit ?? null,
+      ],
+    )
+    .catch(adminWriteError(what));
   return rows[0]!;
 }
 

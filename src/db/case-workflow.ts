@@ -1,4 +1,5 @@
 import {
+  HubError,
   caseCodeIdWidth,
   type CaseCounter,
   type CaseDetail,
@@ -9,6 +10,7 @@ import {
 import { matchingRoutes } from './admin.js';
 import type { CaseDeadlines } from './case-deadlines.js';
 import type { Queryable } from './pool.js';
+import { violationAs } from './sql-errors.js';
 
 /** Every column of a case, workflow fields included (domain/case-workflow.ts). */
 export const caseDetailColumns = `c.id, c.code, c.version, c.state, c.kind, c.severity, c.title,
@@ -218,6 +220,7 @@ export const deadlineParams = (d: CaseDeadlines | null) =>
  * with `codePrefix` (domain `caseCodePrefix`). An area-scoped user registers
  * only inside its area: the grid code, and the device's grid when a device is
  * named, must lie in it; otherwise nothing is inserted and the result is null.
+ * HUB_ERR_BAD_REQUEST for an unknown device or grid.
  */
 export async function insertManualCase(
   db: Queryable,
@@ -227,8 +230,9 @@ export async function insertManualCase(
   scope: CaseScope,
   deadlines: CaseDeadlines | null,
 ): Promise<CaseDetail | null> {
-  const { rows } = await db.query<CaseDetail>(
-    `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
+  const { rows } = await db
+    .query<CaseDetail>(
+      `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
      INSERT INTO cases AS c (id, code, state, kind, severity, title, facility_type, device_id,
                              grid_code, source, description, location, lat, lon, created_at,
                              updated_at, due_at, next_escalation_at, deadline_unit, handle_minutes,
@@ -243,25 +247,28 @@ export async function insertManualCase(
        AND ($15::text IS NULL OR $5::text IS NULL OR EXISTS (
              SELECT 1 FROM devices d WHERE d.id = $5 AND left(d.grid_code, length($15)) = $15))
      RETURNING ${caseDetailColumns}`,
-    [
-      c.kind,
-      c.severity,
-      c.title,
-      c.facilityType,
-      c.deviceId,
-      c.gridCode,
-      c.source,
-      c.description,
-      c.location,
-      c.lat,
-      c.lon,
-      at,
-      codePrefix,
-      scope.crewId,
-      scope.area,
-      ...deadlineParams(deadlines),
-    ],
-  );
+      [
+        c.kind,
+        c.severity,
+        c.title,
+        c.facilityType,
+        c.deviceId,
+        c.gridCode,
+        c.source,
+        c.description,
+        c.location,
+        c.lat,
+        c.lon,
+        at,
+        codePrefix,
+        scope.crewId,
+        scope.area,
+        ...deadlineParams(deadlines),
+      ],
+    )
+    .catch(
+      violationAs({ foreignKey: new HubError('HUB_ERR_BAD_REQUEST', 'unknown device or grid') }),
+    );
   return rows[0] ?? null;
 }
 

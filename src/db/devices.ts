@@ -1,5 +1,6 @@
-import type { FacilityType } from '../domain/index.js';
+import { HubError, type FacilityType } from '../domain/index.js';
 import type { Queryable } from './pool.js';
+import { violationAs } from './sql-errors.js';
 
 export interface DeviceRow {
   readonly id: string;
@@ -35,27 +36,30 @@ export interface NewDevice {
 
 const columns = `id, type, name, grid_code AS "gridCode", lat, lon, attrs, enabled, created_at AS "createdAt"`;
 
+/** HUB_ERR_DEVICE_EXISTS when an id was registered meanwhile (the unique index on lower(id)). */
 export async function insertDevices(db: Queryable, devices: readonly NewDevice[]): Promise<void> {
   if (devices.length === 0) return;
-  await db.query(
-    `INSERT INTO devices (id, type, name, grid_code, lat, lon, attrs, secret_hash)
+  await db
+    .query(
+      `INSERT INTO devices (id, type, name, grid_code, lat, lon, attrs, secret_hash)
      SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(
        id text, type text, name text, grid_code text, lat float8, lon float8, attrs jsonb, secret_hash text)`,
-    [
-      JSON.stringify(
-        devices.map((d) => ({
-          id: d.id,
-          type: d.type,
-          name: d.name,
-          grid_code: d.gridCode,
-          lat: d.lat ?? null,
-          lon: d.lon ?? null,
-          attrs: d.attrs ?? {},
-          secret_hash: d.secretHash,
-        })),
-      ),
-    ],
-  );
+      [
+        JSON.stringify(
+          devices.map((d) => ({
+            id: d.id,
+            type: d.type,
+            name: d.name,
+            grid_code: d.gridCode,
+            lat: d.lat ?? null,
+            lon: d.lon ?? null,
+            attrs: d.attrs ?? {},
+            secret_hash: d.secretHash,
+          })),
+        ),
+      ],
+    )
+    .catch(violationAs({ unique: new HubError('HUB_ERR_DEVICE_EXISTS', 'registered meanwhile') }));
 }
 
 export async function countDevices(db: Queryable): Promise<number> {

@@ -37,3 +37,4 @@ export * from './event-feed.js';
 export * from './idempotency.js';
 export * from './evaluation.js';
 export * from './notices.js';
+export { isDataException } from './sql-errors.js';

@@ -1,5 +1,6 @@
-import type { Role } from '../domain/index.js';
+import { HubError, type Role } from '../domain/index.js';
 import type { Queryable } from './pool.js';
+import { violationAs } from './sql-errors.js';
 import { storableJson, storableText } from './storable.js';
 
 export interface UserRecord {
@@ -27,6 +28,13 @@ export async function countUsers(db: Queryable): Promise<number> {
   return rows[0]!.n;
 }
 
+/** Foreign-key and check violations of the users table, worded for the admin. */
+const userWriteError = violationAs({
+  foreignKey: new HubError('HUB_ERR_BAD_REQUEST', 'unknown crew or department'),
+  check: new HubError('HUB_ERR_BAD_REQUEST', 'a crew user needs crewId'),
+});
+
+/** null when the username is taken; HUB_ERR_BAD_REQUEST for an unknown crew or department. */
 export async function insertUser(
   db: Queryable,
   u: {
@@ -39,22 +47,24 @@ export async function insertUser(
     areaCode?: string | null;
   },
 ): Promise<UserRecord | null> {
-  const { rows } = await db.query<UserRecord>(
-    `INSERT INTO users AS u (username, display_name, role, password_hash, department_id, crew_id, area_code)
+  const { rows } = await db
+    .query<UserRecord>(
+      `INSERT INTO users AS u (username, display_name, role, password_hash, department_id, crew_id, area_code)
      VALUES ($1, $2, $3, $4,
              coalesce($5, (SELECT department_id FROM crews WHERE id = $6)), $6, $7)
      ON CONFLICT (username) DO NOTHING
      RETURNING ${userColumns}`,
-    [
-      u.username,
-      u.displayName,
-      u.role,
-      u.passwordHash,
-      u.departmentId ?? null,
-      u.crewId ?? null,
-      u.areaCode ?? null,
-    ],
-  );
+      [
+        u.username,
+        u.displayName,
+        u.role,
+        u.passwordHash,
+        u.departmentId ?? null,
+        u.crewId ?? null,
+        u.areaCode ?? null,
+      ],
+    )
+    .catch(userWriteError);
   return rows[0] ?? null;
 }
 
@@ -127,16 +137,17 @@ const keepsAnAdmin = (keeps: string) => `(${keeps} OR u.role <> 'admin' OR NOT u
 
 /**
  * Applies the keys present in the patch; null when the user is unknown or the
- * change would demote the last enabled admin. Throws the foreign-key (23503)
- * or check (23514: a crew user without a crew) error for the caller to word.
+ * change would demote the last enabled admin. HUB_ERR_BAD_REQUEST for an
+ * unknown crew or department, or a crew user without a crew.
  */
 export async function updateUser(
   db: Queryable,
   id: number,
   patch: UserPatch,
 ): Promise<UserRecord | null> {
-  const { rows } = await db.query<UserRecord>(
-    `UPDATE users u SET
+  const { rows } = await db
+    .query<UserRecord>(
+      `UPDATE users u SET
        display_name  = CASE WHEN $2::jsonb ? 'displayName' THEN $2->>'displayName' ELSE display_name END,
        role          = CASE WHEN $2::jsonb ? 'role' THEN $2->>'role' ELSE role END,
        department_id = CASE WHEN $2::jsonb ? 'departmentId' THEN $2->>'departmentId' ELSE department_id END,
@@ -145,8 +156,9 @@ export async function updateUser(
        updated_at    = now()
      WHERE u.id = $1 AND ${keepsAnAdmin(`coalesce($2::jsonb->>'role', 'admin') = 'admin'`)}
      RETURNING ${userColumns}`,
-    [id, JSON.stringify(patch)],
-  );
+      [id, JSON.stringify(patch)],
+    )
+    .catch(userWriteError);
   return rows[0] ?? null;
 }
 

@@ -2,6 +2,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import {
+  areaLevelOf,
   deviceTopic,
   facilityTypes,
   generateDemoCity,
@@ -61,6 +62,13 @@ describe('grid codes', () => {
       grid: '430302001002003',
     });
     expect(parseGridCode('4303')).toBeNull();
+  });
+
+  it('reads the level of an area code from its digits, the empty prefix being the city', () => {
+    expect(['', '430302', '430302001', '430302001002', '430302001002003'].map(areaLevelOf)).toEqual(
+      ['city', 'district', 'street', 'community', 'grid'],
+    );
+    expect(areaLevelOf('4303')).toBeNull();
   });
 });
 

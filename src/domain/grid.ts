@@ -61,3 +61,13 @@ export function areaAt(code: string, level: keyof typeof areaCodeLength): string
   const n = areaCodeLength[level];
   return code.length >= n ? code.slice(0, n) : null;
 }
+
+/**
+ * The level of an area code by its digits ('' is the whole city), or null
+ * when its length is no level's.
+ */
+export function areaLevelOf(code: string): AreaLevel | null {
+  if (code === '') return 'city';
+  const levels = Object.keys(areaCodeLength) as (keyof typeof areaCodeLength)[];
+  return levels.find((level) => areaCodeLength[level] === code.length) ?? null;
+}

@@ -19,3 +19,26 @@ describe('city time zone and working hours configuration', () => {
     );
   });
 });
+
+describe("the simulator's defaults and the hub's rate limit (issue #17)", () => {
+  it("keep a simulated device at or under the hub's default per-device rate", async () => {
+    const { createFleet } = await import('../simulators/index.js');
+    const limit = loadConfig({}).mqttRatePerS;
+    const devices = ['SL-0001', 'SL-0002'].map((id) => ({
+      id,
+      type: 'streetlight' as const,
+      gridCode: '430302001001001',
+      name: id,
+      lat: 27.83,
+      lon: 112.94,
+      secret: 'x'.repeat(24),
+      road: null,
+    }));
+    const url = 'mqtt://127.0.0.1:1';
+    // The fleet's own ceiling (its CLI's --max-device-rate default too) is the hub's default.
+    expect(() => createFleet({ url, devices, ratePerSecond: 2 * limit })).not.toThrow();
+    expect(() => createFleet({ url, devices, ratePerSecond: 2 * limit + 1 })).toThrow(
+      /over the hub's limit/,
+    );
+  });
+});

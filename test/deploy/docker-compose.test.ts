@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { configVariables, loadConfig } from '../../src/hub/config.js';
@@ -296,6 +296,23 @@ describe('docker-compose.yml, integrations (issue #14)', () => {
       source: './prometheus/prometheus.yml',
       target: '/etc/prometheus/prometheus.yml',
     });
+  });
+
+  it("gives Node-RED what the example flows read from the environment, from .env, and the examples' time zone", () => {
+    const env = environmentOf(services['node-red']!);
+    const dir = new URL('../../node-red/examples/', import.meta.url);
+    const read = new Set<string>();
+    for (const file of readdirSync(dir)) {
+      for (const m of readFileSync(new URL(file, dir), 'utf8').matchAll(/env\.get\('([A-Z_]+)'\)/g))
+        read.add(m[1]!);
+    }
+    // *_URL only points a flow at a stand-in robot (tests, a proxy).
+    const needed = [...read].filter((name) => !name.endsWith('_URL'));
+    expect(needed).toEqual(
+      expect.arrayContaining(['DINGTALK_TOKEN', 'DINGTALK_SECRET', 'WECOM_KEY', 'PUMP_STATION_ID']),
+    );
+    for (const name of needed) expect(env[name], name).toMatch(new RegExp(`^\\$\\{${name}:-`));
+    expect(env.TZ).toBe('Asia/Shanghai');
   });
 
   it('publishes the editors on the host loopback only', () => {

@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumPath, closeHubAndBrowser, startHubAndBrowser } from '../support/browser.js';
+import {
+  chromiumPath,
+  closeHubAndBrowser,
+  logIn,
+  startHubAndBrowser,
+  watchErrors,
+} from '../support/browser.js';
 import { authed, lightingAreas, login, type TestHub } from '../support/hub.js';
 import { ensureWebBuilt } from '../support/web.js';
 
@@ -38,20 +44,14 @@ describe.skipIf(!chromiumPath)('the admin pages of the web UI in Chromium', () =
       viewport: { width: 1500, height: 1000 },
     });
     const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    watchErrors(page, errors);
     const dialog = (id: string) => page.getByTestId(id);
     const nav = (section: string) => page.getByTestId(`admin-nav-${section}`).click();
 
     // An old bookmark of the classic page lands in the web UI's admin, behind its one login.
-    await page.goto(t.httpUrl + '/admin.html');
-    await page.locator('[data-testid="login"]').waitFor();
+    const password = (await readFile(t.hub.adminPasswordFile, 'utf8')).trim();
+    await logIn(page, t.httpUrl + '/admin.html', 'admin', password);
     expect(page.url()).toBe(`${t.httpUrl}/#/admin/users`);
-    await page.fill('input[name="username"]', 'admin');
-    await page.fill(
-      'input[name="password"]',
-      (await readFile(t.hub.adminPasswordFile, 'utf8')).trim(),
-    );
-    await page.click('[data-testid="login-submit"]');
     await page.locator('[data-testid="user-row"][data-username="admin"]').waitFor();
 
     // A crew, then a crew user in it; a bad form is refused in the dialog before any request.
@@ -123,7 +123,7 @@ describe.skipIf(!chromiumPath)('the admin pages of the web UI in Chromium', () =
       'device-secrets.csv',
     );
     await page.screenshot({
-      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/admin-devices-import.png`,
+      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/ui-admin-devices.png`,
       fullPage: true,
     });
     const imported = await json<{ id: string; gridCode: string }>('/api/devices/UI-SL-2');
@@ -158,7 +158,7 @@ describe.skipIf(!chromiumPath)('the admin pages of the web UI in Chromium', () =
     await dialog('override-dialog').getByTestId('dialog-submit').click();
     await override.getByText('160').waitFor();
     await page.screenshot({
-      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/admin-rule-override.png`,
+      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/ui-admin-rules.png`,
       fullPage: true,
     });
     const rule = await json<{ overrides: { scope: string; scopeId: string; settings: unknown }[] }>(
@@ -253,9 +253,10 @@ describe.skipIf(!chromiumPath)('the admin pages of the web UI in Chromium', () =
     await page.locator('[data-testid="user-row"][data-username="night1"]').waitFor();
 
     await page.screenshot({
-      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/admin-page.png`,
+      path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/ui-admin-users.png`,
       fullPage: true,
     });
     expect(errors).toEqual([]);
-  });
+    // A whole administration session in one browser: longer than the default on a busy machine.
+  }, 240_000);
 });

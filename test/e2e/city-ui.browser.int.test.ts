@@ -147,19 +147,75 @@ describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
       );
     }
     expect(await cards.first().innerText()).toContain('设施完好率');
-    // Drill down into the first district: its streets.
-    const district = expected.rows[0]!.area;
-    await page.locator(`[data-testid="kpi-card"][data-area="${district}"] button`).click();
-    await expect
-      .poll(async () => (await cards.first().getAttribute('data-area'))?.length, {
-        timeout: 15_000,
-      })
-      .toBe(9);
-    for (const area of await cards.evaluateAll((els) =>
-      els.map((e) => e.getAttribute('data-area')),
-    ))
-      expect(area!.startsWith(district)).toBe(true);
+
+    // Each rate against its target from the catalog: the line, and met / not met in words.
+    const { kpiTargets } = (await (await api(`${t.httpUrl}/api/catalog`)).json()) as {
+      kpiTargets: Record<string, { value: number; direction: 'min' | 'max' }>;
+    };
+    expect(Object.keys(kpiTargets).sort()).toEqual(
+      [
+        'closureRate',
+        'integrityRate',
+        'lightingRate',
+        'onTimeClosureRate',
+        'onlineRate',
+        'reworkRate',
+      ].sort(),
+    );
+    const verdictZh = { met: '达标', below: '未达标', none: '无数据' } as const;
+    for (const r of expected.rows) {
+      const card = page.locator(`[data-testid="kpi-card"][data-area="${r.area}"]`);
+      for (const [name, target] of Object.entries(kpiTargets)) {
+        const cell = card.locator(`[data-kpi-target="${name}"]`);
+        const shown = await card.locator(`[data-kpi="${name}"]`).innerText();
+        const rate = shown === '—' ? null : Number(shown.replace(' %', '')) / 100;
+        const want =
+          rate === null
+            ? 'none'
+            : (target.direction === 'min' ? rate >= target.value : rate <= target.value)
+              ? 'met'
+              : 'below';
+        // A rate shown with one decimal may sit on the line: judge the exact figure then.
+        if (rate !== null && Math.abs(rate - target.value) < 0.001) continue;
+        expect(await cell.getAttribute('data-met')).toBe(want);
+        const text = await cell.innerText();
+        expect(text).toContain(verdictZh[want]);
+        expect(text).toContain(
+          `${target.direction === 'min' ? '≥' : '≤'} ${(target.value * 100).toFixed(1)} %`,
+        );
+      }
+    }
+    // Integrity is a fact of every district with devices: judged, never "no data".
+    const integrity = page.locator('[data-kpi-target="integrityRate"]').first();
+    expect(['met', 'below']).toContain(await integrity.getAttribute('data-met'));
+
+    // The top problem types of the last 30 days: the lifted cover of the first test.
+    const problems = page.locator('[data-testid="kpi-problem"]');
+    await page.locator('[data-testid="kpi-problem"][data-rule-id="manhole.displaced"]').waitFor();
+    expect(await problems.first().innerText()).toContain('井盖');
     await page.screenshot({ path: `${shots}/ui-kpi.png` });
+
+    // On down: a street's communities, a community's grids; a grid has no level under it.
+    for (const length of [12, 15]) {
+      await cards.locator('[data-testid="kpi-drill"]').first().click();
+      await expect
+        .poll(async () => (await cards.first().getAttribute('data-area'))?.length, {
+          timeout: 15_000,
+        })
+        .toBe(length);
+    }
+    expect(await cards.locator('[data-testid="kpi-drill"]').count()).toBe(0);
+    const trail = page.locator('[data-testid="kpi-trail"]');
+    expect(await trail.locator('button[data-area]').count()).toBe(3);
+    // Up one level, then straight back to the city by the first crumb.
+    await page.click('[data-testid="kpi-up"]');
+    await expect.poll(async () => (await cards.first().getAttribute('data-area'))?.length).toBe(12);
+    await trail.locator('button').first().click();
+    await expect.poll(async () => (await cards.first().getAttribute('data-area'))?.length).toBe(6);
+    await page.click('[data-testid="lang-toggle"]');
+    await expect
+      .poll(() => page.locator('[data-kpi-target="integrityRate"]').first().innerText())
+      .toMatch(/Met|Not met/);
 
     await page.setViewportSize({ width: 1920, height: 1080 });
     await page.goto(t.httpUrl + '/#/wall');

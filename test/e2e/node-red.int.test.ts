@@ -589,6 +589,50 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
     expect(timeline.filter((e) => e.action === 'close')).toHaveLength(1);
   });
 
+  it('registers a case with case action once, however often the same report comes', async () => {
+    const report = {
+      source: 'other',
+      severity: 'minor',
+      title: 'reported by a vendor platform',
+      facilityType: 'streetlight',
+      gridCode: t.devices.streetlight.gridCode,
+    };
+    await deployMore([
+      {
+        id: 'report',
+        type: 'inject',
+        props: [{ p: 'payload' }],
+        payload: JSON.stringify(report),
+        payloadType: 'json',
+        wires: [['register']],
+      },
+      {
+        id: 'register',
+        type: 'hub-case-action',
+        hub: 'cfg',
+        action: 'register',
+        wires: [['toRegistered']],
+      },
+      { ...post('toRegistered', '/registered', 0, 0), z: 'tab2' },
+    ]);
+    await press('report');
+    const first = await waitFor(
+      () => collector.of<CaseDetail>('/registered')[0],
+      'the registered case',
+    );
+    await press('report');
+    const again = await waitFor(
+      () => collector.of<CaseDetail>('/registered')[1],
+      'the replayed registration',
+    );
+    expect(again.id).toBe(first.id);
+    const res = await hub(t.adminToken)(
+      `${t.httpUrl}/api/cases?q=${encodeURIComponent(report.title)}`,
+    );
+    const { cases } = (await res.json()) as { cases: CaseDetail[] };
+    expect(cases.map((c) => c.id)).toEqual([first.id]);
+  });
+
   it('resumes after the socket is cut mid-stream with no change lost and none twice', async () => {
     const register = (i: number) =>
       hub(t.adminToken)(`${t.httpUrl}/api/cases`, {
@@ -604,8 +648,18 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
         expect(r.status).toBe(201);
         return (await r.json()) as CaseDetail;
       });
+    // The alarm feed shares the socket: shelving and unshelving the open manhole alarm changes it.
+    const cover = collector
+      .of<{ id: number; deviceId: string }>('/alarm')
+      .find((a) => a.deviceId === t.devices.manhole.id)!;
+    const shelve = (i: number) =>
+      hub(t.adminToken)(
+        `${t.httpUrl}/api/alarms/${cover.id}/${i % 2 === 0 ? 'shelve' : 'unshelve'}`,
+        { method: 'POST', body: JSON.stringify(i % 2 === 0 ? { minutes: 10 } : {}) },
+      ).then((r) => expect(r.status).toBe(200));
     for (let i = 0; i < 20; i++) {
       await register(i);
+      await shelve(i);
       if (i === 6 || i === 13) proxy.cut();
     }
     const all = await hub(t.adminToken)(`${t.httpUrl}/api/cases?limit=500`);
@@ -623,9 +677,28 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
     // Every version from the first delivered on: none missing.
     const first = versions[0]!;
     expect(versions).toEqual(Array.from({ length: latest - first + 1 }, (_, i) => first + i));
+    // The same for the alarm feed, resumed by its own version (alarmsSinceVersion).
+    const { alarms } = (await (
+      await hub(t.adminToken)(`${t.httpUrl}/api/alarms?limit=500`)
+    ).json()) as { alarms: { version: number }[] };
+    const lastAlarm = Math.max(...alarms.map((a) => a.version));
+    await waitFor(
+      () =>
+        collector.of<{ version: number }>('/alarm').some((a) => a.version === lastAlarm)
+          ? true
+          : undefined,
+      'the last alarm change through the node',
+      30_000,
+    );
+    const alarmVersions = collector.of<{ version: number }>('/alarm').map((a) => a.version);
+    expect(new Set(alarmVersions).size).toBe(alarmVersions.length);
+    const firstAlarm = alarmVersions[0]!;
+    expect([...alarmVersions].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: lastAlarm - firstAlarm + 1 }, (_, i) => firstAlarm + i),
+    );
     const reconnects = collector
       .of<{ text: string; source: { id: string } }>('/status')
       .filter((s) => s.source.id === 'caseIn' && s.text.startsWith('reconnecting'));
     expect(reconnects.length).toBeGreaterThan(0);
-  });
+  }, 180_000);
 });

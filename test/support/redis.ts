@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-// ioredis comes with mqemitter-redis and aedes-persistence-redis; tests use it to clean up.
+// ioredis: the cluster emitter's client (src/broker/cluster-emitter.ts); tests use it to clean up.
 import { Redis } from 'ioredis';
 
 export const machineRedisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

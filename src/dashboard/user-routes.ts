@@ -1,46 +1,31 @@
 import type { FastifyInstance } from 'fastify';
 import {
-  deleteSession,
   deleteUserSessions,
   getCrewRecord,
   getUser,
-  insertSession,
   insertUser,
-  listAudit,
   listUsers,
   otherEnabledAdmins,
-  passwordHashOf,
   setUserEnabled,
   setUserPassword,
   updateUser,
-  userForLogin,
-  type AuditQuery,
   type Queryable,
   type UserPatch,
   type UserRecord,
 } from '../db/index.js';
-import { HubError, hashSecret, roles, secretCost, verifySecret } from '../domain/index.js';
-import {
-  hashToken,
-  newSessionToken,
-  requireRole,
-  sessionCookie,
-  sessionCookieOptions,
-} from './auth.js';
-import type { CookieSecure } from './http-config.js';
-import { createLoginGuard, defaultLoginGuard, type LoginGuardOptions } from './login-guard.js';
+import { HubError, hashSecret, roles, secretCost } from '../domain/index.js';
+import { requireRole } from './auth.js';
+import type { LoginGuard } from './login-guard.js';
 import type { SessionEnds } from './sessions.js';
 
-export interface AuthRouteDeps {
+export interface UserRouteDeps {
   readonly db: Queryable;
-  readonly sessionTtlHours: number;
-  readonly cookieSecure: CookieSecure;
   readonly sessions: SessionEnds;
-  /** Login throttling and the bounded hash queue; `defaultLoginGuard` when absent. */
-  readonly loginGuard?: Partial<LoginGuardOptions>;
+  /** The login's guard: a password reset lifts a lockout. */
+  readonly loginGuard: LoginGuard;
 }
 
-const userSchema = {
+export const userSchema = {
   type: 'object',
   properties: {
     id: { type: 'integer' },
@@ -58,115 +43,34 @@ const userSchema = {
   },
 } as const;
 
-const password = { type: 'string', minLength: 10, maxLength: 200 } as const;
+export const password = { type: 'string', minLength: 10, maxLength: 200 } as const;
 const userIdParams = {
   type: 'object',
   required: ['id'],
   properties: { id: { type: 'integer', minimum: 1 } },
 } as const;
 
-/** Foreign-key and check violations of the users table, worded for the admin. */
-function userWriteError(err: { code?: string; constraint?: string }): never {
-  if (err.code === '23503') throw new HubError('HUB_ERR_BAD_REQUEST', 'unknown crew or department');
-  if (err.code === '23514') throw new HubError('HUB_ERR_BAD_REQUEST', 'a crew user needs crewId');
-  throw err;
+/**
+ * Makes a change to a user, then ends its sessions in the database and on
+ * every live connection of this process, as one step against the sweep.
+ */
+export function changeAndEndSessions<T>(
+  deps: { readonly db: Queryable; readonly sessions: SessionEnds },
+  change: () => Promise<T>,
+  userId: number,
+  reason: 'disabled' | 'password_changed' | 'password_reset',
+  except: string | null = null,
+): Promise<T> {
+  return deps.sessions.exclusive(async () => {
+    const out = await change();
+    if (out) deps.sessions.end(await deleteUserSessions(deps.db, userId, except), reason);
+    return out;
+  });
 }
 
-/** A hash to verify against when the user does not exist, so both answers take as long. */
-let dummyHash: Promise<string> | null = null;
-
-/** Login, logout, me, users and the audit log (docs/api.md, "Auth"). */
-export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): void {
-  const { db } = deps;
-  // Password guessing, per username and per client address, counted before scrypt runs (#17).
-  const guard = createLoginGuard({ ...defaultLoginGuard, ...deps.loginGuard });
-
-  api.post<{ Body: { username: string; password: string } }>(
-    '/auth/login',
-    {
-      config: { public: true },
-      schema: {
-        tags: ['auth'],
-        body: {
-          type: 'object',
-          required: ['username', 'password'],
-          additionalProperties: false,
-          properties: {
-            username: { type: 'string', minLength: 1, maxLength: 100 },
-            password: { type: 'string', minLength: 1, maxLength: 200 },
-          },
-        },
-      },
-    },
-    async (req, reply) => {
-      req.auditUsername = req.body.username;
-      const attempt = guard.admit(req.body.username, req.ip);
-      let user;
-      try {
-        user = await userForLogin(db, req.body.username);
-        const stored = user?.passwordHash;
-        const ok = await guard.hash(async () => {
-          dummyHash ??= hashSecret('not-a-password', secretCost.password);
-          return verifySecret(req.body.password, stored ?? (await dummyHash));
-        });
-        if (!user || !ok || !user.enabled) {
-          attempt.failed();
-          throw new HubError('HUB_ERR_LOGIN_FAILED');
-        }
-        attempt.succeeded();
-      } finally {
-        // Whatever ended it without a verdict (queue full, database) gives the slot back.
-        attempt.abandoned();
-      }
-      const token = newSessionToken();
-      const expiresAt = new Date(Date.now() + deps.sessionTtlHours * 3600_000);
-      await insertSession(db, {
-        tokenHash: hashToken(token),
-        userId: user.id,
-        expiresAt: expiresAt.toISOString(),
-        ip: req.ip,
-      });
-      req.user = user;
-      void reply.setCookie(
-        sessionCookie,
-        token,
-        sessionCookieOptions(req, deps.cookieSecure, expiresAt),
-      );
-      const { passwordHash: _hash, ...safe } = user;
-      return { token, expiresAt: expiresAt.toISOString(), user: safe };
-    },
-  );
-
-  api.post('/auth/logout', { schema: { tags: ['auth'] } }, async (req, reply) => {
-    const hash = req.sessionTokenHash;
-    if (hash) {
-      await deps.sessions.exclusive(async () => {
-        await deleteSession(db, hash);
-        deps.sessions.end([hash], 'logout');
-      });
-    }
-    void reply.clearCookie(sessionCookie, sessionCookieOptions(req, deps.cookieSecure));
-    return { ok: true };
-  });
-
-  api.get('/auth/me', { schema: { tags: ['auth'] } }, async (req) => ({ user: req.user }));
-
-  /**
-   * Makes a change to a user, then ends its sessions in the database and on
-   * every live connection of this process, as one step against the sweep.
-   */
-  function changeAndEndSessions<T>(
-    change: () => Promise<T>,
-    userId: number,
-    reason: 'disabled' | 'password_changed' | 'password_reset',
-    except: string | null = null,
-  ): Promise<T> {
-    return deps.sessions.exclusive(async () => {
-      const out = await change();
-      if (out) deps.sessions.end(await deleteUserSessions(db, userId, except), reason);
-      return out;
-    });
-  }
+/** The city's users, kept by its admins (docs/api.md, "Auth"; docs/cases.md, "Users and roles"). */
+export function registerUserRoutes(api: FastifyInstance, deps: UserRouteDeps): void {
+  const { db, loginGuard: guard } = deps;
 
   async function existingUser(id: number): Promise<UserRecord> {
     const user = await getUser(db, id);
@@ -180,53 +84,6 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
       throw new HubError('HUB_ERR_LAST_ADMIN', `${user.username} is the only enabled admin`);
     }
   }
-
-  api.post<{ Body: { currentPassword: string; newPassword: string } }>(
-    '/auth/password',
-    {
-      schema: {
-        tags: ['auth'],
-        summary: 'Change your own password; your other sessions end',
-        body: {
-          type: 'object',
-          required: ['currentPassword', 'newPassword'],
-          additionalProperties: false,
-          properties: {
-            currentPassword: { type: 'string', minLength: 1, maxLength: 200 },
-            newPassword: password,
-          },
-        },
-        response: { 200: { type: 'object', properties: { user: userSchema } } },
-      },
-    },
-    async (req) => {
-      const me = req.user!;
-      // Guesses here count against the same limits as failed logins.
-      const attempt = guard.admit(me.username, req.ip);
-      try {
-        const stored = await passwordHashOf(db, me.id);
-        const current = req.body.currentPassword;
-        if (!stored || !(await guard.hash(() => verifySecret(current, stored)))) {
-          attempt.failed();
-          throw new HubError('HUB_ERR_WRONG_PASSWORD');
-        }
-        attempt.succeeded();
-      } finally {
-        attempt.abandoned();
-      }
-      if (req.body.newPassword === req.body.currentPassword) {
-        throw new HubError('HUB_ERR_BAD_REQUEST', 'the new password must differ from the current');
-      }
-      const hash = await guard.hash(() => hashSecret(req.body.newPassword, secretCost.password));
-      const user = await changeAndEndSessions(
-        () => setUserPassword(db, me.id, hash),
-        me.id,
-        'password_changed',
-        req.sessionTokenHash,
-      );
-      return { user };
-    },
-  );
 
   api.get<{ Querystring: { role?: string; enabled?: boolean; crewId?: string } }>(
     '/users',
@@ -319,7 +176,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
         crewId: b.crewId ?? null,
         departmentId: b.departmentId ?? null,
         areaCode: b.areaCode ?? null,
-      }).catch(userWriteError);
+      });
       if (!user) throw new HubError('HUB_ERR_USER_EXISTS', b.username);
       return reply.status(201).send(user);
     },
@@ -374,7 +231,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
         }
         patch.departmentId = crew.departmentId;
       }
-      const user = await updateUser(db, before.id, patch).catch(userWriteError);
+      const user = await updateUser(db, before.id, patch);
       // Another admin was disabled or demoted meanwhile.
       if (!user)
         throw new HubError('HUB_ERR_LAST_ADMIN', `${before.username} is the only enabled admin`);
@@ -405,6 +262,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
       const before = await existingUser(req.params.id);
       await keepOneAdmin(before);
       const user = await changeAndEndSessions(
+        deps,
         () => setUserEnabled(db, before.id, false),
         before.id,
         'disabled',
@@ -445,6 +303,7 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
       const before = await existingUser(req.params.id);
       const hash = await hashSecret(req.body.password, secretCost.password);
       const user = await changeAndEndSessions(
+        deps,
         () => setUserPassword(db, before.id, hash),
         before.id,
         'password_reset',
@@ -453,30 +312,5 @@ export function registerAuthRoutes(api: FastifyInstance, deps: AuthRouteDeps): v
       guard.forget(before.username);
       return user;
     },
-  );
-
-  api.get<{ Querystring: AuditQuery }>(
-    '/audit',
-    {
-      ...requireRole('supervisor'),
-      schema: {
-        tags: ['auth'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            username: { type: 'string' },
-            action: { type: 'string', maxLength: 200 },
-            target: { type: 'string', maxLength: 200 },
-            outcome: { enum: ['ok', 'refused', 'failed'] },
-            from: { type: 'string', format: 'date-time' },
-            to: { type: 'string', format: 'date-time' },
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-            offset: { type: 'integer', minimum: 0, default: 0 },
-          },
-        },
-      },
-    },
-    async (req) => ({ entries: await listAudit(db, req.query) }),
   );
 }
