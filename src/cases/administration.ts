@@ -29,6 +29,7 @@ export async function checkedRoute(
     areaPrefix: string;
     departmentId?: string | undefined;
     crewId?: string | null;
+    categoryCode?: string | null;
   },
 ): Promise<Omit<DispatchRoute, 'id'>> {
   if (r.areaPrefix !== '' && !(await getArea(db, r.areaPrefix))) {
@@ -52,6 +53,7 @@ export async function checkedRoute(
     areaPrefix: r.areaPrefix,
     departmentId,
     crewId: r.crewId ?? null,
+    categoryCode: r.categoryCode ?? null,
   };
 }
 

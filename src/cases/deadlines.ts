@@ -81,10 +81,11 @@ export function createDeadlineClock(
     severity: string;
     facilityType: string | null;
     gridCode: string | null;
+    categoryCode: string;
   }): Promise<Registration> =>
     Promise.all([
       findDeadline(pool, c.severity, c.facilityType),
-      findRoute(pool, c.facilityType, c.gridCode),
+      findRoute(pool, c.facilityType, c.gridCode, c.categoryCode),
     ]).then(([deadline, route]) => ({ deadline, route }));
 
   return {

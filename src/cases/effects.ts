@@ -58,7 +58,9 @@ async function toCrew({ db, current, body, at, known }: EffectContext): Promise<
     if (!crew) throw new HubError('HUB_ERR_BAD_REQUEST', `no crew ${body.crewId}`);
     route = { departmentId: crew.departmentId, crewId: crew.id };
   } else {
-    route = known?.route ?? (await findRoute(db, current.facilityType, current.gridCode));
+    route =
+      known?.route ??
+      (await findRoute(db, current.facilityType, current.gridCode, current.categoryCode));
   }
   if (!route) {
     throw new HubError(

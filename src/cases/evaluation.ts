@@ -1,6 +1,8 @@
 import {
+  casesByCategory,
   caseKpis,
   facilityKpis,
+  fieldIndicatorRows,
   getScoreWeights,
   handlingSpans,
   hotspotGrids,
@@ -10,8 +12,11 @@ import {
   type Queryable,
 } from '../db/index.js';
 import {
+  areaCodeLength,
   change,
   defaultScoreWeights,
+  fieldReportIndicators,
+  satisfiedRatings,
   previousPeriod,
   rankByScore,
   samePeriodLastYear,
@@ -71,6 +76,8 @@ export interface Evaluation {
     cases: number;
   }[];
   readonly hotspots: readonly { gridCode: string; name: string | null; cases: number }[];
+  /** Cases registered in the period by 部件/事件 category (issue #16), most first. */
+  readonly categories: readonly { categoryCode: string | null; cases: number }[];
 }
 
 export interface EvaluationDeps {
@@ -213,6 +220,24 @@ export function createEvaluationService(deps: EvaluationDeps) {
     return out;
   }
 
+  /** Report, verification and satisfaction indicators per area (issue #16); none per department or crew. */
+  async function reportIndicators(
+    level: EvaluationLevel,
+    period: EvaluationPeriod,
+    area: string | null,
+  ): Promise<Map<string | null, IndicatorValues>> {
+    if (!areaLevels.has(level)) return new Map();
+    const rows = await fieldIndicatorRows(db, {
+      from: period.from,
+      to: period.to,
+      area,
+      areaLength: level === 'city' ? null : areaCodeLength[level as keyof typeof areaCodeLength],
+      byInspector: false,
+      satisfied: satisfiedRatings,
+    });
+    return new Map(rows.map((r) => [r.key, fieldReportIndicators(r)]));
+  }
+
   async function evaluate(q: {
     period: EvaluationPeriod;
     level: EvaluationLevel;
@@ -225,14 +250,21 @@ export function createEvaluationService(deps: EvaluationDeps) {
       scored(q.level, previousPeriod(q.period, timeZone), area, w),
       scored(q.level, samePeriodLastYear(q.period, timeZone), area, w),
     ]);
-    const [working, facilities, names, problems, hotspots] = await Promise.all([
-      workingHandleHours(q.level, q.period, area, current.asOf),
-      facilityIndicators(q.level, q.period, area, current.asOf),
-      unitNames(db, q.level === 'department' || q.level === 'crew' ? q.level : 'area'),
-      topProblems(db, { from: q.period.from, to: q.period.to, area, limit: 10 }),
-      hotspotGrids(db, { from: q.period.from, to: q.period.to, area, limit: 10 }),
+    const [working, facilities, names, problems, hotspots, reported, categories] =
+      await Promise.all([
+        workingHandleHours(q.level, q.period, area, current.asOf),
+        facilityIndicators(q.level, q.period, area, current.asOf),
+        unitNames(db, q.level === 'department' || q.level === 'crew' ? q.level : 'area'),
+        topProblems(db, { from: q.period.from, to: q.period.to, area, limit: 10 }),
+        hotspotGrids(db, { from: q.period.from, to: q.period.to, area, limit: 10 }),
+        reportIndicators(q.level, q.period, area),
+        casesByCategory(db, { from: q.period.from, to: q.period.to, area }),
+      ]);
+    const keys = new Set<string | null>([
+      ...current.rows.keys(),
+      ...facilities.keys(),
+      ...reported.keys(),
     ]);
-    const keys = new Set<string | null>([...current.rows.keys(), ...facilities.keys()]);
     const unranked: Omit<EvaluationRow, 'rank'>[] = [...keys].map((key) => {
       const c = current.rows.get(key);
       const indicators: IndicatorValues = {
@@ -240,6 +272,7 @@ export function createEvaluationService(deps: EvaluationDeps) {
         meanHandleHours: c ? hours(c.kpi.meanHandledAfterS) : null,
         meanHandleWorkingHours: working.get(key) ?? null,
         ...facilities.get(key),
+        ...reported.get(key),
       };
       const s = c ? scoreOf(c.kpi, w) : { score: null, parts: scoreOf(nothingDue, w).parts };
       const prev = previous.rows.get(key)?.score ?? null;
@@ -270,6 +303,7 @@ export function createEvaluationService(deps: EvaluationDeps) {
       rows,
       topProblems: problems,
       hotspots,
+      categories,
     };
   }
 

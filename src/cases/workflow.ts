@@ -1,4 +1,4 @@
-import { caseActions, openCaseStates, roles } from '../domain/index.js';
+import { caseActions, openCaseStates } from '../domain/index.js';
 import type { CaseAction, CaseState, Role } from '../domain/index.js';
 
 /**
@@ -8,7 +8,7 @@ import type { CaseAction, CaseState, Role } from '../domain/index.js';
  * `to: null` keeps the state (extension, comment). Admin may do every action.
  */
 // The lists live in domain/catalog.ts (issue #12); re-exported for the room's callers.
-export { caseActions, roles, type CaseAction, type Role };
+export { caseActions, type CaseAction, type Role };
 
 export interface Transition {
   readonly from: readonly CaseState[];
@@ -38,16 +38,19 @@ export const transitions: Readonly<Record<CaseAction, Transition>> = {
   },
   // 反馈: the crew reports the fix with a note and optional photos.
   handle: { from: ['in_handling'], to: 'handled', roles: ['crew'], requires: 'note' },
-  // 核查: a supervisor (or the telemetry itself, see auto-verify) confirms the fix.
-  verify: { from: ['handled'], to: 'verified', roles: ['supervisor'] },
+  // 核查: the grid's inspector on site (issue #16; CASE_VERIFY_BY), a supervisor in the
+  // control room, or the telemetry itself (auto-verify) confirms the fix. An inspector
+  // acts only on cases of its own area (its scope), like any area-scoped user.
+  verify: { from: ['handled'], to: 'verified', roles: ['supervisor', 'inspector'] },
   // 返工: verification failed, back to the crew.
   rework: {
     from: ['handled', 'verified'],
     to: 'in_handling',
-    roles: ['supervisor'],
+    roles: ['supervisor', 'inspector'],
     requires: 'reason',
   },
-  close: { from: ['verified'], to: 'closed', roles: ['supervisor', 'operator'] },
+  // An inspector's passed verification closes the case at once (核查通过即结案).
+  close: { from: ['verified'], to: 'closed', roles: ['supervisor', 'operator', 'inspector'] },
   // 作废: false alarm, with a reason.
   cancel: {
     from: ['registered', 'dispatched', 'returned', 'deferred'],

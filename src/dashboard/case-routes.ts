@@ -22,6 +22,8 @@ import {
   HubError,
   caseScopeOf,
   caseStates,
+  categoryCodePattern,
+  categoryFilterPattern,
   facilityTypes,
   gridCodePattern,
   severities,
@@ -74,6 +76,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
       overdue?: boolean;
       dispatchOverdue?: boolean;
       q?: string;
+      categoryCode?: string;
       limit: number;
       offset: number;
     };
@@ -96,6 +99,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
             overdue: { type: 'boolean' },
             dispatchOverdue: { type: 'boolean' },
             q: { type: 'string', maxLength: 100 },
+            categoryCode: { type: 'string', pattern: categoryFilterPattern },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
             offset: { type: 'integer', minimum: 0, default: 0 },
           },
@@ -121,6 +125,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
       location?: string;
       lat?: number;
       lon?: number;
+      categoryCode?: string;
     };
   }>(
     '/cases',
@@ -146,6 +151,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
             location: { type: 'string', maxLength: 200 },
             lat: { type: 'number', minimum: -90, maximum: 90 },
             lon: { type: 'number', minimum: -180, maximum: 180 },
+            categoryCode: { type: 'string', pattern: categoryCodePattern },
           },
         },
       },
@@ -164,6 +170,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
         location: b.location ?? null,
         lat: b.lat ?? null,
         lon: b.lon ?? null,
+        categoryCode: b.categoryCode ?? null,
       });
       return reply.status(201).send(created);
     },

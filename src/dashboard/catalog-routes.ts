@@ -1,9 +1,15 @@
 import fastifyEtag from '@fastify/etag';
 import type { FastifyInstance } from 'fastify';
 import { transitions } from '../cases/index.js';
-import { listAreas, listRules, type Queryable } from '../db/index.js';
+import { listAreas, listCategoryOverrides, listRules, type Queryable } from '../db/index.js';
 import { anyUser } from './auth.js';
 import {
+  caseKinds,
+  caseKindLabels,
+  categoryMajors,
+  facilityCategories,
+  facilityEventCategories,
+  mergeCategories,
   alarmChangeKinds,
   areaLevelLabels,
   areaLevels,
@@ -155,19 +161,32 @@ export async function registerCatalogRoutes(
                 },
               },
               alarmChanges: { type: 'array', items: { type: 'string' } },
+              // 部件/事件 classification (issue #16; docs/api.md "Reports (上报) …").
+              classification: { type: 'object', additionalProperties: true },
             },
           },
         },
       },
     },
     async (_req, reply) => {
-      const [rules, areas] = await Promise.all([listRules(deps.db), listAreas(deps.db)]);
+      const [rules, areas, overrides] = await Promise.all([
+        listRules(deps.db),
+        listAreas(deps.db),
+        listCategoryOverrides(deps.db),
+      ]);
       // Revalidated on every use: an admin's edit of a rule or an area shows at once.
       void reply.header('cache-control', 'private, no-cache');
       return {
         ...staticCatalog,
         thresholds: rules.filter((r) => r.enabled).flatMap(ruleThresholds),
         areas,
+        classification: {
+          kinds: caseKinds.map((id) => ({ id, label: caseKindLabels[id] })),
+          majors: categoryMajors,
+          categories: mergeCategories(overrides),
+          facilityCategories,
+          facilityEventCategories,
+        },
       };
     },
   );

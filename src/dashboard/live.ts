@@ -28,13 +28,13 @@ import type { SessionEnds } from './sessions.js';
 type Io = SocketServer<ClientToServerEvents, ServerToClientEvents>;
 
 /** Everyone without a crew or area scope: admins, operators, supervisors, viewers. */
-const cityRoom = 'city';
+export const cityRoom = 'city';
 const crewRoom = (crewId: string) => `crew:${crewId}`;
-const areaRoom = (district: string) => `area:${district}`;
+export const areaRoom = (district: string) => `area:${district}`;
 const roleRoom = (role: string) => `role:${role}`;
 /** Every connection of one session, and of one user: to end them or re-scope them at once. */
 const sessionRoom = (tokenHash: string) => `session:${tokenHash}`;
-const userRoom = (userId: number) => `user:${userId}`;
+export const userRoom = (userId: number) => `user:${userId}`;
 /** Alarms: everyone in the control room without an area, and each area code at every level. */
 const alarmCityRoom = 'alarms:city';
 const alarmAreaRoom = (code: string) => `alarms:area:${code}`;

@@ -8,7 +8,12 @@ import {
   updateDispatchRoute,
   type Queryable,
 } from '../db/index.js';
-import { HubError, areaCodePattern, facilityTypes } from '../domain/index.js';
+import {
+  HubError,
+  areaCodePattern,
+  categoryFilterPattern,
+  facilityTypes,
+} from '../domain/index.js';
 import { anyUser } from './auth.js';
 import { admin, idParams, key, listOf, nullableType } from './admin-schemas.js';
 
@@ -23,6 +28,7 @@ const routeSchema = {
     areaPrefix: { type: 'string' },
     departmentId: { type: 'string' },
     crewId: { type: ['string', 'null'] },
+    categoryCode: { type: ['string', 'null'] },
   },
 } as const;
 
@@ -34,6 +40,8 @@ const routeBody = {
     areaPrefix,
     departmentId: key,
     crewId: { anyOf: [key, { type: 'null' }] },
+    // A 部件/事件 class or major class (issue #16): the route is for those cases only.
+    categoryCode: { anyOf: [{ type: 'string', pattern: categoryFilterPattern }, { type: 'null' }] },
   },
 } as const;
 
@@ -93,6 +101,7 @@ export function registerRoutingRoutes(api: FastifyInstance, deps: { db: Queryabl
       areaPrefix: string;
       departmentId?: string;
       crewId?: string | null;
+      categoryCode?: string | null;
     };
   }>(
     '/dispatch-routes',
@@ -117,6 +126,7 @@ export function registerRoutingRoutes(api: FastifyInstance, deps: { db: Queryabl
       areaPrefix?: string;
       departmentId?: string;
       crewId?: string | null;
+      categoryCode?: string | null;
     };
   }>(
     '/dispatch-routes/:id',
@@ -139,6 +149,7 @@ export function registerRoutingRoutes(api: FastifyInstance, deps: { db: Queryabl
         areaPrefix: b.areaPrefix ?? before.areaPrefix,
         departmentId: b.departmentId ?? (b.crewId ? undefined : before.departmentId),
         crewId: 'crewId' in b ? b.crewId : before.crewId,
+        categoryCode: 'categoryCode' in b ? b.categoryCode : (before.categoryCode ?? null),
       });
       const updated = await updateDispatchRoute(db, before.id, r);
       // Deleted by someone else between the read and the write.

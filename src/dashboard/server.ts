@@ -52,6 +52,13 @@ import { registerServiceRoutes, type ServiceRouteDeps } from './service-routes.j
 import { registerSessionRoutes } from './session-routes.js';
 import { createSessionEnds, type SessionEnds } from './sessions.js';
 import { registerStorageRoutes, type StorageApiDeps } from './storage-routes.js';
+import {
+  attachGridLive,
+  createGridParts,
+  registerGridRoutes,
+  type GridParts,
+  type GridSettings,
+} from './grid-routes.js';
 import { registerTelemetryRoutes } from './telemetry-routes.js';
 import { registerTokenRoutes } from './token-routes.js';
 import { registerUserRoutes } from './user-routes.js';
@@ -98,7 +105,20 @@ export interface DashboardDeps
   readonly sessions?: SessionEnds;
   /** Shared Prometheus registry served at GET /metrics (#6). */
   readonly metricsRegistry?: Registry;
+  /** Grid officers and citizens (issue #16): settings, or the parts createDashboard made. */
+  readonly gridSettings?: GridSettings;
+  readonly grid?: GridParts;
 }
+
+const gridPartsOf = (deps: DashboardDeps, logger: Logger): GridParts =>
+  deps.grid ??
+  createGridParts({
+    db: deps.db,
+    cases: deps.cases,
+    logger,
+    dataDir: deps.dataDir ?? os.tmpdir(),
+    ...(deps.gridSettings ? { settings: deps.gridSettings } : {}),
+  });
 
 const publicDir = fileURLToPath(new URL('./public', import.meta.url));
 /**
@@ -197,6 +217,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
   const db = deps.db;
   // Shared: a password reset by an admin lifts the login lockout of that user.
   const loginGuard = createLoginGuard({ ...defaultLoginGuard, ...deps.loginGuard });
+  const grid = gridPartsOf(deps, logger);
   const resources: ((api: FastifyInstance) => void)[] = [
     (api) => registerServiceRoutes(api, deps),
     (api) => registerDeviceRoutes(api, deps),
@@ -235,6 +256,7 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
       }),
     (api) => registerCalendarRoutes(api, { db, cases: deps.cases }),
     (api) => registerCatalogRoutes(api, deps),
+    (api) => registerGridRoutes(api, grid, deps.metricsRegistry),
   ];
   for (const register of resources) {
     await app.register(async (api) => register(api), { prefix: '/api' });
@@ -255,7 +277,8 @@ export async function createDashboard(
   logger: Logger,
 ) {
   const sessions = deps.sessions ?? createSessionEnds();
-  const app = await buildApp({ ...deps, sessions }, logger);
+  const grid = gridPartsOf(deps, logger);
+  const app = await buildApp({ ...deps, sessions, grid }, logger);
   // Once closing, no new handshake: the pages reconnect at once after a server
   // disconnect, and a connection opened then would hold app.close() open.
   let closing = false;
@@ -273,6 +296,7 @@ export async function createDashboard(
   });
 
   attachLive(io, deps.db, deps.caseFeed, deps.alarmFeed, sessions, logger);
+  attachGridLive(io, grid);
   const deviceLive = attachDeviceLive(
     io,
     deps.db,

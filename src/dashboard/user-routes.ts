@@ -13,7 +13,14 @@ import {
   type UserPatch,
   type UserRecord,
 } from '../db/index.js';
-import { HubError, hashSecret, roles, secretCost } from '../domain/index.js';
+import {
+  HubError,
+  areaCodePattern,
+  hashSecret,
+  roles,
+  secretCost,
+  userAreaProblem,
+} from '../domain/index.js';
 import { requireRole } from './auth.js';
 import type { LoginGuard } from './login-guard.js';
 import type { SessionEnds } from './sessions.js';
@@ -154,7 +161,7 @@ export function registerUserRoutes(api: FastifyInstance, deps: UserRouteDeps): v
             role: { enum: [...roles] },
             crewId: { type: 'string' },
             departmentId: { type: 'string' },
-            areaCode: { type: 'string', pattern: '^\\d{6}$' },
+            areaCode: { type: 'string', pattern: areaCodePattern },
           },
         },
         response: { 201: userSchema },
@@ -168,6 +175,8 @@ export function registerUserRoutes(api: FastifyInstance, deps: UserRouteDeps): v
       if (b.role !== 'crew' && b.crewId) {
         throw new HubError('HUB_ERR_BAD_REQUEST', 'only crew users belong to a crew');
       }
+      const areaProblem = userAreaProblem(b.role, b.areaCode);
+      if (areaProblem) throw new HubError('HUB_ERR_BAD_REQUEST', areaProblem);
       const user = await insertUser(db, {
         username: b.username,
         displayName: b.displayName ?? b.username,
@@ -199,7 +208,7 @@ export function registerUserRoutes(api: FastifyInstance, deps: UserRouteDeps): v
             role: { enum: [...roles] },
             departmentId: { type: ['string', 'null'] },
             crewId: { type: ['string', 'null'] },
-            areaCode: { type: ['string', 'null'], pattern: '^\\d{6}$' },
+            areaCode: { type: ['string', 'null'], pattern: areaCodePattern },
           },
         },
         response: { 200: userSchema },
@@ -210,6 +219,11 @@ export function registerUserRoutes(api: FastifyInstance, deps: UserRouteDeps): v
       const patch: { -readonly [K in keyof UserPatch]: UserPatch[K] } = { ...req.body };
       const role = patch.role ?? before.role;
       if (role !== 'admin') await keepOneAdmin(before);
+      const areaProblem = userAreaProblem(
+        role,
+        'areaCode' in patch ? patch.areaCode : before.areaCode,
+      );
+      if (areaProblem) throw new HubError('HUB_ERR_BAD_REQUEST', areaProblem);
       // A user leaving the crew role leaves its crew; a crew's department follows the crew.
       if (role !== 'crew' && patch.crewId) {
         throw new HubError('HUB_ERR_BAD_REQUEST', 'only crew users belong to a crew');

@@ -30,6 +30,8 @@ export interface DispatchRoute {
   readonly areaPrefix: string;
   readonly departmentId: string;
   readonly crewId: string | null;
+  /** A 部件/事件 class or major class the route is for (issue #16); null or absent: any. */
+  readonly categoryCode?: string | null;
 }
 
 export interface CaseDeadline {
@@ -213,14 +215,15 @@ export async function deleteCrew(db: Queryable, id: string): Promise<void> {
 // ---- dispatch routes
 
 const routeColumns = `r.id, r.facility_type AS "facilityType", r.area_prefix AS "areaPrefix",
-  r.department_id AS "departmentId", r.crew_id AS "crewId"`;
+  r.department_id AS "departmentId", r.crew_id AS "crewId", r.category_code AS "categoryCode"`;
 
 /**
  * How the routing table ranks the routes that match a case: the longest area
  * prefix first, then the exact facility type over "any". The dispatcher takes
  * the first; `resolve` shows them all.
  */
-const routeOrder = `ORDER BY length(r.area_prefix) DESC, (r.facility_type IS NULL) ASC, r.id`;
+const routeOrder = `ORDER BY length(r.area_prefix) DESC, (r.facility_type IS NULL) ASC,
+  length(coalesce(r.category_code, '')) DESC, r.id`;
 
 export async function listDispatchRoutes(
   db: Queryable,
@@ -252,13 +255,15 @@ export async function matchingRoutes(
   facilityType: string | null,
   gridCode: string | null,
   limit = 100,
+  categoryCode: string | null = null,
 ): Promise<DispatchRoute[]> {
   const { rows } = await db.query<DispatchRoute>(
     `SELECT ${routeColumns} FROM dispatch_routes r
      WHERE (r.facility_type IS NULL OR r.facility_type = $1)
        AND coalesce($2, '') LIKE r.area_prefix || '%'
+       AND (r.category_code IS NULL OR coalesce($4, '') LIKE r.category_code || '%')
      ${routeOrder} LIMIT $3`,
-    [facilityType, gridCode, limit],
+    [facilityType, gridCode, limit, categoryCode],
   );
   return rows;
 }
@@ -273,9 +278,9 @@ export async function insertDispatchRoute(
 ): Promise<DispatchRoute> {
   const { rows } = await db
     .query<{ id: number }>(
-      `INSERT INTO dispatch_routes (facility_type, area_prefix, department_id, crew_id)
-       VALUES ($1, $2, $3, $4) RETURNING id`,
-      [r.facilityType, r.areaPrefix, r.departmentId, r.crewId],
+      `INSERT INTO dispatch_routes (facility_type, area_prefix, department_id, crew_id, category_code)
+       VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+      [r.facilityType, r.areaPrefix, r.departmentId, r.crewId, r.categoryCode ?? null],
     )
     .catch(adminWriteError(routeWhat(r)));
   return (await getDispatchRoute(db, rows[0]!.id))!;
@@ -289,9 +294,10 @@ export async function updateDispatchRoute(
 ): Promise<DispatchRoute | null> {
   await db
     .query(
-      `UPDATE dispatch_routes SET facility_type = $2, area_prefix = $3, department_id = $4, crew_id = $5
+      `UPDATE dispatch_routes SET facility_type = $2, area_prefix = $3, department_id = $4, crew_id = $5,
+         category_code = $6
        WHERE id = $1`,
-      [id, r.facilityType, r.areaPrefix, r.departmentId, r.crewId],
+      [id, r.facilityType, r.areaPrefix, r.departmentId, r.crewId, r.categoryCode ?? null],
     )
     .catch(adminWriteError(routeWhat(r)));
   return getDispatchRoute(db, id);

@@ -1,6 +1,8 @@
 import {
   HubError,
   caseCodeIdWidth,
+  manualCategoryOf,
+  type FacilityType,
   type CaseCounter,
   type CaseDetail,
   type CaseEffect,
@@ -26,7 +28,7 @@ export const caseDetailColumns = `c.id, c.code, c.version, c.state, c.kind, c.se
   c.escalation_area AS "escalationArea",
   c.escalated_at AS "escalatedAt", c.dispatch_due_at AS "dispatchDueAt",
   c.dispatch_overdue AS "dispatchOverdue", c.deadline_unit AS "deadlineUnit",
-  c.handle_minutes AS "handleMinutes"`;
+  c.handle_minutes AS "handleMinutes", c.category_code AS "categoryCode"`;
 
 /**
  * Whether case `c` lies in the scope given as parameters `$crew` and `$area`
@@ -77,6 +79,8 @@ export interface CaseFilter {
   readonly overdue?: boolean;
   readonly dispatchOverdue?: boolean;
   readonly q?: string;
+  /** A 部件/事件 class (`B0125`) or major class (`B01`): the codes starting with it. */
+  readonly categoryCode?: string;
   readonly limit: number;
   readonly offset: number;
 }
@@ -95,7 +99,8 @@ export async function listCaseDetails(
     AND ($7::boolean IS NULL OR c.overdue = $7)
     AND ($8::text IS NULL OR c.title ILIKE '%' || $8 || '%' OR c.code = $8)
     AND ($9::boolean IS NULL OR c.dispatch_overdue = $9)
-    AND ${scopeCondition(10, 11)}`;
+    AND ${scopeCondition(10, 11)}
+    AND ($12::text IS NULL OR c.category_code LIKE $12 || '%')`;
   const params = [
     f.state ?? null,
     f.severity ?? null,
@@ -108,11 +113,12 @@ export async function listCaseDetails(
     f.dispatchOverdue ?? null,
     scope.crewId,
     scope.area,
+    f.categoryCode ?? null,
   ];
   const [total, page] = await Promise.all([
     db.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases c WHERE ${where}`, params),
     db.query<CaseDetail>(
-      `SELECT ${caseDetailColumns} FROM cases c WHERE ${where} ORDER BY c.id DESC LIMIT $12 OFFSET $13`,
+      `SELECT ${caseDetailColumns} FROM cases c WHERE ${where} ORDER BY c.id DESC LIMIT $13 OFFSET $14`,
       [...params, f.limit, f.offset],
     ),
   ]);
@@ -197,7 +203,7 @@ export async function updateCaseRow(
 }
 
 export interface ManualCaseInput {
-  readonly source: 'hotline' | 'inspection' | 'other';
+  readonly source: 'hotline' | 'inspection' | 'other' | 'citizen';
   readonly kind: 'component' | 'event';
   readonly severity: string;
   readonly title: string;
@@ -208,6 +214,8 @@ export interface ManualCaseInput {
   readonly location: string | null;
   readonly lat: number | null;
   readonly lon: number | null;
+  /** GB/T 30428.2 class; default: the facility type's (domain manualCategoryOf). */
+  readonly categoryCode?: string | null;
 }
 
 /** The deadline parameters of a registration insert: due, unit, minutes, dispatch due. */
@@ -236,12 +244,12 @@ export async function insertManualCase(
      INSERT INTO cases AS c (id, code, state, kind, severity, title, facility_type, device_id,
                              grid_code, source, description, location, lat, lon, created_at,
                              updated_at, due_at, next_escalation_at, deadline_unit, handle_minutes,
-                             dispatch_due_at)
+                             dispatch_due_at, category_code)
      SELECT next.id,
             $13::text || lpad(next.id::text, ${caseCodeIdWidth}, '0'),
             'registered', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12,
             $16::timestamptz, $16::timestamptz, coalesce($17::text, 'calendar'), $18::int,
-            $19::timestamptz
+            $19::timestamptz, $20
      FROM (SELECT $6::text AS grid_code, NULL::text AS crew_id) c, next
      WHERE ${scopeCondition(14, 15)}
        AND ($15::text IS NULL OR $5::text IS NULL OR EXISTS (
@@ -264,6 +272,7 @@ export async function insertManualCase(
         scope.crewId,
         scope.area,
         ...deadlineParams(deadlines),
+        manualCategoryOf(c.categoryCode, (c.facilityType as FacilityType | null) ?? null, c.kind),
       ],
     )
     .catch(
@@ -282,8 +291,9 @@ export async function findRoute(
   db: Queryable,
   facilityType: string | null,
   gridCode: string | null,
+  categoryCode: string | null = null,
 ): Promise<Route | null> {
-  const [best] = await matchingRoutes(db, facilityType, gridCode, 1);
+  const [best] = await matchingRoutes(db, facilityType, gridCode, 1, categoryCode);
   return best ? { departmentId: best.departmentId, crewId: best.crewId } : null;
 }
 

@@ -1,4 +1,5 @@
 import {
+  alarmCategoryOf,
   caseCodeIdWidth,
   caseKindOf,
   type AlarmRecord,
@@ -29,12 +30,12 @@ export async function registerCaseForAlarm(
     `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
      INSERT INTO cases AS c (id, code, state, kind, severity, title, facility_type, device_id,
                              grid_code, alarm_id, due_at, next_escalation_at, deadline_unit,
-                             handle_minutes, dispatch_due_at)
+                             handle_minutes, dispatch_due_at, category_code)
      SELECT next.id,
             $8::text || lpad(next.id::text, ${caseCodeIdWidth}, '0'),
             'registered', $1, $2, $3, $4, $5, $6, $7,
             $9::timestamptz, $9::timestamptz, coalesce($10::text, 'calendar'), $11::int,
-            $12::timestamptz
+            $12::timestamptz, $13
      FROM next
      ON CONFLICT (alarm_id) DO NOTHING
      RETURNING ${caseDetailColumns}`,
@@ -48,6 +49,7 @@ export async function registerCaseForAlarm(
       alarm.id,
       codePrefix,
       ...deadlineParams(deadlines),
+      alarmCategoryOf(alarm.facilityType, caseKindOf(alarm.facilityType)),
     ],
   );
   return rows[0] ?? null;
@@ -83,35 +85,4 @@ export async function setCaseSeverityFromAlarm(
   if (!rows[0]) return null;
   const { previous, ...updated } = rows[0];
   return { case: updated, previous };
-}
-
-export async function listCases(
-  db: Queryable,
-  q: { state?: string; limit: number; offset: number },
-): Promise<{ total: number; cases: CaseRecord[] }> {
-  const [total, page] = await Promise.all([
-    db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM cases WHERE ($1::text IS NULL OR state = $1)`,
-      [q.state ?? null],
-    ),
-    db.query<CaseRecord>(
-      `SELECT ${columns} FROM cases WHERE ($1::text IS NULL OR state = $1)
-       ORDER BY id DESC LIMIT $2 OFFSET $3`,
-      [q.state ?? null, q.limit, q.offset],
-    ),
-  ]);
-  return { total: total.rows[0]!.n, cases: page.rows };
-}
-
-/** Open cases and the version they are current to, for a connecting operator. */
-export async function openCasesSnapshot(
-  db: Queryable,
-): Promise<{ version: number; cases: CaseRecord[] }> {
-  const [open, version] = await Promise.all([
-    db.query<CaseRecord>(
-      `SELECT ${columns} FROM cases WHERE state NOT IN ('closed', 'cancelled') ORDER BY id DESC LIMIT 500`,
-    ),
-    db.query<{ v: number }>(`SELECT coalesce(max(version), 0)::bigint AS v FROM cases`),
-  ]);
-  return { version: version.rows[0]!.v, cases: open.rows };
 }

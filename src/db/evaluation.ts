@@ -117,12 +117,13 @@ export async function putScoreWeights(
 /** Names of the units an evaluation ranks: areas by code, departments and crews by id. */
 export async function unitNames(
   db: Queryable,
-  level: 'area' | 'department' | 'crew',
+  level: 'area' | 'department' | 'crew' | 'inspector',
 ): Promise<Map<string, string>> {
   const sql = {
     area: 'SELECT code AS key, name FROM areas',
     department: 'SELECT id AS key, name FROM departments',
     crew: 'SELECT id AS key, name FROM crews',
+    inspector: `SELECT id::text AS key, display_name AS name FROM users WHERE role = 'inspector'`,
   }[level];
   const { rows } = await db.query<{ key: string; name: string }>(sql);
   return new Map(rows.map((r) => [r.key, r.name]));

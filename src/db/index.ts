@@ -1,4 +1,4 @@
-export { openDatabase, redact, type Database, type DatabaseOptions } from './database.js';
+export { openDatabase, type Database, type DatabaseOptions } from './database.js';
 export { createPool, type Pool, type Queryable } from './pool.js';
 export { migrate } from './migrate.js';
 export { detectCapabilities, type DatabaseCapabilities } from './capabilities.js';
@@ -36,5 +36,6 @@ export * from './alarm-events.js';
 export * from './event-feed.js';
 export * from './idempotency.js';
 export * from './evaluation.js';
+export * from './field-reports.js';
 export * from './notices.js';
 export { isDataException } from './sql-errors.js';

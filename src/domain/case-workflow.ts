@@ -34,6 +34,8 @@ export interface CaseDetail extends CaseRecord {
   /** Whether `handleMinutes` (registration → `dueAt`) counts calendar or working time. */
   readonly deadlineUnit: DeadlineUnit;
   readonly handleMinutes: number | null;
+  /** GB/T 30428.2 部件/事件 class (domain/classification.ts, issue #16). */
+  readonly categoryCode: string | null;
 }
 
 /** One entry of a case's timeline; `version` is the case version the change took. */

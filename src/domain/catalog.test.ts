@@ -91,7 +91,7 @@ describe('one source for every list (issue #12)', () => {
   }
 
   it('detects a copy written either way', () => {
-    const r = `const r = ["admin", "operator", "supervisor", "crew",\n  "viewer"];`;
+    const r = `const r = ["admin", "operator", "supervisor", "crew",\n  "viewer", "inspector"];`;
     expect(patterns.roles.test(r)).toBe(true);
     expect(patterns.severities.test(`{ enum: ['critical','major','minor','warning'] }`)).toBe(true);
     expect(patterns.roles.test(`['admin', 'operator', 'supervisor']`)).toBe(false);

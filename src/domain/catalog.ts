@@ -14,7 +14,7 @@ export interface Label {
 }
 
 /** Who a user is (docs/api.md, "Roles"); `system` is the hub itself, never a login. */
-export const roles = ['admin', 'operator', 'supervisor', 'crew', 'viewer'] as const;
+export const roles = ['admin', 'operator', 'supervisor', 'crew', 'viewer', 'inspector'] as const;
 export type Role = (typeof roles)[number];
 
 export const roleLabels: Readonly<Record<Role, Label>> = {
@@ -23,6 +23,8 @@ export const roleLabels: Readonly<Record<Role, Label>> = {
   supervisor: { zh: '监督员', en: 'Supervisor' },
   crew: { zh: '处置人员', en: 'Crew' },
   viewer: { zh: '查看者', en: 'Viewer' },
+  // 网格员 / 信息采集监督员 (issue #16): patrols a grid (the user's areaCode), reports, verifies on site.
+  inspector: { zh: '网格员', en: 'Grid inspector' },
 };
 
 export function isRole(value: unknown): value is Role {
@@ -31,7 +33,10 @@ export function isRole(value: unknown): value is Role {
 
 /** Roles that act on alarms in the control room: acknowledge, shelve (issue #13). */
 export const alarmHandlerRoles: readonly Role[] = ['admin', 'operator', 'supervisor'];
-/** Roles that register cases by hand (a 12345 hotline call, an inspector's finding). */
+/**
+ * Roles that register cases by hand (a 12345 hotline call, an inspector's finding).
+ * @alias the alarm handlers today; a name of its own so the two may part.
+ */
 export const caseRegistrarRoles: readonly Role[] = alarmHandlerRoles;
 /**
  * Roles that send device commands (start a pump, dim a lamp, close a valve): the
@@ -126,7 +131,7 @@ export const caseActionLabels: Readonly<Record<CaseAction, Label>> = {
 };
 
 /** Where a case came from. */
-export const caseSources = ['alarm', 'hotline', 'inspection', 'other'] as const;
+export const caseSources = ['alarm', 'hotline', 'inspection', 'other', 'citizen'] as const;
 export type CaseSource = (typeof caseSources)[number];
 
 /**

@@ -130,6 +130,28 @@ export const errorCatalog = {
   HUB_ERR_BODY_TOO_DEEP: { status: 400, message: 'JSON body is nested deeper than the limit' },
   HUB_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body is larger than the limit' },
   HUB_ERR_MEDIA_TYPE: { status: 415, message: 'Content type not accepted here' },
+  // Grid officers and citizens (issue #16; docs/api.md "Reports (上报) …").
+  HUB_ERR_CATEGORY_UNKNOWN: { status: 400, message: 'Unknown 部件/事件 category code' },
+  HUB_ERR_PHOTO_REQUIRED: { status: 400, message: 'At least one photo is required' },
+  HUB_ERR_REPORT_UNKNOWN: { status: 404, message: 'Unknown report' },
+  HUB_ERR_REPORT_STATE: { status: 409, message: 'The report is not in a state that allows this' },
+  HUB_ERR_PATROL_UNKNOWN: { status: 404, message: 'Unknown patrol' },
+  HUB_ERR_PATROL_OPEN: { status: 409, message: 'You already have a patrol under way' },
+  HUB_ERR_PATROL_ENDED: { status: 409, message: 'The patrol has ended' },
+  HUB_ERR_VERIFY_NOT_YOURS: {
+    status: 403,
+    message: 'The case is not waiting for your on-site verification',
+  },
+  HUB_ERR_PUBLIC_RATE_LIMITED: {
+    status: 429,
+    message:
+      'Too many reports from this address or device; please try again in a minute (提交过于频繁，请一分钟后再试)',
+  },
+  HUB_ERR_RATING_NOT_OPEN: {
+    status: 409,
+    message: 'The case is not closed yet; it can be rated once it is closed',
+  },
+  HUB_ERR_RATING_EXISTS: { status: 409, message: 'This report has been rated already' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type HubErrorCode = keyof typeof errorCatalog;

@@ -319,7 +319,72 @@ export const evaluationIndicators = {
     formula: '(设施数 − 故障数) ÷ 设施数',
   },
   onlineRate: { zh: '在线率', en: 'Online rate', format: 'rate', formula: '在线设备数 ÷ 设备数' },
+  // Grid officers and citizens (issue #16): counted by the report's grid (an inspector's: its grid).
+  reportsReceived: { zh: '上报数', en: 'Reports received', format: 'count' },
+  validReports: {
+    zh: '有效上报数',
+    en: 'Valid reports',
+    format: 'count',
+    formula: '受理立案数 + 合并数',
+  },
+  reportingAccuracy: {
+    zh: '上报准确率',
+    en: 'Reporting accuracy',
+    format: 'rate',
+    formula: '有效上报数 ÷ 已受理或不予受理的上报数',
+  },
+  onTimeAcceptanceRate: {
+    zh: '按时受理率',
+    en: 'On-time acceptance',
+    format: 'rate',
+    formula: '受理时限内受理或不予受理数 ÷ 已受理或不予受理的上报数',
+  },
+  onTimeVerificationRate: {
+    zh: '按时核查率',
+    en: 'On-time verification',
+    format: 'rate',
+    formula: '核查时限内现场核查数 ÷ 网格员现场核查数',
+  },
+  satisfactionRate: {
+    zh: '满意率',
+    en: 'Satisfaction rate',
+    format: 'rate',
+    formula: '(满意 + 基本满意) ÷ 评价数',
+  },
   score: { zh: '综合得分', en: 'Score', format: 'score' },
   rank: { zh: '排名', en: 'Rank', format: 'rank' },
 } as const satisfies Record<string, IndicatorDefinition>;
 export type EvaluationIndicator = keyof typeof evaluationIndicators;
+
+/** Rate of `part` in `whole`, or null when nothing was counted (no rate rather than 0 or 1). */
+export function rateOf(part: number, whole: number): number | null {
+  return whole > 0 ? Math.round((part / whole) * 10000) / 10000 : null;
+}
+
+/** The report indicators (issue #16) from their counts (db fieldIndicatorRows). */
+export function fieldReportIndicators(c: {
+  readonly reportsReceived: number;
+  readonly reportsDecided: number;
+  readonly validReports: number;
+  readonly acceptedOnTime: number;
+  readonly verifications: number;
+  readonly verifiedOnTime: number;
+  readonly ratings: number;
+  readonly satisfied: number;
+}): {
+  reportsReceived: number;
+  validReports: number;
+  reportingAccuracy: number | null;
+  onTimeAcceptanceRate: number | null;
+  onTimeVerificationRate: number | null;
+  satisfactionRate: number | null;
+} {
+  return {
+    reportsReceived: c.reportsReceived,
+    validReports: c.validReports,
+    reportingAccuracy: rateOf(c.validReports, c.reportsDecided),
+    onTimeAcceptanceRate: rateOf(c.acceptedOnTime, c.reportsDecided),
+    onTimeVerificationRate: rateOf(c.verifiedOnTime, c.verifications),
+    satisfactionRate: rateOf(c.satisfied, c.ratings),
+  };
+}

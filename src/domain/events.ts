@@ -1,3 +1,4 @@
+import type { FieldReportChange, VerificationRequest } from './field-reports.js';
 import type { AlarmState, CaseState, Severity } from './catalog.js';
 import type { FacilityType } from './facilities.js';
 
@@ -158,6 +159,10 @@ export interface ServerToClientEvents {
    * the user's role, crew or area changed; reconnect without `sinceVersion`.
    */
   'session:ended': (ended: { reason: SessionEndReason }) => void;
+  /** A field report (上报) arrived, was accepted, rejected or merged (issue #16). */
+  'fieldReport:changed': (change: FieldReportChange) => void;
+  /** A handled case waits for this inspector's on-site verification (核查). */
+  'verification:requested': (request: VerificationRequest) => void;
 }
 
 /** socket.io events a client sends (docs/api.md, "socket.io"). */

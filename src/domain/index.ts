@@ -14,3 +14,5 @@ export * from './commands.js';
 export * from './working-time.js';
 export * from './evaluation.js';
 export * from './text.js';
+export * from './classification.js';
+export * from './field-reports.js';

@@ -88,6 +88,7 @@ export async function startApi(
       replayDeadLetters: (ids) => ingest.replayDeadLetters(ids, (id) => directory.get(id)),
       dataDir: config.dataDir,
       webhookAllowPrivateTargets: config.webhookAllowPrivateTargets,
+      gridSettings: config.grid,
       sessionTtlHours: config.sessionTtlHours,
       loginGuard: {
         maxFailuresPerAddress: config.loginMaxFailuresPerAddress,

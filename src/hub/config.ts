@@ -43,6 +43,14 @@ const schema = {
     CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
     REPORT_CHECK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 86400000, default: 300000 },
     CASE_FEED_POLL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
+    // Grid officers and citizens (issue #16; docs/api.md, docs/cases.md).
+    CASE_VERIFY_BY: { type: 'string', enum: ['inspector', 'control_room'], default: 'inspector' },
+    CASE_VERIFY_MINUTES: { type: 'integer', minimum: 1, maximum: 100000, default: 60 },
+    REPORT_ACCEPT_MINUTES: { type: 'integer', minimum: 1, maximum: 100000, default: 60 },
+    REPORT_DUPLICATE_METERS: { type: 'integer', minimum: 0, maximum: 100000, default: 50 },
+    REPORT_DUPLICATE_HOURS: { type: 'integer', minimum: 0, maximum: 8760, default: 24 },
+    PATROL_GAP_SECONDS: { type: 'integer', minimum: 5, maximum: 86400, default: 120 },
+    PUBLIC_REPORTS_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 100000, default: 10 },
     HUB_ROLE: { type: 'string', enum: ['all', 'broker', 'worker', 'api'], default: 'all' },
     WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
     WEBHOOK_BACKOFF_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 2000 },
@@ -126,6 +134,16 @@ export interface HubConfig {
   readonly reportCheckIntervalMs: number;
   /** How often each node reads new case events when no NOTIFY woke it. */
   readonly caseFeedPollMs: number;
+  /** Grid officers and citizens (issue #16): the dashboard's GridSettings. */
+  readonly grid: {
+    readonly verifyBy: 'inspector' | 'control_room';
+    readonly verifyMinutes: number;
+    readonly acceptMinutes: number;
+    readonly duplicateMeters: number;
+    readonly duplicateHours: number;
+    readonly patrolGapSeconds: number;
+    readonly publicReportsPerMinute: number;
+  };
   /** What this process runs (docs/deploy.md); `--role` on the command line wins. */
   readonly role: HubRole;
   readonly webhookMaxAttempts: number;
@@ -192,6 +210,13 @@ interface RawConfig {
   CASE_TICK_INTERVAL_MS: number;
   REPORT_CHECK_INTERVAL_MS: number;
   CASE_FEED_POLL_MS: number;
+  CASE_VERIFY_BY: 'inspector' | 'control_room';
+  CASE_VERIFY_MINUTES: number;
+  REPORT_ACCEPT_MINUTES: number;
+  REPORT_DUPLICATE_METERS: number;
+  REPORT_DUPLICATE_HOURS: number;
+  PATROL_GAP_SECONDS: number;
+  PUBLIC_REPORTS_PER_MINUTE: number;
   HUB_ROLE: HubRole;
   WEBHOOK_MAX_ATTEMPTS: number;
   WEBHOOK_BACKOFF_MS: number;
@@ -286,6 +311,15 @@ export function loadConfig(env: Env = process.env): HubConfig {
     caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
     reportCheckIntervalMs: raw.REPORT_CHECK_INTERVAL_MS,
     caseFeedPollMs: raw.CASE_FEED_POLL_MS,
+    grid: {
+      verifyBy: raw.CASE_VERIFY_BY,
+      verifyMinutes: raw.CASE_VERIFY_MINUTES,
+      acceptMinutes: raw.REPORT_ACCEPT_MINUTES,
+      duplicateMeters: raw.REPORT_DUPLICATE_METERS,
+      duplicateHours: raw.REPORT_DUPLICATE_HOURS,
+      patrolGapSeconds: raw.PATROL_GAP_SECONDS,
+      publicReportsPerMinute: raw.PUBLIC_REPORTS_PER_MINUTE,
+    },
     role: raw.HUB_ROLE,
     webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
     webhookBackoffMs: raw.WEBHOOK_BACKOFF_MS,

@@ -36,20 +36,24 @@ const exceptions: Record<string, { readonly cap: number; readonly reason: string
     cap: 607,
     reason: 'the classic control room, deleted once the Vue UI replaces it (README)',
   },
-  'src/dashboard/public/admin.js': {
-    cap: 438,
-    reason: 'the classic admin page, deleted once the Vue UI replaces it (README)',
-  },
   'bench/connect-storm.ts': {
     cap: 553,
     reason: 'one benchmark end to end: fleet, storm, measurements and report in one script',
   },
   'bench/broker.ts': {
-    cap: 458,
+    cap: 563,
     reason: 'one benchmark end to end: fleet, load, measurements and report in one script',
   },
+  'web/src/i18n.ts': {
+    cap: 755,
+    reason: 'data: every zh-CN and en-US message of the web UI; to split by view',
+  },
+  'test/e2e/node-red-examples.int.test.ts': {
+    cap: 459,
+    reason: 'one Node-RED runtime and hub shared by the example flows',
+  },
   'test/e2e/node-red.int.test.ts': {
-    cap: 633,
+    cap: 704,
     reason: 'one Node-RED runtime and hub shared by every node test (starting each costs seconds)',
   },
   'src/broker/broker.int.test.ts': {
