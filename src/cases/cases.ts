@@ -5,22 +5,16 @@ import {
   casesNotDispatched,
   casesToAutoVerify,
   casesToEscalate,
-  findDeadline,
-  findRoute,
   getCaseDetail,
   getScopedCase,
   insertManualCase,
-  listCalendarDays,
   markCaseRecovered,
   setCaseSeverityFromAlarm,
   parentArea,
   registerCaseForAlarm,
   ruleCasePolicy,
   setNextEscalation,
-  type CaseDeadlines,
   type CaseEventInput,
-  type Deadline,
-  type Route,
   type CaseTransaction,
   type ManualCaseInput,
   type Pool,
@@ -34,28 +28,21 @@ import {
   type FacilityType,
   caseCodePrefix,
   caseRegistrarRoles,
-  addDeadline,
   caseScopeOf,
   parseWorkingPeriods,
   systemActor,
-  type WorkingCalendar,
   type WorkingPeriod,
   type Actor,
   type AlarmRecord,
   type CaseChange,
   type CaseDetail,
 } from '../domain/index.js';
-import { actionEffects, type ActionBody, type Known } from './effects.js';
-import { nextState, roleMay, transitions, type CaseAction } from './workflow.js';
+import { createDeadlineClock, type Registration } from './deadlines.js';
+import { actionEffects, checkAction, type ActionBody, type Known } from './effects.js';
+import { roleMay, type CaseAction } from './workflow.js';
 
 export type { ActionBody, CaseChange };
 export type CaseListener = (change: CaseChange) => void;
-
-/** The deadline row and route a registration reads (null: none). */
-interface Registration {
-  readonly deadline: Deadline | null;
-  readonly route: Route | null;
-}
 
 export interface CaseServiceOptions {
   /** The clock; tests inject a fake one (style.md, lesson 2). */
@@ -67,7 +54,6 @@ export interface CaseServiceOptions {
 }
 
 const minute = 60_000;
-const calendarTtlMs = 60_000;
 
 /**
  * The case workflow (docs/cases.md). Every change runs under one in-process
@@ -81,37 +67,8 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
   const now = options.now ?? (() => new Date());
   const timeZone = options.timeZone ?? 'Asia/Shanghai';
   const periods = options.workingPeriods ?? parseWorkingPeriods('08:30-12:00,13:30-17:30');
-  let calendarCache: Promise<WorkingCalendar> | null = null;
-  let calendarLoadedMs = 0;
-
-  /**
-   * The working calendar: holidays and make-up days from `work_calendar`. Reloaded
-   * after a change through this node's API, and at least every minute, so a change
-   * made through another hub node applies here within a minute.
-   */
-  function calendar(db: Queryable = pool): Promise<WorkingCalendar> {
-    if (calendarCache && performance.now() - calendarLoadedMs < calendarTtlMs) return calendarCache;
-    calendarLoadedMs = performance.now();
-    // On the caller's connection: inside a transaction, a second one may not be free.
-    const loading = listCalendarDays(db).then((days) => ({
-      timeZone,
-      periods,
-      holidays: new Set(days.filter((d) => d.kind === 'holiday').map((d) => d.date)),
-      workdays: new Set(days.filter((d) => d.kind === 'workday').map((d) => d.date)),
-    }));
-    calendarCache = loading;
-    // A failed load is retried next time rather than cached.
-    loading.catch(() => {
-      if (calendarCache === loading) calendarCache = null;
-    });
-    return loading;
-  }
-  const deadlineAfter = async (
-    db: Queryable,
-    startIso: string,
-    minutes: number,
-    unit: 'calendar' | 'working',
-  ) => addDeadline(new Date(startIso), minutes, unit, await calendar(db)).toISOString();
+  const { calendar, reloadCalendar, deadlineAfter, deadlinesOf, registrationOf } =
+    createDeadlineClock(pool, timeZone, periods);
   const listeners: CaseListener[] = [];
   let chain: Promise<unknown> = Promise.resolve();
 
@@ -148,36 +105,6 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     return result;
   }
 
-  /** The deadlines of a case registered at `createdAt`; null without a deadline row for it. */
-  async function deadlinesOf(
-    db: Queryable,
-    createdAt: string,
-    d: Deadline | null,
-  ): Promise<CaseDeadlines | null> {
-    if (!d) return null;
-    return {
-      dueAt: await deadlineAfter(db, createdAt, d.handleMinutes, d.unit),
-      unit: d.unit,
-      handleMinutes: d.handleMinutes,
-      dispatchDueAt: await deadlineAfter(db, createdAt, d.dispatchMinutes, d.dispatchUnit),
-    };
-  }
-
-  /**
-   * What registration reads from the tables, before the transaction (reads
-   * need no lock): the deadline row and the route of the new case.
-   */
-  const registrationOf = (c: {
-    severity: string;
-    facilityType: string | null;
-    gridCode: string | null;
-    categoryCode: string;
-  }): Promise<Registration> =>
-    Promise.all([
-      findDeadline(pool, c.severity, c.facilityType),
-      findRoute(pool, c.facilityType, c.gridCode, c.categoryCode),
-    ]).then(([deadline, route]) => ({ deadline, route }));
-
   /** Applies one action; checks the body and the transition table (the caller checked the role). */
   async function apply(
     tx: CaseTransaction,
@@ -188,23 +115,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     at: string,
     known?: Known,
   ): Promise<CaseChange> {
-    const to = nextState(current.state, action);
-    if (!to) {
-      throw new HubError(
-        'HUB_ERR_CASE_TRANSITION',
-        `${action} is not allowed from ${current.state} (case ${current.code})`,
-      );
-    }
-    const t = transitions[action];
-    if (t.requires === 'reason' && !body.reason?.trim()) {
-      throw new HubError('HUB_ERR_BAD_REQUEST', `${action} needs a reason`);
-    }
-    if (t.requires === 'note' && !body.note?.trim()) {
-      throw new HubError('HUB_ERR_BAD_REQUEST', `${action} needs a note`);
-    }
-    if (t.requires === 'hours' && !(body.hours && body.hours > 0)) {
-      throw new HubError('HUB_ERR_BAD_REQUEST', `${action} needs hours > 0`);
-    }
+    const to = checkAction(current, action, body);
     const db = tx.db;
     const effect = await actionEffects[action]({
       db,
@@ -297,9 +208,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     timeZone,
     calendar,
     /** Drops the cached calendar after `/api/calendar` changed it. */
-    reloadCalendar(): void {
-      calendarCache = null;
-    },
+    reloadCalendar,
     withLock,
     /** The case as `actor` may read it (throws 404 / 403 as act() does). */
     read: (actor: Actor, caseId: number): Promise<CaseDetail> => readScoped(pool, actor, caseId),

@@ -6,8 +6,14 @@ import {
   type Queryable,
   type Route,
 } from '../db/index.js';
-import { HubError, type CaseDetail, type CaseEffect, type CaseFields } from '../domain/index.js';
-import type { CaseAction } from './workflow.js';
+import {
+  HubError,
+  type CaseDetail,
+  type CaseEffect,
+  type CaseFields,
+  type CaseState,
+} from '../domain/index.js';
+import { nextState, transitions, type CaseAction } from './workflow.js';
 
 export interface ActionBody {
   readonly note?: string;
@@ -122,3 +128,25 @@ export const actionEffects: {
   },
   comment: () => ({ set: {} }),
 };
+
+/** The state after `action`, once its body has what the transition table demands. */
+export function checkAction(current: CaseDetail, action: CaseAction, body: ActionBody): CaseState {
+  const to = nextState(current.state, action);
+  if (!to) {
+    throw new HubError(
+      'HUB_ERR_CASE_TRANSITION',
+      `${action} is not allowed from ${current.state} (case ${current.code})`,
+    );
+  }
+  const t = transitions[action];
+  if (t.requires === 'reason' && !body.reason?.trim()) {
+    throw new HubError('HUB_ERR_BAD_REQUEST', `${action} needs a reason`);
+  }
+  if (t.requires === 'note' && !body.note?.trim()) {
+    throw new HubError('HUB_ERR_BAD_REQUEST', `${action} needs a note`);
+  }
+  if (t.requires === 'hours' && !(body.hours && body.hours > 0)) {
+    throw new HubError('HUB_ERR_BAD_REQUEST', `${action} needs hours > 0`);
+  }
+  return to;
+}
