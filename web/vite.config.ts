@@ -21,6 +21,9 @@ export default defineConfig({
     chunkSizeWarningLimit: 1500,
     // No inline scripts or data: URLs for scripts under the hub's CSP (script-src 'self').
     assetsInlineLimit: 0,
+    // The citizens' public page (issue #16) is an entry of its own: no login,
+    // none of the control room's code, served as /report.html.
+    rollupOptions: { input: { main: here('index.html'), report: here('report.html') } },
   },
   define: {
     __VUE_OPTIONS_API__: 'false',

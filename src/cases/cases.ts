@@ -28,6 +28,10 @@ import {
 } from '../db/index.js';
 import {
   HubError,
+  alarmCategoryOf,
+  caseKindOf,
+  manualCategoryOf,
+  type FacilityType,
   caseCodePrefix,
   caseRegistrarRoles,
   addDeadline,
@@ -40,8 +44,6 @@ import {
   type AlarmRecord,
   type CaseChange,
   type CaseDetail,
-  categoryOfNewCase,
-  type CaseKind,
 } from '../domain/index.js';
 import { actionEffects, type ActionBody, type Known } from './effects.js';
 import { nextState, roleMay, transitions, type CaseAction } from './workflow.js';
@@ -169,13 +171,11 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     severity: string;
     facilityType: string | null;
     gridCode: string | null;
-    kind?: CaseKind;
-    categoryCode?: string | null;
+    categoryCode: string;
   }): Promise<Registration> =>
     Promise.all([
       findDeadline(pool, c.severity, c.facilityType),
-      // A route may name the case's 部件/事件 category (issue #16).
-      findRoute(pool, c.facilityType, c.gridCode, categoryOfNewCase(c)),
+      findRoute(pool, c.facilityType, c.gridCode, c.categoryCode),
     ]).then(([deadline, route]) => ({ deadline, route }));
 
   /** Applies one action; checks the body and the transition table (the caller checked the role). */
@@ -333,7 +333,10 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
           const { alarm } = event;
           const [policy, registration] = await Promise.all([
             ruleCasePolicy(pool, alarm.ruleId),
-            registrationOf(alarm),
+            registrationOf({
+              ...alarm,
+              categoryCode: alarmCategoryOf(alarm.facilityType, caseKindOf(alarm.facilityType)),
+            }),
           ]);
           if (!policy.openCase) return;
           await transaction(async (tx) => {
@@ -363,7 +366,14 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
       }
       return withLock(async () => {
         const at = now().toISOString();
-        const registration = await registrationOf(input);
+        const registration = await registrationOf({
+          ...input,
+          categoryCode: manualCategoryOf(
+            input.categoryCode,
+            (input.facilityType as FacilityType | null) ?? null,
+            input.kind,
+          ),
+        });
         return transaction(async (tx) => {
           const created = await insertManualCase(
             tx.db,

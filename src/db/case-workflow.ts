@@ -1,7 +1,8 @@
 import {
   HubError,
   caseCodeIdWidth,
-  categoryOfNewCase,
+  manualCategoryOf,
+  type FacilityType,
   type CaseCounter,
   type CaseDetail,
   type CaseEffect,
@@ -213,7 +214,7 @@ export interface ManualCaseInput {
   readonly location: string | null;
   readonly lat: number | null;
   readonly lon: number | null;
-  /** GB/T 30428.2 class; default: the facility type's (domain categoryOfNewCase). */
+  /** GB/T 30428.2 class; default: the facility type's (domain manualCategoryOf). */
   readonly categoryCode?: string | null;
 }
 
@@ -271,7 +272,7 @@ export async function insertManualCase(
         scope.crewId,
         scope.area,
         ...deadlineParams(deadlines),
-        categoryOfNewCase(c),
+        manualCategoryOf(c.categoryCode, (c.facilityType as FacilityType | null) ?? null, c.kind),
       ],
     )
     .catch(

@@ -1,6 +1,6 @@
 import {
+  alarmCategoryOf,
   caseCodeIdWidth,
-  categoryOfNewCase,
   caseKindOf,
   type AlarmRecord,
   type CaseDetail,
@@ -49,7 +49,7 @@ export async function registerCaseForAlarm(
       alarm.id,
       codePrefix,
       ...deadlineParams(deadlines),
-      categoryOfNewCase(alarm),
+      alarmCategoryOf(alarm.facilityType, caseKindOf(alarm.facilityType)),
     ],
   );
   return rows[0] ?? null;

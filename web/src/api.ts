@@ -1,4 +1,22 @@
-import type { AlarmRecord, CaseDetail, CaseEvent, CaseState, Severity } from '@domain/index.js';
+import type {
+  AlarmRecord,
+  CaseDetail,
+  CaseEvent,
+  CaseState,
+  Category,
+  CategoryMajor,
+  DuplicateCandidate,
+  FieldReport,
+  Patrol,
+  PublicReportView,
+  QueueItem,
+  Role,
+  SatisfactionRating,
+  Severity,
+  TrackPoint,
+  Verification,
+  VerificationTask,
+} from '@domain/index.js';
 
 /**
  * The one API client of every page (issue #13): same-origin cookie session,
@@ -74,6 +92,19 @@ export const post = <T>(url: string, body?: unknown, idempotencyKey?: string) =>
     ...(idempotencyKey ? { idempotencyKey } : {}),
   });
 
+/** A multipart POST (fields, then the photos as `photo` parts): reports and verifications. */
+export function postForm<T>(
+  url: string,
+  fields: Record<string, string>,
+  photos: readonly { name: string; blob: Blob }[],
+  idempotencyKey?: string,
+): Promise<T> {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  for (const p of photos) form.append('photo', p.blob, p.name);
+  return request<T>('POST', url, { body: form, ...(idempotencyKey ? { idempotencyKey } : {}) });
+}
+
 /** Query string from defined values only. */
 export function qs(params: Record<string, string | number | boolean | undefined | null>): string {
   const q = new URLSearchParams();
@@ -85,8 +116,6 @@ export function qs(params: Record<string, string | number | boolean | undefined 
 
 // REST shapes of docs/api.md that src/domain does not hold (yet). The wire
 // types it does hold (alarms, cases, timeline) are imported, never copied.
-
-export type Role = 'admin' | 'operator' | 'supervisor' | 'crew' | 'viewer';
 
 export interface User {
   readonly id: number;
@@ -188,6 +217,26 @@ export const api = {
     form.append('file', file, name);
     return post<{ id: number; bytes: number }>(`/api/cases/${caseId}/photos`, form);
   },
+  fieldReports: (params: { state?: string; source?: string; mine?: boolean; limit?: number }) =>
+    get<{ reports: FieldReport[] }>(`/api/field-reports${qs(params)}`),
+  reportQueue: () => get<{ items: QueueItem[] }>('/api/field-reports/queue'),
+  fieldReport: (id: number) =>
+    get<{ report: FieldReport; duplicates: DuplicateCandidate[] }>(`/api/field-reports/${id}`),
+  acceptReport: (id: number, body: Record<string, unknown>) =>
+    post<{ report: FieldReport; case: CaseDetail }>(`/api/field-reports/${id}/accept`, body),
+  rejectReport: (id: number, body: Record<string, unknown>) =>
+    post<{ report: FieldReport }>(`/api/field-reports/${id}/reject`, body),
+  mergeReport: (id: number, into: { reportId: number } | { caseId: number }) =>
+    post<{ report: FieldReport }>(`/api/field-reports/${id}/merge`, into),
+  startPatrol: () => post<Patrol>('/api/patrols', {}),
+  patrolPoints: (id: number, points: readonly object[]) =>
+    post<{ patrol: Patrol; stored: number }>(`/api/patrols/${id}/points`, { points }),
+  endPatrol: (id: number) => post<Patrol>(`/api/patrols/${id}/end`, {}),
+  patrols: (limit = 10) => get<{ patrols: Patrol[] }>(`/api/patrols${qs({ mine: true, limit })}`),
+  patrol: (id: number) => get<{ patrol: Patrol; segments: TrackPoint[][] }>(`/api/patrols/${id}`),
+  verifications: () => get<{ tasks: VerificationTask[] }>('/api/verifications'),
+  caseVerifications: (caseId: number) =>
+    get<{ verifications: Verification[] }>(`/api/cases/${caseId}/verifications`),
   crews: () => get<{ crews: { id: string; name: string; departmentName: string }[] }>('/api/crews'),
   facilityKpis: (level: string, area?: string) =>
     get<{ rows: FacilityKpiRow[] }>(`/api/kpis/facilities${qs({ level, area })}`),
@@ -195,4 +244,27 @@ export const api = {
     get<{ rows: CaseKpiRow[] }>(`/api/kpis${qs({ groupBy, from, area })}`),
 };
 
-export type { AlarmRecord, CaseDetail, CaseEvent, Severity };
+/** The public channel (no login): the citizen page's calls. */
+export const publicApi = {
+  categories: () =>
+    get<{ majors: CategoryMajor[]; categories: Category[] }>('/api/public/categories'),
+  report: (fields: Record<string, string>, photos: readonly { name: string; blob: Blob }[]) =>
+    postForm<{ code: string; status: string; createdAt: string }>(
+      '/api/public/reports',
+      fields,
+      photos,
+    ),
+  status: (code: string) =>
+    get<PublicReportView>(`/api/public/reports/${encodeURIComponent(code)}`),
+  rate: (code: string, rating: SatisfactionRating, comment: string) =>
+    post<{ code: string; rating: SatisfactionRating }>(
+      `/api/public/reports/${encodeURIComponent(code)}/rating`,
+      comment ? { rating, comment } : { rating },
+    ),
+};
+
+/** A report's photo as the control room and its reporter see it. */
+export const reportPhotoUrl = (reportId: number, photoId: number) =>
+  `/api/field-reports/${reportId}/photos/${photoId}`;
+
+export type { AlarmRecord, CaseDetail, CaseEvent, Role, Severity };

@@ -1,6 +1,12 @@
 import { reactive } from 'vue';
 import type { CommandSpec } from '@domain/commands.js';
 import { severities, type CaseState, type Severity } from '@domain/catalog.js';
+import {
+  builtInCategories,
+  categoryMajors,
+  type Category,
+  type CategoryMajor,
+} from '@domain/classification.js';
 import type { FacilityType } from '@domain/facilities.js';
 import type { Area } from '@domain/grid.js';
 import { get, type Role, type Transition } from './api.js';
@@ -29,6 +35,9 @@ export interface UiCatalog {
   readonly thresholds: readonly ThresholdLine[] | null;
   readonly kpiTargets: Readonly<Record<string, KpiTargetLabel>>;
   readonly districts: readonly { code: string; name: string }[];
+  /** GB/T 30428.2 部件/事件 classes (issue #16), the city's overrides applied. */
+  readonly majors: readonly CategoryMajor[];
+  readonly categories: readonly Category[];
   /** Roles in domain order with their labels (src/domain/catalog.ts). */
   readonly roles: readonly Role[];
   readonly roleLabels: Readonly<Record<Role, Label>>;
@@ -76,6 +85,10 @@ interface ServedCatalog {
   readonly areas?: readonly Area[];
   readonly roles?: readonly { id: Role; label: Label }[];
   readonly areaLevels?: readonly { id: string; label: Label }[];
+  readonly classification?: {
+    readonly majors: readonly CategoryMajor[];
+    readonly categories: readonly Category[];
+  };
 }
 
 export function fromServed(c: ServedCatalog): UiCatalog {
@@ -107,6 +120,9 @@ export function fromServed(c: ServedCatalog): UiCatalog {
     districts: (c.areas ?? [])
       .filter((a) => a.level === 'district')
       .map((a) => ({ code: a.code, name: a.name })),
+    // A hub without the classification in its catalog: the built-in table stands in.
+    majors: c.classification?.majors ?? categoryMajors,
+    categories: c.classification?.categories ?? builtInCategories,
     roles: (c.roles ?? []).map((r) => r.id),
     roleLabels: byId(c.roles ?? [], (r) => r.label) as UiCatalog['roleLabels'],
     areaLevels: c.areaLevels ?? [],
@@ -141,6 +157,13 @@ export const labels = {
     return t ? (isZh() ? t.zh : (t.en ?? a)) : a;
   },
   metric: (m: MetricLabel) => (isZh() ? m.zh : m.en),
+  category: (code: string | null | undefined) => {
+    if (!code) return '—';
+    const c = catalog.value?.categories.find((x) => x.code === code);
+    return c ? `${pick(c.label, code)} (${code})` : code;
+  },
+  /** Any {zh, en} label of src/domain in the page's language. */
+  of: (l: Label | null | undefined, fallback = '—') => pick(l ?? undefined, fallback),
   role: (r: string) => pick(catalog.value?.roleLabels[r as Role], r),
   areaLevel: (l: string) => pick(catalog.value?.areaLevels.find((a) => a.id === l)?.label, l),
   unit: (type: string, metric: string) =>

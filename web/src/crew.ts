@@ -44,23 +44,26 @@ async function count(): Promise<void> {
 
 async function handleOutcomes(outcomes: Outcome[]): Promise<void> {
   for (const o of outcomes) {
+    // The crew's queue holds case actions only; forms are the inspector's (inspector.ts).
+    if (o.action.kind === 'form') continue;
+    const action = o.action;
     if (o.kind === 'sent') {
       applyCase((o.result as { case: CaseDetail }).case);
       crewState.replayed++;
-      drafts.delete(o.action.caseId);
-      if (o.action.refusedPhotos.length)
-        crewState.refusedPhotos.push({ code: o.action.code, names: o.action.refusedPhotos });
+      drafts.delete(action.caseId);
+      if (action.refusedPhotos.length)
+        crewState.refusedPhotos.push({ code: action.code, names: action.refusedPhotos });
     } else {
       // The server's state wins: show it and say why the crew's action did not land.
       let state = '';
       try {
-        const fresh = (await api.case(o.action.caseId)).case;
+        const fresh = (await api.case(action.caseId)).case;
         applyCase(fresh);
         state = fresh.state;
       } catch {
         state = '?';
       }
-      crewState.conflicts.push({ code: o.action.code, state, message: o.error.message });
+      crewState.conflicts.push({ code: action.code, state, message: o.error.message });
     }
   }
   await count();

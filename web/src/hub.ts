@@ -51,6 +51,27 @@ export function watchDevice(id: string, onReadings: (batch: DeviceReadings) => v
 
 type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 let socket: HubSocket | null = null;
+
+type LiveEvent = 'fieldReport:changed' | 'verification:requested';
+const liveListeners: { event: LiveEvent; fn: (payload: never) => void }[] = [];
+
+/**
+ * A page's own live feed (reports, verification tasks: issue #16) on the one
+ * connection, kept across reconnects; returns the unsubscribe.
+ */
+export function onLive<E extends LiveEvent>(event: E, fn: ServerToClientEvents[E]): () => void {
+  const entry = { event, fn: fn as (payload: never) => void };
+  liveListeners.push(entry);
+  socket?.on(event, fn as never);
+  return () => {
+    liveListeners.splice(liveListeners.indexOf(entry), 1);
+    socket?.off(event, fn as never);
+  };
+}
+
+/** Phone roles (crews, grid inspectors) get no device map feed. */
+export const isPhoneRole = (role: string | undefined): boolean =>
+  role === 'crew' || role === 'inspector';
 let alarmPoll: ReturnType<typeof setInterval> | null = null;
 /** The hub pushes alarms: no polling (a hub without the alarm feed is polled every 3 s). */
 let liveAlarms = false;
@@ -108,10 +129,11 @@ function connect(): void {
       }),
   });
   socket = s;
+  for (const l of liveListeners) s.on(l.event, l.fn as never);
   s.on('connect', () => {
     live.state = 'connected';
     // Device connection states for the map (control-room roles; a crew has no map).
-    if (session.user && session.user.role !== 'crew') s.emit('devices:subscribe');
+    if (session.user && !isPhoneRole(session.user.role)) s.emit('devices:subscribe');
     for (const id of watched) s.emit('device:watch', id);
   });
   s.on('alarms:snapshot', ({ version, alarms: list }) => {

@@ -1,6 +1,7 @@
 import { createI18n } from 'vue-i18n';
 import { adminEn } from './views/admin/messages-en.js';
 import { adminZh } from './views/admin/messages-zh.js';
+import { gridEn, gridZh } from './i18n-grid.js';
 
 /**
  * The one i18n of every page: zh-CN first (operators), English second.
@@ -8,6 +9,7 @@ import { adminZh } from './views/admin/messages-zh.js';
  * catalog (src/domain via GET /api/catalog), not from here.
  */
 const zh = {
+  ...gridZh,
   app: { title: '城市设施运行监测中心', short: '监测中心' },
   evaluation: {
     title: '月考核 · 季点评',
@@ -40,6 +42,7 @@ const zh = {
     wall: '大屏',
     crew: '班组',
     admin: '管理',
+    reports: '上报受理',
   },
   login: {
     title: '登录',
@@ -161,6 +164,7 @@ const zh = {
 type Messages = typeof zh;
 
 const en: Messages = {
+  ...gridEn,
   app: { title: 'City Facility Operations Centre', short: 'Operations' },
   evaluation: {
     title: 'Monthly assessment · quarterly review',
@@ -193,6 +197,7 @@ const en: Messages = {
     wall: 'Wall screen',
     crew: 'Crew',
     admin: 'Admin',
+    reports: 'Reports',
   },
   login: {
     title: 'Log in',

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from './api.js';
-import { memoryStore, OfflineQueue, type Sender } from './offline-queue.js';
+import {
+  memoryStore,
+  OfflineQueue,
+  type QueuedAction,
+  type QueuedItem,
+  type Sender,
+} from './offline-queue.js';
+
+const caseAction = (a: QueuedItem | undefined): QueuedAction => {
+  if (!a || a.kind === 'form') throw new Error('expected a case action');
+  return a;
+};
 
 /** A hub that remembers idempotency keys, as the real one does for case actions. */
 function fakeHub() {
@@ -22,7 +33,13 @@ function fakeHub() {
       return seen.get(key);
     },
   };
-  return { sender, calls, seen, setOnline: (v: boolean) => (online = v) };
+  return {
+    sender,
+    calls,
+    seen,
+    setOnline: (v: boolean) => (online = v),
+    isOnline: () => online,
+  };
 }
 
 describe('the crew’s offline queue', () => {
@@ -82,8 +99,8 @@ describe('the crew’s offline queue', () => {
     });
     expect(await q.replay()).toEqual([]);
     const [held] = await q.pending();
-    expect(held!.photoIds).toEqual([1]);
-    expect(held!.photos).toEqual([]);
+    expect(caseAction(held).photoIds).toEqual([1]);
+    expect(caseAction(held).photos).toEqual([]);
   });
 
   it('sends the report without a photo the hub refuses, and says which', async () => {
@@ -104,7 +121,56 @@ describe('the crew’s offline queue', () => {
     });
     const [o] = await q.replay();
     expect(o!.kind).toBe('sent');
-    expect(o!.action.refusedPhotos).toEqual(['notes.txt']);
+    expect(caseAction(o!.action).refusedPhotos).toEqual(['notes.txt']);
     expect([...hub.seen.values()][0]).toEqual({ caseId: 4, action: 'handle', body: { note: 'n' } });
+  });
+
+  it('keeps an inspector’s report made offline and sends it whole, with its photos and key, once online', async () => {
+    const hub = fakeHub();
+    const sent: { url: string; fields: Record<string, string>; photos: string[]; key: string }[] =
+      [];
+    const q = new OfflineQueue(memoryStore(), {
+      ...hub.sender,
+      async form(url, fields, photos, key) {
+        if (!hub.isOnline()) throw new TypeError('Failed to fetch');
+        sent.push({ url, fields, photos: photos.map((p) => p.name), key });
+        return { id: 7 };
+      },
+    });
+    const queued = await q.enqueueForm({
+      url: '/api/field-reports',
+      code: 'B0101',
+      fields: { categoryCode: 'B0101', lat: '27.8', lon: '112.9' },
+      photos: [{ name: 'cover.jpg', blob: new Blob(['x']) }],
+    });
+    expect(await q.replay()).toEqual([]);
+    expect(await q.pending()).toHaveLength(1);
+    hub.setOnline(true);
+    const [o] = await q.replay();
+    expect(o).toMatchObject({ kind: 'sent', result: { id: 7 } });
+    expect(sent).toEqual([
+      {
+        url: '/api/field-reports',
+        fields: { categoryCode: 'B0101', lat: '27.8', lon: '112.9' },
+        photos: ['cover.jpg'],
+        key: queued.key,
+      },
+    ]);
+    expect(await q.pending()).toEqual([]);
+  });
+
+  it('drops a form the hub refuses and says why, keeping the next one', async () => {
+    const q = new OfflineQueue(memoryStore(), {
+      ...fakeHub().sender,
+      async form(url) {
+        if (url.includes('/9/')) throw new ApiError(403, 'HUB_ERR_VERIFY_NOT_YOURS', 'not yours');
+        return { ok: true };
+      },
+    });
+    await q.enqueueForm({ url: '/api/cases/9/verification', code: 'AJ-9', fields: {}, photos: [] });
+    await q.enqueueForm({ url: '/api/field-reports', code: 'S0102', fields: {}, photos: [] });
+    const outcomes = await q.replay();
+    expect(outcomes.map((o) => o.kind)).toEqual(['conflict', 'sent']);
+    expect(outcomes[0]).toMatchObject({ error: { code: 'HUB_ERR_VERIFY_NOT_YOURS' } });
   });
 });

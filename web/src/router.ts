@@ -13,6 +13,11 @@ export const router = createRouter({
       props: (r) => ({ id: Number(r.params.id) }),
     },
     { path: '/crew', name: 'crew', component: () => import('./views/CrewApp.vue') },
+    {
+      path: '/reports',
+      name: 'reports',
+      component: () => import('./views/ReportQueueView.vue'),
+    },
     { path: '/kpi', name: 'kpi', component: () => import('./views/KpiView.vue') },
     {
       path: '/evaluation',
