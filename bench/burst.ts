@@ -15,8 +15,8 @@
  * 127.0.0.1:5432, else the embedded PostgreSQL). Load generators are child
  * processes writing raw MQTT. Last line: JSON.
  */
-import { fork, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { fork } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,10 +26,10 @@ import pg from 'pg';
 import type { FacilityType } from '../src/domain/index.js';
 import { normalReading } from '../src/simulators/index.js';
 import { benchDatabase } from './database.js';
+import { startHubProcess } from './hub-process.js';
 import { connectPacket } from './mqtt-raw.js';
 
 const self = fileURLToPath(import.meta.url);
-const root = path.resolve(import.meta.dirname, '..');
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
@@ -160,13 +160,6 @@ async function generator(job: Job): Promise<void> {
 
 // ---------------------------------------------------------------- parent
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 const loadAverage = () =>
   os
     .loadavg()
@@ -185,38 +178,15 @@ async function main(): Promise<void> {
 
   const db = await benchDatabase('bench_burst');
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-burst-'));
-  const mqttPort = await freePort();
-  const httpPort = await freePort();
-  const env = {
-    ...process.env,
+  const hub = await startHubProcess({
     DATABASE_URL: db.url,
     DATA_DIR: dataDir,
-    MQTT_PORT: String(mqttPort),
-    HTTP_PORT: String(httpPort),
-    EMBEDDED_PG_PORT: String(await freePort()),
     DEMO_DEVICE_COUNT: String(Math.max(7, devicesN)),
-    LOG_LEVEL: 'warn',
     MQTT_RATE_PER_S: String(rate),
     MQTT_RATE_BURST: String(burst),
-  };
-  const hub = spawn(process.execPath, ['--import', 'tsx', 'src/hub/main.ts'], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  let out = '';
-  hub.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  while (!out.includes('is running')) {
-    if (hub.exitCode !== null) throw new Error('hub exited: ' + out);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const devices: DeviceCred[] = (await readFile(path.join(dataDir, 'demo-devices.csv'), 'utf8'))
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((l) => l.split(','))
-    .map((f) => ({ id: f[0]!, type: f[1]! as FacilityType, secret: f[6]! }))
-    .slice(0, devicesN);
+  const { mqttPort, httpPort } = hub;
+  const devices: DeviceCred[] = hub.devices.slice(0, devicesN);
   // Readings a month back, one minute apart: no other reading of these devices is that old.
   const baseMs = Date.now() - 30 * 86_400_000;
   console.log(
@@ -293,14 +263,7 @@ async function main(): Promise<void> {
   const drainS = (Math.max(...done.map((r) => r.lastAckMs)) - startedMs) / 1000;
   const unacked: Record<string, number[]> = Object.assign({}, ...done.map((r) => r.unacked));
 
-  const client = new pg.Client({
-    connectionString:
-      db.url ||
-      (await readFile(path.join(dataDir, 'pg-password'), 'utf8').then(
-        (pw) =>
-          `postgres://postgres:${encodeURIComponent(pw.trim())}@127.0.0.1:${env.EMBEDDED_PG_PORT}/postgres`,
-      )),
-  });
+  const client = new pg.Client({ connectionString: await hub.databaseUrl() });
   await client.connect();
   const window = [baseMs, baseMs + (readings + 1) * minute];
   const perDevice = await client.query<{ id: string; n: string; d: string }>(
@@ -338,8 +301,7 @@ async function main(): Promise<void> {
   const held = metric(/^hub_mqtt_rate_held_total (\d+)/m);
   const cutOffs = metric(/^hub_mqtt_drops_total\{reason="rate_abuse"\} (\d+)/m);
   const rateDrops = metric(/^hub_mqtt_drops_total\{reason="rate_limited"\} (\d+)/m);
-  hub.kill('SIGTERM');
-  await new Promise((x) => hub.once('exit', x));
+  await hub.stop();
   await db.drop();
   await rm(dataDir, { recursive: true, force: true });
 

@@ -11,16 +11,16 @@
  * The hub takes INGEST_* variables from the environment (A/B of settings);
  * BENCH_HUB_PROF=<dir> writes the hub's CPU profile there (node --cpu-prof).
  */
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import { benchDatabase } from './database.js';
+import { startHubProcess } from './hub-process.js';
 
 const opts = new Command()
   .option('--devices <n>', 'simulated devices', '1000')
@@ -42,13 +42,6 @@ const seconds = Number(opts.seconds);
 const workers = Number(opts.workers);
 const root = path.resolve(import.meta.dirname, '..');
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 
@@ -196,60 +189,26 @@ async function bytesPerReadingCompressed(db: pg.Client): Promise<number | null> 
 async function main() {
   const db = await benchDatabase('bench_ingest');
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-ingest-'));
-  const mqttPort = await freePort();
-  const env = {
-    ...process.env,
-    DATABASE_URL: db.url,
-    DATA_DIR: dataDir,
-    MQTT_PORT: String(mqttPort),
-    HTTP_PORT: String(await freePort()),
-    EMBEDDED_PG_PORT: String(await freePort()),
-    DEMO_DEVICE_COUNT: String(devicesN),
-    LOG_LEVEL: 'warn',
-    // The load is thousands of times a real device's rate: lift the per-device limit.
-    MQTT_RATE_PER_S: '100000',
-    MQTT_RATE_BURST: '1000000',
-  };
-  const hub = spawn(
-    process.execPath,
-    [
-      ...(process.env.BENCH_HUB_PROF
-        ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_HUB_PROF]
-        : []),
-      '--import',
-      'tsx',
-      'src/hub/main.ts',
-    ],
+  const started = await startHubProcess(
     {
-      cwd: root,
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      DEMO_DEVICE_COUNT: String(devicesN),
+      // The load is thousands of times a real device's rate: lift the per-device limit.
+      MQTT_RATE_PER_S: '100000',
+      MQTT_RATE_BURST: '1000000',
     },
+    process.env.BENCH_HUB_PROF
+      ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_HUB_PROF]
+      : [],
   );
-  let out = '';
-  hub.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  while (!out.includes('is running')) {
-    if (hub.exitCode !== null) throw new Error('hub exited: ' + out);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const devices = (await readFile(path.join(dataDir, 'demo-devices.csv'), 'utf8'))
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((l) => l.split(','))
-    .map((f) => ({ id: f[0]!, type: f[1]!, secret: f[6]! }));
+  const hub = started.child;
+  const { mqttPort, devices } = started;
   console.log(
     `hub on ${db.label}, ${devices.length} devices, ${workers} load-generator processes, offered ${rate} msgs/s for ${seconds} s`,
   );
 
-  const client = new pg.Client({
-    connectionString:
-      db.url ||
-      (await readFile(path.join(dataDir, 'pg-password'), 'utf8').then(
-        (pw) =>
-          `postgres://postgres:${encodeURIComponent(pw.trim())}@127.0.0.1:${env.EMBEDDED_PG_PORT}/postgres`,
-      )),
-  });
+  const client = new pg.Client({ connectionString: await started.databaseUrl() });
   await client.connect();
   // CPU of the hub's PostgreSQL backends (the bench database's sessions but this one).
   const backendsCpuS = async () => {
@@ -298,8 +257,7 @@ async function main() {
   const bytesPerReading = Math.round(Number(size.rows[0]!.bytes) / Math.max(1, stored));
   const compressed = await bytesPerReadingCompressed(client);
   await client.end();
-  hub.kill('SIGTERM');
-  await new Promise((x) => hub.once('exit', x));
+  await started.stop();
 
   const sorted = r.latencies.sort((a, b) => a - b);
   const msgsPerS = Math.round(r.acked / r.publishSeconds);

@@ -16,9 +16,11 @@ import {
   parentArea,
   registerCaseForAlarm,
   ruleCasePolicy,
-  setCaseDeadlines,
   setNextEscalation,
+  type CaseDeadlines,
   type CaseEventInput,
+  type Deadline,
+  type Route,
   type CaseTransaction,
   type ManualCaseInput,
   type Pool,
@@ -38,12 +40,20 @@ import {
   type AlarmRecord,
   type CaseChange,
   type CaseDetail,
+  categoryOfNewCase,
+  type CaseKind,
 } from '../domain/index.js';
-import { actionEffects, type ActionBody } from './effects.js';
+import { actionEffects, type ActionBody, type Known } from './effects.js';
 import { nextState, roleMay, transitions, type CaseAction } from './workflow.js';
 
 export type { ActionBody, CaseChange };
 export type CaseListener = (change: CaseChange) => void;
+
+/** The deadline row and route a registration reads (null: none). */
+interface Registration {
+  readonly deadline: Deadline | null;
+  readonly route: Route | null;
+}
 
 export interface CaseServiceOptions {
   /** The clock; tests inject a fake one (style.md, lesson 2). */
@@ -136,25 +146,37 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     return result;
   }
 
-  async function setDeadline(db: Queryable, c: CaseDetail): Promise<CaseDetail> {
-    const d = await findDeadline(db, c.severity, c.facilityType);
-    if (!d) return c;
-    const deadlines = {
-      dueAt: await deadlineAfter(db, c.createdAt, d.handleMinutes, d.unit),
+  /** The deadlines of a case registered at `createdAt`; null without a deadline row for it. */
+  async function deadlinesOf(
+    db: Queryable,
+    createdAt: string,
+    d: Deadline | null,
+  ): Promise<CaseDeadlines | null> {
+    if (!d) return null;
+    return {
+      dueAt: await deadlineAfter(db, createdAt, d.handleMinutes, d.unit),
       unit: d.unit,
       handleMinutes: d.handleMinutes,
-      dispatchDueAt: await deadlineAfter(db, c.createdAt, d.dispatchMinutes, d.dispatchUnit),
-    };
-    // The registration event already took this version; the deadlines ride on it.
-    await setCaseDeadlines(db, c.id, deadlines);
-    return {
-      ...c,
-      dueAt: deadlines.dueAt,
-      dispatchDueAt: deadlines.dispatchDueAt,
-      deadlineUnit: d.unit,
-      handleMinutes: d.handleMinutes,
+      dispatchDueAt: await deadlineAfter(db, createdAt, d.dispatchMinutes, d.dispatchUnit),
     };
   }
+
+  /**
+   * What registration reads from the tables, before the transaction (reads
+   * need no lock): the deadline row and the route of the new case.
+   */
+  const registrationOf = (c: {
+    severity: string;
+    facilityType: string | null;
+    gridCode: string | null;
+    kind?: CaseKind;
+    categoryCode?: string | null;
+  }): Promise<Registration> =>
+    Promise.all([
+      findDeadline(pool, c.severity, c.facilityType),
+      // A route may name the case's 部件/事件 category (issue #16).
+      findRoute(pool, c.facilityType, c.gridCode, categoryOfNewCase(c)),
+    ]).then(([deadline, route]) => ({ deadline, route }));
 
   /** Applies one action; checks the body and the transition table (the caller checked the role). */
   async function apply(
@@ -164,6 +186,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     action: CaseAction,
     body: ActionBody,
     at: string,
+    known?: Known,
   ): Promise<CaseChange> {
     const to = nextState(current.state, action);
     if (!to) {
@@ -188,6 +211,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
       current,
       body,
       at,
+      known,
       deadlineAfter: (start, minutes, unit) => deadlineAfter(db, start, minutes, unit),
     });
     const change = await tx.transition(
@@ -261,17 +285,11 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     created: CaseDetail,
     actor: Actor,
     at: string,
+    { deadline, route }: Registration,
   ): Promise<CaseDetail> {
-    const withDue = await setDeadline(tx.db, created);
-    await tx.record(withDue, { action: 'register', reason: 'created', from: null, actor, at });
-    const route = await findRoute(
-      tx.db,
-      created.facilityType,
-      created.gridCode,
-      created.categoryCode,
-    );
-    if (!route) return withDue;
-    return (await apply(tx, systemActor, withDue, 'dispatch', {}, at)).case;
+    await tx.record(created, { action: 'register', reason: 'created', from: null, actor, at });
+    if (!route) return created;
+    return (await apply(tx, systemActor, created, 'dispatch', {}, at, { route, deadline })).case;
   }
 
   return {
@@ -312,18 +330,20 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
             });
           });
         } else if (event.kind === 'opened') {
-          const policy = await ruleCasePolicy(pool, event.alarm.ruleId);
+          const { alarm } = event;
+          const [policy, registration] = await Promise.all([
+            ruleCasePolicy(pool, alarm.ruleId),
+            registrationOf(alarm),
+          ]);
           if (!policy.openCase) return;
           await transaction(async (tx) => {
-            const created = await registerCaseForAlarm(
-              tx.db,
-              event.alarm,
-              caseCodePrefix(now(), timeZone),
-            );
-            const full = created && (await getCaseDetail(tx.db, created.id));
-            if (!full) return;
-            logger.info({ caseCode: full.code, alarmId: event.alarm.id }, 'case registered');
-            await registerAndDispatch(tx, full, systemActor, full.createdAt);
+            // Created at the transaction's time (the column's default), so are its deadlines.
+            const deadlines = await deadlinesOf(tx.db, tx.now, registration.deadline);
+            const prefix = caseCodePrefix(now(), timeZone);
+            const created = await registerCaseForAlarm(tx.db, alarm, prefix, deadlines);
+            if (!created) return;
+            logger.info({ caseCode: created.code, alarmId: alarm.id }, 'case registered');
+            await registerAndDispatch(tx, created, systemActor, created.createdAt, registration);
           });
         } else {
           await transaction(async (tx) => {
@@ -343,6 +363,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
       }
       return withLock(async () => {
         const at = now().toISOString();
+        const registration = await registrationOf(input);
         return transaction(async (tx) => {
           const created = await insertManualCase(
             tx.db,
@@ -350,6 +371,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
             at,
             caseCodePrefix(new Date(at), timeZone),
             caseScopeOf(actor),
+            await deadlinesOf(tx.db, at, registration.deadline),
           );
           if (!created) {
             throw new HubError(
@@ -357,7 +379,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
               `${input.gridCode ?? 'no grid code'} is outside area ${actor.areaCode}`,
             );
           }
-          return registerAndDispatch(tx, created, actor, at);
+          return registerAndDispatch(tx, created, actor, at, registration);
         });
       });
     },

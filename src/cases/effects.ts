@@ -1,4 +1,11 @@
-import { findDeadline, findRoute, getCrew, type Deadline, type Queryable } from '../db/index.js';
+import {
+  findDeadline,
+  findRoute,
+  getCrew,
+  type Deadline,
+  type Queryable,
+  type Route,
+} from '../db/index.js';
 import { HubError, type CaseDetail, type CaseEffect, type CaseFields } from '../domain/index.js';
 import type { CaseAction } from './workflow.js';
 
@@ -18,11 +25,18 @@ export interface ActionEffect extends CaseEffect {
   readonly prevCrewId?: string | null;
 }
 
+/** What the caller already read for this action (registration's auto-dispatch). */
+export interface Known {
+  readonly route: Route;
+  readonly deadline: Deadline | null;
+}
+
 export interface EffectContext {
   readonly db: Queryable;
   readonly current: CaseDetail;
   readonly body: ActionBody;
   readonly at: string;
+  readonly known?: Known;
   /** A deadline `minutes` after `startIso`, in calendar or working time. */
   deadlineAfter(startIso: string, minutes: number, unit: Deadline['unit']): Promise<string>;
 }
@@ -31,14 +45,16 @@ const minute = 60_000;
 const hour = 3_600_000;
 
 /** Dispatch and reassignment: to the crew named, or the routing table's. */
-async function toCrew({ db, current, body, at }: EffectContext): Promise<ActionEffect> {
-  let route: { departmentId: string; crewId: string | null } | null;
+async function toCrew({ db, current, body, at, known }: EffectContext): Promise<ActionEffect> {
+  let route: Route | null;
   if (body.crewId) {
     const crew = await getCrew(db, body.crewId);
     if (!crew) throw new HubError('HUB_ERR_BAD_REQUEST', `no crew ${body.crewId}`);
     route = { departmentId: crew.departmentId, crewId: crew.id };
   } else {
-    route = await findRoute(db, current.facilityType, current.gridCode, current.categoryCode);
+    route =
+      known?.route ??
+      (await findRoute(db, current.facilityType, current.gridCode, current.categoryCode));
   }
   if (!route) {
     throw new HubError(
@@ -46,7 +62,7 @@ async function toCrew({ db, current, body, at }: EffectContext): Promise<ActionE
       `${current.facilityType ?? 'no facility type'} in ${current.gridCode ?? 'no area'}`,
     );
   }
-  const d = await findDeadline(db, current.severity, current.facilityType);
+  const d = known ? known.deadline : await findDeadline(db, current.severity, current.facilityType);
   return {
     set: {
       departmentId: route.departmentId,

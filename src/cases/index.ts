@@ -8,18 +8,15 @@ export {
 } from './cases.js';
 export {
   caseActions,
-  roles,
   transitions,
-  nextState,
-  roleMay,
   availableActions,
   type CaseAction,
   type Role,
   type Transition,
 } from './workflow.js';
-export { createCaseFeed, caseEventsChannel, type CaseFeed } from './feed.js';
+export { createCaseFeed, type CaseFeed } from './feed.js';
 export { createWebhookService, signPayload, type WebhookService } from './webhooks.js';
-export { lightingRateOver, lightingSettings, nightOf } from './lighting.js';
+export { lightingRateOver, lightingSettings } from './lighting.js';
 export {
   createEvaluationService,
   type Evaluation,
@@ -30,11 +27,10 @@ export {
   createReportService,
   reportKinds,
   reportPeriodKind,
-  reportTitles,
   type ReportFigures,
   type ReportService,
 } from './reports.js';
-export { checkWebhookUrl, isPublicAddress, maskUrl, publicOnlyLookup } from './webhook-targets.js';
+export { checkWebhookUrl, maskUrl } from './webhook-targets.js';
 export {
   checkedRoute,
   explainRoute,

@@ -1,4 +1,4 @@
-import { caseActions, openCaseStates, roles } from '../domain/index.js';
+import { caseActions, openCaseStates } from '../domain/index.js';
 import type { CaseAction, CaseState, Role } from '../domain/index.js';
 
 /**
@@ -8,7 +8,7 @@ import type { CaseAction, CaseState, Role } from '../domain/index.js';
  * `to: null` keeps the state (extension, comment). Admin may do every action.
  */
 // The lists live in domain/catalog.ts (issue #12); re-exported for the room's callers.
-export { caseActions, roles, type CaseAction, type Role };
+export { caseActions, type CaseAction, type Role };
 
 export interface Transition {
   readonly from: readonly CaseState[];

@@ -1,19 +1,16 @@
 export {
-  buildApp,
   createDashboard,
   type Dashboard,
   type DashboardDeps,
   type DashboardOptions,
 } from './server.js';
 export {
-  cookieIsSecure,
   parseAllowedOrigins,
   parseTrustProxy,
   type CookieSecure,
   type TrustProxy,
 } from './http-config.js';
-export { contentSecurityPolicy, securityHeaders, type CspExtras } from './csp.js';
 export { createOpsServer } from './ops-server.js';
 export { createSessionEnds, type SessionEnds } from './sessions.js';
-export { createDeviceStatusFeed, maxWatchesPerSocket } from './device-live.js';
+export { createDeviceStatusFeed } from './device-live.js';
 export { createLoginGuard, defaultLoginGuard, type LoginGuardOptions } from './login-guard.js';

@@ -237,12 +237,3 @@ export async function listOpenAlarms(db: Queryable): Promise<AlarmRecord[]> {
   );
   return rows;
 }
-
-export async function listOpenAlarmKeys(
-  db: Queryable,
-): Promise<{ deviceId: string | null; source: string; ruleId: string }[]> {
-  const { rows } = await db.query<{ deviceId: string | null; source: string; ruleId: string }>(
-    `SELECT device_id AS "deviceId", source, rule_id AS "ruleId" FROM alarms WHERE state = 'open'`,
-  );
-  return rows;
-}

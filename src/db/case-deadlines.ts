@@ -28,18 +28,15 @@ export async function findDeadline(
   return rows[0] ?? null;
 }
 
-/** Sets the deadlines of a case just registered; the registration event carries them. */
-export async function setCaseDeadlines(
-  db: Queryable,
-  id: number,
-  d: { dueAt: string; unit: DeadlineUnit; handleMinutes: number; dispatchDueAt: string },
-): Promise<void> {
-  await db.query(
-    `UPDATE cases SET due_at = $2, next_escalation_at = $2, deadline_unit = $3, handle_minutes = $4,
-       dispatch_due_at = $5
-     WHERE id = $1`,
-    [id, d.dueAt, d.unit, d.handleMinutes, d.dispatchDueAt],
-  );
+/**
+ * The deadlines a case gets at registration (立案), written with it; the
+ * registration event carries them. `next_escalation_at` starts at `dueAt`.
+ */
+export interface CaseDeadlines {
+  readonly dueAt: string;
+  readonly unit: DeadlineUnit;
+  readonly handleMinutes: number;
+  readonly dispatchDueAt: string;
 }
 
 /** Escalation bookkeeping with no change a person sees: no version, no event. */

@@ -78,6 +78,8 @@ export interface CaseEventInput {
 /** What a case transaction offers the workflow, on its one connection. */
 export interface CaseTransaction {
   readonly db: Queryable;
+  /** The transaction's timestamp (`now()`): what a `DEFAULT now()` column gets in it. */
+  readonly now: string;
   /** Stores the timeline entry of a change already applied to `c` (its version is the event's). */
   record(c: CaseDetail, e: CaseEventInput): Promise<CaseChange>;
   /**
@@ -128,20 +130,27 @@ export async function caseTransaction<T>(
     changes.push(change);
     return change;
   };
-  const tx: CaseTransaction = {
+  const tx = {
     db: client,
+    now: '',
     record,
     async transition(current, effect, e) {
       const updated = await updateCaseRow(client, current.id, current.state, e.at, effect);
       return updated ? record(updated, { ...e, from: current.state }) : null;
     },
-  };
+  } satisfies CaseTransaction;
   try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [caseVersionLockKey]);
+    // Constants only, so each pair goes as one simple-protocol message: one round trip
+    // each instead of two, on the alarm → case path (issue #17).
+    const [, locked] = (await client.query(
+      `BEGIN; SELECT pg_advisory_xact_lock(${caseVersionLockKey}), now() AS now`,
+    )) as unknown as [unknown, { rows: { now: string }[] }];
+    tx.now = locked.rows[0]?.now ?? new Date().toISOString();
     const result = await fn(tx);
-    if (changes.length > 0) await client.query(`SELECT pg_notify($1, '')`, [caseEventsChannel]);
-    await client.query('COMMIT');
+    // Delivered at COMMIT, to the case feed of every node.
+    await client.query(
+      changes.length > 0 ? `SELECT pg_notify('${caseEventsChannel}', ''); COMMIT` : 'COMMIT',
+    );
     return { result, changes };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});

@@ -1,8 +1,7 @@
 import {
   HubError,
   caseCodeIdWidth,
-  manualCategoryOf,
-  type FacilityType,
+  categoryOfNewCase,
   type CaseCounter,
   type CaseDetail,
   type CaseEffect,
@@ -10,6 +9,7 @@ import {
   type CaseScope,
 } from '../domain/index.js';
 import { matchingRoutes } from './admin.js';
+import type { CaseDeadlines } from './case-deadlines.js';
 import type { Queryable } from './pool.js';
 import { violationAs } from './sql-errors.js';
 
@@ -213,16 +213,21 @@ export interface ManualCaseInput {
   readonly location: string | null;
   readonly lat: number | null;
   readonly lon: number | null;
-  /** GB/T 30428.2 class; default: the facility type's (domain manualCategoryOf). */
+  /** GB/T 30428.2 class; default: the facility type's (domain categoryOfNewCase). */
   readonly categoryCode?: string | null;
 }
 
+/** The deadline parameters of a registration insert: due, unit, minutes, dispatch due. */
+export const deadlineParams = (d: CaseDeadlines | null) =>
+  [d?.dueAt ?? null, d?.unit ?? null, d?.handleMinutes ?? null, d?.dispatchDueAt ?? null] as const;
+
 /**
  * Registers (立案) a case an operator enters: a 12345 hotline call or an
- * inspector's finding. The code starts with `codePrefix` (domain `caseCodePrefix`).
- * An area-scoped user registers only inside its area: the grid code, and the
- * device's grid when a device is named, must lie in it; otherwise nothing is
- * inserted and the result is null. HUB_ERR_BAD_REQUEST for an unknown device or grid.
+ * inspector's finding, with its deadlines when it has any. The code starts
+ * with `codePrefix` (domain `caseCodePrefix`). An area-scoped user registers
+ * only inside its area: the grid code, and the device's grid when a device is
+ * named, must lie in it; otherwise nothing is inserted and the result is null.
+ * HUB_ERR_BAD_REQUEST for an unknown device or grid.
  */
 export async function insertManualCase(
   db: Queryable,
@@ -230,21 +235,25 @@ export async function insertManualCase(
   at: string,
   codePrefix: string,
   scope: CaseScope,
+  deadlines: CaseDeadlines | null,
 ): Promise<CaseDetail | null> {
   const { rows } = await db
-    .query<{ id: number }>(
+    .query<CaseDetail>(
       `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
-     INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code,
-                        source, description, location, lat, lon, created_at, updated_at,
-                        category_code)
+     INSERT INTO cases AS c (id, code, state, kind, severity, title, facility_type, device_id,
+                             grid_code, source, description, location, lat, lon, created_at,
+                             updated_at, due_at, next_escalation_at, deadline_unit, handle_minutes,
+                             dispatch_due_at, category_code)
      SELECT next.id,
             $13::text || lpad(next.id::text, ${caseCodeIdWidth}, '0'),
-            'registered', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $16
+            'registered', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12,
+            $16::timestamptz, $16::timestamptz, coalesce($17::text, 'calendar'), $18::int,
+            $19::timestamptz, $20
      FROM (SELECT $6::text AS grid_code, NULL::text AS crew_id) c, next
      WHERE ${scopeCondition(14, 15)}
        AND ($15::text IS NULL OR $5::text IS NULL OR EXISTS (
              SELECT 1 FROM devices d WHERE d.id = $5 AND left(d.grid_code, length($15)) = $15))
-     RETURNING id`,
+     RETURNING ${caseDetailColumns}`,
       [
         c.kind,
         c.severity,
@@ -261,13 +270,14 @@ export async function insertManualCase(
         codePrefix,
         scope.crewId,
         scope.area,
-        manualCategoryOf(c.categoryCode, (c.facilityType as FacilityType | null) ?? null, c.kind),
+        ...deadlineParams(deadlines),
+        categoryOfNewCase(c),
       ],
     )
     .catch(
       violationAs({ foreignKey: new HubError('HUB_ERR_BAD_REQUEST', 'unknown device or grid') }),
     );
-  return rows[0] ? (await getCaseDetail(db, rows[0].id))! : null;
+  return rows[0] ?? null;
 }
 
 export interface Route {

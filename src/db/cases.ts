@@ -1,10 +1,13 @@
 import {
-  alarmCategoryOf,
   caseCodeIdWidth,
+  categoryOfNewCase,
   caseKindOf,
   type AlarmRecord,
+  type CaseDetail,
   type CaseRecord,
 } from '../domain/index.js';
+import type { CaseDeadlines } from './case-deadlines.js';
+import { caseDetailColumns, deadlineParams } from './case-workflow.js';
 import type { Queryable } from './pool.js';
 
 const columns = `id, code, version, state, kind, severity, title, facility_type AS "facilityType",
@@ -12,24 +15,30 @@ const columns = `id, code, version, state, kind, severity, title, facility_type 
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /**
- * Registers (立案) the case of an alarm; at most one case per alarm. The code
- * is `codePrefix` (domain `caseCodePrefix`: the city's local date) and the id.
+ * Registers (立案) the case of an alarm, with its deadlines when it has any;
+ * at most one case per alarm (null when it has one). The code is `codePrefix`
+ * (domain `caseCodePrefix`: the city's local date) and the id. One statement,
+ * returning the whole case: the alarm → case path counts round trips (#17).
  */
 export async function registerCaseForAlarm(
   db: Queryable,
   alarm: AlarmRecord,
   codePrefix: string,
-): Promise<CaseRecord | null> {
-  const { rows } = await db.query<CaseRecord>(
+  deadlines: CaseDeadlines | null,
+): Promise<CaseDetail | null> {
+  const { rows } = await db.query<CaseDetail>(
     `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
-     INSERT INTO cases (id, code, state, kind, severity, title, facility_type, device_id, grid_code, alarm_id,
-                        category_code)
+     INSERT INTO cases AS c (id, code, state, kind, severity, title, facility_type, device_id,
+                             grid_code, alarm_id, due_at, next_escalation_at, deadline_unit,
+                             handle_minutes, dispatch_due_at, category_code)
      SELECT next.id,
             $8::text || lpad(next.id::text, ${caseCodeIdWidth}, '0'),
-            'registered', $1, $2, $3, $4, $5, $6, $7, $9
+            'registered', $1, $2, $3, $4, $5, $6, $7,
+            $9::timestamptz, $9::timestamptz, coalesce($10::text, 'calendar'), $11::int,
+            $12::timestamptz, $13
      FROM next
      ON CONFLICT (alarm_id) DO NOTHING
-     RETURNING ${columns}`,
+     RETURNING ${caseDetailColumns}`,
     [
       caseKindOf(alarm.facilityType),
       alarm.severity,
@@ -39,7 +48,8 @@ export async function registerCaseForAlarm(
       alarm.gridCode,
       alarm.id,
       codePrefix,
-      alarmCategoryOf(alarm.facilityType, caseKindOf(alarm.facilityType)),
+      ...deadlineParams(deadlines),
+      categoryOfNewCase(alarm),
     ],
   );
   return rows[0] ?? null;
@@ -75,35 +85,4 @@ export async function setCaseSeverityFromAlarm(
   if (!rows[0]) return null;
   const { previous, ...updated } = rows[0];
   return { case: updated, previous };
-}
-
-export async function listCases(
-  db: Queryable,
-  q: { state?: string; limit: number; offset: number },
-): Promise<{ total: number; cases: CaseRecord[] }> {
-  const [total, page] = await Promise.all([
-    db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM cases WHERE ($1::text IS NULL OR state = $1)`,
-      [q.state ?? null],
-    ),
-    db.query<CaseRecord>(
-      `SELECT ${columns} FROM cases WHERE ($1::text IS NULL OR state = $1)
-       ORDER BY id DESC LIMIT $2 OFFSET $3`,
-      [q.state ?? null, q.limit, q.offset],
-    ),
-  ]);
-  return { total: total.rows[0]!.n, cases: page.rows };
-}
-
-/** Open cases and the version they are current to, for a connecting operator. */
-export async function openCasesSnapshot(
-  db: Queryable,
-): Promise<{ version: number; cases: CaseRecord[] }> {
-  const [open, version] = await Promise.all([
-    db.query<CaseRecord>(
-      `SELECT ${columns} FROM cases WHERE state NOT IN ('closed', 'cancelled') ORDER BY id DESC LIMIT 500`,
-    ),
-    db.query<{ v: number }>(`SELECT coalesce(max(version), 0)::bigint AS v FROM cases`),
-  ]);
-  return { version: version.rows[0]!.v, cases: open.rows };
 }

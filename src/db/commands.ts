@@ -75,11 +75,3 @@ export async function listCommands(
   );
   return rows;
 }
-
-export async function getCommand(db: Queryable, id: string): Promise<CommandRecord | null> {
-  const { rows } = await db.query<CommandRecord>(
-    `SELECT ${columns} FROM device_commands WHERE id = $1`,
-    [id],
-  );
-  return rows[0] ?? null;
-}

@@ -1,4 +1,4 @@
-export { openDatabase, redact, type Database, type DatabaseOptions } from './database.js';
+export { openDatabase, type Database, type DatabaseOptions } from './database.js';
 export { createPool, type Pool, type Queryable } from './pool.js';
 export { migrate } from './migrate.js';
 export { detectCapabilities, type DatabaseCapabilities } from './capabilities.js';

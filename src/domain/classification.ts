@@ -15,7 +15,7 @@
  * the built-in table stays the default.
  */
 import type { FacilityType } from './facilities.js';
-import type { Label } from './catalog.js';
+import { caseKindOf, type Label } from './catalog.js';
 
 export const caseKinds = ['component', 'event'] as const;
 export type CaseKind = (typeof caseKinds)[number];
@@ -185,6 +185,16 @@ export function manualCategoryOf(
   kind: CaseKind,
 ): string {
   return given ?? alarmCategoryOf(type, kind);
+}
+
+/** The category a new case takes: given, else its facility type's (alarm or manual alike). */
+export function categoryOfNewCase(c: {
+  readonly facilityType: string | null;
+  readonly kind?: CaseKind;
+  readonly categoryCode?: string | null;
+}): string {
+  const type = c.facilityType as FacilityType | 'all' | null;
+  return c.categoryCode ?? alarmCategoryOf(type, c.kind ?? caseKindOf(type));
 }
 
 export function kindOfCategory(code: string): CaseKind {

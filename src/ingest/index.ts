@@ -1,6 +1,5 @@
 export {
   createIngest,
-  deadLetterPayloadChars,
   type Ingest,
   type IngestOptions,
   type ReadingsListener,

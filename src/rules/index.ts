@@ -14,19 +14,17 @@ export {
   type AlarmService,
   type AlarmServiceOptions,
 } from './alarms.js';
-export { cityLightingHours, defaultRulePack, rulePackFor, supersededRuleIds } from './rule-pack.js';
-export { mergeSettings, overrideApplies, type OverrideTarget } from './overrides.js';
+export { cityLightingHours, defaultRulePack, rulePackFor } from './rule-pack.js';
+export { mergeSettings, type OverrideTarget } from './overrides.js';
 export {
   isDay,
   isLightingTime,
   offsetAt,
   isTickKind,
-  readingKinds,
   type DayNight,
   type LightingHours,
   ruleKindNames,
   ruleKinds,
-  tickKinds,
   type Condition,
   type Reading,
   type RuleKindName,
@@ -35,11 +33,5 @@ export {
 } from './kinds/index.js';
 export { createRateAbuseWatch, rateAbuseRuleId } from './rate-abuse.js';
 export { ruleThresholds, type RuleThreshold } from './thresholds.js';
-export {
-  createAlarmDesk,
-  createAlarmFeed,
-  maxShelveMs,
-  type AlarmDesk,
-  type AlarmFeed,
-} from './alarm-feed.js';
+export { createAlarmDesk, createAlarmFeed, type AlarmDesk, type AlarmFeed } from './alarm-feed.js';
 export { createStorageWatch, storageDegradedRuleId } from './storage-watch.js';

@@ -461,9 +461,6 @@ export const defaultRulePack: readonly Rule[] = [
   }),
 ];
 
-/** Rules of the skeleton pack that this pack replaces (multi-level rules took their place). */
-export const supersededRuleIds = ['waterlogging.road_closed', 'gas.level1'] as const;
-
 /**
  * The pack in the city's time zone (CITY_TIMEZONE): every schedule's
  * `timeZone` set to it, so the lighting hours, dimming and dark-sky windows

@@ -1,6 +1,5 @@
 export { readCredentials, type DeviceCredential } from './credentials.js';
 export {
-  localHour,
   sampleReading,
   seededRng,
   streetlightSchedule,
@@ -10,7 +9,6 @@ export {
 } from './generators.js';
 export {
   getScenario,
-  isScenarioName,
   normalReading,
   playScript,
   scenarioScripts,

@@ -94,7 +94,7 @@ describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
     device.end(true);
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 180_000);
 
   it('lists a new case live and takes an action through a dialog that checks its fields', async () => {
     const page = await browser.newPage({ locale: 'zh-CN', viewport: { width: 1400, height: 900 } });
@@ -125,7 +125,7 @@ describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
     expect(await detail.locator('[data-testid="case-timeline"]').innerText()).toContain('重复来电');
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 180_000);
 
   it('shows KPI cards per district as the API gives them, drills down to streets, and fills a 1920×1080 wall screen', async () => {
     const page = await browser.newPage({ locale: 'zh-CN', viewport: { width: 1400, height: 900 } });
@@ -193,6 +193,19 @@ describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
     const problems = page.locator('[data-testid="kpi-problem"]');
     await page.locator('[data-testid="kpi-problem"][data-rule-id="manhole.displaced"]').waitFor();
     expect(await problems.first().innerText()).toContain('井盖');
+
+    // Drill down into the first district: its streets.
+    const district = expected.rows[0]!.area;
+    await page.locator(`[data-testid="kpi-card"][data-area="${district}"] button`).click();
+    await expect
+      .poll(async () => (await cards.first().getAttribute('data-area'))?.length, {
+        timeout: 15_000,
+      })
+      .toBe(9);
+    for (const area of await cards.evaluateAll((els) =>
+      els.map((e) => e.getAttribute('data-area')),
+    ))
+      expect(area!.startsWith(district)).toBe(true);
     await page.screenshot({ path: `${shots}/ui-kpi.png` });
 
     // On down: a street's communities, a community's grids; a grid has no level under it.
@@ -200,7 +213,7 @@ describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
       await cards.locator('[data-testid="kpi-drill"]').first().click();
       await expect
         .poll(async () => (await cards.first().getAttribute('data-area'))?.length, {
-          timeout: 15_000,
+          timeout: 30_000,
         })
         .toBe(length);
     }
@@ -216,6 +229,11 @@ describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
     await expect
       .poll(() => page.locator('[data-kpi-target="integrityRate"]').first().innerText())
       .toMatch(/Met|Not met/);
+    // Back to Chinese for the wall screen's screenshot (docs/ui.md).
+    await page.click('[data-testid="lang-toggle"]');
+    await expect
+      .poll(() => page.locator('[data-kpi-target="integrityRate"]').first().innerText())
+      .toMatch(/达标|未达标/);
 
     await page.setViewportSize({ width: 1920, height: 1080 });
     await page.goto(t.httpUrl + '/#/wall');
@@ -225,5 +243,5 @@ describe.skipIf(!chromiumPath)('the city control room in Chromium', () => {
     await page.screenshot({ path: `${shots}/ui-wall.png` });
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 180_000);
 });

@@ -1,57 +1,16 @@
 import { createHmac } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageDir, startNodeRed, type RunningNodeRed } from '../../scripts/node-red.js';
+import { packageDir } from '../../scripts/node-red.js';
 import { authed, connectDevice, startTestHub, waitFor, type TestHub } from '../support/hub.js';
+import { startRobots, startTestNodeRed, type RobotCall } from '../support/node-red.js';
 
 const servicePassword = 'node-red-examples-service';
 const dingtalkToken = 'dingtalk-access-token';
 const dingtalkSecret = 'SEC0123456789abcdef-test-secret';
 const wecomKey = 'wecom-robot-key';
-
-interface RobotCall {
-  readonly path: string;
-  /** The query string as sent (the signature's URL encoding is part of the contract). */
-  readonly rawQuery: string;
-  readonly query: URLSearchParams;
-  readonly contentType: string | undefined;
-  readonly body: { msgtype: string; markdown: { title?: string; text?: string; content?: string } };
-}
-
-/** Stands in for DingTalk's and WeCom's group robots: records each call, answers as they do. */
-async function startRobots() {
-  const calls: RobotCall[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://robot');
-      const text = Buffer.concat(chunks).toString('utf8');
-      calls.push({
-        path: url.pathname,
-        rawQuery: url.search.slice(1),
-        query: url.searchParams,
-        contentType: req.headers['content-type'],
-        body: text ? (JSON.parse(text) as RobotCall['body']) : (null as never),
-      });
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ errcode: 0, errmsg: 'ok' }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    calls,
-    to: (p: string) => calls.filter((c) => c.path === p),
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
 
 type FlowNode = Record<string, unknown> & { id: string; type: string; z?: string };
 
@@ -63,23 +22,13 @@ type FlowNode = Record<string, unknown> & { id: string; type: string; z?: string
  */
 describe('the example flows in a real Node-RED runtime', () => {
   let t: TestHub;
-  let nr: RunningNodeRed;
-  let userDir: string;
+  let nodeRed: Awaited<ReturnType<typeof startTestNodeRed>>;
   let robots: Awaited<ReturnType<typeof startRobots>>;
-  let adminToken = '';
   let operatorToken = '';
   let viewerToken = '';
   const clients: MqttClient[] = [];
 
-  const admin = (p: string, init: RequestInit = {}) =>
-    fetch(`${nr.url}${p}`, {
-      ...init,
-      headers: {
-        authorization: `Bearer ${adminToken}`,
-        'content-type': 'application/json',
-        ...(init.headers as Record<string, string> | undefined),
-      },
-    });
+  const admin = (p: string, init: RequestInit = {}) => nodeRed.admin(p, init);
 
   const robotEnv = {
     DINGTALK_URL: '', // set once the stand-in listens
@@ -199,34 +148,13 @@ describe('the example flows in a real Node-RED runtime', () => {
     robots = await startRobots();
     robotEnv.DINGTALK_URL = `${robots.url}/dingtalk/robot/send`;
     robotEnv.WECOM_URL = `${robots.url}/wecom/send`;
-    userDir = await mkdtemp(path.join(os.tmpdir(), 'node-red-examples-'));
-    nr = await startNodeRed({
-      userDir,
-      passwordFile: path.join(userDir, 'admin-password'),
-      port: 0,
-      logLevel: process.env.TEST_LOG_LEVEL ? 'info' : 'fatal',
-    });
-    const password = (await readFile(path.join(userDir, 'admin-password'), 'utf8')).trim();
-    const login = await fetch(`${nr.url}/auth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        client_id: 'node-red-admin',
-        grant_type: 'password',
-        scope: '*',
-        username: 'admin',
-        password,
-      }),
-    });
-    expect(login.status).toBe(200);
-    adminToken = ((await login.json()) as { access_token: string }).access_token;
+    nodeRed = await startTestNodeRed();
   });
   afterAll(async () => {
     for (const c of clients) c.end(true);
-    await nr?.stop();
+    await nodeRed?.stop();
     await robots?.close();
     await t?.stop();
-    if (userDir) await rm(userDir, { recursive: true, force: true });
   });
 
   it('critical alarm → group robot: readings that break a rule at critical post a signed DingTalk message and a WeCom message', async () => {

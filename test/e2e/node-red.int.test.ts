@@ -1,73 +1,13 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import net from 'node:net';
-import os from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  packageDir,
-  packageName,
-  startNodeRed,
-  type RunningNodeRed,
-} from '../../scripts/node-red.js';
+import { packageDir, packageName, type RunningNodeRed } from '../../scripts/node-red.js';
 import type { CaseDetail } from '../../src/domain/index.js';
 import { authed, connectDevice, startTestHub, waitFor, type TestHub } from '../support/hub.js';
+import { startCollector, startProxy, startTestNodeRed } from '../support/node-red.js';
 
 const servicePassword = 'node-red-service-password';
-
-/** Where the flows' `http request` nodes deliver what the hub's nodes sent. */
-async function startCollector() {
-  const received = new Map<string, unknown[]>();
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const list = received.get(req.url ?? '') ?? [];
-      list.push(text ? JSON.parse(text) : null);
-      received.set(req.url ?? '', list);
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    of: <T>(p: string) => (received.get(p) ?? []) as T[],
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
-/** A TCP hop between Node-RED and the hub whose connections the test can cut mid-stream. */
-async function startProxy(port: number) {
-  const open = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(port, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      open.add(s);
-      s.on('close', () => open.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    /** Cuts every connection through the proxy, as a network failure would. */
-    cut: () => {
-      for (const s of open) s.destroy();
-    },
-    close: () => {
-      for (const s of open) s.destroy();
-      return new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
 
 /**
  * The Node-RED nodes in a real Node-RED 4.1 runtime (issue #14): loaded from
@@ -77,22 +17,13 @@ async function startProxy(port: number) {
 describe('the Node-RED nodes in a real Node-RED runtime', () => {
   let t: TestHub;
   let nr: RunningNodeRed;
-  let userDir: string;
+  let nodeRed: Awaited<ReturnType<typeof startTestNodeRed>>;
   let collector: Awaited<ReturnType<typeof startCollector>>;
   let proxy: Awaited<ReturnType<typeof startProxy>>;
-  let adminToken = '';
   let operatorToken = '';
   const clients: MqttClient[] = [];
 
-  const admin = (p: string, init: RequestInit = {}) =>
-    fetch(`${nr.url}${p}`, {
-      ...init,
-      headers: {
-        authorization: `Bearer ${adminToken}`,
-        'content-type': 'application/json',
-        ...(init.headers as Record<string, string> | undefined),
-      },
-    });
+  const admin = (p: string, init: RequestInit = {}) => nodeRed.admin(p, init);
   const hub = (token: string) => authed(token);
 
   const post = (id: string, route: string, x: number, y: number) => ({
@@ -129,35 +60,15 @@ describe('the Node-RED nodes in a real Node-RED runtime', () => {
     operatorToken = ((await res.json()) as { token: string }).token;
     collector = await startCollector();
     proxy = await startProxy(t.hub.httpPort);
-    userDir = await mkdtemp(path.join(os.tmpdir(), 'node-red-test-'));
-    nr = await startNodeRed({
-      userDir,
-      passwordFile: path.join(userDir, 'admin-password'),
-      port: 0,
-      logLevel: process.env.TEST_LOG_LEVEL ? 'info' : 'fatal',
-    });
-    const password = (await readFile(path.join(userDir, 'admin-password'), 'utf8')).trim();
-    const login = await fetch(`${nr.url}/auth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        client_id: 'node-red-admin',
-        grant_type: 'password',
-        scope: '*',
-        username: 'admin',
-        password,
-      }),
-    });
-    expect(login.status).toBe(200);
-    adminToken = ((await login.json()) as { access_token: string }).access_token;
+    nodeRed = await startTestNodeRed();
+    nr = nodeRed.nr;
   });
   afterAll(async () => {
     for (const c of clients) c.end(true);
-    await nr?.stop();
+    await nodeRed?.stop();
     await proxy?.close();
     await collector?.close();
     await t?.stop();
-    if (userDir) await rm(userDir, { recursive: true, force: true });
   });
 
   it('refuses the editor and its admin API without the login', async () => {

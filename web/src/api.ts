@@ -47,12 +47,7 @@ export interface RequestOptions {
 
 export type Fetch = typeof fetch;
 
-let fetchImpl: Fetch = (...args) => fetch(...args);
-
-/** For unit tests: a fetch that answers from memory. */
-export function setFetch(f: Fetch): void {
-  fetchImpl = f;
-}
+const fetchImpl: Fetch = (...args) => fetch(...args);
 
 export async function request<T>(
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',

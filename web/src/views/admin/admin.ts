@@ -102,7 +102,10 @@ export function tokenNameProblem(name: string): string | undefined {
   return deviceIdPattern.test(name) ? undefined : 'idShape';
 }
 
-/** Department and crew ids share the device id's shape too (docs/api.md, "Administration"). */
+/**
+ * Department and crew ids share the device id's shape too (docs/api.md, "Administration").
+ * @alias the token name's check, under the name the forms read.
+ */
 export const idProblem = tokenNameProblem;
 
 export interface DeviceFields {
@@ -247,12 +250,4 @@ export function isImportReport(data: unknown): data is ImportReport {
     Array.isArray((data as ImportReport).errors) &&
     typeof (data as ImportReport).imported === 'number'
   );
-}
-
-/** Minutes as a short duration for a table cell: 90 → 1 h 30 min. */
-export function minutesLabel(m: number | null): string {
-  if (m === null) return '—';
-  const h = Math.floor(m / 60);
-  const rest = m % 60;
-  return h ? `${h} h${rest ? ` ${rest} min` : ''}` : `${rest} min`;
 }
