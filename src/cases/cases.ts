@@ -28,6 +28,10 @@ import {
 } from '../db/index.js';
 import {
   HubError,
+  alarmCategoryOf,
+  caseKindOf,
+  manualCategoryOf,
+  type FacilityType,
   caseCodePrefix,
   caseRegistrarRoles,
   addDeadline,
@@ -333,7 +337,10 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
           const { alarm } = event;
           const [policy, registration] = await Promise.all([
             ruleCasePolicy(pool, alarm.ruleId),
-            registrationOf(alarm),
+            registrationOf({
+              ...alarm,
+              categoryCode: alarmCategoryOf(alarm.facilityType, caseKindOf(alarm.facilityType)),
+            }),
           ]);
           if (!policy.openCase) return;
           await transaction(async (tx) => {
@@ -363,7 +370,14 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
       }
       return withLock(async () => {
         const at = now().toISOString();
-        const registration = await registrationOf(input);
+        const registration = await registrationOf({
+          ...input,
+          categoryCode: manualCategoryOf(
+            input.categoryCode,
+            (input.facilityType as FacilityType | null) ?? null,
+            input.kind,
+          ),
+        });
         return transaction(async (tx) => {
           const created = await insertManualCase(
             tx.db,
