@@ -1,7 +1,7 @@
 import { createI18n } from 'vue-i18n';
+import { gridEn, gridZh } from './i18n-grid.js';
 import { adminEn } from './views/admin/messages-en.js';
 import { adminZh } from './views/admin/messages-zh.js';
-import { gridEn, gridZh } from './i18n-grid.js';
 
 /**
  * The one i18n of every page: zh-CN first (operators), English second.
