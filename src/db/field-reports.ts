@@ -1,5 +1,4 @@
 import {
-  areaAt,
   type Category,
   type DuplicateCandidate,
   type FieldReport,
@@ -605,7 +604,3 @@ export async function casesByCategory(
   );
   return rows;
 }
-
-/** The district of a grid code (for socket rooms), or null. */
-export const districtOf = (gridCode: string | null): string | null =>
-  gridCode ? areaAt(gridCode, 'district') : null;
