@@ -13,8 +13,22 @@ const maxLines = 400;
 
 const exceptions: Record<string, { readonly cap: number; readonly reason: string }> = {
   'src/db/admin.ts': {
-    cap: 441,
+    cap: 447,
     reason: 'five administration tables; split by table once the admin work in flight lands',
+  },
+  'src/cases/field-reports.ts': {
+    cap: 617,
+    reason:
+      'citizen and inspector reports, merged at 09:25 on the day it was listed; to split by stage',
+  },
+  'src/db/field-reports.ts': {
+    cap: 606,
+    reason:
+      'the queries of the field reports, merged at 09:25 on the day it was listed; to split by table',
+  },
+  'test/e2e/reports.workflow.int.test.ts': {
+    cap: 416,
+    reason: 'one hub shared by the field-report workflow tests',
   },
   'src/rules/evaluator.ts': {
     cap: 550,
@@ -43,14 +57,6 @@ const exceptions: Record<string, { readonly cap: number; readonly reason: string
   'bench/broker.ts': {
     cap: 563,
     reason: 'one benchmark end to end: fleet, load, measurements and report in one script',
-  },
-  'web/src/i18n.ts': {
-    cap: 755,
-    reason: 'data: every zh-CN and en-US message of the web UI; to split by view',
-  },
-  'test/e2e/node-red-examples.int.test.ts': {
-    cap: 459,
-    reason: 'one Node-RED runtime and hub shared by the example flows',
   },
   'test/e2e/node-red.int.test.ts': {
     cap: 704,
