@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FieldReportService } from '../cases/index.js';
+import type { Queryable } from '../db/index.js';
 import {
   HubError,
   categoryCodePattern,
@@ -19,10 +20,12 @@ import {
   type VerificationResult,
 } from '../domain/index.js';
 import { actorOf, anyUser, requireRole } from './auth.js';
+import { createIdempotency } from './idempotency.js';
 import { numberField, readPhotoForm, requiredNumber, textField } from './multipart-photos.js';
 import { photoHeaders } from './photos.js';
 
 export interface FieldReportRouteDeps {
+  readonly db: Queryable;
   readonly fieldReports: FieldReportService;
 }
 
@@ -43,6 +46,10 @@ function actor(req: FastifyRequest) {
  */
 export function registerFieldReportRoutes(api: FastifyInstance, deps: FieldReportRouteDeps): void {
   const { fieldReports } = deps;
+  // The phone's offline queue replays a report or a verification it may have
+  // sent already (the answer lost with the network): the key makes it one.
+  const idempotency = createIdempotency(deps.db);
+  const once = { preHandler: idempotency.preHandler, onSend: idempotency.onSend };
 
   api.get('/categories', { ...anyUser, schema: { tags: ['reports'] } }, async () => ({
     majors: categoryMajors,
@@ -95,7 +102,7 @@ export function registerFieldReportRoutes(api: FastifyInstance, deps: FieldRepor
 
   api.post(
     '/field-reports',
-    { ...requireRole('inspector'), schema: { tags: ['reports'] } },
+    { ...requireRole('inspector'), ...once, schema: { tags: ['reports'] } },
     async (req, reply) => {
       const { fields, photos } = await readPhotoForm(req, maxReportPhotos);
       const categoryCode = textField(fields, 'categoryCode', 5);
@@ -263,6 +270,7 @@ export function registerFieldReportRoutes(api: FastifyInstance, deps: FieldRepor
     '/cases/:id/verification',
     {
       ...requireRole('inspector', 'supervisor'),
+      ...once,
       schema: { tags: ['reports'], params: idParams },
     },
     async (req) => {

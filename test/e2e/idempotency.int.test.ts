@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseDetail, CaseEvent } from '../../src/domain/index.js';
 import { authed, createUsers, lightingAreas, startTestHub, type TestHub } from '../support/hub.js';
+import { photoForm } from '../support/photos.js';
 
 /**
  * `Idempotency-Key` on case creation and case actions (issue #13): what the
@@ -20,6 +21,7 @@ describe('idempotency keys', () => {
       { username: 'op1', role: 'operator' },
       { username: 'op2', role: 'operator' },
       { username: 'crew-a', role: 'crew', crewId: `lighting-${district}` },
+      { username: 'insp1', role: 'inspector', areaCode: grid },
     ]);
     for (const [name, u] of Object.entries(users)) as[name] = authed(u.token);
   });
@@ -103,5 +105,35 @@ describe('idempotency keys', () => {
     expect((await send('op1', '/api/cases', hotline('热线 no key'))).status).toBe(201);
     expect((await send('op1', '/api/cases', hotline('热线 no key'))).status).toBe(201);
     expect(await count('热线 no key')).toBe(2);
+  });
+
+  it('files an inspector report once when the phone replays it with its key (issue #16)', async () => {
+    const device = (await (
+      await authed(t.adminToken)(`${t.httpUrl}/api/devices/${t.devices.streetlight.id}`)
+    ).json()) as { lat?: number; lon?: number };
+    const form = () =>
+      photoForm({
+        categoryCode: 'B0125',
+        lat: device.lat ?? 27.85,
+        lon: device.lon ?? 112.9,
+        note: '井盖破损 replayed',
+      });
+    const report = () =>
+      as['insp1']!(`${t.httpUrl}/api/field-reports`, {
+        method: 'POST',
+        body: form(),
+        headers: { 'idempotency-key': 'report-1' },
+      });
+    const first = await report();
+    expect(first.status).toBe(201);
+    const again = await report();
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.text()).toBe(await first.text());
+    const { rows } = await t.hub.db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM field_reports WHERE note = $1`,
+      ['井盖破损 replayed'],
+    );
+    expect(rows[0]!.n).toBe(1);
   });
 });
