@@ -28,6 +28,8 @@ export default defineConfig({
       exclude: ['src/**/*.test.ts', 'src/dashboard/public/**'],
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'coverage',
+      // Figures even when a test fails: the floor is set from full runs.
+      reportOnFailure: true,
       thresholds: process.env.COVERAGE_FLOOR === 'off' ? {} : coverageFloor,
     },
   },

@@ -91,7 +91,18 @@ describe.skipIf(!reachable)('two broker nodes sharing Redis', () => {
     device.end(true);
     await expect(connectClient(urlOf(b), asDevice(lamp))).rejects.toMatchObject({ code: 5 });
     await a.applyDevice({ ...identity, enabled: true });
-    track(await connectClient(urlOf(b), asDevice(lamp)));
+    // Node B hears of the re-enable through Redis a moment after A applied it.
+    for (let tries = 0; ; tries++) {
+      const back = await connectClient(urlOf(b), asDevice(lamp)).catch((err: unknown) => {
+        if (tries >= 200) throw err;
+        return undefined;
+      });
+      if (back) {
+        track(back);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
   });
 
   it('closes a device’s older connection on node A when it connects again to node B', async () => {
