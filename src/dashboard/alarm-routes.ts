@@ -3,18 +3,13 @@ import { listAlarms, type Queryable } from '../db/index.js';
 import { HubError, alarmHandlerRoles } from '../domain/index.js';
 import type { AlarmDesk } from '../rules/index.js';
 import { anyUser, requireRole } from './auth.js';
-import { page } from './query.js';
+import { page, idParams } from './query.js';
 
 export interface AlarmRouteDeps {
   readonly db: Queryable;
   readonly alarmDesk: AlarmDesk;
 }
 
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'integer', minimum: 1 } },
-} as const;
 const comment = { type: 'string', maxLength: 500 } as const;
 
 /** The logged-in user: who acknowledged or shelved is never a name the client sends. */

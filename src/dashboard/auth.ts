@@ -121,6 +121,12 @@ export function integrationUser(t: IntegrationToken): UserRecord {
   };
 }
 
+/** The actor of a request the role gate let through (a session or a token). */
+export function requestActor(req: FastifyRequest): Actor {
+  if (!req.user) throw new HubError('HUB_ERR_UNAUTHENTICATED');
+  return actorOf(req.user);
+}
+
 export function actorOf(user: UserRecord): Actor {
   return {
     id: user.id,

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { FieldReportService } from '../cases/index.js';
 import { fieldIndicatorRows, listCaseDetails, unitNames, type Queryable } from '../db/index.js';
 import {
@@ -13,17 +13,12 @@ import {
   satisfiedRatings,
   type CaseDetail,
 } from '../domain/index.js';
-import { actorOf, requireRole } from './auth.js';
+import { requireRole, requestActor } from './auth.js';
 
 export interface CaseExportDeps {
   readonly db: Queryable;
   readonly fieldReports: FieldReportService;
   readonly timeZone: string;
-}
-
-function actor(req: FastifyRequest) {
-  if (!req.user) throw new HubError('HUB_ERR_UNAUTHENTICATED');
-  return actorOf(req.user);
 }
 
 /** A CSV field: quoted when it holds a separator, a quote or a line break; formulas defused. */
@@ -70,7 +65,7 @@ export function registerCaseExportRoutes(api: FastifyInstance, deps: CaseExportD
       const { cases } = await listCaseDetails(
         db,
         { ...req.query, limit: maxExportRows, offset: 0 },
-        caseScopeOf(actor(req)),
+        caseScopeOf(requestActor(req)),
       );
       const labels = new Map((await fieldReports.categories()).map((c) => [c.code, c.label]));
       const columns: [string, (c: CaseDetail) => unknown][] = [
@@ -126,7 +121,7 @@ export function registerCaseExportRoutes(api: FastifyInstance, deps: CaseExportD
       const rows = await fieldIndicatorRows(db, {
         from: period.from,
         to: period.to,
-        area: caseScopeOf(actor(req)).area,
+        area: caseScopeOf(requestActor(req)).area,
         areaLength: null,
         byInspector: true,
         satisfied: satisfiedRatings,

@@ -29,7 +29,8 @@ import {
   severities,
   type CaseDetail,
 } from '../domain/index.js';
-import { actorOf, anyUser, requireRole, type UserRole } from './auth.js';
+import { anyUser, requireRole, type UserRole, requestActor } from './auth.js';
+import { idParams } from './query.js';
 import { createIdempotency } from './idempotency.js';
 import { maxPhotoBytes, photoHeaders, photoTypeOf } from './photos.js';
 
@@ -42,17 +43,6 @@ export interface CaseRouteDeps {
 
 const staff: UserRole[] = ['operator', 'supervisor'];
 
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'integer', minimum: 1 } },
-} as const;
-
-function actor(req: FastifyRequest) {
-  if (!req.user) throw new HubError('HUB_ERR_UNAUTHENTICATED');
-  return actorOf(req.user);
-}
-
 /** Cases, actions and photos (KPIs: kpi-routes.ts) (docs/api.md, "Cases workflow"). */
 export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): void {
   const { db, cases } = deps;
@@ -60,7 +50,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
   const idempotency = createIdempotency(db);
 
   const visibleCase = (req: FastifyRequest, id: number): Promise<CaseDetail> =>
-    cases.read(actor(req), id);
+    cases.read(requestActor(req), id);
 
   // The transition table as data, for screens that draw the action buttons (docs/cases.md).
   api.get('/workflow', { ...anyUser, schema: { tags: ['cases'] } }, async () => ({ transitions }));
@@ -108,7 +98,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
     },
     async (req) => {
       // Crews see their own crew's cases only; an area-scoped user, its area's only (the query's scope).
-      return listCaseDetails(db, req.query, caseScopeOf(actor(req)));
+      return listCaseDetails(db, req.query, caseScopeOf(requestActor(req)));
     },
   );
 
@@ -158,7 +148,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
     },
     async (req, reply) => {
       const b = req.body;
-      const created = await cases.createManual(actor(req), {
+      const created = await cases.createManual(requestActor(req), {
         source: b.source,
         kind: b.kind ?? (b.facilityType ? 'component' : 'event'),
         severity: b.severity,
@@ -221,7 +211,7 @@ export function registerCaseRoutes(api: FastifyInstance, deps: CaseRouteDeps): v
       },
     },
     async (req) => ({
-      case: await cases.act(actor(req), req.params.id, req.params.action, req.body ?? {}),
+      case: await cases.act(requestActor(req), req.params.id, req.params.action, req.body ?? {}),
     }),
   );
 

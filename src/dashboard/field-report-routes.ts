@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { FieldReportService } from '../cases/index.js';
 import type { Queryable } from '../db/index.js';
 import {
@@ -19,7 +19,8 @@ import {
   type Severity,
   type VerificationResult,
 } from '../domain/index.js';
-import { actorOf, anyUser, requireRole } from './auth.js';
+import { anyUser, requireRole, requestActor } from './auth.js';
+import { idParams } from './query.js';
 import { createIdempotency } from './idempotency.js';
 import { numberField, readPhotoForm, requiredNumber, textField } from './multipart-photos.js';
 import { photoHeaders } from './photos.js';
@@ -27,17 +28,6 @@ import { photoHeaders } from './photos.js';
 export interface FieldReportRouteDeps {
   readonly db: Queryable;
   readonly fieldReports: FieldReportService;
-}
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'integer', minimum: 1 } },
-} as const;
-
-function actor(req: FastifyRequest) {
-  if (!req.user) throw new HubError('HUB_ERR_UNAUTHENTICATED');
-  return actorOf(req.user);
 }
 
 /**
@@ -109,7 +99,7 @@ export function registerFieldReportRoutes(api: FastifyInstance, deps: FieldRepor
       if (!categoryCode) throw new HubError('HUB_ERR_BAD_REQUEST', 'categoryCode is required');
       const report = await fieldReports.create({
         source: 'inspection',
-        reporter: actor(req),
+        reporter: requestActor(req),
         categoryCode,
         lat: requiredNumber(fields, 'lat', -90, 90),
         lon: requiredNumber(fields, 'lon', -180, 180),
@@ -143,13 +133,13 @@ export function registerFieldReportRoutes(api: FastifyInstance, deps: FieldRepor
         },
       },
     },
-    async (req) => ({ reports: await fieldReports.list(actor(req), req.query) }),
+    async (req) => ({ reports: await fieldReports.list(requestActor(req), req.query) }),
   );
 
   api.get(
     '/field-reports/queue',
     { ...requireRole('operator', 'supervisor'), schema: { tags: ['reports'] } },
-    async (req) => ({ items: await fieldReports.queue(actor(req)) }),
+    async (req) => ({ items: await fieldReports.queue(requestActor(req)) }),
   );
 
   api.get<{ Params: { id: number } }>(
@@ -158,7 +148,7 @@ export function registerFieldReportRoutes(api: FastifyInstance, deps: FieldRepor
       ...requireRole('inspector', 'operator', 'supervisor', 'viewer'),
       schema: { tags: ['reports'], params: idParams },
     },
-    async (req) => fieldReports.get(actor(req), req.params.id),
+    async (req) => fieldReports.get(requestActor(req), req.params.id),
   );
 
   api.get<{ Params: { id: number; photoId: number } }>(
@@ -174,7 +164,7 @@ export function registerFieldReportRoutes(api: FastifyInstance, deps: FieldRepor
       },
     },
     async (req, reply) => {
-      const p = await fieldReports.photo(actor(req), req.params.id, req.params.photoId);
+      const p = await fieldReports.photo(requestActor(req), req.params.id, req.params.photoId);
       return reply.headers(photoHeaders(p.contentType, p.fileName)).send(createReadStream(p.path));
     },
   );
@@ -208,7 +198,7 @@ export function registerFieldReportRoutes(api: FastifyInstance, deps: FieldRepor
         },
       },
     },
-    async (req) => fieldReports.accept(actor(req), req.params.id, req.body ?? {}),
+    async (req) => fieldReports.accept(requestActor(req), req.params.id, req.body ?? {}),
   );
 
   api.post<{
@@ -233,7 +223,9 @@ export function registerFieldReportRoutes(api: FastifyInstance, deps: FieldRepor
         },
       },
     },
-    async (req) => ({ report: await fieldReports.reject(actor(req), req.params.id, req.body) }),
+    async (req) => ({
+      report: await fieldReports.reject(requestActor(req), req.params.id, req.body),
+    }),
   );
 
   api.post<{ Params: { id: number }; Body: { reportId?: number; caseId?: number } }>(
@@ -255,7 +247,9 @@ export function registerFieldReportRoutes(api: FastifyInstance, deps: FieldRepor
         },
       },
     },
-    async (req) => ({ report: await fieldReports.merge(actor(req), req.params.id, req.body) }),
+    async (req) => ({
+      report: await fieldReports.merge(requestActor(req), req.params.id, req.body),
+    }),
   );
 
   // ---- On-site verification (核查) ----
@@ -263,7 +257,7 @@ export function registerFieldReportRoutes(api: FastifyInstance, deps: FieldRepor
   api.get(
     '/verifications',
     { ...requireRole('inspector', 'supervisor'), schema: { tags: ['reports'] } },
-    async (req) => ({ tasks: await fieldReports.verificationTasks(actor(req)) }),
+    async (req) => ({ tasks: await fieldReports.verificationTasks(requestActor(req)) }),
   );
 
   api.post<{ Params: { id: number } }>(
@@ -282,7 +276,7 @@ export function registerFieldReportRoutes(api: FastifyInstance, deps: FieldRepor
           `result is one of ${verificationResults.join(', ')}`,
         );
       }
-      return fieldReports.verify(actor(req), req.params.id, {
+      return fieldReports.verify(requestActor(req), req.params.id, {
         result,
         note: textField(fields, 'note', 2000) ?? null,
         photos,
@@ -293,6 +287,8 @@ export function registerFieldReportRoutes(api: FastifyInstance, deps: FieldRepor
   api.get<{ Params: { id: number } }>(
     '/cases/:id/verifications',
     { ...anyUser, schema: { tags: ['reports'], params: idParams } },
-    async (req) => ({ verifications: await fieldReports.verifications(actor(req), req.params.id) }),
+    async (req) => ({
+      verifications: await fieldReports.verifications(requestActor(req), req.params.id),
+    }),
   );
 }

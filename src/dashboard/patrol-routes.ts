@@ -1,21 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { PatrolService } from '../cases/index.js';
-import { HubError } from '../domain/index.js';
-import { actorOf, requireRole } from './auth.js';
+import { requireRole, requestActor } from './auth.js';
+import { idParams } from './query.js';
 
 export interface PatrolRouteDeps {
   readonly patrols: PatrolService;
-}
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'integer', minimum: 1 } },
-} as const;
-
-function actor(req: FastifyRequest) {
-  if (!req.user) throw new HubError('HUB_ERR_UNAUTHENTICATED');
-  return actorOf(req.user);
 }
 
 /** Inspectors' patrols with their GPS tracks (issue #16; docs/api.md "Patrols"). */
@@ -25,7 +14,7 @@ export function registerPatrolRoutes(api: FastifyInstance, deps: PatrolRouteDeps
   api.post(
     '/patrols',
     { ...requireRole('inspector'), schema: { tags: ['patrols'] } },
-    async (req, reply) => reply.status(201).send(await patrols.start(actor(req))),
+    async (req, reply) => reply.status(201).send(await patrols.start(requestActor(req))),
   );
 
   api.post<{
@@ -65,7 +54,7 @@ export function registerPatrolRoutes(api: FastifyInstance, deps: PatrolRouteDeps
     },
     async (req) =>
       patrols.addPoints(
-        actor(req),
+        requestActor(req),
         req.params.id,
         req.body.points.map((p) => ({
           at: new Date(p.at).toISOString(),
@@ -79,7 +68,7 @@ export function registerPatrolRoutes(api: FastifyInstance, deps: PatrolRouteDeps
   api.post<{ Params: { id: number } }>(
     '/patrols/:id/end',
     { ...requireRole('inspector'), schema: { tags: ['patrols'], params: idParams } },
-    async (req) => patrols.end(actor(req), req.params.id),
+    async (req) => patrols.end(requestActor(req), req.params.id),
   );
 
   api.get<{ Querystring: { mine?: boolean; inspectorId?: number; limit: number } }>(
@@ -99,7 +88,7 @@ export function registerPatrolRoutes(api: FastifyInstance, deps: PatrolRouteDeps
         },
       },
     },
-    async (req) => ({ patrols: await patrols.list(actor(req), req.query) }),
+    async (req) => ({ patrols: await patrols.list(requestActor(req), req.query) }),
   );
 
   api.get<{ Params: { id: number } }>(
@@ -108,6 +97,6 @@ export function registerPatrolRoutes(api: FastifyInstance, deps: PatrolRouteDeps
       ...requireRole('inspector', 'operator', 'supervisor', 'viewer'),
       schema: { tags: ['patrols'], params: idParams },
     },
-    async (req) => patrols.get(actor(req), req.params.id),
+    async (req) => patrols.get(requestActor(req), req.params.id),
   );
 }

@@ -37,3 +37,10 @@ export const page = {
   limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
   offset: { type: 'integer', minimum: 0, default: 0 },
 } as const;
+
+/** The `:id` path parameter of a row. */
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1 } },
+} as const;
