@@ -130,12 +130,18 @@ describe('integration tokens', () => {
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { code: string }).code).toBe('HUB_ERR_FORBIDDEN');
 
-    const audit = await authed(t.adminToken)(
-      `${t.httpUrl}/api/audit?action=${encodeURIComponent('/commands')}&target=${pump.id}`,
-    );
-    const { entries } = (await audit.json()) as {
-      entries: { username: string; role: string; outcome: string; detail: unknown }[];
-    };
+    type Entry = { username: string; role: string; outcome: string; detail: unknown };
+    // The audit row of a refusal is written as its answer goes out: wait for both rows.
+    const entries = await waitFor(async () => {
+      const audit = await authed(t.adminToken)(
+        `${t.httpUrl}/api/audit?action=${encodeURIComponent('/commands')}&target=${pump.id}`,
+      );
+      const { entries: rows } = (await audit.json()) as { entries: Entry[] };
+      return rows.some((e) => e.username === 'token:pump-watcher') &&
+        rows.some((e) => e.username === 'token:pump-commands')
+        ? rows
+        : undefined;
+    }, 'the audit rows of both commands');
     expect(entries).toContainEqual(
       expect.objectContaining({
         username: 'token:pump-commands',
