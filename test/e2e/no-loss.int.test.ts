@@ -249,7 +249,8 @@ describe('no acknowledged reading is lost', () => {
     await c.end();
     expect(rows.length).toBe(devices.length);
     for (const r of rows) expect(r.rolled, r.device_id).toBe(r.readings);
-  });
+    // Two hub starts (each up to a minute under tsx and coverage on a loaded machine) and a replay.
+  }, 240_000);
 
   it('stores one row when a device retransmits the same reading with the DUP flag', async () => {
     const t = await startTestHub();

@@ -59,7 +59,11 @@ describe('the rate-abuse alarm', () => {
         device!.publish(topic, JSON.stringify(quietReading('streetlight', i++)));
     }, 20);
     try {
-      await waitFor(async () => ((await alarm()).length > 0 ? true : undefined), 'the alarm');
+      await waitFor(
+        async () => ((await alarm()).length > 0 ? true : undefined),
+        'the alarm',
+        60_000,
+      );
     } finally {
       clearInterval(flood);
     }
@@ -76,11 +80,13 @@ describe('the rate-abuse alarm', () => {
     await waitFor(
       async () => ((await alarm())[0]?.state === 'cleared' ? true : undefined),
       'the alarm clearing once the lamp is quiet',
+      // Two quiet windows of 200 ms; the generous bound is for a loaded CI machine.
+      60_000,
     );
     await t.hub.cases.settled();
     const cases = await t.hub.db.pool.query(`SELECT id FROM cases WHERE alarm_id = $1`, [
       raised!.id,
     ]);
     expect(cases.rows).toEqual([]);
-  });
+  }, 180_000);
 });
