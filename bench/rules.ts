@@ -19,7 +19,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import {
+  monitorEventLoopDelay,
+  performance,
+  PerformanceObserver,
+  type PerformanceEntry,
+} from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import mqtt from 'mqtt';
 import pino from 'pino';
@@ -172,8 +177,12 @@ async function benchLatency(): Promise<Latency> {
     const gcObserver = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
     gcObserver.observe({ entryTypes: ['gc'] });
     const messagesBefore = hub.ingest.counters.messages;
+    // The hub's event loop (this process's main thread): how long a ready callback waited.
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    const eluBefore = performance.eventLoopUtilization();
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, 2000)); // background at full rate first
+    loopDelay.enable();
 
     const latencies: number[] = [];
     const parts: { sentAt: number; total: number; alarm: number; kase: number; emit: number }[] =
@@ -210,6 +219,8 @@ async function benchLatency(): Promise<Latency> {
       waiting.delete(m.id);
       await client.endAsync();
     }
+    loopDelay.disable();
+    const elu = performance.eventLoopUtilization(eluBefore).utilization;
     const seconds = (Date.now() - t0) / 1000;
     const background = Math.round((hub.ingest.counters.messages - messagesBefore - n) / seconds);
     worker.postMessage('stop');
@@ -238,6 +249,12 @@ async function benchLatency(): Promise<Latency> {
       )} ms in all, longest ${r1(Math.max(0, ...gcs.map((g) => g.duration)))} ms; tail samples with GC: ${
         tail.filter((p) => gcIn(p) > 0).length
       } of ${tail.length}`,
+    );
+    const ms = (ns: number) => r1(ns / 1e6);
+    console.log(
+      `hub event loop: utilisation ${Math.round(elu * 100)} %, delay p50 ${ms(
+        loopDelay.percentile(50),
+      )} ms, p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms`,
     );
     latencies.sort((a, b) => a - b);
     const q = (p: number) => Math.round(latencies[Math.min(n - 1, Math.floor(p * n))]! * 10) / 10;

@@ -95,7 +95,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     e: Omit<CaseEventInput, 'from' | 'actor'>,
   ): Promise<void> {
     const full = await getCaseDetail(tx.db, caseId);
-    if (full) await tx.record(full, { ...e, from: full.state, actor: systemActor });
+    if (full) tx.record(full, { ...e, from: full.state, actor: systemActor });
   }
 
   /** Runs `fn` in a case transaction; the changes it records reach listeners after COMMIT. */
@@ -198,7 +198,7 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
     at: string,
     { deadline, route }: Registration,
   ): Promise<CaseDetail> {
-    await tx.record(created, { action: 'register', reason: 'created', from: null, actor, at });
+    tx.record(created, { action: 'register', reason: 'created', from: null, actor, at });
     if (!route) return created;
     return (await apply(tx, systemActor, created, 'dispatch', {}, at, { route, deadline })).case;
   }
@@ -240,15 +240,19 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
           });
         } else if (event.kind === 'opened') {
           const { alarm } = event;
-          const [policy, registration] = await Promise.all([
+          // Read on other connections while the transaction takes its lock (issue #17: one
+          // round trip for both); an empty transaction when the rule opens no case.
+          const lookups = Promise.all([
             ruleCasePolicy(pool, alarm.ruleId),
             registrationOf({
               ...alarm,
               categoryCode: alarmCategoryOf(alarm.facilityType, caseKindOf(alarm.facilityType)),
             }),
           ]);
-          if (!policy.openCase) return;
+          lookups.catch(() => {}); // thrown where awaited, inside the transaction
           await transaction(async (tx) => {
+            const [policy, registration] = await lookups;
+            if (!policy.openCase) return;
             // Created at the transaction's time (the column's default), so are its deadlines.
             const deadlines = await deadlinesOf(tx.db, tx.now, registration.deadline);
             const prefix = caseCodePrefix(now(), timeZone);

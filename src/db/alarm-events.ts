@@ -6,6 +6,7 @@ import {
 } from '../domain/index.js';
 import { alarmColumns } from './alarms.js';
 import type { Pool, Queryable } from './pool.js';
+import { assertCommitted, queuedStatements } from './queued.js';
 
 /**
  * Transaction advisory lock every alarm change with a version takes first,
@@ -16,12 +17,16 @@ export const alarmVersionLockKey = 0x48_55_42_61;
 /** The channel a committed alarm change notifies (sent at COMMIT). */
 export const alarmEventsChannel = 'hub_alarm_events';
 
-/** Stores one change of an alarm with the next version; returns it as the feed sends it. */
+/**
+ * Stores one change of an alarm with the next version. Queued on the
+ * transaction's connection, not awaited: the transaction returns the change
+ * after COMMIT, and a failure of the insert fails the transaction.
+ */
 export type AlarmRecorder = (
   change: AlarmChangeKind,
   alarm: AlarmRecord,
   e?: { by?: string | null; comment?: string | null },
-) => Promise<AlarmChange>;
+) => void;
 
 /**
  * Runs `fn` in a transaction under the alarm version lock; the changes it
@@ -33,38 +38,48 @@ export async function alarmTransaction<T>(
 ): Promise<{ result: T; changes: AlarmChange[] }> {
   const client = await pool.connect();
   const changes: AlarmChange[] = [];
-  const record: AlarmRecorder = async (change, alarm, e = {}) => {
+  const queued = queuedStatements();
+  let recorded = false;
+  const record: AlarmRecorder = (change, alarm, e = {}) => {
     // One round trip: the version, the alarm's own copy of it, and the event.
-    const { rows } = await client.query<{ version: number; at: string }>(
-      `WITH v AS (SELECT nextval('alarm_version_seq') AS version),
-            upd AS (UPDATE alarms a SET version = v.version FROM v WHERE a.id = $1 RETURNING a.version)
-       INSERT INTO alarm_events (version, alarm_id, change, by_name, comment, area_code, snapshot)
-       SELECT upd.version, $1, $2, $3, $4, $5, jsonb_set($6::jsonb, '{version}', to_jsonb(upd.version))
-       FROM upd RETURNING version, at`,
-      [alarm.id, change, e.by ?? null, e.comment ?? null, alarm.gridCode, JSON.stringify(alarm)],
-    );
-    const row = rows[0]!;
-    const c: AlarmChange = {
-      version: row.version,
-      change,
-      alarm: { ...alarm, version: row.version },
-      by: e.by ?? null,
-      comment: e.comment ?? null,
-      at: row.at,
-    };
-    changes.push(c);
-    return c;
+    const stored = client
+      .query<{ version: number; at: string }>(
+        `WITH v AS (SELECT nextval('alarm_version_seq') AS version),
+              upd AS (UPDATE alarms a SET version = v.version FROM v WHERE a.id = $1 RETURNING a.version)
+         INSERT INTO alarm_events (version, alarm_id, change, by_name, comment, area_code, snapshot)
+         SELECT upd.version, $1, $2, $3, $4, $5, jsonb_set($6::jsonb, '{version}', to_jsonb(upd.version))
+         FROM upd RETURNING version, at`,
+        [alarm.id, change, e.by ?? null, e.comment ?? null, alarm.gridCode, JSON.stringify(alarm)],
+      )
+      .then(({ rows }) => {
+        const row = rows[0]!;
+        changes.push({
+          version: row.version,
+          change,
+          alarm: { ...alarm, version: row.version },
+          by: e.by ?? null,
+          comment: e.comment ?? null,
+          at: row.at,
+        });
+      });
+    queued.add(stored);
+    recorded = true;
   };
   try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [alarmVersionLockKey]);
+    // Queued, not awaited: fn's first statement follows it on the connection
+    // with no turn of the event loop between (the alarm path, issue #17).
+    queued.add(client.query(`BEGIN; SELECT pg_advisory_xact_lock(${alarmVersionLockKey})`));
     const result = await fn(client, record);
-    if (changes.length > 0) await client.query(`SELECT pg_notify($1, '')`, [alarmEventsChannel]);
-    await client.query('COMMIT');
+    // Recorded changes notify every node's alarm feed at COMMIT.
+    const commit = queued.add(
+      client.query(recorded ? `SELECT pg_notify('${alarmEventsChannel}', ''); COMMIT` : 'COMMIT'),
+    );
+    await queued.settled();
+    assertCommitted(await commit);
     return { result, changes };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
-    throw err;
+    throw (await queued.failure()) ?? err;
   } finally {
     client.release();
   }

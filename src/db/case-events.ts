@@ -10,6 +10,7 @@ import {
 } from '../domain/index.js';
 import { updateCaseRow } from './case-workflow.js';
 import type { Pool, Queryable } from './pool.js';
+import { assertCommitted, queuedStatements } from './queued.js';
 
 /**
  * Transaction advisory lock every case change takes before its versions, on
@@ -80,8 +81,12 @@ export interface CaseTransaction {
   readonly db: Queryable;
   /** The transaction's timestamp (`now()`): what a `DEFAULT now()` column gets in it. */
   readonly now: string;
-  /** Stores the timeline entry of a change already applied to `c` (its version is the event's). */
-  record(c: CaseDetail, e: CaseEventInput): Promise<CaseChange>;
+  /**
+   * Stores the timeline entry of a change already applied to `c` (its version
+   * is the event's). Queued on the connection, not awaited: a failure fails the
+   * transaction at its end.
+   */
+  record(c: CaseDetail, e: CaseEventInput): CaseChange;
   /**
    * Applies `effect` when the case is still in `current.state`, with the next
    * version, and records `e`; null when another change got there first.
@@ -103,8 +108,9 @@ export async function caseTransaction<T>(
 ): Promise<{ result: T; changes: CaseChange[] }> {
   const client = await pool.connect();
   const changes: CaseChange[] = [];
-  const record = async (c: CaseDetail, e: CaseEventInput): Promise<CaseChange> => {
-    await insertCaseEvent(client, {
+  const queued = queuedStatements();
+  const record = (c: CaseDetail, e: CaseEventInput): CaseChange => {
+    const stored = insertCaseEvent(client, {
       version: c.version,
       caseId: c.id,
       at: e.at,
@@ -121,6 +127,7 @@ export async function caseTransaction<T>(
       district: c.gridCode ? areaAt(c.gridCode, 'district') : null,
       snapshot: c,
     });
+    queued.add(stored);
     const change = {
       reason: e.reason,
       case: c,
@@ -147,14 +154,18 @@ export async function caseTransaction<T>(
     )) as unknown as [unknown, { rows: { now: string }[] }];
     tx.now = locked.rows[0]?.now ?? new Date().toISOString();
     const result = await fn(tx);
-    // Delivered at COMMIT, to the case feed of every node.
-    await client.query(
-      changes.length > 0 ? `SELECT pg_notify('${caseEventsChannel}', ''); COMMIT` : 'COMMIT',
+    // Delivered at COMMIT, to the case feed of every node; queued behind the timeline entries.
+    const commit = queued.add(
+      client.query(
+        changes.length > 0 ? `SELECT pg_notify('${caseEventsChannel}', ''); COMMIT` : 'COMMIT',
+      ),
     );
+    await queued.settled();
+    assertCommitted(await commit);
     return { result, changes };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
-    throw err;
+    throw (await queued.failure()) ?? err;
   } finally {
     client.release();
   }

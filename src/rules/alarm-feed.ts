@@ -76,7 +76,7 @@ export function createAlarmDesk(
       run(async (db, record) => {
         const { alarm, changed } = await acknowledgeAlarm(db, id, who, comment);
         if (!alarm) throw new HubError('HUB_ERR_ALARM_UNKNOWN', String(id));
-        if (changed) await record('acknowledged', alarm, { by: who, comment });
+        if (changed) record('acknowledged', alarm, { by: who, comment });
         return alarm;
       }),
     /** For `minutes`, or until `untilMs` (in the future, at most `maxShelveMs` ahead). */
@@ -98,7 +98,7 @@ export function createAlarmDesk(
           const a = await mustGet(db, id);
           throw new HubError('HUB_ERR_ALARM_CLEARED', `alarm ${a.id} is ${a.state}`);
         }
-        await record('shelved', alarm, { by: who, comment });
+        record('shelved', alarm, { by: who, comment });
         return alarm;
       });
     },
@@ -106,14 +106,14 @@ export function createAlarmDesk(
       run(async (db, record) => {
         const alarm = await unshelveAlarm(db, id);
         if (!alarm) return mustGet(db, id);
-        await record('unshelved', alarm, { by: who });
+        record('unshelved', alarm, { by: who });
         return alarm;
       }),
     /** Shelvings that ran out come back (the leader's tick: once for the cluster). */
     async expireShelves(): Promise<number> {
       const { result, changes } = await alarmTransaction(pool, async (db, record) => {
         const back = await unshelveExpired(db, new Date(now()).toISOString());
-        for (const a of back) await record('unshelved', a);
+        for (const a of back) record('unshelved', a);
         return back.length;
       });
       publish(changes);

@@ -124,7 +124,7 @@ export function createAlarmService(
             ...(t.detail ? { detail: t.detail } : {}),
           },
         });
-        if (r.opened) await record('opened', r.alarm);
+        if (r.opened) record('opened', r.alarm);
         return r;
       });
       open.set(key, {
@@ -151,7 +151,7 @@ export function createAlarmService(
           atMs: t.readingMs,
           ...(transition.detail ? { detail: transition.detail } : {}),
         });
-        if (a) await record('severity', a);
+        if (a) record('severity', a);
         return a;
       });
       if (alarm) emit('updated', alarm);
@@ -173,7 +173,7 @@ export function createAlarmService(
     counters.flapping++;
     const alarm = await versioned(async (tx, record) => {
       const a = await markAlarmFlapping(tx, current.id);
-      if (a) await record('flapping', a);
+      if (a) record('flapping', a);
       return a;
     });
     if (alarm) emit('updated', alarm);
@@ -226,7 +226,7 @@ export function createAlarmService(
     open.delete(key);
     const alarm = await versioned(async (tx, record) => {
       const a = await clearAlarm(tx, current.source, current.ruleId, value, atMs);
-      if (a) await record('cleared', a);
+      if (a) record('cleared', a);
       return a;
     });
     if (!alarm) return;
