@@ -5,6 +5,8 @@ import type { Protocol } from './listeners.js';
 /** Writes a batch of status records; the hub passes the database's upsert. */
 export type StatusSink = (records: readonly DeviceStatusRecord[]) => Promise<void>;
 
+type PendingStatus = Omit<DeviceStatusRecord, 'lastSeen'> & { lastSeenMs: number };
+
 /**
  * Who is online (#6). Connect, clean disconnect and last will update an
  * in-memory record per device; every publish refreshes `lastSeen`. Records
@@ -18,7 +20,8 @@ export function createStatusTracker(
   logger: Logger,
 ) {
   const connections = new Map<string, number>();
-  const pending = new Map<string, DeviceStatusRecord>();
+  /** `lastSeen` becomes ISO text at the flush: a publish only stores a number (hot path). */
+  const pending = new Map<string, PendingStatus>();
   let flushing: Promise<void> | null = null;
   let stopped = false;
 
@@ -32,7 +35,7 @@ export function createStatusTracker(
     pending.set(deviceId, {
       deviceId,
       online,
-      lastSeen: new Date().toISOString(),
+      lastSeenMs: Date.now(),
       address: address ?? prev?.address ?? null,
       protocol: protocol ?? prev?.protocol ?? null,
       nodeId: options.nodeId,
@@ -42,13 +45,17 @@ export function createStatusTracker(
   function flush(): Promise<void> {
     if (flushing) return flushing;
     if (pending.size === 0) return Promise.resolve();
-    const batch = [...pending.values()];
+    const held = [...pending.values()];
     pending.clear();
+    const batch: DeviceStatusRecord[] = held.map(({ lastSeenMs, ...r }) => ({
+      ...r,
+      lastSeen: new Date(lastSeenMs).toISOString(),
+    }));
     flushing = sink(batch)
       .catch((err: unknown) => {
         logger.warn({ err, count: batch.length }, 'device status not written; retrying');
         // Newer records win over the failed batch.
-        for (const r of batch) if (!pending.has(r.deviceId)) pending.set(r.deviceId, r);
+        for (const r of held) if (!pending.has(r.deviceId)) pending.set(r.deviceId, r);
       })
       .finally(() => {
         flushing = null;
@@ -78,7 +85,7 @@ export function createStatusTracker(
     seen(deviceId: string): void {
       const p = pending.get(deviceId);
       if (p) {
-        pending.set(deviceId, { ...p, lastSeen: new Date().toISOString() });
+        p.lastSeenMs = Date.now();
       } else if (connections.has(deviceId)) {
         mark(deviceId, true, null, null);
       }

@@ -229,13 +229,21 @@ export type AlarmState = (typeof alarmStates)[number];
  * the case id (e.g. AJ-20261123-000042). The date is the registration time
  * in CITY_TIMEZONE, from the caller's (injected) clock.
  */
+/** One formatter per time zone: making one costs far more than using it. */
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
 export function caseCodePrefix(at: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).formatToParts(at);
+  let format = dayFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    });
+    dayFormats.set(timeZone, format);
+  }
+  const parts = format.formatToParts(at);
   const part = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
   return `AJ-${part('year')}${part('month')}${part('day')}-`;
 }

@@ -145,6 +145,9 @@ export function createRollupAccumulator(
         ? { fromMs: Math.min(heldRange.fromMs, lo), toMs: Math.max(heldRange.toMs, hi) }
         : { fromMs: lo, toMs: hi };
       if (dirty && lo >= dirty.fromMs && hi <= dirty.toMs) return;
+      // Whole buckets: live readings widen the range (a file write) once a bucket, not every batch.
+      lo -= lo % bucketMs;
+      hi += bucketMs - 1 - (hi % bucketMs);
       dirty = dirty
         ? { fromMs: Math.min(dirty.fromMs, lo), toMs: Math.max(dirty.toMs, hi) }
         : { fromMs: lo, toMs: hi };
