@@ -60,6 +60,8 @@ interface Entry {
   savedBusy: boolean;
   /** Lit or not in the stored row (lamps): the lighting rate reads it after a restart. */
   savedLit: boolean | null | undefined;
+  /** What the tick rules see of it, updated in place each tick (no allocation per device). */
+  member?: { -readonly [K in keyof FleetMember]: FleetMember[K] };
 }
 
 /**
@@ -97,6 +99,8 @@ export function createEvaluator(
   const entries = new Map<string, Entry>();
   const groupStates = new Map<string, { version: number; state: GroupState }>();
   const holding = new Set<Entry>();
+  /** The tick's list of members, kept between ticks (its objects live on the entries). */
+  const tickMembers: FleetMember[] = [];
   /** Group states as last checkpointed, so an unchanged one is not written again. */
   const savedGroups = new Map<string, string>();
   /**
@@ -300,27 +304,45 @@ export function createEvaluator(
     /** Fleet-wide rules at `now` (injected clock): group ratios and offline with correlation. */
     tick(now: number): RuleTransition[] {
       if (tickRules.length === 0) return [];
-      const members: FleetMember[] = [];
+      // O(fleet) every tick on the hub's one thread (issue #17: 100,000 devices): the
+      // members are updated in place and a schedule is asked once per compiled rule.
+      const members = tickMembers;
+      members.length = 0;
+      const dueOf = new Map<unknown, boolean | null>();
       for (const e of entries.values()) {
         let open: string[] | null = null;
         let dueOn: boolean | null = null;
         for (let i = 0; i < e.states.length; i++) {
           const c = e.compiled[i]!;
           if (e.states[i]!.open) (open ??= []).push(c.rule.id);
-          if (dueOn === null && c.kind.dueAt) dueOn = c.kind.dueAt(c.prepared, now);
+          if (dueOn === null && c.kind.dueAt) {
+            let due = dueOf.get(c.prepared);
+            if (due === undefined) dueOf.set(c.prepared, (due = c.kind.dueAt(c.prepared, now)));
+            dueOn = due;
+          }
         }
-        members.push({
-          open: open ?? noneOpen,
-          dueOn,
+        const m = (e.member ??= {
           id: e.id,
           type: e.type,
           gridCode: e.gridCode,
           road: e.road,
           site: e.site,
-          intervalS: facilityCatalog[e.type].reportingIntervalS,
-          lastSeenMs: e.lastSeenMs,
-          last: e.last,
+          intervalS: 0,
+          lastSeenMs: 0,
+          last: null,
+          open: noneOpen,
+          dueOn: null,
         });
+        m.open = open ?? noneOpen;
+        m.dueOn = dueOn;
+        m.type = e.type;
+        m.gridCode = e.gridCode;
+        m.road = e.road;
+        m.site = e.site;
+        m.intervalS = facilityCatalog[e.type].reportingIntervalS;
+        m.lastSeenMs = e.lastSeenMs;
+        m.last = e.last;
+        members.push(m);
       }
       const out: RuleTransition[] = [];
       for (const rule of tickRules) {

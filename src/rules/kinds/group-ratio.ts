@@ -69,14 +69,22 @@ function active(
 ): ActiveCondition[] {
   if (!at && !isLightingTime(now, s.hours)) return [];
   const groups = new Map<string, Group>();
+  // Area and group key per grid, once per tick: no string built per lamp (100,000 of them).
+  const byGrid = new Map<string, { district: string; area: string; key: string }>();
   for (const m of members) {
     // A lamp its own schedule wants off (a dark-sky zone at night) is not "should be lit".
     if (m.type !== 'streetlight' || !m.last || m.dueOn === false) continue;
-    const district = areaAt(m.gridCode, 'district') ?? m.gridCode;
     // The grouping is the rule's own: an override changes a group's target, not what a group is.
     if (s.groupBy === 'road' && !m.road) continue;
-    const area = s.groupBy === 'street' ? (areaAt(m.gridCode, 'street') ?? m.gridCode) : district;
-    const key = s.groupBy === 'road' ? `road:${district}:${m.road}` : `${s.groupBy}:${area}`;
+    let grid = byGrid.get(m.gridCode);
+    if (!grid) {
+      const district = areaAt(m.gridCode, 'district') ?? m.gridCode;
+      const area =
+        s.groupBy === 'street' ? (areaAt(m.gridCode, 'street') ?? m.gridCode) : district;
+      byGrid.set(m.gridCode, (grid = { district, area, key: `${s.groupBy}:${area}` }));
+    }
+    const { district, area } = grid;
+    const key = s.groupBy === 'road' ? `road:${district}:${m.road}` : grid.key;
     let g = groups.get(key);
     if (!g) {
       const gs = at ? at({ id: key, gridCode: area, site: null }) : s;

@@ -92,7 +92,16 @@ function active(
   // its own overrides; `at` memoises them per device.
   const own = (m: FleetMember) =>
     at ? at({ id: m.id, gridCode: m.gridCode, site: m.site ?? null }) : s;
-  const streetOf = (gridCode: string) => parseGridCode(gridCode)?.street ?? gridCode;
+  // Thousands of grids for a fleet of 100,000: parse each once per tick.
+  const streetByGrid = new Map<string, string>();
+  const streetOf = (gridCode: string) => {
+    let street = streetByGrid.get(gridCode);
+    if (street === undefined) {
+      street = parseGridCode(gridCode)?.street ?? gridCode;
+      streetByGrid.set(gridCode, street);
+    }
+    return street;
+  };
   for (const m of members) {
     const ms = own(m);
     if (!ms) continue; // disabled here: neither silent nor counted
