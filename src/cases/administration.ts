@@ -7,11 +7,10 @@ import {
   matchingRoutes,
   ruleExists,
   upsertRuleCasePolicy,
-  type DispatchRoute,
   type Queryable,
   type RuleCasePolicy,
 } from '../db/index.js';
-import { HubError, areaLevelOf } from '../domain/index.js';
+import { HubError, areaLevelOf, type DispatchRoute } from '../domain/index.js';
 
 /**
  * The checks of a city's administration (docs/cases.md, "Administration")

@@ -1,4 +1,11 @@
-import { HubError, severities, type DeadlineUnit } from '../domain/index.js';
+import {
+  HubError,
+  severities,
+  type CaseDeadline,
+  type Crew,
+  type Department,
+  type DispatchRoute,
+} from '../domain/index.js';
 import type { Queryable } from './pool.js';
 import { violationAs } from './sql-errors.js';
 
@@ -8,45 +15,6 @@ import { violationAs } from './sql-errors.js';
  * service reads them on every use, so an edit applies to the next case
  * without a restart.
  */
-
-export interface Department {
-  readonly id: string;
-  readonly name: string;
-  readonly crews: number;
-}
-
-export interface Crew {
-  readonly id: string;
-  readonly departmentId: string;
-  readonly departmentName: string;
-  readonly name: string;
-}
-
-export interface DispatchRoute {
-  readonly id: number;
-  /** null: any facility type. */
-  readonly facilityType: string | null;
-  /** A district, street, community or grid code; '' for the whole city. */
-  readonly areaPrefix: string;
-  readonly departmentId: string;
-  readonly crewId: string | null;
-  /** A 部件/事件 class or major class the route is for (issue #16); null or absent: any. */
-  readonly categoryCode?: string | null;
-}
-
-export interface CaseDeadline {
-  readonly id: number;
-  readonly severity: string;
-  readonly facilityType: string | null;
-  readonly acceptMinutes: number;
-  readonly handleMinutes: number;
-  /** Whether `handleMinutes` are calendar or working minutes (decision 0108). */
-  readonly unit: DeadlineUnit;
-  /** Verify and dispatch within this (domain.md: 1 working hour). */
-  readonly dispatchMinutes: number;
-  readonly dispatchUnit: DeadlineUnit;
-  readonly source: string;
-}
 
 export interface RuleCasePolicy {
   readonly ruleId: string;

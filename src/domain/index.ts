@@ -16,3 +16,4 @@ export * from './evaluation.js';
 export * from './text.js';
 export * from './classification.js';
 export * from './field-reports.js';
+export * from './organisation.js';

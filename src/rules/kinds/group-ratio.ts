@@ -79,8 +79,7 @@ function active(
     let grid = byGrid.get(m.gridCode);
     if (!grid) {
       const district = areaAt(m.gridCode, 'district') ?? m.gridCode;
-      const area =
-        s.groupBy === 'street' ? (areaAt(m.gridCode, 'street') ?? m.gridCode) : district;
+      const area = s.groupBy === 'street' ? (areaAt(m.gridCode, 'street') ?? m.gridCode) : district;
       byGrid.set(m.gridCode, (grid = { district, area, key: `${s.groupBy}:${area}` }));
     }
     const { district, area } = grid;

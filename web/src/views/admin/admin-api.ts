@@ -1,4 +1,6 @@
-import type { DeadlineUnit } from '@domain/working-time.js';
+import type { CaseDeadline, Crew, Department, DispatchRoute } from '@domain/organisation.js';
+
+export type { CaseDeadline, Crew, Department, DispatchRoute };
 import type { OverrideScope, RuleDefinition } from '@domain/rules.js';
 import { get, post, qs, request, type DeviceRow, type Role, type User } from '../../api.js';
 
@@ -14,44 +16,11 @@ export interface AdminUser extends User {
   readonly disabledAt: string | null;
 }
 
-export interface Department {
-  readonly id: string;
-  readonly name: string;
-  readonly crews?: unknown;
-}
-
-export interface Crew {
-  readonly id: string;
-  readonly departmentId: string;
-  readonly departmentName: string;
-  readonly name: string;
-}
-
-export interface DispatchRoute {
-  readonly id: number;
-  readonly facilityType: string | null;
-  readonly areaPrefix: string;
-  readonly departmentId: string;
-  readonly crewId: string | null;
-}
-
 export interface Resolution {
   readonly route: DispatchRoute | null;
   readonly department: { id: string; name: string } | null;
   readonly crew: { id: string; name: string } | null;
   readonly reason: string;
-}
-
-export interface CaseDeadline {
-  readonly id: number;
-  readonly severity: string;
-  readonly facilityType: string | null;
-  readonly acceptMinutes: number;
-  readonly handleMinutes: number;
-  readonly unit: DeadlineUnit;
-  readonly dispatchMinutes: number;
-  readonly dispatchUnit: DeadlineUnit;
-  readonly source: string;
 }
 
 export interface CasePolicy {
