@@ -13,4 +13,9 @@ export {
 export { createOpsServer } from './ops-server.js';
 export { createSessionEnds, type SessionEnds } from './sessions.js';
 export { createDeviceStatusFeed } from './device-live.js';
-export { createLoginGuard, defaultLoginGuard, type LoginGuardOptions } from './login-guard.js';
+export {
+  createLoginGuard,
+  defaultHashConcurrency,
+  defaultLoginGuard,
+  type LoginGuardOptions,
+} from './login-guard.js';

@@ -93,6 +93,7 @@ export async function startApi(
       loginGuard: {
         maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
         hashQueueMax: config.loginHashQueueMax,
+        hashConcurrency: config.loginHashConcurrency,
       },
       sessionSweepIntervalMs: config.sessionSweepIntervalMs,
       sessions,

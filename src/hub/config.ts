@@ -1,5 +1,6 @@
 import { envSchema } from 'env-schema';
 import {
+  defaultHashConcurrency,
   parseAllowedOrigins,
   parseTrustProxy,
   type CookieSecure,
@@ -40,6 +41,8 @@ const schema = {
     SESSION_TTL_HOURS: { type: 'integer', minimum: 1, maximum: 720, default: 12 },
     LOGIN_MAX_FAILURES_PER_ADDRESS: { type: 'integer', minimum: 1, maximum: 1000000, default: 30 },
     LOGIN_HASH_QUEUE_MAX: { type: 'integer', minimum: 0, maximum: 100000, default: 32 },
+    // 0: half the cores, at least one (dashboard/login-guard.ts).
+    LOGIN_HASH_CONCURRENCY: { type: 'integer', minimum: 0, maximum: 64, default: 0 },
     CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
     REPORT_CHECK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 86400000, default: 300000 },
     CASE_FEED_POLL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
@@ -129,6 +132,8 @@ export interface HubConfig {
   readonly loginMaxFailuresPerAddress: number;
   /** Logins waiting for one of the two password-hash slots before 503 (#17). */
   readonly loginHashQueueMax: number;
+  /** scrypt runs at once; 0 in the environment: half the cores. */
+  readonly loginHashConcurrency: number;
   readonly caseTickIntervalMs: number;
   /** How often the leader looks for a closed period without its report (issue #15). */
   readonly reportCheckIntervalMs: number;
@@ -207,6 +212,7 @@ interface RawConfig {
   SESSION_TTL_HOURS: number;
   LOGIN_MAX_FAILURES_PER_ADDRESS: number;
   LOGIN_HASH_QUEUE_MAX: number;
+  LOGIN_HASH_CONCURRENCY: number;
   CASE_TICK_INTERVAL_MS: number;
   REPORT_CHECK_INTERVAL_MS: number;
   CASE_FEED_POLL_MS: number;
@@ -308,6 +314,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     sessionTtlHours: raw.SESSION_TTL_HOURS,
     loginMaxFailuresPerAddress: raw.LOGIN_MAX_FAILURES_PER_ADDRESS,
     loginHashQueueMax: raw.LOGIN_HASH_QUEUE_MAX,
+    loginHashConcurrency: raw.LOGIN_HASH_CONCURRENCY || defaultHashConcurrency,
     caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
     reportCheckIntervalMs: raw.REPORT_CHECK_INTERVAL_MS,
     caseFeedPollMs: raw.CASE_FEED_POLL_MS,
