@@ -289,7 +289,9 @@ function retainedLookups(p: Retained) {
 async function bareAedes(): Promise<{ port: number; close(): Promise<void> }> {
   const aedes = await Aedes.createBroker();
   const server = net.createServer((s) => aedes.handle(s));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  // The gateway's listen backlog (src/broker/listeners.ts), so the ratio is the brokers'
+  // work and not the kernel dropping SYNs of a full accept queue.
+  await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, r));
   return {
     port: (server.address() as net.AddressInfo).port,
     close: () =>
