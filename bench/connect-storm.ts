@@ -289,9 +289,7 @@ function retainedLookups(p: Retained) {
 async function bareAedes(): Promise<{ port: number; close(): Promise<void> }> {
   const aedes = await Aedes.createBroker();
   const server = net.createServer((s) => aedes.handle(s));
-  // The gateway's listen backlog (src/broker/listeners.ts), so the ratio is the brokers'
-  // work and not the kernel dropping SYNs of a full accept queue.
-  await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, r));
+  await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, r)); // as listeners.ts
   return {
     port: (server.address() as net.AddressInfo).port,
     close: () =>

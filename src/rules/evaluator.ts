@@ -1,5 +1,4 @@
 import {
-  facilityCatalog,
   isFacilityType,
   type FacilityType,
   type RuleDefinition,
@@ -22,6 +21,7 @@ import {
   type Reading,
   type ReadingKind,
 } from './kinds/index.js';
+import { fleetMembers, type MemberSource } from './fleet-members.js';
 import { byScope, mergeSettings, overrideApplies } from './overrides.js';
 import type { AlarmSource, FleetDevice, Hold, RuleOverrideInput, RuleTransition } from './types.js';
 
@@ -31,7 +31,6 @@ type AnyKind = ReadingKind<unknown, unknown, BaseState>;
 
 /** Returned when nothing changed: the common case allocates nothing. */
 const noTransitions: readonly RuleTransition[] = Object.freeze([]);
-const noneOpen: readonly string[] = Object.freeze([]);
 
 interface Compiled {
   readonly rule: RuleDefinition;
@@ -60,8 +59,7 @@ interface Entry {
   savedBusy: boolean;
   /** Lit or not in the stored row (lamps): the lighting rate reads it after a restart. */
   savedLit: boolean | null | undefined;
-  /** What the tick rules see of it, updated in place each tick (no allocation per device). */
-  member?: { -readonly [K in keyof FleetMember]: FleetMember[K] };
+  member?: MemberSource['member'];
 }
 
 /**
@@ -304,46 +302,7 @@ export function createEvaluator(
     /** Fleet-wide rules at `now` (injected clock): group ratios and offline with correlation. */
     tick(now: number): RuleTransition[] {
       if (tickRules.length === 0) return [];
-      // O(fleet) every tick on the hub's one thread (issue #17: 100,000 devices): the
-      // members are updated in place and a schedule is asked once per compiled rule.
-      const members = tickMembers;
-      members.length = 0;
-      const dueOf = new Map<unknown, boolean | null>();
-      for (const e of entries.values()) {
-        let open: string[] | null = null;
-        let dueOn: boolean | null = null;
-        for (let i = 0; i < e.states.length; i++) {
-          const c = e.compiled[i]!;
-          if (e.states[i]!.open) (open ??= []).push(c.rule.id);
-          if (dueOn === null && c.kind.dueAt) {
-            let due = dueOf.get(c.prepared);
-            if (due === undefined) dueOf.set(c.prepared, (due = c.kind.dueAt(c.prepared, now)));
-            dueOn = due;
-          }
-        }
-        const m = (e.member ??= {
-          id: e.id,
-          type: e.type,
-          gridCode: e.gridCode,
-          road: e.road,
-          site: e.site,
-          intervalS: 0,
-          lastSeenMs: 0,
-          last: null,
-          open: noneOpen,
-          dueOn: null,
-        });
-        m.open = open ?? noneOpen;
-        m.dueOn = dueOn;
-        m.type = e.type;
-        m.gridCode = e.gridCode;
-        m.road = e.road;
-        m.site = e.site;
-        m.intervalS = facilityCatalog[e.type].reportingIntervalS;
-        m.lastSeenMs = e.lastSeenMs;
-        m.last = e.last;
-        members.push(m);
-      }
+      const members = fleetMembers(entries.values(), now, tickMembers);
       const out: RuleTransition[] = [];
       for (const rule of tickRules) {
         const at = tickSettingsOf(rule);
