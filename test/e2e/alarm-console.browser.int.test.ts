@@ -198,7 +198,10 @@ describe.skipIf(!chromiumPath)('the alarm console in Chromium', () => {
     ).json()) as { cases: { id: number; code: string; alarmId: number | null }[] };
     const kase = cases.find((c) => c.alarmId === alarm.id)!;
     expect(page.url()).toContain(`#/cases/${kase.id}`);
-    expect(await detail.getAttribute('data-case-code')).toBe(kase.code);
+    // The detail shows before its case is read (a loaded CI runner: still null at once).
+    await expect
+      .poll(() => detail.getAttribute('data-case-code'), { timeout: 15_000 })
+      .toBe(kase.code);
 
     await page.goBack();
     await r.locator('button[data-action="locate"]').click();
