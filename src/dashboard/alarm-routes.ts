@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { listAlarms, type Queryable } from '../db/index.js';
-import { HubError, alarmHandlerRoles } from '../domain/index.js';
+import { HubError, alarmHandlerRoles, caseScopeOf } from '../domain/index.js';
 import type { AlarmDesk } from '../rules/index.js';
-import { anyUser, requireRole } from './auth.js';
+import { anyUser, requestActor, requireRole } from './auth.js';
 import { page, idParams } from './query.js';
 
 export interface AlarmRouteDeps {
@@ -36,7 +36,12 @@ export function registerAlarmRoutes(api: FastifyInstance, deps: AlarmRouteDeps):
         },
       },
     },
-    async (req) => ({ alarms: await listAlarms(db, req.query) }),
+    async (req) => {
+      // The scope of the live feed (live.ts): an area user its area, a crew none (its work is cases).
+      const actor = requestActor(req);
+      if (actor.role === 'crew') return { alarms: [] };
+      return { alarms: await listAlarms(db, { ...req.query, area: caseScopeOf(actor).area }) };
+    },
   );
 
   api.post<{ Params: { id: number }; Body: { comment?: string } | undefined }>(

@@ -220,13 +220,16 @@ export async function getAlarm(db: Queryable, id: number): Promise<AlarmRecord |
   return rows[0] ?? null;
 }
 
+/** Newest first; with `area`, only alarms inside it (as an area user's live feed). */
 export async function listAlarms(
   db: Queryable,
-  q: { state?: string; limit: number },
+  q: { state?: string; limit: number; area?: string | null },
 ): Promise<AlarmRecord[]> {
   const { rows } = await db.query<AlarmRecord>(
-    `SELECT ${alarmColumns} FROM alarms WHERE ($1::text IS NULL OR state = $1) ORDER BY id DESC LIMIT $2`,
-    [q.state ?? null, q.limit],
+    `SELECT ${alarmColumns} FROM alarms
+     WHERE ($1::text IS NULL OR state = $1) AND ($3::text IS NULL OR grid_code LIKE $3 || '%')
+     ORDER BY id DESC LIMIT $2`,
+    [q.state ?? null, q.limit, q.area ?? null],
   );
   return rows;
 }

@@ -253,6 +253,17 @@ describe('live alarms', () => {
     expect(other.snapshot()!.alarms).toEqual([]);
     expect(crew.snapshot()).toBeNull();
     expect(crew.changes).toEqual([]);
+    // REST lists the same scope as the live feed.
+    const listed = async (token: string) =>
+      (
+        (await (await authed(token)(`${t.httpUrl}/api/alarms?limit=100`)).json()) as {
+          alarms: AlarmRecord[];
+        }
+      ).alarms.map((a) => a.id);
+    expect(await listed(areaToken)).toContain(alarm.id);
+    expect(await listed(otherAreaToken)).not.toContain(alarm.id);
+    expect(await listed(crewToken)).toEqual([]);
+    expect(await listed(viewerToken)).toContain(alarm.id);
     for (const s of [mine, other, crew, viewer]) s.socket.close();
   });
 
