@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { listAlarms, type Queryable } from '../db/index.js';
+import { getAlarm, listAlarms, type Queryable } from '../db/index.js';
 import { HubError, alarmHandlerRoles, caseScopeOf } from '../domain/index.js';
 import type { AlarmDesk } from '../rules/index.js';
 import { anyUser, requestActor, requireRole } from './auth.js';
@@ -18,6 +18,17 @@ function who(req: FastifyRequest): string {
   return req.user.username;
 }
 const trimmed = (s: string | undefined) => (s?.trim() ? s.trim() : null);
+
+/** An area user acts only on alarms inside its area (a city-level alarm is in none). */
+async function checkScope(db: Queryable, req: FastifyRequest, id: number): Promise<void> {
+  const { area } = caseScopeOf(requestActor(req));
+  if (area === null) return;
+  const alarm = await getAlarm(db, id);
+  if (!alarm) throw new HubError('HUB_ERR_ALARM_UNKNOWN', String(id));
+  if (!alarm.gridCode?.startsWith(area)) {
+    throw new HubError('HUB_ERR_OUT_OF_AREA', `alarm ${id} is outside ${area}`);
+  }
+}
 
 /** The alarms; acknowledge, shelve and unshelve one (issue #13; docs/api.md). Audited as every change. */
 export function registerAlarmRoutes(api: FastifyInstance, deps: AlarmRouteDeps): void {
@@ -54,7 +65,10 @@ export function registerAlarmRoutes(api: FastifyInstance, deps: AlarmRouteDeps):
         body: { type: ['object', 'null'], additionalProperties: false, properties: { comment } },
       },
     },
-    async (req) => desk.acknowledge(req.params.id, who(req), trimmed(req.body?.comment)),
+    async (req) => {
+      await checkScope(db, req, req.params.id);
+      return desk.acknowledge(req.params.id, who(req), trimmed(req.body?.comment));
+    },
   );
 
   api.post<{
@@ -80,6 +94,7 @@ export function registerAlarmRoutes(api: FastifyInstance, deps: AlarmRouteDeps):
       },
     },
     async (req) => {
+      await checkScope(db, req, req.params.id);
       const { minutes, until } = req.body;
       const when = minutes !== undefined ? { minutes } : { untilMs: Date.parse(until!) };
       return desk.shelve(req.params.id, who(req), when, trimmed(req.body.comment));
@@ -89,6 +104,9 @@ export function registerAlarmRoutes(api: FastifyInstance, deps: AlarmRouteDeps):
   api.post<{ Params: { id: number } }>(
     '/alarms/:id/unshelve',
     { ...guard, schema: { tags: ['alarms'], params: idParams } },
-    async (req) => desk.unshelve(req.params.id, who(req)),
+    async (req) => {
+      await checkScope(db, req, req.params.id);
+      return desk.unshelve(req.params.id, who(req));
+    },
   );
 }

@@ -246,6 +246,16 @@ describe('live alarms', () => {
     const viewer = screen(t, viewerToken);
     await viewer.ready();
     expect(viewer.snapshot()!.alarms.map((a) => a.id)).toContain(alarm.id);
+    // Acting on it takes the same scope: the other district's operator is refused.
+    const ack = (token: string) =>
+      authed(token)(`${t.httpUrl}/api/alarms/${alarm.id}/ack`, {
+        method: 'POST',
+        body: JSON.stringify({ comment: 'seen' }),
+      });
+    const refused = await ack(otherAreaToken);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { code: string }).code).toBe('HUB_ERR_OUT_OF_AREA');
+    expect((await ack(areaToken)).status).toBe(200);
     await manhole({ water_level: 80 });
     await mine.seen('cleared', alarm.id);
     // The other district's screen and the crew's phone heard nothing.
