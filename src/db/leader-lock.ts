@@ -88,7 +88,10 @@ export function createLeaderLock(
       const c = client;
       client = null;
       if (c) {
-        if (leader) await c.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {});
+        const held = leader;
+        // Stop leading before the lock is free: two nodes never lead at once.
+        setLeader(false);
+        if (held) await c.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {});
         c.release();
       }
       setLeader(false);
