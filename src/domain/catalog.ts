@@ -6,6 +6,7 @@
  * when a copy of one of these lists appears elsewhere in src/.
  */
 import type { FacilityType } from './facilities.js';
+import { localDateOf } from './working-time.js';
 
 /** A zh-CN label first (the operator UI is Chinese first), and English. */
 export interface Label {
@@ -229,23 +230,8 @@ export type AlarmState = (typeof alarmStates)[number];
  * the case id (e.g. AJ-20261123-000042). The date is the registration time
  * in CITY_TIMEZONE, from the caller's (injected) clock.
  */
-/** One formatter per time zone: making one costs far more than using it. */
-const dayFormats = new Map<string, Intl.DateTimeFormat>();
-
 export function caseCodePrefix(at: Date, timeZone: string): string {
-  let format = dayFormats.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-    });
-    dayFormats.set(timeZone, format);
-  }
-  const parts = format.formatToParts(at);
-  const part = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
-  return `AJ-${part('year')}${part('month')}${part('day')}-`;
+  return `AJ-${localDateOf(at.getTime(), timeZone).replaceAll('-', '')}-`;
 }
 
 /** Digits of the id part of a case code. */
