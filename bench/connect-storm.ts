@@ -14,11 +14,9 @@
  *    bare Aedes (anonymous, memory store, no hub code) and Mosquitto 2 with a
  *    password file of the same devices (its own instance on a free port), and
  *    the gateway again while `--bad-logins` (200) clients send wrong logins
- *    without pause through the hub's login guard and scrypt (in the gateway
- *    process: the thread pool and event loop a hub's logins share with its
- *    broker; no HTTP): each sends its next login when the last is answered,
- *    100 ms after a 503.
- *    `--runs` (3) of each; medians and ratios.
+ *    without pause through the hub's login guard and its hashing threads at
+ *    nice `--hash-nice` (10; in the gateway process, no HTTP), the next one
+ *    when the last is answered, 100 ms after a 503. `--runs` (3); medians.
  *
  * Load generators are child processes with raw MQTT 3.1.1 packets, each from
  * its own loopback address. The last line is one JSON object.
@@ -39,7 +37,7 @@ import mqttPacket from 'mqtt-packet';
 import pino from 'pino';
 import { createBroker, type Broker } from '../src/broker/index.js';
 import type { DeviceIdentity } from '../src/db/index.js';
-import { hashDeviceSecret, hashSecret, secretCost, verifySecret } from '../src/domain/index.js';
+import { hashDeviceSecret, hashSecret, secretCost } from '../src/domain/index.js';
 import { connectPacket, subscribePacket } from './mqtt-raw.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -363,6 +361,7 @@ async function loginFlood(n: number) {
     ...defaultLoginGuard,
     maxFailuresPerAddress: 1e9,
     maxFailuresPerUser: 1e9,
+    hashNice: arg('hash-nice', defaultLoginGuard.hashNice),
   });
   const stored = hashSecret('a-password-nobody-types', secretCost.password);
   let running = true;
@@ -372,7 +371,7 @@ async function loginFlood(n: number) {
       const attempt = guard.admit(`nobody-${i}`, `10.0.${i >> 8}.${i & 255}`);
       try {
         const hash = await stored;
-        await guard.hash(() => verifySecret('wrong-password', hash));
+        await guard.verify('wrong-password', hash);
         counts.checked++;
         attempt.failed();
       } catch {
@@ -389,6 +388,7 @@ async function loginFlood(n: number) {
     async stop() {
       running = false;
       await Promise.all(loops);
+      await guard.close();
     },
   };
 }

@@ -7,6 +7,7 @@ const options = {
   windowMs: 1000,
   hashConcurrency: 2,
   hashQueueMax: 2,
+  hashNice: 10,
 };
 
 describe('the login guard', () => {

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { HubError } from '../domain/index.js';
+import { createPasswordHasher, type PasswordHasherOptions } from './password-hasher.js';
 
 /**
  * What stands between the login route and scrypt (#17):
@@ -15,6 +16,9 @@ import { HubError } from '../domain/index.js';
  *   `hashQueueMax` wait; beyond that 503 at once, never an unbounded pile-up.
  *   Device CONNECTs use no scrypt (decision 0135), so a login flood cannot
  *   delay them.
+ * - **At a lower CPU priority.** The hashes run on threads of their own at
+ *   nice `hashNice` (password-hasher.ts, decision 0212): a flood takes the
+ *   CPU the broker leaves idle, not the core a reconnect storm needs.
  *
  * In memory, per hub process; both maps are bounded.
  */
@@ -28,6 +32,8 @@ export interface LoginGuardOptions {
   readonly hashConcurrency: number;
   /** Logins waiting for a hash slot; more are refused with 503. */
   readonly hashQueueMax: number;
+  /** Nice value of the hashing threads (0 normal, 19 lowest). */
+  readonly hashNice: number;
   /** Most usernames and addresses remembered (oldest forgotten first). */
   readonly maxTracked?: number;
 }
@@ -47,7 +53,16 @@ export interface LoginAttempt {
   abandoned(): void;
 }
 
-export function createLoginGuard(options: LoginGuardOptions, now: () => number = Date.now) {
+export function createLoginGuard(
+  options: LoginGuardOptions,
+  now: () => number = Date.now,
+  onHasherStart?: PasswordHasherOptions['onStart'],
+) {
+  const hasher = createPasswordHasher({
+    threads: options.hashConcurrency,
+    nice: options.hashNice,
+    ...(onHasherStart ? { onStart: onHasherStart } : {}),
+  });
   const maxTracked = options.maxTracked ?? 100_000;
   const users = new Map<string, Tally>();
   const addresses = new Map<string, Tally>();
@@ -81,6 +96,22 @@ export function createLoginGuard(options: LoginGuardOptions, now: () => number =
       running++;
       start();
     }
+  };
+
+  /** Runs `hash` when a slot is free; throws HUB_ERR_LOGIN_BUSY (503) when the queue is full. */
+  const queued = <T>(hash: () => Promise<T>): Promise<T> => {
+    if (running >= options.hashConcurrency && waiting.length >= options.hashQueueMax) {
+      return Promise.reject(new HubError('HUB_ERR_LOGIN_BUSY'));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const start = () => hash().then(resolve, reject).finally(next);
+      if (running < options.hashConcurrency) {
+        running++;
+        start();
+      } else {
+        waiting.push(start);
+      }
+    });
   };
 
   return {
@@ -129,21 +160,19 @@ export function createLoginGuard(options: LoginGuardOptions, now: () => number =
       if (t) t.failures = 0;
     },
 
-    /** Runs `hash` when a slot is free; throws HUB_ERR_LOGIN_BUSY (503) when the queue is full. */
-    hash<T>(hash: () => Promise<T>): Promise<T> {
-      if (running >= options.hashConcurrency && waiting.length >= options.hashQueueMax) {
-        return Promise.reject(new HubError('HUB_ERR_LOGIN_BUSY'));
-      }
-      return new Promise<T>((resolve, reject) => {
-        const start = () => hash().then(resolve, reject).finally(next);
-        if (running < options.hashConcurrency) {
-          running++;
-          start();
-        } else {
-          waiting.push(start);
-        }
-      });
+    hash: queued,
+
+    /** Checks a password against its stored hash in the queue, on the hashing threads. */
+    verify(secret: string, stored: string): Promise<boolean> {
+      return queued(() => hasher.verify(secret, stored));
     },
+
+    /** A new password's stored hash, in the queue, on the hashing threads. */
+    hashPassword(secret: string): Promise<string> {
+      return queued(() => hasher.hash(secret));
+    },
+
+    close: () => hasher.close(),
 
     /** For tests and /api/health: hashes running and waiting. */
     load: () => ({ running, waiting: waiting.length }),
@@ -166,4 +195,5 @@ export const defaultLoginGuard: LoginGuardOptions = {
   windowMs: 15 * 60_000,
   hashConcurrency: defaultHashConcurrency,
   hashQueueMax: 32,
+  hashNice: 10,
 };

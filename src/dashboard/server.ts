@@ -216,7 +216,18 @@ export async function buildApp(deps: DashboardDeps, logger: Logger): Promise<Fas
   // adds (the CSV parser of the device import) stays with its routes.
   const db = deps.db;
   // Shared: a password reset by an admin lifts the login lockout of that user.
-  const loginGuard = createLoginGuard({ ...defaultLoginGuard, ...deps.loginGuard });
+  const loginGuard = createLoginGuard(
+    { ...defaultLoginGuard, ...deps.loginGuard },
+    Date.now,
+    ({ threads, nice, niced }) =>
+      niced || nice === 0
+        ? logger.info({ threads, nice }, 'password hashing threads started')
+        : logger.warn(
+            { threads, nice },
+            'password hashing threads run at normal priority: this system does not let a thread lower its own',
+          ),
+  );
+  app.addHook('onClose', () => loginGuard.close());
   const grid = gridPartsOf(deps, logger);
   const resources: ((api: FastifyInstance) => void)[] = [
     (api) => registerServiceRoutes(api, deps),

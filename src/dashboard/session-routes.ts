@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import {
   deleteSession,
@@ -7,7 +8,7 @@ import {
   userForLogin,
   type Queryable,
 } from '../db/index.js';
-import { HubError, hashSecret, secretCost, verifySecret } from '../domain/index.js';
+import { HubError, formatScryptHash, scryptParams, secretCost } from '../domain/index.js';
 import {
   anyUser,
   hashToken,
@@ -29,8 +30,17 @@ export interface SessionRouteDeps {
   readonly loginGuard: LoginGuard;
 }
 
-/** A hash to verify against when the user does not exist, so both answers take as long. */
-let dummyHash: Promise<string> | null = null;
+/**
+ * A hash to verify against when the user does not exist, so both answers take
+ * as long: a well-formed password hash that no password matches.
+ */
+const dummyHash = formatScryptHash({
+  N: secretCost.password,
+  r: scryptParams.r,
+  p: scryptParams.p,
+  salt: randomBytes(16),
+  key: randomBytes(scryptParams.keyLength),
+});
 
 /** Login, logout, me and one's own password (docs/api.md, "Auth"). */
 export function registerSessionRoutes(api: FastifyInstance, deps: SessionRouteDeps): void {
@@ -60,10 +70,7 @@ export function registerSessionRoutes(api: FastifyInstance, deps: SessionRouteDe
       try {
         user = await userForLogin(db, req.body.username);
         const stored = user?.passwordHash;
-        const ok = await guard.hash(async () => {
-          dummyHash ??= hashSecret('not-a-password', secretCost.password);
-          return verifySecret(req.body.password, stored ?? (await dummyHash));
-        });
+        const ok = await guard.verify(req.body.password, stored ?? dummyHash);
         if (!user || !ok || !user.enabled) {
           attempt.failed();
           throw new HubError('HUB_ERR_LOGIN_FAILED');
@@ -134,7 +141,7 @@ export function registerSessionRoutes(api: FastifyInstance, deps: SessionRouteDe
       try {
         const stored = await passwordHashOf(db, me.id);
         const current = req.body.currentPassword;
-        if (!stored || !(await guard.hash(() => verifySecret(current, stored)))) {
+        if (!stored || !(await guard.verify(current, stored))) {
           attempt.failed();
           throw new HubError('HUB_ERR_WRONG_PASSWORD');
         }
@@ -145,7 +152,7 @@ export function registerSessionRoutes(api: FastifyInstance, deps: SessionRouteDe
       if (req.body.newPassword === req.body.currentPassword) {
         throw new HubError('HUB_ERR_BAD_REQUEST', 'the new password must differ from the current');
       }
-      const hash = await guard.hash(() => hashSecret(req.body.newPassword, secretCost.password));
+      const hash = await guard.hashPassword(req.body.newPassword);
       const user = await changeAndEndSessions(
         deps,
         () => setUserPassword(db, me.id, hash),

@@ -13,14 +13,7 @@ import {
   type UserPatch,
   type UserRecord,
 } from '../db/index.js';
-import {
-  HubError,
-  areaCodePattern,
-  hashSecret,
-  roles,
-  secretCost,
-  userAreaProblem,
-} from '../domain/index.js';
+import { HubError, areaCodePattern, roles, userAreaProblem } from '../domain/index.js';
 import { requireRole } from './auth.js';
 import type { LoginGuard } from './login-guard.js';
 import type { SessionEnds } from './sessions.js';
@@ -181,7 +174,7 @@ export function registerUserRoutes(api: FastifyInstance, deps: UserRouteDeps): v
         username: b.username,
         displayName: b.displayName ?? b.username,
         role: b.role,
-        passwordHash: await hashSecret(b.password, secretCost.password),
+        passwordHash: await guard.hashPassword(b.password),
         crewId: b.crewId ?? null,
         departmentId: b.departmentId ?? null,
         areaCode: b.areaCode ?? null,
@@ -315,7 +308,7 @@ export function registerUserRoutes(api: FastifyInstance, deps: UserRouteDeps): v
     },
     async (req) => {
       const before = await existingUser(req.params.id);
-      const hash = await hashSecret(req.body.password, secretCost.password);
+      const hash = await guard.hashPassword(req.body.password);
       const user = await changeAndEndSessions(
         deps,
         () => setUserPassword(db, before.id, hash),

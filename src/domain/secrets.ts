@@ -63,29 +63,43 @@ export function verifyDeviceSecret(secret: string, stored: string): boolean | Pr
   return expected.length === keyLength && timingSafeEqual(sha256(secret), expected);
 }
 
+/** The scrypt parameters of a new password hash (decision 0003). */
+export const scryptParams = { r: 8, p: 1, keyLength } as const;
+
+export interface ScryptHash {
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+  readonly salt: Buffer;
+  readonly key: Buffer;
+}
+
+/** `scrypt$N$r$p$salt$hash`, or null when it is not one. */
+export function parseScryptHash(stored: string): ScryptHash | null {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return null;
+  const [N, r, p] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
+  const salt = Buffer.from(parts[4]!, 'base64url');
+  const key = Buffer.from(parts[5]!, 'base64url');
+  if (!Number.isInteger(N) || !Number.isInteger(r) || !Number.isInteger(p)) return null;
+  if (key.length !== keyLength) return null;
+  return { N, r, p, salt, key };
+}
+
+export const formatScryptHash = (h: ScryptHash): string =>
+  `scrypt$${h.N}$${h.r}$${h.p}$${h.salt.toString('base64url')}$${h.key.toString('base64url')}`;
+
 export async function hashSecret(secret: string, N: number = secretCost.password): Promise<string> {
   const salt = randomBytes(16);
-  const r = 8;
-  const p = 1;
+  const { r, p } = scryptParams;
   const key = await scryptAsync(secret, salt, N, r, p);
-  return `scrypt$${N}$${r}$${p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+  return formatScryptHash({ N, r, p, salt, key });
 }
 
 /** Constant-time comparison; a malformed stored hash verifies nothing. */
 export async function verifySecret(secret: string, stored: string): Promise<boolean> {
-  const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
-  const [N, r, p] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
-  const salt = Buffer.from(parts[4]!, 'base64url');
-  const expected = Buffer.from(parts[5]!, 'base64url');
-  if (
-    !Number.isInteger(N) ||
-    !Number.isInteger(r) ||
-    !Number.isInteger(p) ||
-    expected.length !== keyLength
-  ) {
-    return false;
-  }
-  const actual = await scryptAsync(secret, salt, N, r, p);
-  return timingSafeEqual(actual, expected);
+  const h = parseScryptHash(stored);
+  if (!h) return false;
+  const actual = await scryptAsync(secret, h.salt, h.N, h.r, h.p);
+  return timingSafeEqual(actual, h.key);
 }

@@ -94,6 +94,7 @@ export async function startApi(
         maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
         hashQueueMax: config.loginHashQueueMax,
         hashConcurrency: config.loginHashConcurrency,
+        hashNice: config.loginHashNice,
       },
       sessionSweepIntervalMs: config.sessionSweepIntervalMs,
       sessions,

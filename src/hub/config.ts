@@ -43,6 +43,8 @@ const schema = {
     LOGIN_HASH_QUEUE_MAX: { type: 'integer', minimum: 0, maximum: 100000, default: 32 },
     // 0: half the cores, at least one (dashboard/login-guard.ts).
     LOGIN_HASH_CONCURRENCY: { type: 'integer', minimum: 0, maximum: 64, default: 0 },
+    // Nice value of the password-hashing threads (decision 0212); 0 = normal priority.
+    LOGIN_HASH_NICE: { type: 'integer', minimum: 0, maximum: 19, default: 10 },
     CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
     REPORT_CHECK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 86400000, default: 300000 },
     CASE_FEED_POLL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
@@ -134,6 +136,8 @@ export interface HubConfig {
   readonly loginHashQueueMax: number;
   /** scrypt runs at once; 0 in the environment: half the cores. */
   readonly loginHashConcurrency: number;
+  /** Nice value of the password-hashing threads (0 normal priority, 19 lowest). */
+  readonly loginHashNice: number;
   readonly caseTickIntervalMs: number;
   /** How often the leader looks for a closed period without its report (issue #15). */
   readonly reportCheckIntervalMs: number;
@@ -213,6 +217,7 @@ interface RawConfig {
   LOGIN_MAX_FAILURES_PER_ADDRESS: number;
   LOGIN_HASH_QUEUE_MAX: number;
   LOGIN_HASH_CONCURRENCY: number;
+  LOGIN_HASH_NICE: number;
   CASE_TICK_INTERVAL_MS: number;
   REPORT_CHECK_INTERVAL_MS: number;
   CASE_FEED_POLL_MS: number;
@@ -315,6 +320,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     loginMaxFailuresPerAddress: raw.LOGIN_MAX_FAILURES_PER_ADDRESS,
     loginHashQueueMax: raw.LOGIN_HASH_QUEUE_MAX,
     loginHashConcurrency: raw.LOGIN_HASH_CONCURRENCY || defaultHashConcurrency,
+    loginHashNice: raw.LOGIN_HASH_NICE,
     caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
     reportCheckIntervalMs: raw.REPORT_CHECK_INTERVAL_MS,
     caseFeedPollMs: raw.CASE_FEED_POLL_MS,

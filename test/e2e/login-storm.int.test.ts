@@ -80,6 +80,6 @@ describe('a flood of logins', () => {
     // Every device had its CONNACK before the login flood was over.
     expect(answeredWhenAllConnected).toBeLessThan(200);
     expect(statuses.every((s) => s === 401)).toBe(true);
-    // scrypt at N = 2^15 two at a time: about 10 s on a quiet 2-core machine, minutes under load.
+    // scrypt at N = 2^15, one at a time on two cores at a lower priority: tens of seconds.
   }, 600_000);
 });
