@@ -15,7 +15,8 @@
  * DATABASE_URL unset the hub starts its embedded PostgreSQL in a temp dir.
  * Run: npx tsx bench/rules.ts [evaluations] [background msgs/s] [alarm samples] [runs]
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,6 +112,32 @@ Promise.all(clients.map((c) => new Promise((r) => c.once('connect', r)))).then((
 });
 `;
 
+/**
+ * With BENCH_CPU_PROFILE=<file>, a CPU profile of the hub's thread while the
+ * samples run (not the start-up), for chrome://inspect or speedscope.
+ */
+async function startProfile() {
+  const file = process.env.BENCH_CPU_PROFILE;
+  if (!file) return null;
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 500 });
+  await post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+      console.log(`cpu profile of the samples: ${file}`);
+    },
+  };
+}
+
 interface Latency {
   p50: number;
   p99: number;
@@ -183,6 +210,7 @@ async function benchLatency(): Promise<Latency> {
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, 2000)); // background at full rate first
     loopDelay.enable();
+    const profile = await startProfile();
 
     const latencies: number[] = [];
     const parts: { sentAt: number; total: number; alarm: number; kase: number; emit: number }[] =
@@ -220,6 +248,7 @@ async function benchLatency(): Promise<Latency> {
       await client.endAsync();
     }
     loopDelay.disable();
+    await profile?.stop();
     const elu = performance.eventLoopUtilization(eluBefore).utilization;
     const seconds = (Date.now() - t0) / 1000;
     const background = Math.round((hub.ingest.counters.messages - messagesBefore - n) / seconds);
