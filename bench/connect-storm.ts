@@ -35,7 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import pino from 'pino';
-import { createBroker, type Broker } from '../src/broker/index.js';
+import { createBroker, listenBacklog, type Broker } from '../src/broker/index.js';
 import type { DeviceIdentity } from '../src/db/index.js';
 import { hashDeviceSecret, hashSecret, secretCost } from '../src/domain/index.js';
 import { connectPacket, subscribePacket } from './mqtt-raw.js';
@@ -287,7 +287,8 @@ function retainedLookups(p: Retained) {
 async function bareAedes(): Promise<{ port: number; close(): Promise<void> }> {
   const aedes = await Aedes.createBroker();
   const server = net.createServer((s) => aedes.handle(s));
-  await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, r)); // as listeners.ts
+  const at = { port: 0, host: '127.0.0.1', backlog: listenBacklog }; // the hub's accept queue
+  await new Promise<void>((r) => server.listen(at, r));
   return {
     port: (server.address() as net.AddressInfo).port,
     close: () =>
@@ -439,14 +440,13 @@ async function growth(dir: string) {
     rows.push({ share, retained: filled, perS: fast.perS, scanPerS: scan.perS });
   }
   await broker.close();
-  const last = rows.at(-1)!.perS;
-  const firstRate = rows[0]!.perS;
+  const lastToFirst = rows.at(-1)!.perS / rows[0]!.perS;
   return {
     registry,
     sample,
     baseline_sample: baselineSample,
     growth: rows,
-    last_to_first: Number((last / firstRate).toFixed(2)),
+    last_to_first: Number(lastToFirst.toFixed(2)),
   };
 }
 

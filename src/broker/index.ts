@@ -8,3 +8,4 @@ export {
 export { createCommandService, type CommandService, type Publisher } from './commands.js';
 export type { StoreOptions } from './stores.js';
 export type { Protocol } from './listeners.js';
+export { listenBacklog } from './listeners.js';

@@ -63,7 +63,7 @@ function listen(
  * SYNs and they retried after 1, 3, 7, 15… s: 19,000 devices took 112 s to
  * connect instead of 30 (#17, docs/benchmarks.md).
  */
-const listenBacklog = 4096;
+export const listenBacklog = 4096;
 
 const closeServer = (server: net.Server) =>
   new Promise<void>((resolve) => server.close(() => resolve()));
