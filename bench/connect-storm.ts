@@ -15,7 +15,7 @@
  *    password file of the same devices (its own instance on a free port), and
  *    the gateway again while `--bad-logins` (200) clients send wrong logins
  *    without pause through the hub's login guard and its hashing threads at
- *    nice `--hash-nice` (10; in the gateway process, no HTTP), the next one
+ *    nice `--hash-nice` (the hub's: 0; in the gateway process, no HTTP), the next
  *    when the last is answered, 100 ms after a 503. `--runs` (3); medians.
  *
  * Load generators are child processes with raw MQTT 3.1.1 packets, each from

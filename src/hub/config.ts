@@ -43,8 +43,8 @@ const schema = {
     LOGIN_HASH_QUEUE_MAX: { type: 'integer', minimum: 0, maximum: 100000, default: 32 },
     // 0: half the cores, at least one (dashboard/login-guard.ts).
     LOGIN_HASH_CONCURRENCY: { type: 'integer', minimum: 0, maximum: 64, default: 0 },
-    // Nice value of the password-hashing threads (decision 0212); 0 = normal priority.
-    LOGIN_HASH_NICE: { type: 'integer', minimum: 0, maximum: 19, default: 10 },
+    // Nice value of the password-hashing threads (decision 0212); 0 = normal priority, opt-in.
+    LOGIN_HASH_NICE: { type: 'integer', minimum: 0, maximum: 19, default: 0 },
     CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
     REPORT_CHECK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 86400000, default: 300000 },
     CASE_FEED_POLL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
