@@ -8,6 +8,7 @@ import {
   type Queryable,
   type ReadingColumns,
 } from '../db/index.js';
+import { releaseAcks } from './ack-release.js';
 import type { Quarantine } from './quarantine.js';
 import { SpoolFormatError, type Spool } from './spool.js';
 
@@ -181,9 +182,7 @@ export function createBatchWriter(
     }, options.flushIntervalMs);
   }
 
-  const settle = (acks: Ack[], err: Error | null) => {
-    for (const ack of acks) ack(err);
-  };
+  const settle = releaseAcks;
 
   async function commit(batch: CommittedBatch): Promise<void> {
     options.beforeCommit?.(batch);
