@@ -18,6 +18,14 @@ interface Stats {
 }
 
 /**
+ * Device → bucket start → metric → stats. Nested, so a reading finds its
+ * entries with the strings it already has (the device id, the payload's
+ * keys): a joined key per metric was a string built and hashed per reading
+ * (#17, the hot path).
+ */
+type StatsTree = Map<string, Map<number, Map<string, Stats>>>;
+
+/**
  * Accumulates 5-minute rollups and latest values in memory from the readings a
  * batch actually inserted, and writes them every `flushIntervalMs`: one upsert
  * per (device, metric, bucket) per interval instead of one per reading and
@@ -32,7 +40,7 @@ export function createRollupAccumulator(
   /** Persists the reading-time range whose rollups are not yet written (null: none). */
   persistDirty: (range: { fromMs: number; toMs: number } | null) => void = () => {},
 ) {
-  let stats = new Map<string, Stats>();
+  let stats: StatsTree = new Map();
   // Reading-time range of contributions held (or being written), persisted before the
   // readings behind them are committed, so a crash leaves the range to rebuild.
   let dirty: { fromMs: number; toMs: number } | null = null;
@@ -42,9 +50,18 @@ export function createRollupAccumulator(
   const timer = setInterval(() => void flush(), flushIntervalMs).unref();
   const counters = { rollupFlushes: 0, rollupFlushErrors: 0 };
 
-  function addStat(key: string, x: number): void {
-    const s = stats.get(key);
-    if (!s) stats.set(key, { n: 1, sum: x, min: x, max: x });
+  /** The stats of one device's bucket, made when it has none yet. */
+  function metricsOf(deviceId: string, bucket: number): Map<string, Stats> {
+    let buckets = stats.get(deviceId);
+    if (!buckets) stats.set(deviceId, (buckets = new Map()));
+    let metrics = buckets.get(bucket);
+    if (!metrics) buckets.set(bucket, (metrics = new Map()));
+    return metrics;
+  }
+
+  function addStat(metrics: Map<string, Stats>, metric: string, x: number): void {
+    const s = metrics.get(metric);
+    if (!s) metrics.set(metric, { n: 1, sum: x, min: x, max: x });
     else {
       s.n++;
       s.sum += x;
@@ -64,7 +81,7 @@ export function createRollupAccumulator(
     }
   }
 
-  async function write(s: Map<string, Stats>, l: typeof latest): Promise<void> {
+  async function write(s: StatsTree, l: typeof latest): Promise<void> {
     const r: RollupColumns = {
       deviceIds: [],
       metrics: [],
@@ -74,16 +91,17 @@ export function createRollupAccumulator(
       min: [],
       max: [],
     };
-    for (const [key, v] of s) {
-      const [d, m, b] = key.split('\u0001') as [string, string, string];
-      r.deviceIds.push(d);
-      r.metrics.push(m);
-      r.bucketsMs.push(Number(b));
-      r.n.push(v.n);
-      r.sum.push(v.sum);
-      r.min.push(v.min);
-      r.max.push(v.max);
-    }
+    for (const [d, buckets] of s)
+      for (const [b, metrics] of buckets)
+        for (const [m, v] of metrics) {
+          r.deviceIds.push(d);
+          r.metrics.push(m);
+          r.bucketsMs.push(b);
+          r.n.push(v.n);
+          r.sum.push(v.sum);
+          r.min.push(v.min);
+          r.max.push(v.max);
+        }
     const lt = { deviceIds: [] as string[], timesMs: [] as number[], data: [] as string[] };
     for (const [d, v] of l) {
       lt.deviceIds.push(d);
@@ -112,16 +130,20 @@ export function createRollupAccumulator(
       .catch((err: unknown) => {
         counters.rollupFlushErrors++;
         logger.warn({ err }, 'rollups not written; kept for the next flush');
-        for (const [k, v] of s) {
-          const cur = stats.get(k);
-          if (!cur) stats.set(k, v);
-          else {
-            cur.n += v.n;
-            cur.sum += v.sum;
-            cur.min = Math.min(cur.min, v.min);
-            cur.max = Math.max(cur.max, v.max);
+        for (const [d, buckets] of s)
+          for (const [b, metrics] of buckets) {
+            const into = metricsOf(d, b);
+            for (const [m, v] of metrics) {
+              const cur = into.get(m);
+              if (!cur) into.set(m, v);
+              else {
+                cur.n += v.n;
+                cur.sum += v.sum;
+                cur.min = Math.min(cur.min, v.min);
+                cur.max = Math.max(cur.max, v.max);
+              }
+            }
           }
-        }
         for (const [d, v] of l) mergeLatest(d, v.timeMs, v.data);
       })
       .finally(() => {
@@ -161,12 +183,11 @@ export function createRollupAccumulator(
         const timeMs = batch.timesMs[i]!;
         // Parsed once by the decoder; only a batch replayed from the spool needs parsing.
         const data = batch.metrics?.[i] ?? (JSON.parse(batch.data[i]!) as Record<string, unknown>);
-        const prefix = `${deviceId}\u0001`;
-        const suffix = `\u0001${timeMs - (timeMs % bucketMs)}`;
+        const metrics = metricsOf(deviceId, timeMs - (timeMs % bucketMs));
         for (const metric in data) {
           const v = data[metric];
-          if (typeof v === 'number') addStat(prefix + metric + suffix, v);
-          else if (typeof v === 'boolean') addStat(prefix + metric + suffix, v ? 1 : 0);
+          if (typeof v === 'number') addStat(metrics, metric, v);
+          else if (typeof v === 'boolean') addStat(metrics, metric, v ? 1 : 0);
         }
         mergeLatest(deviceId, timeMs, data);
       }
