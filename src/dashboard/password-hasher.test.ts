@@ -33,6 +33,11 @@ describe('the password hasher', () => {
       hasher.verify('anything', 'scrypt$not$a$hash'),
     ]);
     expect(verdicts).toEqual([true, false, true, false]);
+    // NUL, a control character, a lone surrogate, CJK: both sides encode them the same way.
+    const nasty = 'a\u0000b\u0007\ud800c密码';
+    expect(await verifySecret(nasty, await hasher.hash(nasty, cheap))).toBe(true);
+    expect(await hasher.verify(nasty, await hashSecret(nasty, cheap))).toBe(true);
+    expect(await hasher.verify('a\u0000b', await hashSecret(nasty, cheap))).toBe(false);
   });
 
   it.runIf(process.platform === 'linux')(

@@ -1,11 +1,10 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import {
-  formatScryptHash,
-  parseScryptHash,
+  hashSecret,
   scryptParams,
   secretCost,
-  type ScryptHash,
+  verifySecret,
+  type Scrypt,
 } from '../domain/index.js';
 
 /**
@@ -127,7 +126,7 @@ export function createPasswordHasher(options: PasswordHasherOptions) {
     h.worker.postMessage({ secret, salt, N, r, p, keyLength: scryptParams.keyLength });
   };
 
-  const scrypt = (secret: string, salt: Buffer, N: number, r: number, p: number) =>
+  const scrypt: Scrypt = (secret, salt, N, r, p) =>
     new Promise<Buffer>((resolve, reject) => {
       if (closed) return reject(new Error('password hasher closed'));
       queue.push({ secret, salt, N, r, p, resolve, reject });
@@ -137,19 +136,12 @@ export function createPasswordHasher(options: PasswordHasherOptions) {
     });
 
   return {
-    /** Constant-time check against a stored `scrypt$…` hash; a malformed one verifies nothing. */
-    async verify(secret: string, stored: string): Promise<boolean> {
-      const h = parseScryptHash(stored);
-      if (!h) return false;
-      return timingSafeEqual(await scrypt(secret, h.salt, h.N, h.r, h.p), h.key);
-    },
-    /** A new stored hash at the password cost. */
-    async hash(secret: string, N: number = secretCost.password): Promise<string> {
-      const salt = randomBytes(16);
-      const { r, p } = scryptParams;
-      const key = await scrypt(secret, salt, N, r, p);
-      return formatScryptHash({ N, r, p, salt, key } satisfies ScryptHash);
-    },
+    /** The domain's check (constant time; a malformed hash verifies nothing), on these threads. */
+    verify: (secret: string, stored: string): Promise<boolean> =>
+      verifySecret(secret, stored, scrypt),
+    /** A new stored hash (the password cost by default), on these threads. */
+    hash: (secret: string, N: number = secretCost.password): Promise<string> =>
+      hashSecret(secret, N, scrypt),
     async close(): Promise<void> {
       closed = true;
       for (const job of queue.splice(0)) job.reject(new Error('password hasher closed'));

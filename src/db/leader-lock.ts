@@ -87,14 +87,13 @@ export function createLeaderLock(
       await attempt;
       const c = client;
       client = null;
+      const held = leader;
+      // Stop leading before the lock is free: two nodes never lead at once.
+      setLeader(false);
       if (c) {
-        const held = leader;
-        // Stop leading before the lock is free: two nodes never lead at once.
-        setLeader(false);
         if (held) await c.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {});
         c.release();
       }
-      setLeader(false);
     },
   };
 }

@@ -75,7 +75,7 @@ export interface ScryptHash {
 }
 
 /** `scrypt$N$r$p$salt$hash`, or null when it is not one. */
-export function parseScryptHash(stored: string): ScryptHash | null {
+function parseScryptHash(stored: string): ScryptHash | null {
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return null;
   const [N, r, p] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
@@ -89,17 +89,34 @@ export function parseScryptHash(stored: string): ScryptHash | null {
 export const formatScryptHash = (h: ScryptHash): string =>
   `scrypt$${h.N}$${h.r}$${h.p}$${h.salt.toString('base64url')}$${h.key.toString('base64url')}`;
 
-export async function hashSecret(secret: string, N: number = secretCost.password): Promise<string> {
+/** What computes scrypt: libuv's pool by default, the login guard's own threads for people. */
+export type Scrypt = (
+  secret: string,
+  salt: Buffer,
+  N: number,
+  r: number,
+  p: number,
+) => Promise<Buffer>;
+
+export async function hashSecret(
+  secret: string,
+  N: number = secretCost.password,
+  scrypt: Scrypt = scryptAsync,
+): Promise<string> {
   const salt = randomBytes(16);
   const { r, p } = scryptParams;
-  const key = await scryptAsync(secret, salt, N, r, p);
+  const key = await scrypt(secret, salt, N, r, p);
   return formatScryptHash({ N, r, p, salt, key });
 }
 
 /** Constant-time comparison; a malformed stored hash verifies nothing. */
-export async function verifySecret(secret: string, stored: string): Promise<boolean> {
+export async function verifySecret(
+  secret: string,
+  stored: string,
+  scrypt: Scrypt = scryptAsync,
+): Promise<boolean> {
   const h = parseScryptHash(stored);
   if (!h) return false;
-  const actual = await scryptAsync(secret, h.salt, h.N, h.r, h.p);
+  const actual = await scrypt(secret, h.salt, h.N, h.r, h.p);
   return timingSafeEqual(actual, h.key);
 }

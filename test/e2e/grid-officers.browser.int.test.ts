@@ -5,6 +5,7 @@ import {
   createUsers,
   lightingAreas,
   startTestHub,
+  streetlightPlace,
   testPassword,
   waitFor,
   type TestHub,
@@ -50,10 +51,7 @@ describe.skipIf(!chromiumPath)('grid officers and citizens in Chromium', () => {
       { username: 'crew-a', role: 'crew', crewId: `lighting-${district}` },
     ]);
     for (const [name, u] of Object.entries(users)) tokens[name] = u.token;
-    const device = (await (
-      await authed(t.adminToken)(`${t.httpUrl}/api/devices/${t.devices.streetlight.id}`)
-    ).json()) as { lat: number; lon: number };
-    ({ lat, lon } = device);
+    ({ lat, lon } = await streetlightPlace(t));
     // A build of the UI and a hub on a loaded two-core machine.
   }, 300_000);
   afterAll(async () => {

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseDetail, CaseEvent } from '../../src/domain/index.js';
-import { authed, createUsers, lightingAreas, startTestHub, type TestHub } from '../support/hub.js';
+import {
+  authed,
+  createUsers,
+  lightingAreas,
+  startTestHub,
+  streetlightPlace,
+  type TestHub,
+} from '../support/hub.js';
 import { photoForm } from '../support/photos.js';
 
 /**
@@ -108,14 +115,12 @@ describe('idempotency keys', () => {
   });
 
   it('files an inspector report once when the phone replays it with its key (issue #16)', async () => {
-    const device = (await (
-      await authed(t.adminToken)(`${t.httpUrl}/api/devices/${t.devices.streetlight.id}`)
-    ).json()) as { lat?: number; lon?: number };
+    const { lat, lon } = await streetlightPlace(t);
     const form = () =>
       photoForm({
         categoryCode: 'B0125',
-        lat: device.lat ?? 27.85,
-        lon: device.lon ?? 112.9,
+        lat,
+        lon,
         note: '井盖破损 replayed',
       });
     const report = () =>

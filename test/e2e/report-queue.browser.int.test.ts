@@ -5,6 +5,7 @@ import {
   createUsers,
   lightingAreas,
   startTestHub,
+  streetlightPlace,
   testPassword,
   type TestHub,
 } from '../support/hub.js';
@@ -36,10 +37,7 @@ describe.skipIf(!chromiumPath)('the acceptance queue in Chromium', () => {
       { username: 'insp1', role: 'inspector', areaCode: grid },
     ]);
     for (const [name, u] of Object.entries(users)) tokens[name] = u.token;
-    const device = (await (
-      await authed(t.adminToken)(`${t.httpUrl}/api/devices/${t.devices.streetlight.id}`)
-    ).json()) as { lat: number; lon: number };
-    ({ lat, lon } = device);
+    ({ lat, lon } = await streetlightPlace(t));
   }, 300_000);
   afterAll(async () => {
     await browser?.close();

@@ -12,6 +12,7 @@ import {
   createUsers,
   lightingAreas,
   startTestHub,
+  streetlightPlace,
   waitFor,
   type TestHub,
 } from '../support/hub.js';
@@ -54,11 +55,7 @@ describe('field reports: report → accept → dispatch → handle → verify on
       ids[name] = u.id;
       tokens[name] = u.token;
     }
-    const device = await json(
-      await authed(t.adminToken)(`${t.httpUrl}/api/devices/${t.devices.streetlight.id}`),
-    );
-    lat = device.body.lat ?? device.body.device?.lat ?? 27.85;
-    lon = device.body.lon ?? device.body.device?.lon ?? 112.9;
+    ({ lat, lon } = await streetlightPlace(t));
   });
   afterAll(async () => {
     for (const s of live) s.close();

@@ -181,6 +181,14 @@ export async function login(httpUrl: string, username: string, password: string)
   return ((await res.json()) as { token: string }).token;
 }
 
+/** Where the demo streetlight stands, from the device API: reports are made beside it. */
+export async function streetlightPlace(t: TestHub): Promise<{ lat: number; lon: number }> {
+  const res = await authed(t.adminToken)(`${t.httpUrl}/api/devices/${t.devices.streetlight.id}`);
+  if (res.status !== 200) throw new Error(`streetlight: ${res.status} ${await res.text()}`);
+  const { lat, lon } = (await res.json()) as { lat: number; lon: number };
+  return { lat, lon };
+}
+
 /** The streetlight's grid and district, and the demo city's other district. */
 export function lightingAreas(t: TestHub): {
   grid: string;
