@@ -19,3 +19,4 @@ export {
   defaultLoginGuard,
   type LoginGuardOptions,
 } from './login-guard.js';
+export { createPasswordHasher } from './password-hasher.js';
