@@ -39,29 +39,33 @@ export interface CaseEventRow {
   readonly snapshot: CaseDetail;
 }
 
-export async function insertCaseEvent(db: Queryable, e: CaseEventRow): Promise<void> {
-  await db.query(
-    `INSERT INTO case_events (version, case_id, at, action, reason, from_state, to_state, actor_id,
-       actor_name, note, data, crew_id, prev_crew_id, district, snapshot)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-    [
-      e.version,
-      e.caseId,
-      e.at,
-      e.action,
-      e.reason,
-      e.fromState,
-      e.toState,
-      e.actorId,
-      e.actorName,
-      e.note,
-      JSON.stringify(e.data),
-      e.crewId,
-      e.prevCrewId,
-      e.district,
-      JSON.stringify(e.snapshot),
-    ],
-  );
+const eventColumns = `version, case_id, at, action, reason, from_state, to_state, actor_id,
+  actor_name, note, data, crew_id, prev_crew_id, district, snapshot`;
+
+/**
+ * The VALUES row of a timeline entry as literals (node-postgres' own
+ * escaping): the entries of a transaction go with its COMMIT in one
+ * simple-protocol message, which takes no parameters.
+ */
+function eventValues(escape: (s: string) => string, e: CaseEventRow): string {
+  const lit = (v: string | number | null) => (v === null ? 'NULL' : escape(String(v)));
+  return `(${[
+    lit(e.version),
+    lit(e.caseId),
+    lit(e.at),
+    lit(e.action),
+    lit(e.reason),
+    lit(e.fromState),
+    lit(e.toState),
+    lit(e.actorId),
+    lit(e.actorName),
+    lit(e.note),
+    lit(JSON.stringify(e.data)),
+    lit(e.crewId),
+    lit(e.prevCrewId),
+    lit(e.district),
+    lit(JSON.stringify(e.snapshot)),
+  ].join(', ')})`;
 }
 
 /** A timeline entry as the workflow describes it; the case row supplies the rest. */
@@ -83,8 +87,7 @@ export interface CaseTransaction {
   readonly now: string;
   /**
    * Stores the timeline entry of a change already applied to `c` (its version
-   * is the event's). Queued on the connection, not awaited: a failure fails the
-   * transaction at its end.
+   * is the event's). Written with the COMMIT: a failure fails the transaction.
    */
   record(c: CaseDetail, e: CaseEventInput): CaseChange;
   /**
@@ -109,8 +112,11 @@ export async function caseTransaction<T>(
   const client = await pool.connect();
   const changes: CaseChange[] = [];
   const queued = queuedStatements();
+  const escape = (text: string) => client.escapeLiteral(text);
+  // Nothing in a case transaction reads the timeline back: its entries wait for the COMMIT.
+  const entries: string[] = [];
   const record = (c: CaseDetail, e: CaseEventInput): CaseChange => {
-    const stored = insertCaseEvent(client, {
+    const values = eventValues(escape, {
       version: c.version,
       caseId: c.id,
       at: e.at,
@@ -127,7 +133,7 @@ export async function caseTransaction<T>(
       district: c.gridCode ? areaAt(c.gridCode, 'district') : null,
       snapshot: c,
     });
-    queued.add(stored);
+    entries.push(values);
     const change = {
       reason: e.reason,
       case: c,
@@ -154,10 +160,14 @@ export async function caseTransaction<T>(
     )) as unknown as [unknown, { rows: { now: string }[] }];
     tx.now = locked.rows[0]?.now ?? new Date().toISOString();
     const result = await fn(tx);
-    // Delivered at COMMIT, to the case feed of every node; queued behind the timeline entries.
+    // The timeline entries, the notice to every node's case feed and the COMMIT in one
+    // round trip (#17: the register and dispatch entries each took one of their own).
     const commit = queued.add(
       client.query(
-        changes.length > 0 ? `SELECT pg_notify('${caseEventsChannel}', ''); COMMIT` : 'COMMIT',
+        entries.length > 0
+          ? `INSERT INTO case_events (${eventColumns}) VALUES ${entries.join(', ')};
+             SELECT pg_notify('${caseEventsChannel}', ''); COMMIT`
+          : 'COMMIT',
       ),
     );
     await queued.settled();

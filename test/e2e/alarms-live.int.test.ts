@@ -214,7 +214,9 @@ describe('live alarms', () => {
 
     await manhole({ battery: 10 });
     const alarm = await waitForOpen(t, 'manhole.battery_low');
-    await post(`/api/alarms/${alarm.id}/ack`, { comment: 'seen' });
+    // Alarm changes go to PostgreSQL as escaped literals with the COMMIT (db/alarm-events.ts).
+    const comment = `seen by O'Brien \\ '); DROP TABLE alarms; -- $$ 井盖`;
+    await post(`/api/alarms/${alarm.id}/ack`, { comment });
     await manhole({ battery: 60 });
     await waitFor(
       async () => ((await openAlarm(t, 'manhole.battery_low')) ? undefined : true),
@@ -232,6 +234,8 @@ describe('live alarms', () => {
     expect(again.snapshot()).toBeNull();
     expect(missed.map((c) => c.change)).toEqual(['opened', 'acknowledged', 'cleared']);
     expect(missed[0]!.version).toBeGreaterThan(last);
+    expect(missed[1]).toMatchObject({ by: 'admin', comment });
+    expect(missed[1]!.alarm.version).toBe(missed[1]!.version);
     again.socket.close();
   });
 

@@ -181,6 +181,32 @@ describe('the cases workflow through REST', () => {
     expect([...versions].sort((a, b) => a - b)).toEqual(versions);
   });
 
+  it('keeps quotes, backslashes and SQL in notes and titles verbatim in the timeline', async () => {
+    // Timeline entries go to PostgreSQL as escaped literals with the COMMIT (db/case-events.ts).
+    const hostile = `O'Brien's lamp \\ 'x'); DROP TABLE cases; -- $$ E'\\n' 井盖\u2028"`;
+    const created = await register('op1', { title: hostile, description: hostile });
+    expect(created.status).toBe(201);
+    const c = created.body as CaseDetail;
+    const commented = await act('op1', c.id, 'comment', { note: hostile });
+    expect(commented.status).toBe(200);
+    const detail = await json(await as['view1']!(`${t.httpUrl}/api/cases/${c.id}`));
+    expect(detail.body.case.title).toBe(hostile);
+    const comment = detail.body.timeline.find((e: { action: string }) => e.action === 'comment');
+    expect(comment.note).toBe(hostile);
+    expect(detail.body.timeline.map((e: { action: string }) => e.action)).toEqual([
+      'register',
+      'dispatch',
+      'comment',
+    ]);
+    // The snapshots a reconnecting client replays carry the same title.
+    const { rows } = await t.hub.db.pool.query<{ title: string; data: unknown }>(
+      `SELECT snapshot->>'title' AS title, data FROM case_events WHERE case_id = $1 ORDER BY version`,
+      [c.id],
+    );
+    expect(rows.map((r) => r.title)).toEqual([hostile, hostile, hostile]);
+    expect(rows[1]!.data).toMatchObject({ crewId: `lighting-${district}` });
+  });
+
   it('refuses a crew acting on another crew case with 403 and records the attempt in the audit log', async () => {
     const c = (await register('op1')).body as CaseDetail;
     const refused = await act('crew-b', c.id, 'accept');
