@@ -16,7 +16,9 @@
  *    the gateway again while `--bad-logins` (200) clients send wrong logins
  *    without pause through the hub's login guard and its hashing threads at
  *    nice `--hash-nice` (the hub's: 0; in the gateway process, no HTTP), the next
- *    when the last is answered, 100 ms after a 503. `--runs` (3); medians.
+ *    when the last is answered, 100 ms after a 503. As in the hub, hashing takes
+ *    `--storm-share` (0.1; 1: never yields) of a thread while the gateway sees
+ *    100 CONNECTs a second (decision 0213). `--runs` (3); medians.
  *
  * Load generators are child processes with raw MQTT 3.1.1 packets, each from
  * its own loopback address. The last line is one JSON object.
@@ -35,7 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import pino from 'pino';
-import { createBroker, listenBacklog, type Broker } from '../src/broker/index.js';
+import { createBroker, createStormWatch, listenBacklog, type Broker } from '../src/broker/index.js';
 import type { DeviceIdentity } from '../src/db/index.js';
 import { hashDeviceSecret, hashSecret, secretCost } from '../src/domain/index.js';
 import { connectPacket, subscribePacket } from './mqtt-raw.js';
@@ -355,7 +357,7 @@ async function mosquitto(
 }
 
 /** `n` wrong logins in flight without pause, through the hub's login guard and scrypt. */
-async function loginFlood(n: number) {
+async function loginFlood(n: number, connects: () => number) {
   // Imported here: the load generators (this file's children) need none of the dashboard.
   const { createLoginGuard, defaultLoginGuard } = await import('../src/dashboard/index.js');
   const guard = createLoginGuard({
@@ -363,10 +365,12 @@ async function loginFlood(n: number) {
     maxFailuresPerAddress: 1e9,
     maxFailuresPerUser: 1e9,
     hashNice: arg('hash-nice', defaultLoginGuard.hashNice),
+    stormShare: arg('storm-share', defaultLoginGuard.stormShare),
+    storming: createStormWatch(connects, 100),
   });
   const stored = hashSecret('a-password-nobody-types', secretCost.password);
   let running = true;
-  const counts = { checked: 0, busy: 0 };
+  const counts = { checked: 0, busy: 0, rests: 0 };
   const loop = async (i: number) => {
     while (running) {
       const attempt = guard.admit(`nobody-${i}`, `10.0.${i >> 8}.${i & 255}`);
@@ -389,6 +393,7 @@ async function loginFlood(n: number) {
     async stop() {
       running = false;
       await Promise.all(loops);
+      counts.rests = guard.load().stormRests;
       await guard.close();
     },
   };
@@ -469,13 +474,13 @@ async function storms(dir: string) {
     hubLogins: [] as number[],
   };
   const fail = { hub: 0, aedes: 0, mosquitto: 0, hubLogins: 0 };
-  let loginCounts = { checked: 0, busy: 0 };
+  let loginCounts = { checked: 0, busy: 0, rests: 0 };
   for (let run = 1; run <= runs; run++) {
     const h = await storm(broker.port, 0, count, procs, true, concurrency, lookups.settled);
     await waitIdle(() => broker.aedes.connectedClients);
     const a = await storm(bare.port, 0, count, procs, false, concurrency);
     const m = mq ? await storm(mq.port, 0, count, procs, true, concurrency) : null;
-    const flood = await loginFlood(badLogins);
+    const flood = await loginFlood(badLogins, () => broker.counters.connects);
     const hl = await storm(broker.port, 0, count, procs, true, concurrency, lookups.settled);
     await flood.stop();
     loginCounts = flood.counts;
@@ -493,7 +498,7 @@ async function storms(dir: string) {
         `bare Aedes ${(a.ms / 1000).toFixed(2)} s (${a.ok} ok), ` +
         (m ? `Mosquitto ${(m.ms / 1000).toFixed(2)} s (${m.ok} ok), ` : '') +
         `hub with ${badLogins} bad logins ${(hl.ms / 1000).toFixed(2)} s (${hl.ok} ok; ` +
-        `${flood.counts.checked} logins checked, ${flood.counts.busy} refused busy meanwhile)`,
+        `${flood.counts.checked} logins checked, ${flood.counts.rests} after it rested, ${flood.counts.busy} refused busy)`,
     );
   }
   await broker.close();

@@ -9,3 +9,4 @@ export { createCommandService, type CommandService, type Publisher } from './com
 export type { StoreOptions } from './stores.js';
 export type { Protocol } from './listeners.js';
 export { listenBacklog } from './listeners.js';
+export { createStormWatch } from './storm-watch.js';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLoginGuard } from './login-guard.js';
 
 const options = {
@@ -8,6 +8,7 @@ const options = {
   hashConcurrency: 2,
   hashQueueMax: 2,
   hashNice: 10,
+  stormShare: 1,
 };
 
 describe('the login guard', () => {
@@ -60,7 +61,7 @@ describe('the login guard', () => {
       );
     const runs = [slow(), slow(), slow(), slow()];
     expect(started).toBe(2);
-    expect(guard.load()).toEqual({ running: 2, waiting: 2 });
+    expect(guard.load()).toEqual({ running: 2, waiting: 2, stormRests: 0 });
     await expect(slow()).rejects.toMatchObject({ code: 'HUB_ERR_LOGIN_BUSY', statusCode: 503 });
     while (gates.length) {
       gates.shift()!();
@@ -68,6 +69,49 @@ describe('the login guard', () => {
     }
     await Promise.all(runs);
     expect(started).toBe(4);
-    expect(guard.load()).toEqual({ running: 0, waiting: 0 });
+    expect(guard.load()).toEqual({ running: 0, waiting: 0, stormRests: 0 });
+  });
+
+  describe('while devices storm', () => {
+    afterEach(() => vi.useRealTimers());
+
+    it('rests a slot after each hash so hashing takes at most its share, and not when the storm is over', async () => {
+      vi.useFakeTimers();
+      let clock = 0;
+      let storming = true;
+      const guard = createLoginGuard(
+        { ...options, hashConcurrency: 1, stormShare: 0.25, storming: () => storming },
+        () => clock,
+      );
+      const gates: (() => void)[] = [];
+      let started = 0;
+      const hash = () =>
+        guard.hash(
+          () =>
+            new Promise<void>((resolve) => {
+              started++;
+              gates.push(resolve);
+            }),
+        );
+      const runs = [hash(), hash(), hash()];
+      expect(started).toBe(1);
+      clock = 100; // the first hash took 100 ms: at a quarter share its slot rests 300 ms
+      gates.shift()!();
+      await vi.advanceTimersByTimeAsync(299);
+      expect(started).toBe(1);
+      expect(guard.load()).toMatchObject({ running: 1, waiting: 2, stormRests: 1 });
+      // The resting slot counts as taken: a flood meanwhile is refused at once.
+      await expect(hash()).rejects.toMatchObject({ code: 'HUB_ERR_LOGIN_BUSY' });
+      await vi.advanceTimersByTimeAsync(1);
+      expect(started).toBe(2);
+      // The storm is over: the next hash starts as soon as this one ends.
+      storming = false;
+      gates.shift()!();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(started).toBe(3);
+      gates.shift()!();
+      await Promise.all(runs);
+      expect(guard.load()).toEqual({ running: 0, waiting: 0, stormRests: 1 });
+    });
   });
 });

@@ -19,6 +19,11 @@ import { createPasswordHasher, type PasswordHasherOptions } from './password-has
  * - **At a lower CPU priority.** The hashes run on threads of their own at
  *   nice `hashNice` (password-hasher.ts, decision 0212): a flood takes the
  *   CPU the broker leaves idle, not the core a reconnect storm needs.
+ * - **Yielding to a reconnecting fleet.** While `storming()` says devices
+ *   connect in a storm, hashing takes at most `stormShare` of one thread's
+ *   time: after a hash of d ms its slot rests d·(1/share − 1) ms, so a wrong-
+ *   password flood is refused 503 at once instead of taking memory bandwidth
+ *   and CPU from the CONNECTs (decision 0213). People still log in, slower.
  *
  * In memory, per hub process; both maps are bounded.
  */
@@ -34,9 +39,16 @@ export interface LoginGuardOptions {
   readonly hashQueueMax: number;
   /** Nice value of the hashing threads (0 normal, 19 lowest). */
   readonly hashNice: number;
+  /** Share of one hashing thread's time while devices storm (0.01–1; 1: no yielding). */
+  readonly stormShare: number;
+  /** Whether devices are connecting in a storm now (broker `createStormWatch`). */
+  readonly storming?: () => boolean;
   /** Most usernames and addresses remembered (oldest forgotten first). */
   readonly maxTracked?: number;
 }
+
+/** The longest a hashing slot rests after one hash, however slow it was. */
+const maxStormRestMs = 5000;
 
 interface Tally {
   failures: number;
@@ -88,6 +100,8 @@ export function createLoginGuard(
   };
 
   let running = 0;
+  /** Hashes after which the slot rested for a device storm. */
+  let storms = 0;
   const waiting: (() => void)[] = [];
   const next = () => {
     running--;
@@ -104,7 +118,18 @@ export function createLoginGuard(
       return Promise.reject(new HubError('HUB_ERR_LOGIN_BUSY'));
     }
     return new Promise<T>((resolve, reject) => {
-      const start = () => hash().then(resolve, reject).finally(next);
+      const start = () => {
+        const began = now();
+        void hash()
+          .then(resolve, reject)
+          .finally(() => {
+            const share = Math.min(1, Math.max(0.01, options.stormShare));
+            if (share >= 1 || !options.storming?.()) return next();
+            storms++;
+            const rest = Math.min(maxStormRestMs, (now() - began) * (1 / share - 1));
+            setTimeout(next, rest).unref();
+          });
+      };
       if (running < options.hashConcurrency) {
         running++;
         start();
@@ -175,7 +200,7 @@ export function createLoginGuard(
     close: () => hasher.close(),
 
     /** For tests and /api/health: hashes running and waiting. */
-    load: () => ({ running, waiting: waiting.length }),
+    load: () => ({ running, waiting: waiting.length, stormRests: storms }),
   };
 }
 
@@ -197,4 +222,5 @@ export const defaultLoginGuard: LoginGuardOptions = {
   hashQueueMax: 32,
   // Opt-in (decision 0212): at 10 a login took 4 s on a saturated 2-core machine.
   hashNice: 0,
+  stormShare: 0.1,
 };

@@ -1,4 +1,5 @@
 import { createCaseFeed } from '../cases/index.js';
+import { createStormWatch } from '../broker/index.js';
 import {
   createDashboard,
   createDeviceStatusFeed,
@@ -95,6 +96,11 @@ export async function startApi(
         hashQueueMax: config.loginHashQueueMax,
         hashConcurrency: config.loginHashConcurrency,
         hashNice: config.loginHashNice,
+        stormShare: config.loginHashStormShare,
+        storming: createStormWatch(
+          () => gateway.broker.counters.connects,
+          config.loginStormConnectsPerS,
+        ),
       },
       sessionSweepIntervalMs: config.sessionSweepIntervalMs,
       sessions,

@@ -45,6 +45,9 @@ const schema = {
     LOGIN_HASH_CONCURRENCY: { type: 'integer', minimum: 0, maximum: 64, default: 0 },
     // Nice value of the password-hashing threads (decision 0212); 0 = normal priority, opt-in.
     LOGIN_HASH_NICE: { type: 'integer', minimum: 0, maximum: 19, default: 0 },
+    // While devices connect at this rate or more, logins yield to them (decision 0213); 0 = never.
+    LOGIN_STORM_CONNECTS_PER_S: { type: 'integer', minimum: 0, maximum: 1000000, default: 100 },
+    LOGIN_HASH_STORM_SHARE: { type: 'number', minimum: 0.01, maximum: 1, default: 0.1 },
     CASE_TICK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
     REPORT_CHECK_INTERVAL_MS: { type: 'integer', minimum: 100, maximum: 86400000, default: 300000 },
     CASE_FEED_POLL_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
@@ -138,6 +141,10 @@ export interface HubConfig {
   readonly loginHashConcurrency: number;
   /** Nice value of the password-hashing threads (0 normal priority, 19 lowest). */
   readonly loginHashNice: number;
+  /** Device CONNECTs a second that make logins yield (decision 0213); 0: never. */
+  readonly loginStormConnectsPerS: number;
+  /** Share of a hashing thread's time while devices storm. */
+  readonly loginHashStormShare: number;
   readonly caseTickIntervalMs: number;
   /** How often the leader looks for a closed period without its report (issue #15). */
   readonly reportCheckIntervalMs: number;
@@ -218,6 +225,8 @@ interface RawConfig {
   LOGIN_HASH_QUEUE_MAX: number;
   LOGIN_HASH_CONCURRENCY: number;
   LOGIN_HASH_NICE: number;
+  LOGIN_STORM_CONNECTS_PER_S: number;
+  LOGIN_HASH_STORM_SHARE: number;
   CASE_TICK_INTERVAL_MS: number;
   REPORT_CHECK_INTERVAL_MS: number;
   CASE_FEED_POLL_MS: number;
@@ -321,6 +330,8 @@ export function loadConfig(env: Env = process.env): HubConfig {
     loginHashQueueMax: raw.LOGIN_HASH_QUEUE_MAX,
     loginHashConcurrency: raw.LOGIN_HASH_CONCURRENCY || defaultHashConcurrency,
     loginHashNice: raw.LOGIN_HASH_NICE,
+    loginStormConnectsPerS: raw.LOGIN_STORM_CONNECTS_PER_S,
+    loginHashStormShare: raw.LOGIN_HASH_STORM_SHARE,
     caseTickIntervalMs: raw.CASE_TICK_INTERVAL_MS,
     reportCheckIntervalMs: raw.REPORT_CHECK_INTERVAL_MS,
     caseFeedPollMs: raw.CASE_FEED_POLL_MS,
