@@ -28,7 +28,7 @@
  *       --runs 3 --bad-logins 200; --part growth|storm for one half)
  */
 import { spawn, fork, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -286,13 +286,14 @@ function retainedLookups(p: Retained) {
   };
 }
 
-async function bareAedes(): Promise<{ port: number; close(): Promise<void> }> {
+async function bareAedes(): Promise<{ port: number; aedes: Aedes; close(): Promise<void> }> {
   const aedes = await Aedes.createBroker();
   const server = net.createServer((s) => aedes.handle(s));
   const at = { port: 0, host: '127.0.0.1', backlog: listenBacklog }; // the hub's accept queue
   await new Promise<void>((r) => server.listen(at, r));
   return {
     port: (server.address() as net.AddressInfo).port,
+    aedes,
     close: () =>
       new Promise<void>((r) => {
         server.close();
@@ -404,6 +405,31 @@ const median = (xs: number[]) => {
   return s.length ? s[Math.floor((s.length - 1) / 2)]! : 0;
 };
 
+/**
+ * Waits (at most 60 s) until the machine's CPUs were 85 % idle over a second:
+ * what one phase leaves running (a broker closing 19,000 sockets, LevelDB
+ * compacting) must not be timed in the next. Returns the seconds waited.
+ */
+async function waitQuiet(): Promise<number> {
+  const idle = async () => {
+    const f = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.split(/\s+/).slice(1);
+    const n = f.map(Number);
+    return { idle: n[3]! + n[4]!, total: n.reduce((a, b) => a + b, 0) };
+  };
+  const t0 = performance.now();
+  try {
+    for (let a = await idle(); performance.now() - t0 < 60_000;) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const b = await idle();
+      if ((b.idle - a.idle) / Math.max(1, b.total - a.total) >= 0.85) break;
+      a = b;
+    }
+  } catch {
+    await new Promise((r) => setTimeout(r, 2000)); // no /proc/stat: a pause instead
+  }
+  return Math.round((performance.now() - t0) / 1000);
+}
+
 async function waitIdle(clients: () => number): Promise<void> {
   for (let i = 0; i < 400 && clients() > 0; i++) await new Promise((r) => setTimeout(r, 50));
 }
@@ -476,15 +502,21 @@ async function storms(dir: string) {
   const fail = { hub: 0, aedes: 0, mosquitto: 0, hubLogins: 0 };
   let loginCounts = { checked: 0, busy: 0, rests: 0 };
   for (let run = 1; run <= runs; run++) {
+    const waited = [await waitQuiet()];
     const h = await storm(broker.port, 0, count, procs, true, concurrency, lookups.settled);
     await waitIdle(() => broker.aedes.connectedClients);
+    waited.push(await waitQuiet());
     const a = await storm(bare.port, 0, count, procs, false, concurrency);
+    await waitIdle(() => bare.aedes.connectedClients);
+    waited.push(await waitQuiet());
     const m = mq ? await storm(mq.port, 0, count, procs, true, concurrency) : null;
+    waited.push(await waitQuiet());
     const flood = await loginFlood(badLogins, () => broker.counters.connects);
     const hl = await storm(broker.port, 0, count, procs, true, concurrency, lookups.settled);
     await flood.stop();
     loginCounts = flood.counts;
     await waitIdle(() => broker.aedes.connectedClients);
+    console.log(`(waited for a quiet machine before each: ${waited.join(', ')} s)`);
     times.hub.push(h.ms);
     times.aedes.push(a.ms);
     if (m) times.mosquitto.push(m.ms);
