@@ -101,7 +101,7 @@ export function createLoginGuard(
 
   let running = 0;
   /** Hashes after which the slot rested for a device storm. */
-  let storms = 0;
+  let stormRests = 0;
   const waiting: (() => void)[] = [];
   const next = () => {
     running--;
@@ -125,7 +125,7 @@ export function createLoginGuard(
           .finally(() => {
             const share = Math.min(1, Math.max(0.01, options.stormShare));
             if (share >= 1 || !options.storming?.()) return next();
-            storms++;
+            stormRests++;
             const rest = Math.min(maxStormRestMs, (now() - began) * (1 / share - 1));
             setTimeout(next, rest).unref();
           });
@@ -200,7 +200,7 @@ export function createLoginGuard(
     close: () => hasher.close(),
 
     /** For tests and /api/health: hashes running and waiting. */
-    load: () => ({ running, waiting: waiting.length, stormRests: storms }),
+    load: () => ({ running, waiting: waiting.length, stormRests }),
   };
 }
 

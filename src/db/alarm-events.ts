@@ -6,7 +6,7 @@ import {
 } from '../domain/index.js';
 import { alarmColumns } from './alarms.js';
 import type { Pool, Queryable } from './pool.js';
-import { assertCommitted, queuedStatements } from './queued.js';
+import { assertCommitted, queuedStatements, sqlLiteral } from './queued.js';
 
 /**
  * Transaction advisory lock every alarm change with a version takes first,
@@ -39,8 +39,7 @@ export async function alarmTransaction<T>(
   const client = await pool.connect();
   const changes: AlarmChange[] = [];
   const queued = queuedStatements();
-  const lit = (v: string | number | null) =>
-    v === null ? 'NULL' : client.escapeLiteral(String(v));
+  const lit = (v: string | number | null) => sqlLiteral(client, v);
   // Written with the COMMIT, in its one simple-protocol message (no parameters there):
   // the alarm path saves a round trip per change (#17). Nothing in `fn` reads them back.
   const recorded: {

@@ -10,7 +10,7 @@ import {
 } from '../domain/index.js';
 import { updateCaseRow } from './case-workflow.js';
 import type { Pool, Queryable } from './pool.js';
-import { assertCommitted, queuedStatements } from './queued.js';
+import { assertCommitted, sqlLiteral } from './queued.js';
 
 /**
  * Transaction advisory lock every case change takes before its versions, on
@@ -42,30 +42,27 @@ export interface CaseEventRow {
 const eventColumns = `version, case_id, at, action, reason, from_state, to_state, actor_id,
   actor_name, note, data, crew_id, prev_crew_id, district, snapshot`;
 
-/**
- * The VALUES row of a timeline entry as literals (node-postgres' own
- * escaping): the entries of a transaction go with its COMMIT in one
- * simple-protocol message, which takes no parameters.
- */
-function eventValues(escape: (s: string) => string, e: CaseEventRow): string {
-  const lit = (v: string | number | null) => (v === null ? 'NULL' : escape(String(v)));
+/** The VALUES row of a timeline entry as literals, for the message with the COMMIT. */
+function eventValues(client: { escapeLiteral(text: string): string }, e: CaseEventRow): string {
   return `(${[
-    lit(e.version),
-    lit(e.caseId),
-    lit(e.at),
-    lit(e.action),
-    lit(e.reason),
-    lit(e.fromState),
-    lit(e.toState),
-    lit(e.actorId),
-    lit(e.actorName),
-    lit(e.note),
-    lit(JSON.stringify(e.data)),
-    lit(e.crewId),
-    lit(e.prevCrewId),
-    lit(e.district),
-    lit(JSON.stringify(e.snapshot)),
-  ].join(', ')})`;
+    e.version,
+    e.caseId,
+    e.at,
+    e.action,
+    e.reason,
+    e.fromState,
+    e.toState,
+    e.actorId,
+    e.actorName,
+    e.note,
+    JSON.stringify(e.data),
+    e.crewId,
+    e.prevCrewId,
+    e.district,
+    JSON.stringify(e.snapshot),
+  ]
+    .map((v) => sqlLiteral(client, v))
+    .join(', ')})`;
 }
 
 /** A timeline entry as the workflow describes it; the case row supplies the rest. */
@@ -111,12 +108,10 @@ export async function caseTransaction<T>(
 ): Promise<{ result: T; changes: CaseChange[] }> {
   const client = await pool.connect();
   const changes: CaseChange[] = [];
-  const queued = queuedStatements();
-  const escape = (text: string) => client.escapeLiteral(text);
   // Nothing in a case transaction reads the timeline back: its entries wait for the COMMIT.
   const entries: string[] = [];
   const record = (c: CaseDetail, e: CaseEventInput): CaseChange => {
-    const values = eventValues(escape, {
+    const values = eventValues(client, {
       version: c.version,
       caseId: c.id,
       at: e.at,
@@ -162,20 +157,18 @@ export async function caseTransaction<T>(
     const result = await fn(tx);
     // The timeline entries, the notice to every node's case feed and the COMMIT in one
     // round trip (#17: the register and dispatch entries each took one of their own).
-    const commit = queued.add(
-      client.query(
+    assertCommitted(
+      await client.query(
         entries.length > 0
           ? `INSERT INTO case_events (${eventColumns}) VALUES ${entries.join(', ')};
              SELECT pg_notify('${caseEventsChannel}', ''); COMMIT`
           : 'COMMIT',
       ),
     );
-    await queued.settled();
-    assertCommitted(await commit);
     return { result, changes };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
-    throw (await queued.failure()) ?? err;
+    throw err;
   } finally {
     client.release();
   }

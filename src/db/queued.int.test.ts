@@ -7,9 +7,9 @@ import { caseTransaction } from './case-events.js';
 import { createPool, migrate, type Pool } from './index.js';
 
 /**
- * Timeline entries are queued on the transaction's connection, not awaited
- * one by one (issue #17); a refused entry must still fail the transaction
- * with its own error and leave nothing committed.
+ * Timeline entries go with the COMMIT as escaped literals (issue #17,
+ * decision 0214); a refused entry must still fail the transaction with its
+ * own error and leave nothing committed.
  */
 describe('queued statements in case and alarm transactions', () => {
   let database: TestDatabase;
@@ -58,7 +58,7 @@ describe('queued statements in case and alarm transactions', () => {
   it('fails an alarm transaction whose queued change cannot be stored, committing nothing', async () => {
     const failure = alarmTransaction(pool, async (db, record) => {
       await db.query('INSERT INTO queued_probe VALUES (4)');
-      // PostgreSQL refuses a NUL in text: the queued event fails at the server.
+      // A NUL in text is refused: the change sent with the COMMIT fails, and with it the transaction.
       record('acknowledged', { id: 1, gridCode: null } as never, { by: '\u0000' });
     });
     await expect(failure).rejects.toBeDefined();

@@ -37,3 +37,16 @@ export function assertCommitted(answer: QueryResult | QueryResult[]): void {
   const last = Array.isArray(answer) ? answer[answer.length - 1] : answer;
   if (last?.command === 'ROLLBACK') throw new Error('the transaction was rolled back at COMMIT');
 }
+
+/**
+ * A value as an SQL literal, escaped by node-postgres (quotes doubled, `E''`
+ * where a backslash needs it): for the statements a transaction sends with
+ * its COMMIT in one simple-protocol message, which takes no parameters
+ * (decision 0214). Callers add a cast where the context gives no type.
+ */
+export function sqlLiteral(
+  client: { escapeLiteral(text: string): string },
+  value: string | number | null,
+): string {
+  return value === null ? 'NULL' : client.escapeLiteral(String(value));
+}
