@@ -268,13 +268,15 @@ export async function setupAuth(
     }
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // Before the answer leaves, so a client (an integrator, a test) that reads the
+  // audit log after its answer always finds its row; a write failure is logged, not answered.
+  app.addHook('onSend', async (request, reply, payload) => {
     // The matched route, so `/%61pi/...` is audited as what it reached.
-    if (!request.routeOptions.url?.startsWith('/api/')) return;
+    if (!request.routeOptions.url?.startsWith('/api/')) return payload;
     const status = reply.statusCode;
     const change = changesState(request.method);
     const refused = status === 401 || status === 403 || status === 429;
-    if (!change && !refused) return;
+    if (!change && !refused) return payload;
     const params = (request.params ?? {}) as Record<string, string>;
     const body = change ? auditBody(request.body) : undefined;
     const detail = {
@@ -295,5 +297,6 @@ export async function setupAuth(
       ip: request.ip,
       detail: Object.keys(detail).length > 0 ? detail : null,
     }).catch((err: unknown) => logger.error({ err }, 'audit log write failed'));
+    return payload;
   });
 }
