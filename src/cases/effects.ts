@@ -69,6 +69,19 @@ async function toCrew({ db, current, body, at, known }: EffectContext): Promise<
     );
   }
   const d = known ? known.deadline : await findDeadline(db, current.severity, current.facilityType);
+  return dispatchTo(route, d, at, current.crewId);
+}
+
+/**
+ * The effect of a dispatch to `route` at `at` of a case `currentCrewId` had:
+ * needs no read, so registration can send it with its insert (#17).
+ */
+export function dispatchTo(
+  route: Route,
+  d: Deadline | null,
+  at: string,
+  currentCrewId: string | null,
+): ActionEffect {
   return {
     set: {
       departmentId: route.departmentId,
@@ -79,7 +92,7 @@ async function toCrew({ db, current, body, at, known }: EffectContext): Promise<
       acceptDueAt: d ? new Date(Date.parse(at) + d.acceptMinutes * minute).toISOString() : null,
     },
     data: { departmentId: route.departmentId, crewId: route.crewId },
-    prevCrewId: current.crewId !== route.crewId ? current.crewId : null,
+    prevCrewId: currentCrewId !== route.crewId ? currentCrewId : null,
   };
 }
 

@@ -5,8 +5,9 @@ import {
   type AlarmRecord,
 } from '../domain/index.js';
 import { alarmColumns } from './alarms.js';
+import type { QueryResult } from 'pg';
 import type { Pool, Queryable } from './pool.js';
-import { assertCommitted, queuedStatements, sqlLiteral } from './queued.js';
+import { assertCommitted, inlineParameters, sqlLiteral } from './queued.js';
 
 /**
  * Transaction advisory lock every alarm change with a version takes first,
@@ -38,7 +39,6 @@ export async function alarmTransaction<T>(
 ): Promise<{ result: T; changes: AlarmChange[] }> {
   const client = await pool.connect();
   const changes: AlarmChange[] = [];
-  const queued = queuedStatements();
   const lit = (v: string | number | null) => sqlLiteral(client, v);
   // Written with the COMMIT, in its one simple-protocol message (no parameters there):
   // the alarm path saves a round trip per change (#17). Nothing in `fn` reads them back.
@@ -63,24 +63,36 @@ export async function alarmTransaction<T>(
       FROM upd RETURNING version, at`;
     recorded.push({ sql, change, alarm, by, comment });
   };
+  // The BEGIN and the lock travel with fn's first statement, its values written in:
+  // one round trip for both (#17). A statement that cannot be inlined goes after them.
+  const begin = `BEGIN; SELECT pg_advisory_xact_lock(${alarmVersionLockKey})`;
+  let begun = false;
+  const db = {
+    async query(text: string, values?: unknown[]) {
+      if (begun) return client.query(text, values);
+      begun = true;
+      const inlined = inlineParameters(client, text, values);
+      if (inlined === null) {
+        await client.query(begin);
+        return client.query(text, values);
+      }
+      const answers = (await client.query(`${begin}; ${inlined}`)) as unknown as QueryResult[];
+      return answers[answers.length - 1]!;
+    },
+  } as unknown as Queryable;
   try {
-    // Queued, not awaited: fn's first statement follows it on the connection
-    // with no turn of the event loop between (the alarm path, issue #17).
-    queued.add(client.query(`BEGIN; SELECT pg_advisory_xact_lock(${alarmVersionLockKey})`));
-    const result = await fn(client, record);
+    const result = await fn(db, record);
+    if (!begun && recorded.length === 0) return { result, changes };
+    const prefix = begun ? '' : `${begin};\n`;
+    begun = true;
     // Recorded changes notify every node's alarm feed at COMMIT.
-    const commit = queued.add(
-      client.query(
-        recorded.length > 0
-          ? `${recorded.map((r) => r.sql).join(';\n')};
-             SELECT pg_notify('${alarmEventsChannel}', ''); COMMIT`
-          : 'COMMIT',
-      ),
+    const answers = await client.query(
+      `${prefix}${recorded.map((r) => `${r.sql};\n`).join('')}${
+        recorded.length > 0 ? `SELECT pg_notify('${alarmEventsChannel}', '');\n` : ''
+      }COMMIT`,
     );
-    await queued.settled();
-    const answers = await commit;
     assertCommitted(answers);
-    const results = Array.isArray(answers) ? answers : [answers];
+    const results = (Array.isArray(answers) ? answers : [answers]).slice(prefix ? 2 : 0);
     recorded.forEach((r, i) => {
       const row = results[i]?.rows[0] as { version: number; at: string } | undefined;
       if (!row) throw new Error(`alarm ${r.alarm.id}: its ${r.change} was not stored`);
@@ -95,8 +107,8 @@ export async function alarmTransaction<T>(
     });
     return { result, changes };
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw (await queued.failure()) ?? err;
+    if (begun) await client.query('ROLLBACK').catch(() => {});
+    throw err;
   } finally {
     client.release();
   }

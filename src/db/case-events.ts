@@ -79,7 +79,8 @@ export interface CaseEventInput {
 
 /** What a case transaction offers the workflow, on its one connection. */
 export interface CaseTransaction {
-  readonly db: Queryable;
+  /** The transaction's connection (escapeLiteral: for statements sent as one message). */
+  readonly db: Queryable & { escapeLiteral(text: string): string };
   /** The transaction's timestamp (`now()`): what a `DEFAULT now()` column gets in it. */
   readonly now: string;
   /**

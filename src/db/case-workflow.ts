@@ -170,6 +170,41 @@ const counterColumns: { readonly [C in CaseCounter]: string } = {
   reworkCount: 'rework_count',
 };
 
+/** The case a registration just inserted on this connection (its id sequence's last value). */
+export const insertedCaseId = `currval(pg_get_serial_sequence('cases', 'id'))`;
+
+/**
+ * The statement that applies a transition's effect when the case is still in
+ * `expectedState`, with the next version: to case `id`, or to the one
+ * `insertedCaseId` names.
+ */
+export function caseRowUpdate(
+  id: number | typeof insertedCaseId,
+  expectedState: string,
+  at: string,
+  effect: CaseEffect,
+): { text: string; params: unknown[] } {
+  const sets: string[] = [];
+  const params: unknown[] = [expectedState, at];
+  for (const field of Object.keys(fieldColumns) as (keyof CaseFields)[]) {
+    const value = effect.set[field];
+    if (value === undefined) continue;
+    params.push(value);
+    sets.push(`${fieldColumns[field]} = $${params.length}`);
+  }
+  for (const counter of effect.bump ?? []) {
+    const column = counterColumns[counter];
+    sets.push(`${column} = ${column} + 1`);
+  }
+  if (typeof id === 'number') params.push(id);
+  return {
+    text: `UPDATE cases c SET ${[...sets, `version = nextval('case_version_seq')`, 'updated_at = $2'].join(', ')}
+     WHERE c.id = ${typeof id === 'number' ? `$${params.length}` : id} AND c.state = $1
+     RETURNING ${caseDetailColumns}`,
+    params,
+  };
+}
+
 /**
  * Applies a transition's effect when the case is still in `expectedState` and
  * gives it the next version; null when another change got there first.
@@ -181,24 +216,8 @@ export async function updateCaseRow(
   at: string,
   effect: CaseEffect,
 ): Promise<CaseDetail | null> {
-  const sets: string[] = [];
-  const params: unknown[] = [id, expectedState, at];
-  for (const field of Object.keys(fieldColumns) as (keyof CaseFields)[]) {
-    const value = effect.set[field];
-    if (value === undefined) continue;
-    params.push(value);
-    sets.push(`${fieldColumns[field]} = $${params.length}`);
-  }
-  for (const counter of effect.bump ?? []) {
-    const column = counterColumns[counter];
-    sets.push(`${column} = ${column} + 1`);
-  }
-  const { rows } = await db.query<CaseDetail>(
-    `UPDATE cases c SET ${[...sets, `version = nextval('case_version_seq')`, 'updated_at = $3'].join(', ')}
-     WHERE c.id = $1 AND c.state = $2
-     RETURNING ${caseDetailColumns}`,
-    params,
-  );
+  const { text, params } = caseRowUpdate(id, expectedState, at, effect);
+  const { rows } = await db.query<CaseDetail>(text, params);
   return rows[0] ?? null;
 }
 

@@ -4,11 +4,19 @@ import {
   caseKindOf,
   type AlarmRecord,
   type CaseDetail,
+  type CaseEffect,
   type CaseRecord,
 } from '../domain/index.js';
 import type { CaseDeadlines } from './case-deadlines.js';
-import { caseDetailColumns, deadlineParams } from './case-workflow.js';
+import type { QueryResult } from 'pg';
+import {
+  caseDetailColumns,
+  caseRowUpdate,
+  deadlineParams,
+  insertedCaseId,
+} from './case-workflow.js';
 import type { Queryable } from './pool.js';
+import { inlineParameters } from './queued.js';
 
 const columns = `id, code, version, state, kind, severity, title, facility_type AS "facilityType",
   device_id AS "deviceId", grid_code AS "gridCode", alarm_id AS "alarmId", recovered_at AS "recoveredAt",
@@ -26,8 +34,40 @@ export async function registerCaseForAlarm(
   codePrefix: string,
   deadlines: CaseDeadlines | null,
 ): Promise<CaseDetail | null> {
-  const { rows } = await db.query<CaseDetail>(
-    `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
+  const { text, params } = registration(alarm, codePrefix, deadlines);
+  const { rows } = await db.query<CaseDetail>(text, params);
+  return rows[0] ?? null;
+}
+
+/**
+ * Registers the case of an alarm as registerCaseForAlarm does and applies
+ * `then` (its automatic dispatch) to it in the same round trip, values written
+ * in as literals: `then` must need nothing the insert returns (#17). Null when
+ * the alarm has a case already.
+ */
+export async function registerCaseForAlarmThen(
+  db: Queryable & { escapeLiteral(text: string): string },
+  alarm: AlarmRecord,
+  codePrefix: string,
+  deadlines: CaseDeadlines | null,
+  then: { at: string; effect: CaseEffect },
+): Promise<{ created: CaseDetail; then: CaseDetail | null } | null> {
+  const insert = registration(alarm, codePrefix, deadlines);
+  const update = caseRowUpdate(insertedCaseId, 'registered', then.at, then.effect);
+  const statements = [insert, update].map((s) => inlineParameters(db, s.text, s.params));
+  if (statements.includes(null)) throw new Error('a registration value cannot be written in');
+  const [inserted, updated] = (await db.query(statements.join(';\n'))) as unknown as [
+    QueryResult<CaseDetail>,
+    QueryResult<CaseDetail>,
+  ];
+  const created = inserted.rows[0];
+  // Without a new row, currval is a number the insert drew and did not use: no row has it.
+  return created ? { created, then: updated.rows[0] ?? null } : null;
+}
+
+function registration(alarm: AlarmRecord, codePrefix: string, deadlines: CaseDeadlines | null) {
+  return {
+    text: `WITH next AS (SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id)
      INSERT INTO cases AS c (id, code, state, kind, severity, title, facility_type, device_id,
                              grid_code, alarm_id, due_at, next_escalation_at, deadline_unit,
                              handle_minutes, dispatch_due_at, category_code)
@@ -39,7 +79,7 @@ export async function registerCaseForAlarm(
      FROM next
      ON CONFLICT (alarm_id) DO NOTHING
      RETURNING ${caseDetailColumns}`,
-    [
+    params: [
       caseKindOf(alarm.facilityType),
       alarm.severity,
       alarm.title,
@@ -51,8 +91,7 @@ export async function registerCaseForAlarm(
       ...deadlineParams(deadlines),
       alarmCategoryOf(alarm.facilityType, caseKindOf(alarm.facilityType)),
     ],
-  );
-  return rows[0] ?? null;
+  };
 }
 
 export async function markCaseRecovered(

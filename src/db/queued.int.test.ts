@@ -4,7 +4,8 @@ import { createPrimaryDatabase, type TestDatabase } from '../../test/support/dat
 import { systemActor, type CaseDetail } from '../domain/index.js';
 import { alarmTransaction } from './alarm-events.js';
 import { caseTransaction } from './case-events.js';
-import { createPool, migrate, type Pool } from './index.js';
+import { createPool, migrate, openAlarm, registerCaseForAlarmThen, type Pool } from './index.js';
+import { inlineParameters } from './queued.js';
 
 /**
  * Timeline entries go with the COMMIT as escaped literals (issue #17,
@@ -63,6 +64,103 @@ describe('queued statements in case and alarm transactions', () => {
     });
     await expect(failure).rejects.toBeDefined();
     expect(await probes()).toEqual([]);
+  });
+
+  // Quotes, backslashes, a parameter's own name, SQL, NUL-free control and CJK text.
+  const hostile = [`it's \\ $1 $2 '); DROP TABLE cases; --`, "E'\\x41' 井盖 \u0007 😀", '$$ $q$'];
+
+  it('writes values in as literals that come back verbatim, a value naming a parameter too', async () => {
+    const client = await pool.connect();
+    try {
+      const sql = inlineParameters(
+        client,
+        'SELECT $1::text AS a, $2::text AS b, $3 AS c, $4::int AS n, $5::bool AS t, $6::text AS z',
+        [...hostile, 42, true, null],
+      );
+      expect(sql).not.toBeNull();
+      const { rows } = await client.query(sql!);
+      expect(rows[0]).toEqual({
+        a: hostile[0],
+        b: hostile[1],
+        c: hostile[2],
+        n: 42,
+        t: true,
+        z: null,
+      });
+    } finally {
+      client.release();
+    }
+    expect(inlineParameters({ escapeLiteral: String }, 'SELECT $1', [[1, 2]])).toBeNull();
+    expect(inlineParameters({ escapeLiteral: String }, 'SELECT $2', ['only one'])).toBeNull();
+  });
+
+  it('sends an alarm transaction’s first statement with its BEGIN, under the lock, values intact', async () => {
+    const { result } = await alarmTransaction(pool, async (db) => {
+      await db.query('INSERT INTO queued_probe VALUES ($1)', [6]);
+      const held = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()`,
+      );
+      // Not inlinable (an array): the extended protocol, inside the same transaction.
+      const echoed = await db.query<{ v: string[] }>('SELECT $1::text[] AS v', [hostile]);
+      return { held: held.rows[0]!.n, echoed: echoed.rows[0]!.v };
+    });
+    expect(result).toEqual({ held: 1, echoed: hostile });
+    await expect(
+      alarmTransaction(pool, async (db) => {
+        await db.query('INSERT INTO queued_probe VALUES ($1)', [7]);
+        throw new Error('given up after the first statement');
+      }),
+    ).rejects.toThrow('given up');
+    await expect(
+      alarmTransaction(pool, async (db) => {
+        await db.query('SELECT $1::int[]', [[1]]); // the first statement is not inlinable
+        await db.query('INSERT INTO queued_probe VALUES (8)');
+        throw new Error('given up');
+      }),
+    ).rejects.toThrow('given up');
+    expect(await probes()).toEqual([{ n: 6 }]);
+    await pool.query('DELETE FROM queued_probe');
+  });
+
+  it('registers an alarm’s case and its dispatch in one message, and neither for an alarm that has a case', async () => {
+    await pool.query(
+      `INSERT INTO rules (id, facility_type, kind, severity, title, description, source, settings)
+       VALUES ('probe.lifted', 'manhole', 'threshold', 'major', 'probe', 'probe', 'test', '{}');
+       INSERT INTO areas (code, level, name) VALUES ('430302001001', 'grid', 'probe grid')`,
+    );
+    const { alarm } = await openAlarm(pool, {
+      deviceId: null,
+      ruleId: 'probe.lifted',
+      ruleVersion: 1,
+      facilityType: 'manhole',
+      gridCode: '430302001001',
+      severity: 'major',
+      title: hostile[0]!,
+      metric: 'lifted',
+      threshold: null,
+      value: true,
+      firstReadingMs: Date.now(),
+      lastReadingMs: Date.now(),
+      source: 'probe-device',
+    });
+    const register = () =>
+      caseTransaction(pool, async (tx) =>
+        registerCaseForAlarmThen(tx.db, alarm, 'P', null, {
+          at: tx.now,
+          effect: { set: { state: 'dispatched', dispatchedAt: tx.now } },
+        }),
+      );
+    const first = (await register()).result;
+    expect(first?.created).toMatchObject({
+      state: 'registered',
+      title: hostile[0],
+      alarmId: alarm.id,
+    });
+    expect(first?.then).toMatchObject({ id: first?.created.id, state: 'dispatched' });
+    expect(first!.then!.version).toBeGreaterThan(first!.created.version);
+    expect((await register()).result).toBeNull();
+    const { rows } = await pool.query('SELECT state FROM cases WHERE alarm_id = $1', [alarm.id]);
+    expect(rows).toEqual([{ state: 'dispatched' }]);
   });
 
   it('commits what succeeded and returns the changes in order', async () => {

@@ -50,3 +50,32 @@ export function sqlLiteral(
 ): string {
   return value === null ? 'NULL' : client.escapeLiteral(String(value));
 }
+
+/**
+ * A parametrised statement with its values written in as literals, for a
+ * simple-protocol message that carries other statements too (the alarm
+ * transaction's BEGIN, #17). A quoted literal is an untyped constant, as an
+ * untyped parameter is, so the server resolves types the same way. Null when
+ * a value is not a string, number, boolean or null (arrays, objects, Dates
+ * keep the extended protocol).
+ */
+export function inlineParameters(
+  client: { escapeLiteral(text: string): string },
+  text: string,
+  values: readonly unknown[] = [],
+): string | null {
+  const literals: string[] = [];
+  for (const v of values) {
+    if (v === null || v === undefined) literals.push('NULL');
+    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+      literals.push(client.escapeLiteral(String(v)));
+    } else return null;
+  }
+  let missing = false;
+  const sql = text.replace(/\$(\d+)/g, (_, n: string) => {
+    const literal = literals[Number(n) - 1];
+    if (literal === undefined) missing = true;
+    return literal ?? '';
+  });
+  return missing ? null : sql;
+}
