@@ -175,7 +175,12 @@ function memoryPersistence(onError: (err: unknown) => void): unknown {
 
 /** The LevelDB key prefixes of aedes-persistence-level 9 (asyncPersistence.js). */
 const retainedKey = 'retained:';
-const sessionKeys = { subscriptions: 'subscriptions:', incoming: 'incoming:', will: 'will:' };
+const sessionKeys = {
+  subscriptions: 'subscriptions:',
+  incoming: 'incoming:',
+  outgoing: 'outgoing:',
+  will: 'will:',
+};
 
 interface Client {
   readonly id: string;
@@ -209,6 +214,9 @@ function levelPersistence(dir: string, onError: (err: unknown) => void): unknown
     putWill(client: Client, packet: object): Promise<void>;
     getWill(client: Client): Promise<unknown>;
     delWill(client: Client): Promise<unknown>;
+    outgoingEnqueue(sub: { clientId: string }, packet: QueuedPacket): Promise<void>;
+    outgoingClearMessageId(client: Client, packet: object): Promise<QueuedPacket | undefined>;
+    outgoingStream(client: Client): Readable;
   }
   // Sessions and queued messages are raw telemetry: private to the hub user (issue 11).
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -232,6 +240,7 @@ function levelPersistence(dir: string, onError: (err: unknown) => void): unknown
     readonly #subscriptions = new Map<string, Set<string>>();
     readonly #incoming = new Map<string, Set<string>>();
     readonly #wills = new Set<string>();
+    readonly #outgoing = new Map<string, Set<string>>();
 
     override async setup(broker: unknown): Promise<void> {
       await super.setup(broker);
@@ -244,6 +253,10 @@ function levelPersistence(dir: string, onError: (err: unknown) => void): unknown
       for await (const key of keysUnder(sessionKeys.incoming)) {
         const id = clientOf(key, sessionKeys.incoming);
         add(this.#incoming, id, key.slice(sessionKeys.incoming.length + id.length + 1));
+      }
+      for await (const key of keysUnder(sessionKeys.outgoing)) {
+        const id = clientOf(key, sessionKeys.outgoing);
+        add(this.#outgoing, id, key.slice(sessionKeys.outgoing.length + id.length + 1));
       }
       for await (const key of keysUnder(sessionKeys.will))
         this.#wills.add(key.slice(sessionKeys.will.length));
@@ -280,6 +293,20 @@ function levelPersistence(dir: string, onError: (err: unknown) => void): unknown
       const id = idOf(client);
       if (!this.#incoming.delete(id)) return Promise.resolve();
       return super.cleanIncoming(client);
+    }
+    // The QoS 1/2 queue of a persistent session: an entry per queued packet, dropped once
+    // its key is gone (a packet's broker counter is never queued again).
+    override outgoingEnqueue(sub: { clientId: string }, packet: QueuedPacket) {
+      add(this.#outgoing, encodeURIComponent(sub.clientId), queuedKey(packet));
+      return super.outgoingEnqueue(sub, packet);
+    }
+    override async outgoingClearMessageId(client: Client, packet: object) {
+      const cleared = await super.outgoingClearMessageId(client, packet);
+      if (cleared) remove(this.#outgoing, idOf(client), queuedKey(cleared));
+      return cleared;
+    }
+    override outgoingStream(client: Client): Readable {
+      return this.#outgoing.has(idOf(client)) ? super.outgoingStream(client) : Readable.from([]);
     }
     override putWill(client: Client, packet: object) {
       this.#wills.add(idOf(client));
@@ -329,6 +356,11 @@ function levelPersistence(dir: string, onError: (err: unknown) => void): unknown
 
 /** The store's message-id padding (16 digits), so an index entry names its key. */
 const padId = (id: number) => String(id).padStart(16, '0');
+interface QueuedPacket {
+  readonly brokerId: string;
+  readonly brokerCounter: number;
+}
+const queuedKey = (p: QueuedPacket) => `${p.brokerId}:${padId(p.brokerCounter)}`;
 
 /**
  * `onError`: a store error while a SUBSCRIBE's retained messages were read (never thrown);
