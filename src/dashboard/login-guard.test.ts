@@ -1,4 +1,6 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { hashSecret, secretCost } from '../domain/index.js';
 import { createLoginGuard } from './login-guard.js';
 
 const options = {
@@ -74,6 +76,41 @@ describe('the login guard', () => {
 
   describe('while devices storm', () => {
     afterEach(() => vi.useRealTimers());
+
+    /** This process's threads at nice `n` (Linux: field 19 of /proc/self/task/<tid>/stat). */
+    const threadsAtNice = (n: number) =>
+      readdirSync('/proc/self/task').filter((tid) => {
+        try {
+          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) === n;
+        } catch {
+          return false; // the thread ended meanwhile
+        }
+      }).length;
+
+    it('hashes on threads of the lowest priority while devices storm, and on the usual ones after', async (ctx) => {
+      if (!existsSync('/proc/thread-self')) return ctx.skip(); // per-thread nice is Linux's
+      let storming = true;
+      const guard = createLoginGuard({
+        ...options,
+        hashNice: 0,
+        storming: () => storming,
+      });
+      const stored = await hashSecret('right', secretCost.device);
+      try {
+        const before = threadsAtNice(19);
+        await expect(guard.verify('right', stored)).resolves.toBe(true);
+        expect(threadsAtNice(19)).toBe(before + 1);
+        storming = false;
+        const normal = threadsAtNice(0);
+        await expect(guard.verify('wrong', stored)).resolves.toBe(false);
+        // The usual thread started at nice 0; no other storm thread did.
+        expect(threadsAtNice(0)).toBeGreaterThan(normal);
+        expect(threadsAtNice(19)).toBe(before + 1);
+      } finally {
+        await guard.close();
+      }
+    });
 
     it('rests a slot after each hash so hashing takes at most its share, and not when the storm is over', async () => {
       vi.useFakeTimers();

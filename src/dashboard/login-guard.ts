@@ -39,6 +39,11 @@ export interface LoginGuardOptions {
   readonly hashQueueMax: number;
   /** Nice value of the hashing threads (0 normal, 19 lowest). */
   readonly hashNice: number;
+  /**
+   * Nice value of the threads that hash while devices storm (decision 0217): a
+   * flood then takes only the CPU a reconnecting fleet leaves. Default 19.
+   */
+  readonly stormNice?: number;
   /** Share of one hashing thread's time while devices storm (0.01–1; 1: no yielding). */
   readonly stormShare: number;
   /** Whether devices are connecting in a storm now (broker `createStormWatch`). */
@@ -75,6 +80,14 @@ export function createLoginGuard(
     nice: options.hashNice,
     ...(onHasherStart ? { onStart: onHasherStart } : {}),
   });
+  // Threads of their own, started on the first hash in a storm: a thread can lower its
+  // priority but not raise it back (that needs CAP_SYS_NICE).
+  const stormNice = options.stormNice ?? 19;
+  const stormHasher =
+    options.storming && stormNice > options.hashNice
+      ? createPasswordHasher({ threads: options.hashConcurrency, nice: stormNice })
+      : null;
+  const hasherNow = () => (stormHasher && options.storming?.() ? stormHasher : hasher);
   const maxTracked = options.maxTracked ?? 100_000;
   const users = new Map<string, Tally>();
   const addresses = new Map<string, Tally>();
@@ -189,15 +202,17 @@ export function createLoginGuard(
 
     /** Checks a password against its stored hash in the queue, on the hashing threads. */
     verify(secret: string, stored: string): Promise<boolean> {
-      return queued(() => hasher.verify(secret, stored));
+      return queued(() => hasherNow().verify(secret, stored));
     },
 
     /** A new password's stored hash, in the queue, on the hashing threads. */
     hashPassword(secret: string): Promise<string> {
-      return queued(() => hasher.hash(secret));
+      return queued(() => hasherNow().hash(secret));
     },
 
-    close: () => hasher.close(),
+    close: async () => {
+      await Promise.all([hasher.close(), stormHasher?.close()]);
+    },
 
     /** For tests and /api/health: hashes running and waiting. */
     load: () => ({ running, waiting: waiting.length, stormRests }),
