@@ -1,37 +1,5 @@
 import type { QueryResult } from 'pg';
 
-/**
- * Statements sent on one connection without awaiting each: node-postgres
- * sends the next one as soon as the previous one's answer arrives, with no
- * turn of the event loop between them (what a busy loop makes slow on the
- * alarm → case path, issue #17). A transaction awaits them all before it
- * counts as done. PostgreSQL answers the COMMIT of a transaction in which
- * one of them failed with a rollback, so nothing half-done commits. The COMMIT
- * itself may be queued behind them, so what runs when a queued statement
- * answers must only collect its result: an exception there comes after the
- * COMMIT.
- */
-export function queuedStatements() {
-  const all: Promise<unknown>[] = [];
-  return {
-    add<T>(statement: Promise<T>): Promise<T> {
-      // Handled here; the failure is thrown by settled() or failure().
-      statement.catch(() => {});
-      all.push(statement);
-      return statement;
-    },
-    /** Waits for every queued statement in order; throws the first failure. */
-    async settled(): Promise<void> {
-      for (const p of all) await p;
-    },
-    /** The first failure among the queued statements, once all are answered. */
-    async failure(): Promise<unknown> {
-      const results = await Promise.allSettled(all);
-      return results.find((r) => r.status === 'rejected')?.reason;
-    },
-  };
-}
-
 /** Throws when a COMMIT (last of a multi-statement query) was answered as a rollback. */
 export function assertCommitted(answer: QueryResult | QueryResult[]): void {
   const last = Array.isArray(answer) ? answer[answer.length - 1] : answer;
