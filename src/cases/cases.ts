@@ -11,8 +11,6 @@ import {
   markCaseRecovered,
   setCaseSeverityFromAlarm,
   parentArea,
-  registerCaseForAlarm,
-  registerCaseForAlarmThen,
   ruleCasePolicy,
   setNextEscalation,
   type CaseEventInput,
@@ -38,9 +36,10 @@ import {
   type CaseChange,
   type CaseDetail,
 } from '../domain/index.js';
+import { registerAlarmCase } from './alarm-registration.js';
 import { createDeadlineClock, type Registration } from './deadlines.js';
-import { actionEffects, checkAction, dispatchTo, type ActionBody, type Known } from './effects.js';
-import { nextState, roleMay, type CaseAction } from './workflow.js';
+import { actionEffects, checkAction, type ActionBody, type Known } from './effects.js';
+import { roleMay, type CaseAction } from './workflow.js';
 
 export type { ActionBody, CaseChange };
 export type CaseListener = (change: CaseChange) => void;
@@ -257,42 +256,10 @@ export function createCaseService(pool: Pool, logger: Logger, options: CaseServi
             // Created at the transaction's time (the column's default), so are its deadlines.
             const deadlines = await deadlinesOf(tx.db, tx.now, registration.deadline);
             const prefix = caseCodePrefix(now(), timeZone);
-            const { route } = registration;
-            if (!route) {
-              const created = await registerCaseForAlarm(tx.db, alarm, prefix, deadlines);
-              if (!created) return;
+            const created = await registerAlarmCase(tx, alarm, prefix, deadlines, registration);
+            if (created) {
               logger.info({ caseCode: created.code, alarmId: alarm.id }, 'case registered');
-              await registerAndDispatch(tx, created, systemActor, created.createdAt, registration);
-              return;
             }
-            // The automatic dispatch needs nothing the insert returns: both in one round trip.
-            const dispatch = dispatchTo(route, registration.deadline, tx.now, null);
-            const to = nextState('registered', 'dispatch')!;
-            const done = await registerCaseForAlarmThen(tx.db, alarm, prefix, deadlines, {
-              at: tx.now,
-              effect: { set: { ...dispatch.set, state: to } },
-            });
-            if (!done) return;
-            const { created } = done;
-            logger.info({ caseCode: created.code, alarmId: alarm.id }, 'case registered');
-            tx.record(created, {
-              action: 'register',
-              reason: 'created',
-              from: null,
-              actor: systemActor,
-              at: created.createdAt,
-            });
-            if (!done.then) throw new Error(`case ${created.code}: its dispatch was not stored`);
-            tx.record(done.then, {
-              action: 'dispatch',
-              reason: 'updated',
-              from: created.state,
-              actor: systemActor,
-              note: null,
-              data: dispatch.data,
-              prevCrewId: dispatch.prevCrewId ?? null,
-              at: created.createdAt,
-            });
           });
         } else {
           await transaction(async (tx) => {
