@@ -23,9 +23,10 @@ interface Client {
  * aedes-persistence-level reading retained messages by key, and by key range
  * under a wildcard. It also knows, in memory, which clients have session
  * state stored (subscriptions of a persistent session, inbound QoS 2 packets,
- * a will) and which topics have a retained message: Aedes asks LevelDB on
- * every CONNECT and close of a clean session (clean its subscriptions, its
- * inbound packets, its will) and on every SUBSCRIBE (the retained message),
+ * queued QoS 1/2 packets, a will) and which topics have a retained message:
+ * Aedes asks LevelDB on every CONNECT and close of a clean session (clean its
+ * subscriptions, its inbound packets, its will; open its queue) and on every
+ * SUBSCRIBE (the retained message),
  * and for a reconnecting fleet the answer is almost always "none". Those
  * reads took a fifth of the gateway's thread and LevelDB's own in a
  * reconnect storm (#17); the indexes are read from the keys once at setup

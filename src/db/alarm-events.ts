@@ -7,7 +7,7 @@ import {
 import { alarmColumns } from './alarms.js';
 import type { QueryResult } from 'pg';
 import type { Pool, Queryable } from './pool.js';
-import { assertCommitted, inlineParameters, sqlLiteral } from './queued.js';
+import { assertCommitted, inlineParameters, sqlLiteral } from './statement-literals.js';
 
 /**
  * Transaction advisory lock every alarm change with a version takes first,

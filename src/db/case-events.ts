@@ -10,7 +10,7 @@ import {
 } from '../domain/index.js';
 import { updateCaseRow } from './case-workflow.js';
 import type { Pool, Queryable } from './pool.js';
-import { assertCommitted, sqlLiteral } from './queued.js';
+import { assertCommitted, sqlLiteral } from './statement-literals.js';
 
 /**
  * Transaction advisory lock every case change takes before its versions, on

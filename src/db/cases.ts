@@ -16,7 +16,7 @@ import {
   insertedCaseId,
 } from './case-workflow.js';
 import type { Queryable } from './pool.js';
-import { inlineParameters } from './queued.js';
+import { inlineParameters } from './statement-literals.js';
 
 const columns = `id, code, version, state, kind, severity, title, facility_type AS "facilityType",
   device_id AS "deviceId", grid_code AS "gridCode", alarm_id AS "alarmId", recovered_at AS "recoveredAt",

@@ -1,5 +1,10 @@
 import type { QueryResult } from 'pg';
 
+/*
+ * Statements sent as one simple-protocol message (decisions 0214, 0215): the
+ * values are written in as literals, since that protocol takes no parameters.
+ */
+
 /** Throws when a COMMIT (last of a multi-statement query) was answered as a rollback. */
 export function assertCommitted(answer: QueryResult | QueryResult[]): void {
   const last = Array.isArray(answer) ? answer[answer.length - 1] : answer;
@@ -14,7 +19,7 @@ export function assertCommitted(answer: QueryResult | QueryResult[]): void {
  */
 export function sqlLiteral(
   client: { escapeLiteral(text: string): string },
-  value: string | number | null,
+  value: string | number | boolean | null,
 ): string {
   return value === null ? 'NULL' : client.escapeLiteral(String(value));
 }
@@ -34,10 +39,10 @@ export function inlineParameters(
 ): string | null {
   const literals: string[] = [];
   for (const v of values) {
-    if (v === null || v === undefined) literals.push('NULL');
-    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
-      literals.push(client.escapeLiteral(String(v)));
-    } else return null;
+    if (v !== null && v !== undefined && !['string', 'number', 'boolean'].includes(typeof v)) {
+      return null;
+    }
+    literals.push(sqlLiteral(client, (v ?? null) as string | number | boolean | null));
   }
   let missing = false;
   const sql = text.replace(/\$(\d+)/g, (_, n: string) => {

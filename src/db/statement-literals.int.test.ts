@@ -5,14 +5,14 @@ import { systemActor, type CaseDetail } from '../domain/index.js';
 import { alarmTransaction } from './alarm-events.js';
 import { caseTransaction } from './case-events.js';
 import { createPool, migrate, openAlarm, registerCaseForAlarmThen, type Pool } from './index.js';
-import { inlineParameters } from './queued.js';
+import { inlineParameters } from './statement-literals.js';
 
 /**
  * Timeline entries go with the COMMIT as escaped literals (issue #17,
  * decision 0214); a refused entry must still fail the transaction with its
  * own error and leave nothing committed.
  */
-describe('queued statements in case and alarm transactions', () => {
+describe('statements sent as one message in case and alarm transactions', () => {
   let database: TestDatabase;
   let pool: Pool;
   const logger = pino({ level: 'silent' });
