@@ -70,8 +70,8 @@ export async function alarmTransaction<T>(
   const db = {
     async query(text: string, values?: unknown[]) {
       if (begun) return client.query(text, values);
+      const inlined = inlineParameters(client, text, values); // throws before anything is sent
       begun = true;
-      const inlined = inlineParameters(client, text, values);
       if (inlined === null) {
         await client.query(begin);
         return client.query(text, values);

@@ -94,6 +94,44 @@ describe('statements sent as one message in case and alarm transactions', () => 
     expect(inlineParameters({ escapeLiteral: String }, 'SELECT $2', ['only one'])).toBeNull();
   });
 
+  it('answers nasty values written in as it answers them as parameters: the same row or the same error', async () => {
+    const nasty: [string, unknown][] = [
+      ['$1::text', 'nul \u0000 inside'],
+      ['$1::text', 'lone \ud800 surrogate'],
+      ['$1::text', 'control \u0001\u001b\u007f'],
+      ['$1::text', '%2e%2e%2f%00 percent-encoded'],
+      ['$1::bigint', 2 ** 70],
+      ['$1::bigint', '99999999999999999999'],
+      ['jsonb_array_length($1::jsonb)', '['.repeat(5000) + ']'.repeat(5000)],
+      ['$1::float8', Number.NaN],
+    ];
+    const client = await pool.connect();
+    const outcome = (p: Promise<{ rows: unknown[] }>) =>
+      p.then(
+        (r) => ({ row: r.rows[0] }),
+        (err: { code?: string }) => ({ error: err.code ?? String(err) }),
+      );
+    try {
+      for (const [expr, value] of nasty) {
+        const text = `SELECT ${expr} AS v`;
+        const asParameter = await outcome(client.query(text, [value]));
+        // Written in (or refused before anything is sent), then sent as one message.
+        const asLiteral = await outcome(
+          Promise.resolve().then(
+            () => client.query(inlineParameters(client, text, [value])!) as never,
+          ),
+        );
+        expect({ expr, value: String(value).slice(0, 40), ...asLiteral }).toEqual({
+          expr,
+          value: String(value).slice(0, 40),
+          ...asParameter,
+        });
+      }
+    } finally {
+      client.release();
+    }
+  });
+
   it('sends an alarm transaction’s first statement with its BEGIN, under the lock, values intact', async () => {
     const { result } = await alarmTransaction(pool, async (db) => {
       await db.query('INSERT INTO queued_probe VALUES ($1)', [6]);
@@ -118,6 +156,12 @@ describe('statements sent as one message in case and alarm transactions', () => 
         throw new Error('given up');
       }),
     ).rejects.toThrow('given up');
+    // A value the server refuses (a NUL) fails the first message, and nothing commits.
+    await expect(
+      alarmTransaction(pool, async (db) => {
+        await db.query('INSERT INTO queued_probe SELECT length($1::text)', ['a\u0000b']);
+      }),
+    ).rejects.toBeDefined();
     expect(await probes()).toEqual([{ n: 6 }]);
     await pool.query('DELETE FROM queued_probe');
   });

@@ -21,7 +21,16 @@ export function sqlLiteral(
   client: { escapeLiteral(text: string): string },
   value: string | number | boolean | null,
 ): string {
-  return value === null ? 'NULL' : client.escapeLiteral(String(value));
+  if (value === null) return 'NULL';
+  const text = String(value);
+  // A NUL would end the message's query string early (a protocol violation that
+  // can cost the connection): refused here as PostgreSQL refuses it as a parameter.
+  if (text.includes('\u0000')) {
+    throw Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), {
+      code: '22021',
+    });
+  }
+  return client.escapeLiteral(text);
 }
 
 /**
